@@ -1,0 +1,109 @@
+// atelier models list|fetch: what weights are installed, and downloading
+// the published ones (only ever on request).
+#include <nlohmann/json.hpp>
+
+#include <filesystem>
+#include <iostream>
+
+#include "atelier/error.hpp"
+#include "atelier/model_store.hpp"
+#include "commands.hpp"
+#include "progress.hpp"
+
+namespace atelier::cli {
+namespace {
+
+namespace fs = std::filesystem;
+
+struct ModelsArgs {
+  std::string models_dir;
+  bool json = false, quiet = false;
+  std::string name, url, sha256;
+  bool force = false;
+};
+
+std::string megabytes(std::uint64_t bytes) {
+  char text[32];
+  std::snprintf(text, sizeof text, "%.1f MB", bytes / 1e6);
+  return text;
+}
+
+int run_list(const ModelsArgs& args) {
+  ModelStore store(args.models_dir);
+  const auto entries = store.list();
+  if (args.json) {
+    nlohmann::json list = nlohmann::json::array();
+    for (const auto& entry : entries)
+      list.push_back({{"name", entry.name}, {"path", entry.path}, {"architecture", entry.architecture},
+                      {"preprocess", entry.preprocess}, {"bytes", entry.bytes}, {"problem", entry.problem}});
+    std::cout << nlohmann::json{{"search_path", store.search_path()}, {"models", list}}.dump(2) << std::endl;
+    return kExitOk;
+  }
+  std::cout << "search path:";
+  for (const auto& dir : store.search_path()) std::cout << "\n  " << dir << (fs::is_directory(dir) ? "" : "  (missing)");
+  std::cout << "\n\n";
+  if (entries.empty()) std::cout << "no weights installed (try: atelier models fetch vgg19)\n";
+  for (const auto& entry : entries) {
+    std::cout << entry.name << "  " << (entry.architecture.empty() ? "?" : entry.architecture) << "  "
+              << (entry.preprocess.empty() ? "-" : entry.preprocess) << "  " << megabytes(entry.bytes) << "  "
+              << entry.path;
+    if (!entry.problem.empty()) std::cout << "  INVALID: " << entry.problem;
+    std::cout << '\n';
+  }
+  std::cout << "\nfetchable:";
+  for (const auto& item : model_catalog()) std::cout << "\n  " << item.name << "  " << item.description;
+  std::cout << std::endl;
+  return kExitOk;
+}
+
+int run_fetch(const ModelsArgs& args) {
+  ModelStore store(args.models_dir);
+  CatalogEntry entry;
+  if (!args.url.empty()) {
+    entry.name = args.name;
+    entry.url = args.url;
+    entry.file_name = args.name + ".safetensors";
+  } else {
+    entry = catalog_entry(args.name);
+  }
+  if (!args.sha256.empty()) entry.sha256 = args.sha256;
+  const std::string destination = (fs::path(store.install_dir()) / entry.file_name).string();
+  if (fs::exists(destination) && !args.force) {
+    std::cerr << destination << " is already installed (--force to download again)" << std::endl;
+    return kExitOk;
+  }
+  fs::create_directories(store.install_dir());
+  Progress progress(args.json ? OutputMode::Json : args.quiet ? OutputMode::Quiet : OutputMode::Bar);
+  progress.info("fetching " + entry.url + " -> " + destination, {{"url", entry.url}, {"destination", destination}});
+  bool started = false;
+  fetch_file(entry.url, entry.sha256, destination, [&](const FetchProgress& step) {
+    if (!started) progress.start(static_cast<long long>(step.total / 1000000), "MB");
+    started = true;
+    progress.update(static_cast<long long>(step.received / 1000000), "MB", {{"bytes", step.received}});
+  });
+  progress.finish();
+  progress.info("installed " + destination + " (sha256 verified)", {{"path", destination}});
+  return kExitOk;
+}
+
+}  // namespace
+
+Runner add_models_command(CLI::App& app) {
+  auto args = std::make_shared<ModelsArgs>();
+  CLI::App* models = app.add_subcommand("models", "List installed weights, or fetch published ones");
+  models->require_subcommand(1);
+  models->add_option("--models-dir", args->models_dir, "Directory searched first (and installed into by fetch)");
+  CLI::App* list = models->add_subcommand("list", "Show the model search path and every weights file in it");
+  list->add_flag("--json", args->json, "Print JSON");
+  CLI::App* fetch = models->add_subcommand("fetch", "Download weights, verify their sha256 and install them");
+  fetch->add_option("name", args->name, "vgg19 or vgg16 (or any name with --url)")->required();
+  fetch->add_option("--url", args->url, "Download from this URL instead of the catalogue's");
+  fetch->add_option("--sha256", args->sha256, "Expected sha256 (required with --url)");
+  fetch->add_flag("--force", args->force, "Download even when already installed");
+  fetch->add_flag("--json", args->json, "Machine-readable progress");
+  fetch->add_flag("--quiet,-q", args->quiet, "No progress output");
+  for (CLI::App* sub : {list, fetch}) sub->add_option("--models-dir", args->models_dir, "Directory searched first");
+  return [args, list] { return list->parsed() ? run_list(*args) : run_fetch(*args); };
+}
+
+}  // namespace atelier::cli

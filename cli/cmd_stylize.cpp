@@ -1,0 +1,243 @@
+// atelier stylize: Gatys style transfer by optimisation from the command line.
+#include <algorithm>
+#include <cstdio>
+#include <filesystem>
+#include <iomanip>
+#include <sstream>
+
+#include "atelier/atomic_file.hpp"
+#include "atelier/error.hpp"
+#include "atelier/gatys.hpp"
+#include "atelier/image.hpp"
+#include "atelier/model_store.hpp"
+#include "atelier/postprocess.hpp"
+#include "atelier/tensor_image.hpp"
+#include "commands.hpp"
+#include "progress.hpp"
+
+namespace atelier::cli {
+namespace {
+
+namespace fs = std::filesystem;
+
+struct StylizeArgs {
+  std::string content;
+  std::vector<std::string> styles;
+  std::string output;
+  int size = 512;
+  long long max_pixels = 100'000'000;
+  int quality = 95;
+  int bit_depth = 8;
+  std::string weights = "vgg19";
+  std::string models_dir;
+  std::string preprocess;  // empty: from the weights' metadata
+  std::string pooling = "max";
+  std::string content_layers, style_layers;  // comma lists, empty: defaults
+  double content_weight = GatysOptions{}.content_weight;
+  double style_weight = GatysOptions{}.style_weight;
+  double tv_weight = GatysOptions{}.tv_weight;
+  std::string style_blend;
+  double style_scale = 1.0;
+  std::string init = "content";
+  std::uint64_t seed = 0;
+  std::string optimizer = "lbfgs";
+  double learning_rate = GatysOptions{}.learning_rate;
+  int iterations = 500;
+  std::string scales;
+  bool original_colors = false;
+  std::vector<std::string> post;
+  int save_every = 0;
+  bool json = false, quiet = false;
+  int threads = 0;
+  std::string device = "cpu";
+};
+
+std::vector<std::string> split_list(const std::string& text) {
+  std::vector<std::string> items;
+  std::stringstream stream(text);
+  std::string item;
+  while (std::getline(stream, item, ','))
+    if (!item.empty()) items.push_back(item);
+  return items;
+}
+
+template <typename Number>
+std::vector<Number> parse_numbers(const std::string& text, const std::string& flag) {
+  std::vector<Number> numbers;
+  for (const auto& item : split_list(text)) {
+    std::istringstream stream(item);
+    Number value;
+    if (!(stream >> value) || !stream.eof()) throw Error(flag + ": \"" + item + "\" is not a number");
+    numbers.push_back(value);
+  }
+  return numbers;
+}
+
+// Fails before any long work when the output could not be written at the end.
+void check_output_path(const std::string& output) {
+  static const std::vector<std::string> kExtensions = {".png", ".jpg", ".jpeg", ".webp", ".tif", ".tiff", ".bmp"};
+  std::string extension = fs::path(output).extension().string();
+  std::transform(extension.begin(), extension.end(), extension.begin(), ::tolower);
+  if (std::find(kExtensions.begin(), kExtensions.end(), extension) == kExtensions.end())
+    throw Error("cannot write " + output + ": unknown image extension (use .png, .jpg, .webp, .tif or .bmp)");
+  fs::path directory = fs::path(output).parent_path();
+  if (directory.empty()) directory = ".";
+  if (!fs::is_directory(directory)) throw Error("cannot write " + output + ": directory " + directory.string() + " does not exist");
+  if (access(directory.c_str(), W_OK) != 0) throw Error("cannot write " + output + ": directory " + directory.string() + " is not writable");
+}
+
+// "out.png" -> "out.iter0050.png" (and "out.scale2.iter0050.png" for later scales).
+std::string snapshot_path(const std::string& output, const GatysProgress& progress) {
+  fs::path path(output);
+  std::ostringstream name;
+  name << path.stem().string();
+  if (progress.scale_count > 1) name << ".scale" << progress.scale_index + 1;
+  name << ".iter" << std::setw(4) << std::setfill('0') << progress.iteration << path.extension().string();
+  return (path.parent_path() / name.str()).string();
+}
+
+std::string loss_text(double value) {
+  char text[32];
+  std::snprintf(text, sizeof text, "%.4g", value);
+  return text;
+}
+
+GatysOptions gatys_options(const StylizeArgs& args) {
+  GatysOptions options;
+  options.content_layers = split_list(args.content_layers);
+  options.style_layers = split_list(args.style_layers);
+  options.content_weight = args.content_weight;
+  options.style_weight = args.style_weight;
+  options.tv_weight = args.tv_weight;
+  options.style_blend = parse_numbers<double>(args.style_blend, "--style-blend");
+  options.style_scale = args.style_scale;
+  options.seed = args.seed;
+  options.optimizer = args.optimizer == "adam" ? GatysOptions::Optimizer::Adam : GatysOptions::Optimizer::LBFGS;
+  options.learning_rate = args.learning_rate;
+  options.iterations = args.iterations;
+  options.scales = parse_numbers<int>(args.scales, "--scales");
+  if (args.init == "content") {
+    options.init = GatysOptions::Init::Content;
+  } else if (args.init == "noise") {
+    options.init = GatysOptions::Init::Noise;
+  } else {
+    options.init = GatysOptions::Init::Image;
+    options.init_image = load_image(args.init, LoadOptions{args.max_pixels}).rgb;
+  }
+  return options;
+}
+
+int run_stylize(const StylizeArgs& args) {
+  Progress progress(args.json ? OutputMode::Json : args.quiet ? OutputMode::Quiet : OutputMode::Bar);
+  set_thread_count(args.threads);
+  const torch::Device device = parse_device(args.device);
+  check_output_path(args.output);
+  for (const auto& spec : args.post) parse_post_step(spec);  // reject bad specs before the long run
+
+  const LoadOptions load_options{args.max_pixels};
+  Image content = load_image(args.content, load_options);
+  std::vector<cv::Mat> styles;
+  for (const auto& path : args.styles) styles.push_back(load_image(path, load_options).rgb);
+  GatysOptions options = gatys_options(args);
+  if (options.scales.empty()) {
+    content = resize_longest_side(content, args.size);
+  } else {
+    content = resize_longest_side(content, options.scales.back());
+  }
+
+  const std::string weights_path = ModelStore(args.models_dir).resolve(args.weights);
+  std::optional<Preprocess> preprocess;
+  if (!args.preprocess.empty()) preprocess = parse_preprocess(args.preprocess);
+  const VggFeatures network = VggFeatures::load(weights_path, preprocess, parse_pooling(args.pooling), device);
+  if (options.content_layers.empty() && options.style_layers.empty()) {
+    options.content_layers = default_content_layers(network);
+    options.style_layers = default_style_layers(network);
+  }
+  progress.info("weights " + weights_path + " (" + network.architecture() + ", " + preprocess_name(network.preprocess()) +
+                    "); content " + std::to_string(content.width()) + "x" + std::to_string(content.height()),
+                {{"weights", weights_path}, {"width", content.width()}, {"height", content.height()}});
+
+  const int scale_count = std::max<int>(1, options.scales.size());
+  progress.start(static_cast<long long>(options.iterations) * scale_count, "it");
+  GatysCallbacks callbacks;
+  callbacks.on_progress = [&](const GatysProgress& step) {
+    const long long done = static_cast<long long>(step.scale_index) * step.iterations + step.iteration;
+    std::string detail = "loss " + loss_text(step.total) + " (content " + loss_text(step.content) + ", style " +
+                         loss_text(step.style) + ", tv " + loss_text(step.tv) + ")";
+    if (step.scale_count > 1)
+      detail = "scale " + std::to_string(step.scale_index + 1) + "/" + std::to_string(step.scale_count) + " " + detail;
+    progress.update(done, detail,
+                    {{"scale", step.scale_index + 1}, {"scales", step.scale_count}, {"iteration", step.iteration},
+                     {"loss", step.total}, {"content", step.content}, {"style", step.style}, {"tv", step.tv}});
+  };
+  callbacks.snapshot_every = args.save_every;
+  SaveOptions save_options{args.quality, args.bit_depth};
+  callbacks.on_snapshot = [&](const cv::Mat& rgb, const GatysProgress& step) {
+    save_image(Image{rgb, {}}, snapshot_path(args.output, step), save_options);
+  };
+
+  GatysResult result = stylize_gatys(network, content.rgb, styles, options, callbacks);
+  progress.finish();
+
+  cv::Mat rgb = result.rgb;
+  if (args.original_colors) rgb = keep_original_colors(rgb, content.rgb);
+  std::vector<PostStep> steps;
+  for (const auto& spec : args.post) steps.push_back(parse_post_step(spec));
+  rgb = apply_post_steps(rgb, steps, PostContext{content.rgb, styles.front()});
+  Image output{rgb, {}};
+  if (content.has_alpha()) output.alpha = resize_to(content, rgb.cols, rgb.rows).alpha;
+  save_image(output, args.output, save_options);
+
+  if (!result.finite) {
+    progress.event("error", {{"message", result.message}, {"output", args.output}});
+    std::cerr << "atelier: error: " << result.message << " (saved to " << args.output << ")" << std::endl;
+    return kExitDiverged;
+  }
+  progress.info("wrote " + args.output + " (loss " + loss_text(result.first_loss) + " -> " +
+                    loss_text(result.final_loss) + ")",
+                {{"output", args.output}, {"first_loss", result.first_loss}, {"final_loss", result.final_loss}});
+  return kExitOk;
+}
+
+}  // namespace
+
+Runner add_stylize_command(CLI::App& app) {
+  auto args = std::make_shared<StylizeArgs>();
+  CLI::App* cmd = app.add_subcommand("stylize", "Paint a photo in the style of one or more artworks (Gatys et al.)");
+  cmd->add_option("--content,-c", args->content, "Content image (the photo)")->required();
+  cmd->add_option("--style,-s", args->styles, "Style image; repeat for several")->required();
+  cmd->add_option("--output,-o", args->output, "Output image (.png .jpg .webp .tif .bmp)")->required();
+  cmd->add_option("--size", args->size, "Longest side of the output in pixels")->capture_default_str()->check(CLI::Range(16, 16384));
+  cmd->add_option("--max-pixels", args->max_pixels, "Refuse input images with more pixels than this")->capture_default_str();
+  cmd->add_option("--quality", args->quality, "JPEG/WebP quality")->capture_default_str()->check(CLI::Range(1, 100));
+  cmd->add_option("--bit-depth", args->bit_depth, "8, or 16 for PNG/TIFF")->capture_default_str()->check(CLI::IsMember({8, 16}));
+  cmd->add_option("--weights", args->weights, "Feature network: a name in the model search path or a .safetensors path")->capture_default_str();
+  cmd->add_option("--models-dir", args->models_dir, "Directory searched first for weights");
+  cmd->add_option("--preprocess", args->preprocess, "Input convention, overriding the weights' metadata")->check(CLI::IsMember({"caffe", "torchvision"}));
+  cmd->add_option("--pooling", args->pooling, "Pooling in the feature network")->capture_default_str()->check(CLI::IsMember({"max", "avg"}));
+  cmd->add_option("--content-layers", args->content_layers, "Comma list (default relu4_2, or relu3_2 when the weights stop before)");
+  cmd->add_option("--style-layers", args->style_layers, "Comma list (default relu1_1..relu5_1, those present)");
+  cmd->add_option("--content-weight", args->content_weight, "Weight of the content loss")->capture_default_str();
+  cmd->add_option("--style-weight", args->style_weight, "Weight of the style loss: higher paints more")->capture_default_str();
+  cmd->add_option("--tv-weight", args->tv_weight, "Weight of total-variation smoothing")->capture_default_str();
+  cmd->add_option("--style-blend", args->style_blend, "Comma list of weights, one per --style");
+  cmd->add_option("--style-scale", args->style_scale, "Style image size relative to the content")->capture_default_str();
+  cmd->add_option("--init", args->init, "content, noise, or an image file")->capture_default_str();
+  cmd->add_option("--seed", args->seed, "Seed for noise initialisation")->capture_default_str();
+  cmd->add_option("--optimizer", args->optimizer, "lbfgs or adam")->capture_default_str()->check(CLI::IsMember({"lbfgs", "adam"}));
+  cmd->add_option("--lr", args->learning_rate, "Adam learning rate (pixel values are 0..1)")->capture_default_str();
+  cmd->add_option("--iterations,-n", args->iterations, "Iterations per scale")->capture_default_str()->check(CLI::Range(1, 1000000));
+  cmd->add_option("--scales", args->scales, "Coarse-to-fine longest sides, e.g. 256,512 (the last is the output size)");
+  cmd->add_flag("--original-colors", args->original_colors, "Keep the content's colours (luminance-only transfer)");
+  cmd->add_option("--post", args->post,
+                  "Post-processing step, repeatable: hist:content|style, lab:content|style, "
+                  "unsharp[:AMOUNT[:SIGMA]], guided[:RADIUS[:EPS]], denoise[:STRENGTH]");
+  cmd->add_option("--save-every", args->save_every, "Also save the image every N iterations")->check(CLI::NonNegativeNumber);
+  cmd->add_flag("--json", args->json, "Machine-readable progress: one JSON object per line on stdout");
+  cmd->add_flag("--quiet,-q", args->quiet, "No progress output");
+  cmd->add_option("--threads", args->threads, "CPU threads (0: all cores)")->capture_default_str();
+  cmd->add_option("--device", args->device, "cpu, cuda or cuda:N")->capture_default_str();
+  return [args] { return run_stylize(*args); };
+}
+
+}  // namespace atelier::cli

@@ -1,0 +1,21 @@
+// The CLI's subcommands. Each registers its options on the CLI11 app and
+// returns the function that runs it (returning the process exit code).
+#pragma once
+#include <CLI/CLI.hpp>
+
+#include <functional>
+
+namespace atelier::cli {
+
+// Exit codes shared by every subcommand.
+constexpr int kExitOk = 0;
+constexpr int kExitError = 1;
+// The optimisation diverged (NaN/inf loss): the last good image was written.
+constexpr int kExitDiverged = 3;
+
+using Runner = std::function<int()>;
+
+Runner add_stylize_command(CLI::App& app);
+Runner add_models_command(CLI::App& app);
+
+}  // namespace atelier::cli

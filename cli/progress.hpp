@@ -1,0 +1,45 @@
+// Progress output for long CLI jobs. Three modes:
+//   bar   - a one-line bar on stderr (redrawn on a terminal, a line every
+//           10% otherwise) with iteration, losses, it/s and ETA
+//   json  - one JSON object per line on stdout, for scripts
+//   quiet - nothing but errors
+#pragma once
+#include <nlohmann/json.hpp>
+
+#include <chrono>
+#include <string>
+
+namespace atelier::cli {
+
+enum class OutputMode { Bar, Json, Quiet };
+
+class Progress {
+ public:
+  explicit Progress(OutputMode mode);
+
+  // Begins a run of `total` steps (iterations, bytes ...) named `unit`.
+  void start(long long total, const std::string& unit);
+  // `done` steps finished; `detail` is shown after the counters in bar mode
+  // and merged into the JSON event.
+  void update(long long done, const std::string& detail, const nlohmann::json& fields = {});
+  void finish();
+
+  // A line of information (stderr in bar mode, an event in JSON mode).
+  void info(const std::string& message, const nlohmann::json& fields = {});
+  // A JSON event (json mode only).
+  void event(const std::string& name, const nlohmann::json& fields);
+  OutputMode mode() const { return mode_; }
+
+ private:
+  OutputMode mode_;
+  bool terminal_;
+  long long total_ = 0;
+  std::string unit_;
+  int last_decile_ = -1;
+  bool line_open_ = false;
+  std::chrono::steady_clock::time_point started_;
+};
+
+std::string format_duration(double seconds);
+
+}  // namespace atelier::cli

@@ -1,0 +1,15 @@
+// Errors that reach the user. Every failure Atelier expects (bad input, bad
+// weights, unwritable output) is an atelier::Error with a one-line message;
+// the CLI prints it as "atelier: error: <message>" and exits non-zero.
+#pragma once
+#include <stdexcept>
+#include <string>
+
+namespace atelier {
+
+class Error : public std::runtime_error {
+ public:
+  explicit Error(const std::string& message) : std::runtime_error(message) {}
+};
+
+}  // namespace atelier

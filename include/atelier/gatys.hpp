@@ -1,0 +1,104 @@
+// Style transfer by optimisation (Gatys, Ecker & Bethge 2016): an image is
+// optimised so that its VGG features match the content image at the content
+// layers and its Gram matrices match the style image(s) at the style layers,
+// with total-variation smoothing.
+#pragma once
+#include <opencv2/core.hpp>
+
+#include <cstdint>
+#include <functional>
+#include <string>
+#include <vector>
+
+#include "atelier/vgg.hpp"
+
+namespace atelier {
+
+struct GatysOptions {
+  // Empty: defaults chosen from what the network has (see default_*_layers).
+  std::vector<std::string> content_layers;
+  std::vector<std::string> style_layers;
+  double content_weight = 1.0;
+  double style_weight = 1.0e3;
+  double tv_weight = 10.0;
+  // One weight per style image (normalised to sum 1); empty means equal.
+  std::vector<double> style_blend;
+  // Longest side of the style images relative to the content's.
+  double style_scale = 1.0;
+
+  enum class Init { Content, Noise, Image } init = Init::Content;
+  cv::Mat init_image;  // CV_32FC3 RGB [0,1], for Init::Image (resized to fit)
+  std::uint64_t seed = 0;
+
+  enum class Optimizer { LBFGS, Adam } optimizer = Optimizer::LBFGS;
+  double learning_rate = 0.02;  // Adam, in [0,1] pixel units
+  int iterations = 500;         // per scale; for L-BFGS one iteration is one loss evaluation
+
+  // Longest side of each pass, coarse to fine; empty: one pass at the
+  // content image's own size.
+  std::vector<int> scales;
+};
+
+struct GatysProgress {
+  int scale_index = 0;  // 0-based
+  int scale_count = 1;
+  int width = 0, height = 0;
+  int iteration = 0;  // 1-based within this scale
+  int iterations = 0;
+  double total = 0, content = 0, style = 0, tv = 0;  // weighted terms
+};
+
+struct GatysCallbacks {
+  std::function<void(const GatysProgress&)> on_progress;
+  // Called every `snapshot_every` iterations with the current image.
+  int snapshot_every = 0;
+  std::function<void(const cv::Mat& rgb, const GatysProgress&)> on_snapshot;
+};
+
+struct GatysResult {
+  cv::Mat rgb;  // CV_32FC3 RGB [0,1], at the last scale's size
+  // False when the loss became NaN or infinite: `rgb` is then the last image
+  // whose loss was finite, and `message` says where it stopped.
+  bool finite = true;
+  std::string message;
+  double first_loss = 0;  // total loss at the first evaluation of the first scale
+  double final_loss = 0;  // at the last finite evaluation
+};
+
+// The weighted loss terms of one evaluation (scalars, differentiable).
+struct GatysLoss {
+  torch::Tensor total, content, style, tv;
+};
+
+// The objective being minimised: targets are computed once from the content
+// and style images (tensors [1,3,H,W] RGB [0,1]); calling it on an image
+// gives  content_weight * mean over content layers of content_loss
+//      + style_weight   * mean over style layers of style_loss (blended Grams)
+//      + tv_weight      * total_variation_loss(image).
+class GatysObjective {
+ public:
+  // `blend` holds one weight per style, summing to 1.
+  GatysObjective(const VggFeatures& network, const torch::Tensor& content, const std::vector<torch::Tensor>& styles,
+                 const std::vector<double>& blend, const GatysOptions& options);
+  GatysLoss operator()(const torch::Tensor& image) const;
+
+ private:
+  const VggFeatures& network_;
+  GatysOptions options_;
+  std::vector<std::string> layers_;  // union of content and style layers
+  std::map<std::string, torch::Tensor> content_targets_;
+  std::map<std::string, torch::Tensor> style_targets_;  // blended Gram matrices
+};
+
+// Defaults: content relu4_2 (relu3_2 when the network stops before it);
+// style relu1_1..relu5_1, keeping those present.
+std::vector<std::string> default_content_layers(const VggFeatures& network);
+std::vector<std::string> default_style_layers(const VggFeatures& network);
+
+// `content` and `styles` are CV_32FC3 RGB [0,1]. With no `scales` the result
+// has the content's size. Throws atelier::Error for bad options (unknown or
+// missing layers, blend count mismatch, no style image).
+GatysResult stylize_gatys(const VggFeatures& network, const cv::Mat& content, const std::vector<cv::Mat>& styles,
+                          const GatysOptions& options, const GatysCallbacks& callbacks = {});
+
+}  // namespace atelier

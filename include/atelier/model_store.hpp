@@ -1,0 +1,84 @@
+// Where weights live and how names resolve to files.
+//
+// Search path, in order: the --models-dir flag, $ATELIER_MODELS (a
+// colon-separated list), then the per-user data directory
+// ($XDG_DATA_HOME/atelier/models, else ~/.local/share/atelier/models).
+// A name such as "vgg19" resolves, directory by directory, to
+// "vgg19.safetensors", else the first "vgg19-*.safetensors" (sorted). A value
+// containing '/' or ending in ".safetensors" is taken as a path.
+#pragma once
+#include <cstdint>
+#include <functional>
+#include <optional>
+#include <string>
+#include <vector>
+
+namespace atelier {
+
+class SafetensorsFile;
+
+// "vgg16" or "vgg19" from torchvision `features.N.weight` keys (features.17
+// is a conv only in VGG16, features.16 only in VGG19), "vgg (partial)" when
+// just the first layers are there, else "".
+std::string infer_vgg_architecture(const SafetensorsFile& file);
+
+class ModelStore {
+ public:
+  // `models_dir` is the --models-dir flag (may be empty).
+  explicit ModelStore(const std::string& models_dir = "");
+
+  const std::vector<std::string>& search_path() const { return search_path_; }
+  // Directory `models fetch` installs into: the first search-path entry.
+  std::string install_dir() const;
+
+  // Throws atelier::Error listing the directories searched when not found.
+  std::string resolve(const std::string& name_or_path) const;
+
+  struct Entry {
+    std::string name;          // file stem
+    std::string path;
+    std::string architecture;  // metadata "architecture", else inferred, else ""
+    std::string preprocess;    // metadata "preprocess", else ""
+    std::uint64_t bytes = 0;
+    std::string problem;       // non-empty when the file failed validation
+  };
+  // Every *.safetensors in the search path (earlier directories shadow later
+  // ones with the same file name).
+  std::vector<Entry> list() const;
+
+  static std::string user_data_dir();
+
+ private:
+  std::vector<std::string> search_path_;
+};
+
+// A published weights file that `atelier models fetch NAME` can download.
+struct CatalogEntry {
+  std::string name;
+  std::string url;
+  std::string sha256;  // lowercase hex
+  std::uint64_t bytes = 0;
+  std::string file_name;  // installed as <install_dir>/<file_name>
+  std::string description;
+};
+const std::vector<CatalogEntry>& model_catalog();
+// Throws atelier::Error listing the known names.
+const CatalogEntry& catalog_entry(const std::string& name);
+
+struct FetchProgress {
+  std::uint64_t received = 0;  // bytes on disk so far, resumed part included
+  std::uint64_t total = 0;     // 0 when unknown
+};
+
+// Downloads `url` (http or https) into `destination`: bytes go to
+// "<destination>.part" (resumed with an HTTP Range request when it exists),
+// the sha256 is verified, and only then is the part file renamed to
+// `destination`. A mismatch removes the part file and throws. `on_progress`
+// is called as data arrives.
+void fetch_file(const std::string& url, const std::string& expected_sha256, const std::string& destination,
+                const std::function<void(const FetchProgress&)>& on_progress = {});
+
+// Lowercase hex sha256 of a file's contents.
+std::string sha256_file(const std::string& path);
+
+}  // namespace atelier

@@ -1,0 +1,30 @@
+#!/usr/bin/env bash
+# Installs Atelier's build dependencies (Debian 12) and builds it into build/.
+# Safe to run again: apt skips what is installed, cmake rebuilds what changed.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+packages=(
+  build-essential cmake pkg-config
+  libtorch-dev libopencv-dev libcli11-dev nlohmann-json3-dev libcpp-httplib-dev libssl-dev
+  libgtest-dev
+  # Debian's default libblas.so.3 is the unoptimised reference BLAS, which
+  # makes libtorch's matrix products ~8x slower; OpenBLAS (OpenMP flavour, so
+  # it shares libtorch's threads) replaces it through update-alternatives.
+  libopenblas0-openmp
+  # Built-in example images for the demo: Starry Night and skimage's photos.
+  opencv-doc python3-skimage
+)
+missing=()
+for package in "${packages[@]}"; do
+  dpkg-query -W -f='${Status}' "$package" 2>/dev/null | grep -q "ok installed" || missing+=("$package")
+done
+if [ ${#missing[@]} -gt 0 ]; then
+  SUDO=$([ "$(id -u)" = 0 ] || echo sudo)
+  $SUDO apt-get update -q
+  DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -q --no-install-recommends "${missing[@]}"
+fi
+
+jobs=$(nproc)
+cmake -S . -B build -DCMAKE_BUILD_TYPE=Release
+cmake --build build -j "$jobs"

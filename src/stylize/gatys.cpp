@@ -1,0 +1,237 @@
+#include "atelier/gatys.hpp"
+
+#include <algorithm>
+#include <cmath>
+#include <set>
+
+#include "atelier/error.hpp"
+#include "atelier/image.hpp"
+#include "atelier/losses.hpp"
+#include "atelier/tensor_image.hpp"
+
+namespace atelier {
+namespace {
+
+// Thrown from inside the optimiser's closure to stop at a NaN/inf loss.
+struct NonFiniteLoss {
+  int iteration;
+};
+
+cv::Size fit_longest_side(const cv::Size& size, double longest) {
+  const double scale = longest / std::max(size.width, size.height);
+  return {std::max(1, static_cast<int>(std::lround(size.width * scale))),
+          std::max(1, static_cast<int>(std::lround(size.height * scale)))};
+}
+
+cv::Mat resized(const cv::Mat& rgb, const cv::Size& size) {
+  if (rgb.size() == size) return rgb;
+  return resize_to(Image{rgb, {}}, size.width, size.height).rgb;
+}
+
+std::vector<std::string> all_layers(const GatysOptions& options) {
+  std::set<std::string> unique(options.content_layers.begin(), options.content_layers.end());
+  unique.insert(options.style_layers.begin(), options.style_layers.end());
+  return {unique.begin(), unique.end()};
+}
+
+std::vector<double> normalised_blend(const GatysOptions& options, size_t style_count) {
+  std::vector<double> blend = options.style_blend;
+  if (blend.empty()) blend.assign(style_count, 1.0);
+  if (blend.size() != style_count) {
+    throw Error("--style-blend has " + std::to_string(blend.size()) + " weights for " +
+                std::to_string(style_count) + " style images");
+  }
+  double sum = 0;
+  for (double weight : blend) {
+    if (!(weight >= 0) || !std::isfinite(weight)) throw Error("--style-blend weights must be finite and >= 0");
+    sum += weight;
+  }
+  if (sum <= 0) throw Error("--style-blend weights must not all be zero");
+  for (double& weight : blend) weight /= sum;
+  return blend;
+}
+
+torch::Tensor initial_image(const cv::Mat& content, const GatysOptions& options, const torch::Device& device) {
+  switch (options.init) {
+    case GatysOptions::Init::Content:
+      return image_to_tensor(content, device);
+    case GatysOptions::Init::Noise: {
+      torch::manual_seed(options.seed);
+      return torch::rand({1, 3, content.rows, content.cols}).to(device);
+    }
+    case GatysOptions::Init::Image:
+      if (options.init_image.empty()) throw Error("--init image needs an initial image");
+      return image_to_tensor(resized(options.init_image, content.size()), device);
+  }
+  throw Error("internal: unknown init");
+}
+
+void check_options(const VggFeatures& network, const std::vector<cv::Mat>& styles, const GatysOptions& options) {
+  if (styles.empty()) throw Error("at least one style image is needed");
+  if (options.content_layers.empty() && options.style_layers.empty()) throw Error("no content or style layers");
+  for (const auto& layer : all_layers(options)) network.check_layer(layer);
+  if (options.iterations < 1) throw Error("--iterations must be at least 1");
+  if (!(options.style_scale > 0)) throw Error("--style-scale must be positive");
+  for (int scale : options.scales)
+    if (scale < 16) throw Error("--scales entries must be at least 16 pixels");
+}
+
+}  // namespace
+
+GatysObjective::GatysObjective(const VggFeatures& network, const torch::Tensor& content,
+                               const std::vector<torch::Tensor>& styles, const std::vector<double>& blend,
+                               const GatysOptions& options)
+    : network_(network), options_(options), layers_(all_layers(options)) {
+  torch::NoGradGuard no_grad;
+  auto content_features = network.extract(content, options.content_layers);
+  for (const auto& layer : options.content_layers) content_targets_[layer] = content_features.at(layer);
+  for (size_t i = 0; i < styles.size(); ++i) {
+    auto style_features = network.extract(styles[i], options.style_layers);
+    for (const auto& layer : options.style_layers) {
+      auto weighted = gram_matrix(style_features.at(layer)) * blend.at(i);
+      auto [slot, inserted] = style_targets_.emplace(layer, weighted);
+      if (!inserted) slot->second = slot->second + weighted;
+    }
+  }
+}
+
+GatysLoss GatysObjective::operator()(const torch::Tensor& image) const {
+  auto features = network_.extract(image, layers_);
+  auto content = torch::zeros({}, image.options());
+  for (const auto& [layer, target] : content_targets_) content = content + content_loss(features.at(layer), target);
+  auto style = torch::zeros({}, image.options());
+  for (const auto& [layer, target] : style_targets_)
+    style = style + style_loss(gram_matrix(features.at(layer)), target);
+  // Layer terms are averaged so that weights do not depend on layer counts.
+  GatysLoss loss;
+  loss.content = content * (options_.content_weight / std::max<size_t>(1, content_targets_.size()));
+  loss.style = style * (options_.style_weight / std::max<size_t>(1, style_targets_.size()));
+  loss.tv = total_variation_loss(image) * options_.tv_weight;
+  loss.total = loss.content + loss.style + loss.tv;
+  return loss;
+}
+
+std::vector<std::string> default_content_layers(const VggFeatures& network) {
+  for (const char* layer : {"relu4_2", "relu3_2", "relu2_2", "relu1_2"})
+    if (network.has_layer(layer)) return {layer};
+  return {network.layers().back()};
+}
+
+std::vector<std::string> default_style_layers(const VggFeatures& network) {
+  std::vector<std::string> layers;
+  for (const char* layer : {"relu1_1", "relu2_1", "relu3_1", "relu4_1", "relu5_1"})
+    if (network.has_layer(layer)) layers.push_back(layer);
+  return layers;
+}
+
+GatysResult stylize_gatys(const VggFeatures& network, const cv::Mat& content, const std::vector<cv::Mat>& styles,
+                          const GatysOptions& requested, const GatysCallbacks& callbacks) {
+  GatysOptions options = requested;
+  if (options.content_layers.empty() && options.style_layers.empty()) {
+    options.content_layers = default_content_layers(network);
+    options.style_layers = default_style_layers(network);
+  }
+  check_options(network, styles, options);
+  const auto blend = normalised_blend(options, styles.size());
+  std::vector<int> scales = options.scales;
+  if (scales.empty()) scales.push_back(std::max(content.cols, content.rows));
+
+  GatysResult result;
+  torch::Tensor previous;  // result of the coarser pass
+  bool have_first_loss = false;
+  for (size_t scale_index = 0; scale_index < scales.size(); ++scale_index) {
+    const cv::Size size = fit_longest_side(content.size(), scales[scale_index]);
+    const cv::Mat content_scaled = resized(content, size);
+    std::vector<cv::Mat> styles_scaled;
+    for (const auto& style : styles)
+      styles_scaled.push_back(resized(style, fit_longest_side(style.size(), options.style_scale * scales[scale_index])));
+    std::vector<torch::Tensor> style_tensors;
+    for (const auto& style : styles_scaled) style_tensors.push_back(image_to_tensor(style, network.device()));
+    const GatysObjective objective(network, image_to_tensor(content_scaled, network.device()), style_tensors, blend,
+                                   options);
+
+    torch::Tensor start;
+    if (previous.defined()) {
+      start = torch::nn::functional::interpolate(
+          previous, torch::nn::functional::InterpolateFuncOptions()
+                        .size(std::vector<int64_t>{size.height, size.width})
+                        .mode(torch::kBicubic)
+                        .align_corners(false));
+    } else {
+      start = initial_image(content_scaled, options, network.device());
+    }
+    auto image = start.detach().clone().requires_grad_(true);
+    torch::Tensor last_good = image.detach().clone();
+
+    GatysProgress progress;
+    progress.scale_index = static_cast<int>(scale_index);
+    progress.scale_count = static_cast<int>(scales.size());
+    progress.width = size.width;
+    progress.height = size.height;
+    progress.iterations = options.iterations;
+
+    std::unique_ptr<torch::optim::Optimizer> optimizer;
+    if (options.optimizer == GatysOptions::Optimizer::LBFGS) {
+      // No line search: one loss evaluation per iteration, as in
+      // neural-style; tolerances off so it runs the iterations asked for.
+      optimizer = std::make_unique<torch::optim::LBFGS>(
+          std::vector<torch::Tensor>{image}, torch::optim::LBFGSOptions(1.0)
+                                                 .max_iter(options.iterations)
+                                                 .max_eval(options.iterations)
+                                                 .history_size(100)
+                                                 .tolerance_grad(-1)
+                                                 .tolerance_change(-1));
+    } else {
+      optimizer = std::make_unique<torch::optim::Adam>(std::vector<torch::Tensor>{image},
+                                                       torch::optim::AdamOptions(options.learning_rate));
+    }
+
+    auto closure = [&]() -> torch::Tensor {
+      optimizer->zero_grad();
+      // The loss is taken on the clamped image, which is what gets saved:
+      // otherwise the optimiser matches statistics with out-of-range colours
+      // that clamping at the end would lose. (Clamping the parameter in
+      // place instead would corrupt L-BFGS's curvature history.)
+      GatysLoss terms = objective(image.clamp(0, 1));
+      ++progress.iteration;
+      const double total = terms.total.item<double>();
+      if (!std::isfinite(total)) throw NonFiniteLoss{progress.iteration};
+      terms.total.backward();
+      last_good = image.detach().clamp(0, 1);
+      if (!have_first_loss) {
+        result.first_loss = total;
+        have_first_loss = true;
+      }
+      result.final_loss = total;
+      progress.total = total;
+      progress.content = terms.content.item<double>();
+      progress.style = terms.style.item<double>();
+      progress.tv = terms.tv.item<double>();
+      if (callbacks.on_progress) callbacks.on_progress(progress);
+      if (callbacks.on_snapshot && callbacks.snapshot_every > 0 && progress.iteration % callbacks.snapshot_every == 0)
+        callbacks.on_snapshot(tensor_to_image(last_good), progress);
+      return terms.total;
+    };
+
+    try {
+      if (options.optimizer == GatysOptions::Optimizer::LBFGS) {
+        optimizer->step(closure);
+      } else {
+        for (int i = 0; i < options.iterations; ++i) optimizer->step(closure);
+      }
+    } catch (const NonFiniteLoss& stop) {
+      result.rgb = tensor_to_image(last_good);
+      result.finite = false;
+      result.message = "loss became NaN or infinite at iteration " + std::to_string(stop.iteration) + " of scale " +
+                       std::to_string(scale_index + 1) + "; kept the last image with a finite loss";
+      return result;
+    }
+    // The optimiser's last step lands on an image it never evaluated; keep
+    // it only if it is finite.
+    previous = torch::isfinite(image).all().item<bool>() ? image.detach() : last_good;
+  }
+  result.rgb = tensor_to_image(previous);
+  return result;
+}
+
+}  // namespace atelier

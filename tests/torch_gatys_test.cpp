@@ -1,0 +1,243 @@
+// The Gatys styliser's options on a tiny random VGG: each test fails if its
+// option were ignored.
+#include <gtest/gtest.h>
+
+#include <opencv2/imgproc.hpp>
+
+#include "atelier/error.hpp"
+#include "atelier/gatys.hpp"
+#include "atelier/losses.hpp"
+#include "atelier/tensor_image.hpp"
+#include "test_support.hpp"
+#include "tiny_vgg.hpp"
+
+namespace atelier {
+namespace {
+
+cv::Mat gradient_image(int width, int height) {
+  cv::Mat rgb(height, width, CV_32FC3);
+  for (int y = 0; y < height; ++y)
+    for (int x = 0; x < width; ++x)
+      rgb.at<cv::Vec3f>(y, x) = {float(x) / width, float(y) / height, 0.5f};
+  return rgb;
+}
+
+// Random texture tinted towards `tint` (RGB).
+cv::Mat tinted_noise(int size, cv::Vec3f tint, int seed) {
+  cv::Mat noise(size, size, CV_32FC3);
+  cv::RNG rng(seed);
+  rng.fill(noise, cv::RNG::UNIFORM, 0.0, 1.0);
+  cv::Mat tinted;
+  cv::multiply(noise, cv::Scalar(tint[0], tint[1], tint[2]), tinted);
+  return tinted;
+}
+
+class GatysTest : public ::testing::Test {
+ protected:
+  GatysTest() : network_("vgg19", testing::tiny_vgg_weights("vgg19", 5), Preprocess::Caffe, Pooling::Max) {}
+
+  GatysOptions base_options() const {
+    GatysOptions options;
+    options.content_layers = {"relu2_2"};
+    options.style_layers = {"relu1_1", "relu2_1", "relu3_1"};
+    options.iterations = 40;
+    options.style_weight = 100;
+    options.tv_weight = 0;  // the noise styles are all high frequencies
+    return options;
+  }
+
+  // Distance between the style statistics (Gram matrices over the style
+  // layers) of two images: what the style loss drives down.
+  double gram_distance(const cv::Mat& a, const cv::Mat& b) const {
+    torch::NoGradGuard no_grad;
+    const auto layers = base_options().style_layers;
+    auto features_a = network_.extract(image_to_tensor(a), layers);
+    auto features_b = network_.extract(image_to_tensor(b), layers);
+    double distance = 0;
+    for (const auto& layer : layers)
+      distance += style_loss(gram_matrix(features_a.at(layer)), gram_matrix(features_b.at(layer))).item<double>();
+    return distance;
+  }
+
+  double mean_abs_difference(const cv::Mat& a, const cv::Mat& b) const {
+    cv::Mat difference;
+    cv::absdiff(a, b, difference);
+    const cv::Scalar mean = cv::mean(difference);
+    return (mean[0] + mean[1] + mean[2]) / 3;
+  }
+
+  VggFeatures network_;
+  cv::Mat content_ = gradient_image(32, 24);
+  cv::Mat red_ = tinted_noise(32, {1.0f, 0.1f, 0.1f}, 1);
+  cv::Mat blue_ = tinted_noise(32, {0.1f, 0.1f, 1.0f}, 2);
+};
+
+TEST_F(GatysTest, LossFallsAndTheImageTakesTheStyle) {
+  std::vector<double> losses;
+  GatysCallbacks callbacks;
+  callbacks.on_progress = [&](const GatysProgress& step) { losses.push_back(step.total); };
+  GatysResult result = stylize_gatys(network_, content_, {red_}, base_options(), callbacks);
+  ASSERT_TRUE(result.finite);
+  ASSERT_EQ(losses.size(), 40u);
+  EXPECT_LT(losses.back(), losses.front() / 5);
+  EXPECT_EQ(result.rgb.size(), content_.size());
+  EXPECT_LT(gram_distance(result.rgb, red_), gram_distance(content_, red_) / 5);
+}
+
+TEST_F(GatysTest, StyleBlendWeightsChooseBetweenStyles) {
+  GatysOptions options = base_options();
+  options.style_blend = {1.0, 0.0};
+  const cv::Mat reddish = stylize_gatys(network_, content_, {red_, blue_}, options).rgb;
+  options.style_blend = {0.0, 1.0};
+  const cv::Mat bluish = stylize_gatys(network_, content_, {red_, blue_}, options).rgb;
+  EXPECT_LT(gram_distance(reddish, red_), gram_distance(reddish, blue_) / 2);
+  EXPECT_LT(gram_distance(bluish, blue_), gram_distance(bluish, red_) / 2);
+  options.style_blend = {0.5, 0.5};
+  const cv::Mat both = stylize_gatys(network_, content_, {red_, blue_}, options).rgb;
+  EXPECT_GT(mean_abs_difference(both, reddish), 0.01);
+  EXPECT_GT(mean_abs_difference(both, bluish), 0.01);
+}
+
+TEST_F(GatysTest, StyleBlendMustMatchTheStyleCount) {
+  GatysOptions options = base_options();
+  options.style_blend = {1.0};
+  EXPECT_THROW(stylize_gatys(network_, content_, {red_, blue_}, options), Error);
+  options.style_blend = {0.0, 0.0};
+  EXPECT_THROW(stylize_gatys(network_, content_, {red_, blue_}, options), Error);
+}
+
+TEST_F(GatysTest, StyleScaleChangesTheStyleTargets) {
+  // Stripes 4 px wide: at scale 0.25 the style image shrinks to 8 px and
+  // its stripes blur; each result should match the statistics of the style
+  // image at its own scale better than those at the other.
+  cv::Mat stripes(32, 32, CV_32FC3);
+  for (int x = 0; x < 32; ++x) stripes.col(x).setTo(cv::Scalar((x / 4) % 2, 0.2, 1 - (x / 4) % 2));
+  cv::Mat stripes_small;
+  cv::resize(stripes, stripes_small, {8, 8}, 0, 0, cv::INTER_AREA);
+  GatysOptions options = base_options();
+  options.content_weight = 0;
+  options.iterations = 60;
+  cv::Mat full = stylize_gatys(network_, content_, {stripes}, options).rgb;
+  options.style_scale = 0.25;
+  cv::Mat small = stylize_gatys(network_, content_, {stripes}, options).rgb;
+  EXPECT_GT(mean_abs_difference(full, small), 0.02);
+  EXPECT_LT(gram_distance(full, stripes), gram_distance(small, stripes));
+  EXPECT_LT(gram_distance(small, stripes_small), gram_distance(full, stripes_small));
+}
+
+TEST_F(GatysTest, AdamOptimisesToo) {
+  GatysOptions options = base_options();
+  options.optimizer = GatysOptions::Optimizer::Adam;
+  options.learning_rate = 0.05;
+  options.iterations = 60;
+  std::vector<double> losses;
+  GatysCallbacks callbacks;
+  callbacks.on_progress = [&](const GatysProgress& step) { losses.push_back(step.total); };
+  GatysResult adam = stylize_gatys(network_, content_, {red_}, options, callbacks);
+  EXPECT_LT(losses.back(), losses.front() / 2);
+  options.optimizer = GatysOptions::Optimizer::LBFGS;
+  options.iterations = 60;
+  GatysResult lbfgs = stylize_gatys(network_, content_, {red_}, options);
+  EXPECT_GT(mean_abs_difference(adam.rgb, lbfgs.rgb), 1e-3);
+}
+
+TEST_F(GatysTest, MultiScaleRunsCoarseThenFine) {
+  GatysOptions options = base_options();
+  options.scales = {16, 40};
+  options.iterations = 10;
+  std::vector<std::pair<int, int>> sizes;
+  GatysCallbacks callbacks;
+  callbacks.on_progress = [&](const GatysProgress& step) {
+    if (step.iteration == 1) sizes.emplace_back(step.width, step.height);
+  };
+  GatysResult result = stylize_gatys(network_, content_, {red_}, options, callbacks);
+  ASSERT_EQ(sizes.size(), 2u);
+  EXPECT_EQ(sizes[0], std::make_pair(16, 12));
+  EXPECT_EQ(sizes[1], std::make_pair(40, 30));
+  EXPECT_EQ(result.rgb.cols, 40);
+  EXPECT_EQ(result.rgb.rows, 30);
+}
+
+TEST_F(GatysTest, NoiseInitIsSeeded) {
+  GatysOptions options = base_options();
+  options.init = GatysOptions::Init::Noise;
+  options.iterations = 5;
+  options.seed = 11;
+  cv::Mat first = stylize_gatys(network_, content_, {red_}, options).rgb;
+  cv::Mat again = stylize_gatys(network_, content_, {red_}, options).rgb;
+  options.seed = 12;
+  cv::Mat other = stylize_gatys(network_, content_, {red_}, options).rgb;
+  EXPECT_EQ(mean_abs_difference(first, again), 0.0);
+  EXPECT_GT(mean_abs_difference(first, other), 1e-3);
+  options.init = GatysOptions::Init::Content;
+  EXPECT_GT(mean_abs_difference(first, stylize_gatys(network_, content_, {red_}, options).rgb), 1e-3);
+}
+
+TEST_F(GatysTest, InitFromAnImageStartsThere) {
+  GatysOptions options = base_options();
+  options.init = GatysOptions::Init::Image;
+  options.init_image = cv::Mat(48, 64, CV_32FC3, cv::Scalar(0.9, 0.9, 0.1));  // resized to the content
+  options.iterations = 1;
+  std::vector<double> losses;
+  GatysCallbacks callbacks;
+  callbacks.on_progress = [&](const GatysProgress& step) { losses.push_back(step.content); };
+  stylize_gatys(network_, content_, {red_}, options, callbacks);
+  ASSERT_EQ(losses.size(), 1u);
+  EXPECT_GT(losses[0], 0.0) << "content init would start with zero content loss";
+}
+
+TEST_F(GatysTest, NonFiniteLossStopsAndKeepsTheLastGoodImage) {
+  GatysOptions options = base_options();
+  options.style_weight = 1e39;  // beyond float range: the loss is infinite
+  options.iterations = 10;
+  int evaluations = 0;
+  GatysCallbacks callbacks;
+  callbacks.on_progress = [&](const GatysProgress&) { ++evaluations; };
+  GatysResult result = stylize_gatys(network_, content_, {red_}, options, callbacks);
+  EXPECT_FALSE(result.finite);
+  EXPECT_EQ(evaluations, 0) << "no progress is reported for a non-finite loss";
+  EXPECT_NE(result.message.find("NaN or infinite at iteration 1"), std::string::npos) << result.message;
+  EXPECT_TRUE(cv::checkRange(result.rgb));
+  EXPECT_LT(mean_abs_difference(result.rgb, content_), 1e-6) << "the last finite image is the starting one";
+}
+
+TEST_F(GatysTest, SnapshotsEveryNIterations) {
+  GatysOptions options = base_options();
+  options.iterations = 12;
+  std::vector<int> snapshots;
+  GatysCallbacks callbacks;
+  callbacks.snapshot_every = 5;
+  callbacks.on_snapshot = [&](const cv::Mat& rgb, const GatysProgress& step) {
+    EXPECT_EQ(rgb.size(), content_.size());
+    snapshots.push_back(step.iteration);
+  };
+  stylize_gatys(network_, content_, {red_}, options, callbacks);
+  EXPECT_EQ(snapshots, (std::vector<int>{5, 10}));
+}
+
+TEST_F(GatysTest, DefaultLayersFollowWhatTheWeightsHold) {
+  EXPECT_EQ(default_content_layers(network_), std::vector<std::string>{"relu2_2"});  // 5 convs: up to conv3_1
+  VggFeatures partial("vgg19", testing::tiny_vgg_weights("vgg19", 8), Preprocess::Caffe, Pooling::Max);
+  EXPECT_EQ(default_content_layers(partial), std::vector<std::string>{"relu3_2"});
+  EXPECT_EQ(default_style_layers(partial), (std::vector<std::string>{"relu1_1", "relu2_1", "relu3_1"}));
+  VggFeatures full("vgg19", testing::tiny_vgg_weights("vgg19"), Preprocess::Caffe, Pooling::Max);
+  EXPECT_EQ(default_content_layers(full), std::vector<std::string>{"relu4_2"});
+  EXPECT_EQ(default_style_layers(full).size(), 5u);
+}
+
+TEST_F(GatysTest, MissingLayerIsAnError) {
+  GatysOptions options = base_options();
+  options.style_layers = {"relu4_1"};
+  EXPECT_THROW(stylize_gatys(network_, content_, {red_}, options), Error);
+  EXPECT_THROW(stylize_gatys(network_, content_, {}, base_options()), Error);
+}
+
+TEST(Device, CudaWithoutCudaIsAClearError) {
+  if (torch::cuda::is_available()) GTEST_SKIP() << "SKIPPED: a GPU is visible";
+  EXPECT_THROW(parse_device("cuda"), Error);
+  EXPECT_THROW(parse_device("tpu"), Error);
+  EXPECT_EQ(parse_device("cpu"), torch::Device(torch::kCPU));
+}
+
+}  // namespace
+}  // namespace atelier
