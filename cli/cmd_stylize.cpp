@@ -5,13 +5,13 @@
 #include <iomanip>
 #include <sstream>
 
-#include "atelier/atomic_file.hpp"
 #include "atelier/error.hpp"
 #include "atelier/gatys.hpp"
 #include "atelier/image.hpp"
 #include "atelier/model_store.hpp"
 #include "atelier/postprocess.hpp"
 #include "atelier/tensor_image.hpp"
+#include "checkpoint.hpp"
 #include "commands.hpp"
 #include "progress.hpp"
 
@@ -47,6 +47,8 @@ struct StylizeArgs {
   bool original_colors = false;
   std::vector<std::string> post;
   int save_every = 0;
+  int checkpoint_every = 50;
+  bool resume = false;
   bool json = false, quiet = false;
   int threads = 0;
   std::string device = "cpu";
@@ -127,6 +129,45 @@ GatysOptions gatys_options(const StylizeArgs& args) {
   return options;
 }
 
+// Everything that shapes the result, so a checkpoint is resumed only by the
+// command that wrote it. (Output-only settings such as --post are left out.)
+std::string describe_job(const StylizeArgs& args, const std::string& weights_path, const GatysOptions& options) {
+  nlohmann::json job = {
+      {"content", fs::absolute(args.content).string()}, {"styles", args.styles},
+      {"weights", fs::absolute(weights_path).string()}, {"size", args.size}, {"scales", options.scales},
+      {"preprocess", args.preprocess}, {"pooling", args.pooling}, {"content_layers", options.content_layers},
+      {"style_layers", options.style_layers}, {"content_weight", options.content_weight},
+      {"style_weight", options.style_weight}, {"tv_weight", options.tv_weight}, {"style_blend", options.style_blend},
+      {"style_scale", options.style_scale}, {"init", args.init}, {"seed", args.seed}, {"optimizer", args.optimizer},
+      {"lr", options.learning_rate}, {"iterations", options.iterations}};
+  return job.dump();
+}
+
+std::function<void(const GatysProgress&)> progress_reporter(Progress& progress) {
+  return [&progress](const GatysProgress& step) {
+    const long long done = static_cast<long long>(step.scale_index) * step.iterations + step.iteration;
+    std::string detail = "loss " + loss_text(step.total) + " (content " + loss_text(step.content) + ", style " +
+                         loss_text(step.style) + ", tv " + loss_text(step.tv) + ")";
+    if (step.scale_count > 1)
+      detail = "scale " + std::to_string(step.scale_index + 1) + "/" + std::to_string(step.scale_count) + " " + detail;
+    progress.update(done, detail,
+                    {{"scale", step.scale_index + 1}, {"scales", step.scale_count}, {"iteration", step.iteration},
+                     {"loss", step.total}, {"content", step.content}, {"style", step.style}, {"tv", step.tv}});
+  };
+}
+
+// Original colours, then each --post step, then the content's alpha; saved atomically.
+void write_output(const StylizeArgs& args, const cv::Mat& stylised, const Image& content, const cv::Mat& style,
+                  const SaveOptions& save_options) {
+  cv::Mat rgb = args.original_colors ? keep_original_colors(stylised, content.rgb) : stylised;
+  std::vector<PostStep> steps;
+  for (const auto& spec : args.post) steps.push_back(parse_post_step(spec));
+  rgb = apply_post_steps(rgb, steps, PostContext{content.rgb, style});
+  Image output{rgb, {}};
+  if (content.has_alpha()) output.alpha = resize_plane(content.alpha, rgb.size());
+  save_image(output, args.output, save_options);
+}
+
 int run_stylize(const StylizeArgs& args) {
   Progress progress(args.json ? OutputMode::Json : args.quiet ? OutputMode::Quiet : OutputMode::Bar);
   set_thread_count(args.threads);
@@ -149,44 +190,52 @@ int run_stylize(const StylizeArgs& args) {
   std::optional<Preprocess> preprocess;
   if (!args.preprocess.empty()) preprocess = parse_preprocess(args.preprocess);
   const VggFeatures network = VggFeatures::load(weights_path, preprocess, parse_pooling(args.pooling), device);
-  if (options.content_layers.empty() && options.style_layers.empty()) {
-    options.content_layers = default_content_layers(network);
-    options.style_layers = default_style_layers(network);
-  }
+  if (options.content_layers.empty()) options.content_layers = default_content_layers(network);
+  if (options.style_layers.empty()) options.style_layers = default_style_layers(network);
   progress.info("weights " + weights_path + " (" + network.architecture() + ", " + preprocess_name(network.preprocess()) +
                     "); content " + std::to_string(content.width()) + "x" + std::to_string(content.height()),
                 {{"weights", weights_path}, {"width", content.width()}, {"height", content.height()}});
 
-  const int scale_count = std::max<int>(1, options.scales.size());
-  progress.start(static_cast<long long>(options.iterations) * scale_count, "it");
   GatysCallbacks callbacks;
-  callbacks.on_progress = [&](const GatysProgress& step) {
-    const long long done = static_cast<long long>(step.scale_index) * step.iterations + step.iteration;
-    std::string detail = "loss " + loss_text(step.total) + " (content " + loss_text(step.content) + ", style " +
-                         loss_text(step.style) + ", tv " + loss_text(step.tv) + ")";
-    if (step.scale_count > 1)
-      detail = "scale " + std::to_string(step.scale_index + 1) + "/" + std::to_string(step.scale_count) + " " + detail;
-    progress.update(done, detail,
-                    {{"scale", step.scale_index + 1}, {"scales", step.scale_count}, {"iteration", step.iteration},
-                     {"loss", step.total}, {"content", step.content}, {"style", step.style}, {"tv", step.tv}});
-  };
+  callbacks.on_progress = progress_reporter(progress);
   callbacks.snapshot_every = args.save_every;
   SaveOptions save_options{args.quality, args.bit_depth};
   callbacks.on_snapshot = [&](const cv::Mat& rgb, const GatysProgress& step) {
     save_image(Image{rgb, {}}, snapshot_path(args.output, step), save_options);
   };
 
+  const std::string checkpoint_path = args.output + ".checkpoint.safetensors";
+  const std::string job = describe_job(args, weights_path, options);
+  if (args.resume) {
+    options.resume_from = read_checkpoint(checkpoint_path, job);
+    progress.info("resuming from " + checkpoint_path + " at iteration " +
+                  std::to_string(options.resume_from->iteration) + " of scale " +
+                  std::to_string(options.resume_from->scale_index + 1));
+  }
+  callbacks.checkpoint_every = args.checkpoint_every;
+  callbacks.on_checkpoint = [&](const GatysCheckpoint& checkpoint) {
+    write_checkpoint(checkpoint_path, job, checkpoint);
+  };
+  callbacks.stop_requested = interrupt_requested;
+  InterruptHandler interrupt_handler;
+
+  const int scale_count = std::max<int>(1, options.scales.size());
+  const long long already_done =
+      options.resume_from
+          ? static_cast<long long>(options.resume_from->scale_index) * options.iterations + options.resume_from->iteration
+          : 0;
+  progress.start(static_cast<long long>(options.iterations) * scale_count, "it", already_done);
+
   GatysResult result = stylize_gatys(network, content.rgb, styles, options, callbacks);
   progress.finish();
+  if (result.stopped) {
+    std::cerr << "atelier: interrupted: " << result.message << "; run the same command with --resume to continue"
+              << std::endl;
+    return kExitInterrupted;
+  }
+  fs::remove(checkpoint_path);
 
-  cv::Mat rgb = result.rgb;
-  if (args.original_colors) rgb = keep_original_colors(rgb, content.rgb);
-  std::vector<PostStep> steps;
-  for (const auto& spec : args.post) steps.push_back(parse_post_step(spec));
-  rgb = apply_post_steps(rgb, steps, PostContext{content.rgb, styles.front()});
-  Image output{rgb, {}};
-  if (content.has_alpha()) output.alpha = resize_to(content, rgb.cols, rgb.rows).alpha;
-  save_image(output, args.output, save_options);
+  write_output(args, result.rgb, content, styles.front(), save_options);
 
   if (!result.finite) {
     progress.event("error", {{"message", result.message}, {"output", args.output}});
@@ -233,6 +282,11 @@ Runner add_stylize_command(CLI::App& app) {
                   "Post-processing step, repeatable: hist:content|style, lab:content|style, "
                   "unsharp[:AMOUNT[:SIGMA]], guided[:RADIUS[:EPS]], denoise[:STRENGTH]");
   cmd->add_option("--save-every", args->save_every, "Also save the image every N iterations")->check(CLI::NonNegativeNumber);
+  cmd->add_option("--checkpoint-every", args->checkpoint_every,
+                  "Write OUTPUT.checkpoint.safetensors every N iterations (0: never); Ctrl-C also writes it")
+      ->capture_default_str()
+      ->check(CLI::NonNegativeNumber);
+  cmd->add_flag("--resume", args->resume, "Continue an interrupted run of the same command from its checkpoint");
   cmd->add_flag("--json", args->json, "Machine-readable progress: one JSON object per line on stdout");
   cmd->add_flag("--quiet,-q", args->quiet, "No progress output");
   cmd->add_option("--threads", args->threads, "CPU threads (0: all cores)")->capture_default_str();

@@ -12,6 +12,8 @@ constexpr int kExitOk = 0;
 constexpr int kExitError = 1;
 // The optimisation diverged (NaN/inf loss): the last good image was written.
 constexpr int kExitDiverged = 3;
+// Stopped by Ctrl-C (SIGINT) or SIGTERM after writing a checkpoint.
+constexpr int kExitInterrupted = 130;
 
 using Runner = std::function<int()>;
 

@@ -20,8 +20,9 @@ std::string format_duration(double seconds) {
 
 Progress::Progress(OutputMode mode) : mode_(mode), terminal_(isatty(STDERR_FILENO) != 0) {}
 
-void Progress::start(long long total, const std::string& unit) {
+void Progress::start(long long total, const std::string& unit, long long already_done) {
   total_ = total;
+  already_done_ = already_done;
   unit_ = unit;
   last_decile_ = -1;
   started_ = std::chrono::steady_clock::now();
@@ -30,7 +31,7 @@ void Progress::start(long long total, const std::string& unit) {
 void Progress::update(long long done, const std::string& detail, const nlohmann::json& fields) {
   if (mode_ == OutputMode::Quiet) return;
   const double elapsed = std::chrono::duration<double>(std::chrono::steady_clock::now() - started_).count();
-  const double rate = elapsed > 0 ? done / elapsed : 0;
+  const double rate = elapsed > 0 ? (done - already_done_) / elapsed : 0;
   const double eta = rate > 0 ? (total_ - done) / rate : -1;
   if (mode_ == OutputMode::Json) {
     nlohmann::json line = fields;

@@ -17,8 +17,10 @@ class Progress {
  public:
   explicit Progress(OutputMode mode);
 
-  // Begins a run of `total` steps (iterations, bytes ...) named `unit`.
-  void start(long long total, const std::string& unit);
+  // Begins a run of `total` steps (iterations, bytes ...) named `unit`, of
+  // which `already_done` were done before (a resumed run): rates count only
+  // the steps done from now on.
+  void start(long long total, const std::string& unit, long long already_done = 0);
   // `done` steps finished; `detail` is shown after the counters in bar mode
   // and merged into the JSON event.
   void update(long long done, const std::string& detail, const nlohmann::json& fields = {});
@@ -34,6 +36,7 @@ class Progress {
   OutputMode mode_;
   bool terminal_;
   long long total_ = 0;
+  long long already_done_ = 0;
   std::string unit_;
   int last_decile_ = -1;
   bool line_open_ = false;

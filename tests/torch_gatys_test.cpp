@@ -215,6 +215,58 @@ TEST_F(GatysTest, SnapshotsEveryNIterations) {
   EXPECT_EQ(snapshots, (std::vector<int>{5, 10}));
 }
 
+TEST_F(GatysTest, CheckpointsEveryNIterationsButNotAtTheEnd) {
+  GatysOptions options = base_options();
+  options.iterations = 10;
+  std::vector<int> iterations;
+  GatysCallbacks callbacks;
+  callbacks.checkpoint_every = 3;
+  callbacks.on_checkpoint = [&](const GatysCheckpoint& checkpoint) {
+    EXPECT_EQ(checkpoint.rgb.size(), content_.size());
+    iterations.push_back(checkpoint.iteration);
+  };
+  stylize_gatys(network_, content_, {red_}, options, callbacks);
+  EXPECT_EQ(iterations, (std::vector<int>{3, 6, 9}));
+}
+
+TEST_F(GatysTest, StopTakesACheckpointAndResumeFinishesTheRun) {
+  GatysOptions options = base_options();
+  options.scales = {16, 32};
+  options.iterations = 8;
+  std::optional<GatysCheckpoint> saved;
+  int evaluations = 0;
+  GatysCallbacks callbacks;
+  callbacks.on_progress = [&](const GatysProgress&) { ++evaluations; };
+  callbacks.stop_requested = [&] { return evaluations == 11; };  // iteration 3 of scale 2
+  callbacks.on_checkpoint = [&](const GatysCheckpoint& checkpoint) { saved = checkpoint; };
+  GatysResult stopped = stylize_gatys(network_, content_, {red_}, options, callbacks);
+  EXPECT_TRUE(stopped.stopped);
+  ASSERT_TRUE(saved.has_value());
+  EXPECT_EQ(saved->scale_index, 1);
+  EXPECT_EQ(saved->iteration, 3);
+  EXPECT_EQ(saved->rgb.size(), cv::Size(32, 24));
+
+  options.resume_from = saved;
+  std::vector<std::pair<int, int>> resumed;  // (scale, iteration)
+  GatysCallbacks resume_callbacks;
+  resume_callbacks.on_progress = [&](const GatysProgress& step) {
+    resumed.emplace_back(step.scale_index, step.iteration);
+  };
+  GatysResult finished = stylize_gatys(network_, content_, {red_}, options, resume_callbacks);
+  EXPECT_FALSE(finished.stopped);
+  ASSERT_EQ(resumed.size(), 5u) << "iterations 4..8 of the second scale remain";
+  EXPECT_EQ(resumed.front(), std::make_pair(1, 4));
+  EXPECT_EQ(resumed.back(), std::make_pair(1, 8));
+  EXPECT_LT(finished.first_loss, stopped.first_loss) << "the resumed run starts from the stylised checkpoint";
+  EXPECT_EQ(finished.rgb.size(), cv::Size(32, 24));
+}
+
+TEST_F(GatysTest, CheckpointFromAnotherScaleCountIsAnError) {
+  GatysOptions options = base_options();
+  options.resume_from = GatysCheckpoint{2, 1, content_};
+  EXPECT_THROW(stylize_gatys(network_, content_, {red_}, options), Error);
+}
+
 TEST_F(GatysTest, DefaultLayersFollowWhatTheWeightsHold) {
   EXPECT_EQ(default_content_layers(network_), std::vector<std::string>{"relu2_2"});  // 5 convs: up to conv3_1
   VggFeatures partial("vgg19", testing::tiny_vgg_weights("vgg19", 8), Preprocess::Caffe, Pooling::Max);

@@ -7,6 +7,7 @@
 
 #include <cstdint>
 #include <functional>
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -14,8 +15,16 @@
 
 namespace atelier {
 
+// Where a run stands: enough to continue it later.
+struct GatysCheckpoint {
+  int scale_index = 0;
+  int iteration = 0;  // iterations done at that scale
+  cv::Mat rgb;        // CV_32FC3 RGB [0,1] at that scale's size
+};
+
 struct GatysOptions {
-  // Empty: defaults chosen from what the network has (see default_*_layers).
+  // Each empty list gets its default from what the network has (see
+  // default_*_layers); a content weight of 0 turns the content term off.
   std::vector<std::string> content_layers;
   std::vector<std::string> style_layers;
   double content_weight = 1.0;
@@ -37,6 +46,10 @@ struct GatysOptions {
   // Longest side of each pass, coarse to fine; empty: one pass at the
   // content image's own size.
   std::vector<int> scales;
+
+  // Continue an interrupted run from this checkpoint (the optimiser's own
+  // state, such as L-BFGS history, starts afresh).
+  std::optional<GatysCheckpoint> resume_from;
 };
 
 struct GatysProgress {
@@ -53,6 +66,11 @@ struct GatysCallbacks {
   // Called every `snapshot_every` iterations with the current image.
   int snapshot_every = 0;
   std::function<void(const cv::Mat& rgb, const GatysProgress&)> on_snapshot;
+  // Called every `checkpoint_every` iterations, and when a stop is requested.
+  int checkpoint_every = 0;
+  std::function<void(const GatysCheckpoint&)> on_checkpoint;
+  // Polled after every iteration; returning true stops the run cleanly.
+  std::function<bool()> stop_requested;
 };
 
 struct GatysResult {
@@ -60,6 +78,8 @@ struct GatysResult {
   // False when the loss became NaN or infinite: `rgb` is then the last image
   // whose loss was finite, and `message` says where it stopped.
   bool finite = true;
+  // True when stop_requested() ended the run early (a checkpoint was taken).
+  bool stopped = false;
   std::string message;
   double first_loss = 0;  // total loss at the first evaluation of the first scale
   double final_loss = 0;  // at the last finite evaluation

@@ -52,5 +52,8 @@ void save_image(const Image& image, const std::string& path, const SaveOptions& 
 // shrinking, cubic when enlarging). Alpha is resized alongside.
 Image resize_longest_side(const Image& image, int longest_side);
 Image resize_to(const Image& image, int width, int height);
+// The same for one float plane or RGB matrix in [0,1]; returned as is when
+// it already has that size.
+cv::Mat resize_plane(const cv::Mat& plane, cv::Size size);
 
 }  // namespace atelier

@@ -45,11 +45,6 @@ cv::Mat unsharp_mask(const cv::Mat& rgb, double amount, double sigma);
 cv::Mat guided_filter(const cv::Mat& guide, const cv::Mat& source, int radius, double eps);
 cv::Mat denoise(const cv::Mat& rgb, double strength);
 
-// Resizes a reference image (content or style) to `size`: area filter when
-// shrinking, cubic when enlarging, clamped to [0,1]. Returned as is when it
-// already has that size.
-cv::Mat resize_reference(const cv::Mat& reference, cv::Size size);
-
 // Keeps the luminance of `stylised` and the chroma of `content` (YCrCb), as
 // jcjohnson/neural-style's -original_colors does.
 cv::Mat keep_original_colors(const cv::Mat& stylised, const cv::Mat& content);

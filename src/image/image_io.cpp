@@ -150,11 +150,13 @@ std::vector<int> encoder_params(Format format, int quality) {
   return {};
 }
 
-cv::Mat resize_plane(const cv::Mat& plane, int width, int height) {
-  const bool shrinking = width <= plane.cols && height <= plane.rows;
+}  // namespace
+
+cv::Mat resize_plane(const cv::Mat& plane, cv::Size size) {
+  if (plane.size() == size) return plane;
+  const bool shrinking = size.width <= plane.cols && size.height <= plane.rows;
   cv::Mat out;
-  cv::resize(plane, out, cv::Size(width, height), 0, 0,
-             shrinking ? cv::INTER_AREA : cv::INTER_CUBIC);
+  cv::resize(plane, out, size, 0, 0, shrinking ? cv::INTER_AREA : cv::INTER_CUBIC);
   // Cubic overshoots near edges; keep the [0,1] invariant.
   if (!shrinking) {
     cv::max(out, 0.0, out);
@@ -162,8 +164,6 @@ cv::Mat resize_plane(const cv::Mat& plane, int width, int height) {
   }
   return out;
 }
-
-}  // namespace
 
 ImageSize read_image_size(const std::string& path) {
   return inspect_header(read_file_bytes(path), path).size;
@@ -207,8 +207,8 @@ Image resize_to(const Image& image, int width, int height) {
     throw Error("cannot resize to " + std::to_string(width) + "x" + std::to_string(height));
   }
   Image out;
-  out.rgb = resize_plane(image.rgb, width, height);
-  if (image.has_alpha()) out.alpha = resize_plane(image.alpha, width, height);
+  out.rgb = resize_plane(image.rgb, {width, height});
+  if (image.has_alpha()) out.alpha = resize_plane(image.alpha, {width, height});
   return out;
 }
 

@@ -5,6 +5,7 @@
 #include <sstream>
 
 #include "atelier/error.hpp"
+#include "atelier/image.hpp"
 #include "atelier/postprocess.hpp"
 
 namespace atelier {
@@ -118,15 +119,6 @@ PostStep parse_post_step(const std::string& spec) {
   return step;
 }
 
-cv::Mat resize_reference(const cv::Mat& reference, cv::Size size) {
-  if (reference.size() == size) return reference;
-  const bool shrinking = size.area() < reference.size().area();
-  cv::Mat resized;
-  cv::resize(reference, resized, size, 0, 0, shrinking ? cv::INTER_AREA : cv::INTER_CUBIC);
-  // Cubic interpolation overshoots at edges.
-  return cv::min(cv::max(resized, 0.0), 1.0);
-}
-
 cv::Mat apply_post_step(const cv::Mat& rgb, const PostStep& step, const PostContext& context) {
   if (rgb.empty() || rgb.type() != CV_32FC3) {
     throw Error("post-processing step '" + step.spec + "' needs a float RGB image");
@@ -140,7 +132,7 @@ cv::Mat apply_post_step(const cv::Mat& rgb, const PostStep& step, const PostCont
       return unsharp_mask(rgb, step.param1, step.param2);
     case PostStep::Kind::Guided: {
       const cv::Mat& content = reference_for(step, /*style=*/false, context);
-      return guided_filter(resize_reference(content, rgb.size()), rgb,
+      return guided_filter(resize_plane(content, rgb.size()), rgb,
                            static_cast<int>(step.param1), step.param2);
     }
     case PostStep::Kind::Denoise:

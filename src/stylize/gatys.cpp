@@ -23,11 +23,6 @@ cv::Size fit_longest_side(const cv::Size& size, double longest) {
           std::max(1, static_cast<int>(std::lround(size.height * scale)))};
 }
 
-cv::Mat resized(const cv::Mat& rgb, const cv::Size& size) {
-  if (rgb.size() == size) return rgb;
-  return resize_to(Image{rgb, {}}, size.width, size.height).rgb;
-}
-
 std::vector<std::string> all_layers(const GatysOptions& options) {
   std::set<std::string> unique(options.content_layers.begin(), options.content_layers.end());
   unique.insert(options.style_layers.begin(), options.style_layers.end());
@@ -61,20 +56,122 @@ torch::Tensor initial_image(const cv::Mat& content, const GatysOptions& options,
     }
     case GatysOptions::Init::Image:
       if (options.init_image.empty()) throw Error("--init image needs an initial image");
-      return image_to_tensor(resized(options.init_image, content.size()), device);
+      return image_to_tensor(resize_plane(options.init_image, content.size()), device);
   }
   throw Error("internal: unknown init");
 }
 
 void check_options(const VggFeatures& network, const std::vector<cv::Mat>& styles, const GatysOptions& options) {
   if (styles.empty()) throw Error("at least one style image is needed");
-  if (options.content_layers.empty() && options.style_layers.empty()) throw Error("no content or style layers");
   for (const auto& layer : all_layers(options)) network.check_layer(layer);
   if (options.iterations < 1) throw Error("--iterations must be at least 1");
   if (!(options.style_scale > 0)) throw Error("--style-scale must be positive");
   for (int scale : options.scales)
     if (scale < 16) throw Error("--scales entries must be at least 16 pixels");
 }
+
+// Runs the optimiser over one scale, reporting progress and checkpoints, and
+// stopping on a non-finite loss or a stop request (recorded in `result`).
+class ScaleRunner {
+ public:
+  ScaleRunner(const GatysOptions& options, const GatysCallbacks& callbacks, GatysResult& result)
+      : options_(options), callbacks_(callbacks), result_(result) {}
+
+  // Optimises from `start` for the iterations left after progress.iteration.
+  // Returns the final image (the last finite one when the run stopped).
+  torch::Tensor optimise(const GatysObjective& objective, const torch::Tensor& start, GatysProgress progress) {
+    const int remaining = options_.iterations - progress.iteration;
+    auto image = start.detach().clone().requires_grad_(true);
+    torch::Tensor last_good = image.detach().clamp(0, 1);
+    if (remaining <= 0) return last_good;
+    auto optimizer = make_optimizer(image, remaining);
+
+    auto closure = [&]() -> torch::Tensor {
+      optimizer->zero_grad();
+      // The loss is taken on the clamped image, which is what gets saved:
+      // otherwise the optimiser matches statistics with out-of-range colours
+      // that clamping at the end would lose. (Clamping the parameter in
+      // place instead would corrupt L-BFGS's curvature history.)
+      GatysLoss terms = objective(image.clamp(0, 1));
+      ++progress.iteration;
+      const double total = terms.total.item<double>();
+      if (!std::isfinite(total)) throw NonFiniteLoss{progress.iteration};
+      terms.total.backward();
+      last_good = image.detach().clamp(0, 1);
+      record(progress, terms, total);
+      report(progress, last_good);
+      if (callbacks_.stop_requested && callbacks_.stop_requested()) throw StopRequested{};
+      return terms.total;
+    };
+
+    try {
+      if (options_.optimizer == GatysOptions::Optimizer::LBFGS) {
+        optimizer->step(closure);
+      } else {
+        for (int i = 0; i < remaining; ++i) optimizer->step(closure);
+      }
+    } catch (const NonFiniteLoss& stop) {
+      result_.rgb = tensor_to_image(last_good);
+      result_.finite = false;
+      result_.message = "loss became NaN or infinite at iteration " + std::to_string(stop.iteration) +
+                        " of scale " + std::to_string(progress.scale_index + 1) +
+                        "; kept the last image with a finite loss";
+      return last_good;
+    } catch (const StopRequested&) {
+      result_.rgb = tensor_to_image(last_good);
+      result_.stopped = true;
+      result_.message = "stopped at iteration " + std::to_string(progress.iteration) + " of scale " +
+                        std::to_string(progress.scale_index + 1);
+      if (callbacks_.on_checkpoint)
+        callbacks_.on_checkpoint(GatysCheckpoint{progress.scale_index, progress.iteration, result_.rgb});
+      return last_good;
+    }
+    // The optimiser's last step lands on an image it never evaluated; keep
+    // it only if it is finite.
+    return torch::isfinite(image).all().item<bool>() ? image.detach().clamp(0, 1) : last_good;
+  }
+
+ private:
+  struct StopRequested {};
+
+  std::unique_ptr<torch::optim::Optimizer> make_optimizer(const torch::Tensor& image, int iterations) const {
+    if (options_.optimizer == GatysOptions::Optimizer::Adam)
+      return std::make_unique<torch::optim::Adam>(std::vector<torch::Tensor>{image},
+                                                  torch::optim::AdamOptions(options_.learning_rate));
+    // No line search: one loss evaluation per iteration, as in neural-style;
+    // tolerances off so it runs the iterations asked for.
+    return std::make_unique<torch::optim::LBFGS>(std::vector<torch::Tensor>{image}, torch::optim::LBFGSOptions(1.0)
+                                                                                     .max_iter(iterations)
+                                                                                     .max_eval(iterations)
+                                                                                     .history_size(100)
+                                                                                     .tolerance_grad(-1)
+                                                                                     .tolerance_change(-1));
+  }
+
+  void record(GatysProgress& progress, const GatysLoss& terms, double total) {
+    if (!have_first_loss_) result_.first_loss = total;
+    have_first_loss_ = true;
+    result_.final_loss = total;
+    progress.total = total;
+    progress.content = terms.content.item<double>();
+    progress.style = terms.style.item<double>();
+    progress.tv = terms.tv.item<double>();
+  }
+
+  void report(const GatysProgress& progress, const torch::Tensor& image) const {
+    if (callbacks_.on_progress) callbacks_.on_progress(progress);
+    const auto due = [&](int every) { return every > 0 && progress.iteration % every == 0; };
+    if (callbacks_.on_snapshot && due(callbacks_.snapshot_every))
+      callbacks_.on_snapshot(tensor_to_image(image), progress);
+    if (callbacks_.on_checkpoint && due(callbacks_.checkpoint_every) && progress.iteration < progress.iterations)
+      callbacks_.on_checkpoint(GatysCheckpoint{progress.scale_index, progress.iteration, tensor_to_image(image)});
+  }
+
+  const GatysOptions& options_;
+  const GatysCallbacks& callbacks_;
+  GatysResult& result_;
+  bool have_first_loss_ = false;
+};
 
 }  // namespace
 
@@ -127,110 +224,52 @@ std::vector<std::string> default_style_layers(const VggFeatures& network) {
 GatysResult stylize_gatys(const VggFeatures& network, const cv::Mat& content, const std::vector<cv::Mat>& styles,
                           const GatysOptions& requested, const GatysCallbacks& callbacks) {
   GatysOptions options = requested;
-  if (options.content_layers.empty() && options.style_layers.empty()) {
-    options.content_layers = default_content_layers(network);
-    options.style_layers = default_style_layers(network);
-  }
+  if (options.content_layers.empty()) options.content_layers = default_content_layers(network);
+  if (options.style_layers.empty()) options.style_layers = default_style_layers(network);
   check_options(network, styles, options);
   const auto blend = normalised_blend(options, styles.size());
   std::vector<int> scales = options.scales;
   if (scales.empty()) scales.push_back(std::max(content.cols, content.rows));
+  const int first_scale = options.resume_from ? options.resume_from->scale_index : 0;
+  if (first_scale < 0 || first_scale >= static_cast<int>(scales.size()))
+    throw Error("checkpoint is for scale " + std::to_string(first_scale + 1) + " of a run with other --scales");
 
   GatysResult result;
-  torch::Tensor previous;  // result of the coarser pass
-  bool have_first_loss = false;
-  for (size_t scale_index = 0; scale_index < scales.size(); ++scale_index) {
+  ScaleRunner runner{options, callbacks, result};
+  torch::Tensor image;  // the current image, [1,3,H,W]
+  for (int scale_index = first_scale; scale_index < static_cast<int>(scales.size()); ++scale_index) {
     const cv::Size size = fit_longest_side(content.size(), scales[scale_index]);
-    const cv::Mat content_scaled = resized(content, size);
-    std::vector<cv::Mat> styles_scaled;
-    for (const auto& style : styles)
-      styles_scaled.push_back(resized(style, fit_longest_side(style.size(), options.style_scale * scales[scale_index])));
+    const cv::Mat content_scaled = resize_plane(content, size);
     std::vector<torch::Tensor> style_tensors;
-    for (const auto& style : styles_scaled) style_tensors.push_back(image_to_tensor(style, network.device()));
+    for (const auto& style : styles) {
+      const cv::Size style_size = fit_longest_side(style.size(), options.style_scale * scales[scale_index]);
+      style_tensors.push_back(image_to_tensor(resize_plane(style, style_size), network.device()));
+    }
     const GatysObjective objective(network, image_to_tensor(content_scaled, network.device()), style_tensors, blend,
                                    options);
 
-    torch::Tensor start;
-    if (previous.defined()) {
-      start = torch::nn::functional::interpolate(
-          previous, torch::nn::functional::InterpolateFuncOptions()
-                        .size(std::vector<int64_t>{size.height, size.width})
-                        .mode(torch::kBicubic)
-                        .align_corners(false));
-    } else {
-      start = initial_image(content_scaled, options, network.device());
-    }
-    auto image = start.detach().clone().requires_grad_(true);
-    torch::Tensor last_good = image.detach().clone();
-
     GatysProgress progress;
-    progress.scale_index = static_cast<int>(scale_index);
+    progress.scale_index = scale_index;
     progress.scale_count = static_cast<int>(scales.size());
     progress.width = size.width;
     progress.height = size.height;
     progress.iterations = options.iterations;
-
-    std::unique_ptr<torch::optim::Optimizer> optimizer;
-    if (options.optimizer == GatysOptions::Optimizer::LBFGS) {
-      // No line search: one loss evaluation per iteration, as in
-      // neural-style; tolerances off so it runs the iterations asked for.
-      optimizer = std::make_unique<torch::optim::LBFGS>(
-          std::vector<torch::Tensor>{image}, torch::optim::LBFGSOptions(1.0)
-                                                 .max_iter(options.iterations)
-                                                 .max_eval(options.iterations)
-                                                 .history_size(100)
-                                                 .tolerance_grad(-1)
-                                                 .tolerance_change(-1));
+    torch::Tensor start;
+    if (options.resume_from && scale_index == first_scale) {
+      start = image_to_tensor(resize_plane(options.resume_from->rgb, size), network.device());
+      progress.iteration = options.resume_from->iteration;
+    } else if (image.defined()) {
+      start = torch::nn::functional::interpolate(image, torch::nn::functional::InterpolateFuncOptions()
+                                                            .size(std::vector<int64_t>{size.height, size.width})
+                                                            .mode(torch::kBicubic)
+                                                            .align_corners(false));
     } else {
-      optimizer = std::make_unique<torch::optim::Adam>(std::vector<torch::Tensor>{image},
-                                                       torch::optim::AdamOptions(options.learning_rate));
+      start = initial_image(content_scaled, options, network.device());
     }
-
-    auto closure = [&]() -> torch::Tensor {
-      optimizer->zero_grad();
-      // The loss is taken on the clamped image, which is what gets saved:
-      // otherwise the optimiser matches statistics with out-of-range colours
-      // that clamping at the end would lose. (Clamping the parameter in
-      // place instead would corrupt L-BFGS's curvature history.)
-      GatysLoss terms = objective(image.clamp(0, 1));
-      ++progress.iteration;
-      const double total = terms.total.item<double>();
-      if (!std::isfinite(total)) throw NonFiniteLoss{progress.iteration};
-      terms.total.backward();
-      last_good = image.detach().clamp(0, 1);
-      if (!have_first_loss) {
-        result.first_loss = total;
-        have_first_loss = true;
-      }
-      result.final_loss = total;
-      progress.total = total;
-      progress.content = terms.content.item<double>();
-      progress.style = terms.style.item<double>();
-      progress.tv = terms.tv.item<double>();
-      if (callbacks.on_progress) callbacks.on_progress(progress);
-      if (callbacks.on_snapshot && callbacks.snapshot_every > 0 && progress.iteration % callbacks.snapshot_every == 0)
-        callbacks.on_snapshot(tensor_to_image(last_good), progress);
-      return terms.total;
-    };
-
-    try {
-      if (options.optimizer == GatysOptions::Optimizer::LBFGS) {
-        optimizer->step(closure);
-      } else {
-        for (int i = 0; i < options.iterations; ++i) optimizer->step(closure);
-      }
-    } catch (const NonFiniteLoss& stop) {
-      result.rgb = tensor_to_image(last_good);
-      result.finite = false;
-      result.message = "loss became NaN or infinite at iteration " + std::to_string(stop.iteration) + " of scale " +
-                       std::to_string(scale_index + 1) + "; kept the last image with a finite loss";
-      return result;
-    }
-    // The optimiser's last step lands on an image it never evaluated; keep
-    // it only if it is finite.
-    previous = torch::isfinite(image).all().item<bool>() ? image.detach() : last_good;
+    image = runner.optimise(objective, start, progress);
+    if (!result.finite || result.stopped) return result;
   }
-  result.rgb = tensor_to_image(previous);
+  result.rgb = tensor_to_image(image);
   return result;
 }
 

@@ -1,0 +1,74 @@
+#include "checkpoint.hpp"
+
+#include <atomic>
+#include <csignal>
+#include <filesystem>
+
+#include "atelier/error.hpp"
+#include "atelier/safetensors.hpp"
+
+namespace atelier::cli {
+namespace {
+
+std::atomic<bool> g_interrupted{false};
+
+void on_signal(int signal_number) {
+  if (g_interrupted.exchange(true) && signal_number == SIGINT) {
+    std::signal(SIGINT, SIG_DFL);  // impatient second Ctrl-C: die now
+    std::raise(SIGINT);
+  }
+}
+
+int metadata_int(const SafetensorsFile& file, const std::string& key) {
+  try {
+    return std::stoi(file.metadata_value(key));
+  } catch (const std::exception&) {
+    throw Error(file.path() + ": checkpoint metadata \"" + key + "\" is missing or not a number");
+  }
+}
+
+}  // namespace
+
+void write_checkpoint(const std::string& path, const std::string& job, const GatysCheckpoint& checkpoint) {
+  cv::Mat rgb = checkpoint.rgb.isContinuous() ? checkpoint.rgb : checkpoint.rgb.clone();
+  TensorToWrite image;
+  image.dtype = DType::F32;
+  image.shape = {rgb.rows, rgb.cols, 3};
+  image.values.assign(rgb.ptr<float>(), rgb.ptr<float>() + rgb.total() * 3);
+  write_safetensors(path, {{"image", image}},
+                    {{"job", job},
+                     {"scale_index", std::to_string(checkpoint.scale_index)},
+                     {"iteration", std::to_string(checkpoint.iteration)}});
+}
+
+GatysCheckpoint read_checkpoint(const std::string& path, const std::string& job) {
+  if (!std::filesystem::exists(path)) throw Error("--resume: no checkpoint " + path + " to resume from");
+  const SafetensorsFile file = SafetensorsFile::open(path);
+  if (file.metadata_value("job") != job)
+    throw Error("--resume: " + path + " was written by a different command (other inputs or settings); "
+                "delete it, or run without --resume to start over");
+  const TensorView& view = file.tensor("image");
+  if (view.shape.size() != 3 || view.shape[2] != 3) throw Error(path + ": checkpoint image is not [H,W,3]");
+  std::vector<float> values = view.to_float();
+  GatysCheckpoint checkpoint;
+  checkpoint.scale_index = metadata_int(file, "scale_index");
+  checkpoint.iteration = metadata_int(file, "iteration");
+  checkpoint.rgb = cv::Mat(static_cast<int>(view.shape[0]), static_cast<int>(view.shape[1]), CV_32FC3,
+                           values.data()).clone();
+  return checkpoint;
+}
+
+InterruptHandler::InterruptHandler() {
+  g_interrupted = false;
+  std::signal(SIGINT, on_signal);
+  std::signal(SIGTERM, on_signal);
+}
+
+InterruptHandler::~InterruptHandler() {
+  std::signal(SIGINT, SIG_DFL);
+  std::signal(SIGTERM, SIG_DFL);
+}
+
+bool interrupt_requested() { return g_interrupted; }
+
+}  // namespace atelier::cli
