@@ -2,6 +2,7 @@
 // the published ones (only ever on request).
 #include <nlohmann/json.hpp>
 
+#include <algorithm>
 #include <filesystem>
 #include <iostream>
 
@@ -56,10 +57,19 @@ int run_list(const ModelsArgs& args) {
   return kExitOk;
 }
 
+// Names become file names in the models directory: keep them plain.
+void check_model_name(const std::string& name) {
+  const bool plain = !name.empty() && name[0] != '.' &&
+                     name.find_first_not_of("abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789._-") ==
+                         std::string::npos;
+  if (!plain) throw Error("model name \"" + name + "\" must use only letters, digits, '.', '_' and '-'");
+}
+
 int run_fetch(const ModelsArgs& args) {
   ModelStore store(args.models_dir);
   CatalogEntry entry;
   if (!args.url.empty()) {
+    check_model_name(args.name);
     entry.name = args.name;
     entry.url = args.url;
     entry.file_name = args.name + ".safetensors";
@@ -67,13 +77,17 @@ int run_fetch(const ModelsArgs& args) {
     entry = catalog_entry(args.name);
   }
   if (!args.sha256.empty()) entry.sha256 = args.sha256;
+  std::transform(entry.sha256.begin(), entry.sha256.end(), entry.sha256.begin(), ::tolower);
+  Progress progress(args.json ? OutputMode::Json : args.quiet ? OutputMode::Quiet : OutputMode::Bar);
   const std::string destination = (fs::path(store.install_dir()) / entry.file_name).string();
   if (fs::exists(destination) && !args.force) {
-    std::cerr << destination << " is already installed (--force to download again)" << std::endl;
+    // Installed before: trust it only if it is what was asked for.
+    if (!entry.sha256.empty() && sha256_file(destination) != entry.sha256)
+      throw Error(destination + " exists but its sha256 differs from the expected one (use --force to replace it)");
+    progress.info(destination + " is already installed (--force downloads it again)", {{"path", destination}});
     return kExitOk;
   }
   fs::create_directories(store.install_dir());
-  Progress progress(args.json ? OutputMode::Json : args.quiet ? OutputMode::Quiet : OutputMode::Bar);
   progress.info("fetching " + entry.url + " -> " + destination, {{"url", entry.url}, {"destination", destination}});
   bool started = false;
   fetch_file(entry.url, entry.sha256, destination, [&](const FetchProgress& step) {

@@ -75,19 +75,6 @@ std::vector<Number> parse_numbers(const std::string& text, const std::string& fl
   return numbers;
 }
 
-// Fails before any long work when the output could not be written at the end.
-void check_output_path(const std::string& output) {
-  static const std::vector<std::string> kExtensions = {".png", ".jpg", ".jpeg", ".webp", ".tif", ".tiff", ".bmp"};
-  std::string extension = fs::path(output).extension().string();
-  std::transform(extension.begin(), extension.end(), extension.begin(), ::tolower);
-  if (std::find(kExtensions.begin(), kExtensions.end(), extension) == kExtensions.end())
-    throw Error("cannot write " + output + ": unknown image extension (use .png, .jpg, .webp, .tif or .bmp)");
-  fs::path directory = fs::path(output).parent_path();
-  if (directory.empty()) directory = ".";
-  if (!fs::is_directory(directory)) throw Error("cannot write " + output + ": directory " + directory.string() + " does not exist");
-  if (access(directory.c_str(), W_OK) != 0) throw Error("cannot write " + output + ": directory " + directory.string() + " is not writable");
-}
-
 // "out.png" -> "out.iter0050.png" (and "out.scale2.iter0050.png" for later scales).
 std::string snapshot_path(const std::string& output, const GatysProgress& progress) {
   fs::path path(output);
@@ -172,7 +159,8 @@ int run_stylize(const StylizeArgs& args) {
   Progress progress(args.json ? OutputMode::Json : args.quiet ? OutputMode::Quiet : OutputMode::Bar);
   set_thread_count(args.threads);
   const torch::Device device = parse_device(args.device);
-  check_output_path(args.output);
+  const SaveOptions save_options{args.quality, args.bit_depth};
+  check_can_save(args.output, save_options);  // fail now, not after the long run
   for (const auto& spec : args.post) parse_post_step(spec);  // reject bad specs before the long run
 
   const LoadOptions load_options{args.max_pixels};
@@ -199,7 +187,6 @@ int run_stylize(const StylizeArgs& args) {
   GatysCallbacks callbacks;
   callbacks.on_progress = progress_reporter(progress);
   callbacks.snapshot_every = args.save_every;
-  SaveOptions save_options{args.quality, args.bit_depth};
   callbacks.on_snapshot = [&](const cv::Mat& rgb, const GatysProgress& step) {
     save_image(Image{rgb, {}}, snapshot_path(args.output, step), save_options);
   };

@@ -1,5 +1,6 @@
 // atelier: the command-line front end of libatelier.
 #include <c10/util/Exception.h>
+#include <unistd.h>
 
 #include <iostream>
 #include <map>
@@ -11,6 +12,13 @@
 namespace {
 
 std::string first_line(const std::string& text) { return text.substr(0, text.find('\n')); }
+
+// The error goes on a line of its own even when a progress bar was being
+// redrawn on the terminal.
+void report_error(const std::string& message) {
+  if (isatty(STDERR_FILENO)) std::cerr << "\r\033[K";
+  std::cerr << "atelier: error: " << first_line(message) << std::endl;
+}
 
 }  // namespace
 
@@ -34,11 +42,11 @@ int main(int argc, char** argv) {
       if (app.get_subcommand(name)->parsed()) return run();
     return atelier::cli::kExitError;
   } catch (const atelier::Error& error) {
-    std::cerr << "atelier: error: " << first_line(error.what()) << std::endl;
+    report_error(error.what());
   } catch (const c10::Error& error) {
-    std::cerr << "atelier: error: torch: " << first_line(error.what_without_backtrace()) << std::endl;
+    report_error(std::string("torch: ") + error.what_without_backtrace());
   } catch (const std::exception& error) {
-    std::cerr << "atelier: error: " << first_line(error.what()) << std::endl;
+    report_error(error.what());
   }
   return atelier::cli::kExitError;
 }

@@ -48,6 +48,11 @@ struct SaveOptions {
 // for the format, or an unwritable location.
 void save_image(const Image& image, const std::string& path, const SaveOptions& options = {});
 
+// Everything save_image would refuse that can be known before there is an
+// image: extension, options for that format, the target being a directory,
+// a missing or unwritable directory. Lets long jobs fail before they start.
+void check_can_save(const std::string& path, const SaveOptions& options = {});
+
 // Scales so the longest side is `longest_side` (aspect kept; area filter when
 // shrinking, cubic when enlarging). Alpha is resized alongside.
 Image resize_longest_side(const Image& image, int longest_side);

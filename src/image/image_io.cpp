@@ -1,3 +1,6 @@
+#include <unistd.h>
+
+#include <filesystem>
 #include <opencv2/imgcodecs.hpp>
 #include <opencv2/imgproc.hpp>
 
@@ -151,6 +154,18 @@ std::vector<int> encoder_params(Format format, int quality) {
 }
 
 }  // namespace
+
+void check_can_save(const std::string& path, const SaveOptions& options) {
+  check_save_options(options, format_for_extension(path), path);
+  namespace fs = std::filesystem;
+  if (fs::is_directory(path)) throw Error("cannot write " + path + ": it is a directory");
+  fs::path directory = fs::path(path).parent_path();
+  if (directory.empty()) directory = ".";
+  if (!fs::is_directory(directory))
+    throw Error("cannot write " + path + ": directory " + directory.string() + " does not exist");
+  if (::access(directory.c_str(), W_OK) != 0)
+    throw Error("cannot write " + path + ": directory " + directory.string() + " is not writable");
+}
 
 cv::Mat resize_plane(const cv::Mat& plane, cv::Size size) {
   if (plane.size() == size) return plane;

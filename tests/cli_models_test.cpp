@@ -1,0 +1,258 @@
+// End to end tests of `atelier models list|fetch` and of the top-level
+// command line. Downloads come from an httplib server on 127.0.0.1 only.
+#include <gtest/gtest.h>
+#include <httplib.h>
+#include <nlohmann/json.hpp>
+
+#include <atomic>
+#include <chrono>
+#include <filesystem>
+#include <fstream>
+#include <iterator>
+#include <map>
+#include <random>
+#include <regex>
+#include <sstream>
+#include <thread>
+
+#include "atelier/model_store.hpp"
+#include "test_support.hpp"
+#include "tiny_vgg.hpp"
+
+namespace fs = std::filesystem;
+
+namespace atelier {
+namespace {
+
+using testing::ScratchDir;
+
+std::string read_all(const std::string& path) {
+  std::ifstream in(path, std::ios::binary);
+  return std::string(std::istreambuf_iterator<char>(in), std::istreambuf_iterator<char>());
+}
+
+void write_all(const std::string& path, const std::string& bytes) {
+  std::ofstream(path, std::ios::binary | std::ios::trunc) << bytes;
+}
+
+std::vector<std::string> lines_of(const std::string& text) {
+  std::vector<std::string> lines;
+  std::istringstream stream(text);
+  for (std::string line; std::getline(stream, line);) lines.push_back(line);
+  return lines;
+}
+
+struct CliResult {
+  int code = -1;
+  std::string out, err;  // stdout and stderr
+};
+
+// Runs the atelier binary with stdout and stderr captured apart. The user
+// data directory is moved into `scratch` and ATELIER_MODELS is unset unless
+// `environment` sets it, so only the test's directories are searched.
+CliResult run_atelier(const ScratchDir& scratch, const std::string& arguments, const std::string& environment = "") {
+  const std::string command = "{ env -u ATELIER_MODELS XDG_DATA_HOME=" + scratch.file("data") + " " + environment +
+                              " " + ATELIER_CLI_PATH + " " + arguments + " >" + scratch.file("stdout") + " 2>" +
+                              scratch.file("stderr") + "; }";
+  CliResult run;
+  run.code = testing::run_command(command);
+  run.out = read_all(scratch.file("stdout"));
+  run.err = read_all(scratch.file("stderr"));
+  return run;
+}
+
+// A models directory holding a tiny full VGG19 (no metadata: the
+// architecture is inferred from its keys) and a file that is not safetensors.
+class CliModelsListTest : public ::testing::Test {
+ protected:
+  CliModelsListTest() {
+    fs::create_directory(models_);
+    testing::write_tiny_vgg_file(models_ + "/tiny.safetensors", "vgg19", -1, {});
+    write_all(models_ + "/broken.safetensors", "not a safetensors file");
+  }
+
+  ScratchDir scratch_;
+  const std::string models_ = scratch_.file("models");
+};
+
+// Text listing: both files, the broken one marked INVALID, the good one not.
+TEST_F(CliModelsListTest, ListsValidAndInvalidWeights) {
+  const CliResult run = run_atelier(scratch_, "models list --models-dir " + models_);
+  ASSERT_EQ(run.code, 0) << run.err;
+  std::string tiny_line, broken_line;
+  for (const auto& line : lines_of(run.out)) {
+    if (line.rfind("tiny  ", 0) == 0) tiny_line = line;
+    if (line.rfind("broken  ", 0) == 0) broken_line = line;
+  }
+  ASSERT_NE(tiny_line, "") << run.out;
+  ASSERT_NE(broken_line, "") << run.out;
+  EXPECT_NE(tiny_line.find("vgg19"), std::string::npos) << tiny_line;
+  EXPECT_EQ(tiny_line.find("INVALID"), std::string::npos) << tiny_line;
+  EXPECT_NE(broken_line.find("INVALID"), std::string::npos) << broken_line;
+}
+
+// JSON listing: parses, names the search path, the inferred architecture
+// and the broken file's problem.
+TEST_F(CliModelsListTest, JsonListing) {
+  const CliResult run = run_atelier(scratch_, "models list --json --models-dir " + models_);
+  ASSERT_EQ(run.code, 0) << run.err;
+  const nlohmann::json listing = nlohmann::json::parse(run.out);
+  EXPECT_EQ(listing.at("search_path").at(0), models_);
+  std::map<std::string, nlohmann::json> by_name;
+  for (const auto& model : listing.at("models")) by_name[model.at("name").get<std::string>()] = model;
+  ASSERT_EQ(by_name.count("tiny"), 1u) << run.out;
+  ASSERT_EQ(by_name.count("broken"), 1u) << run.out;
+  EXPECT_EQ(by_name["tiny"].at("architecture"), "vgg19");
+  EXPECT_EQ(by_name["tiny"].at("problem"), "");
+  EXPECT_EQ(by_name["tiny"].at("bytes"), fs::file_size(models_ + "/tiny.safetensors"));
+  EXPECT_NE(by_name["broken"].at("problem"), "");
+}
+
+// $ATELIER_MODELS (colon-separated) is part of the search path.
+TEST_F(CliModelsListTest, SearchesAtelierModelsVariable) {
+  const std::string elsewhere = scratch_.file("elsewhere");
+  const CliResult run = run_atelier(scratch_, "models list --json", "ATELIER_MODELS=" + elsewhere + ":" + models_);
+  ASSERT_EQ(run.code, 0) << run.err;
+  const nlohmann::json listing = nlohmann::json::parse(run.out);
+  const auto& path = listing.at("search_path");
+  ASSERT_GE(path.size(), 2u) << run.out;
+  EXPECT_EQ(path.at(0), elsewhere);
+  EXPECT_EQ(path.at(1), models_);
+  bool found = false;
+  for (const auto& model : listing.at("models")) found |= model.at("name") == "tiny";
+  EXPECT_TRUE(found) << run.out;
+}
+
+// Serves one generated file at /weights on 127.0.0.1 and counts requests.
+class LoopbackServer {
+ public:
+  LoopbackServer() {
+    std::mt19937 rng(11);
+    body_.resize(200000);
+    for (char& c : body_) c = static_cast<char>(rng() & 0xff);
+    server_.Get("/weights", [this](const httplib::Request&, httplib::Response& response) {
+      ++requests_;
+      response.set_content(body_, "application/octet-stream");
+    });
+    port_ = server_.bind_to_any_port("127.0.0.1");
+    thread_ = std::thread([this] { server_.listen_after_bind(); });
+    // stop() is a no-op until the loop runs: wait for it, or the destructor could hang.
+    while (!server_.is_running()) std::this_thread::sleep_for(std::chrono::milliseconds(1));
+  }
+  ~LoopbackServer() {
+    server_.stop();
+    thread_.join();
+  }
+  std::string url() const { return "http://127.0.0.1:" + std::to_string(port_) + "/weights"; }
+  const std::string& body() const { return body_; }
+  int requests() const { return requests_; }
+
+ private:
+  std::string body_;
+  httplib::Server server_;
+  int port_ = 0;
+  std::thread thread_;
+  std::atomic<int> requests_{0};
+};
+
+class CliModelsFetchTest : public ::testing::Test {
+ protected:
+  CliModelsFetchTest() {
+    write_all(scratch_.file("reference.bin"), server_.body());
+    body_sha_ = sha256_file(scratch_.file("reference.bin"));
+  }
+
+  CliResult fetch(const std::string& sha256) const {
+    return run_atelier(scratch_, "models fetch mine --quiet --url " + server_.url() + " --sha256 " + sha256 +
+                                     " --models-dir " + models_);
+  }
+
+  LoopbackServer server_;
+  ScratchDir scratch_;
+  const std::string models_ = scratch_.file("models");  // created by fetch
+  const std::string installed_ = models_ + "/mine.safetensors";
+  std::string body_sha_;
+};
+
+// Downloads, verifies and installs as <models-dir>/<name>.safetensors.
+TEST_F(CliModelsFetchTest, InstallsVerifiedFile) {
+  const CliResult run = fetch(body_sha_);
+  ASSERT_EQ(run.code, 0) << run.err;
+  EXPECT_EQ(run.out + run.err, "") << "--quiet should print nothing";
+  EXPECT_EQ(read_all(installed_), server_.body());
+  EXPECT_FALSE(fs::exists(installed_ + ".part"));
+}
+
+// A wrong sha256: one error line, nothing installed, no part file left.
+TEST_F(CliModelsFetchTest, ShaMismatchInstallsNothing) {
+  const CliResult run = fetch(std::string(64, '0'));
+  EXPECT_EQ(run.code, 1);
+  const auto lines = lines_of(run.err);
+  ASSERT_EQ(lines.size(), 1u) << run.err;
+  EXPECT_EQ(lines[0].rfind("atelier: error: ", 0), 0u) << lines[0];
+  EXPECT_NE(lines[0].find("sha256"), std::string::npos) << lines[0];
+  EXPECT_EQ(server_.requests(), 1);
+  EXPECT_FALSE(fs::exists(installed_));
+  EXPECT_FALSE(fs::exists(installed_ + ".part"));
+}
+
+// Already installed: a second fetch checks the file against the hash
+// instead of downloading, and refuses a file that does not match.
+TEST_F(CliModelsFetchTest, SecondFetchVerifiesTheInstalledFile) {
+  ASSERT_EQ(fetch(body_sha_).code, 0);
+  const CliResult again = fetch(body_sha_);
+  EXPECT_EQ(again.code, 0) << again.err;
+  EXPECT_EQ(again.out + again.err, "") << "--quiet should print nothing";
+  EXPECT_EQ(server_.requests(), 1);
+  const CliResult other = fetch(std::string(64, 'a'));
+  EXPECT_EQ(other.code, 1);
+  EXPECT_NE(other.err.find("exists but its sha256 differs"), std::string::npos) << other.err;
+  EXPECT_EQ(read_all(installed_), server_.body());
+}
+
+// A name becomes a file name: path separators are refused.
+TEST_F(CliModelsFetchTest, NameWithPathIsRefused) {
+  const CliResult run = run_atelier(scratch_, "models fetch ../escape --quiet --url " + server_.url() + " --sha256 " +
+                                                  body_sha_ + " --models-dir " + models_);
+  EXPECT_EQ(run.code, 1);
+  EXPECT_NE(run.err.find("must use only letters"), std::string::npos) << run.err;
+  EXPECT_EQ(server_.requests(), 0);
+  EXPECT_FALSE(fs::exists(scratch_.file("escape.safetensors")));
+}
+
+// A name outside the catalogue without --url: the known names are listed.
+TEST(CliModelsFetch, UnknownCatalogueName) {
+  ScratchDir scratch;
+  const std::string models = scratch.file("models");
+  const CliResult run = run_atelier(scratch, "models fetch nosuch --quiet --models-dir " + models);
+  EXPECT_EQ(run.code, 1);
+  const auto lines = lines_of(run.err);
+  ASSERT_EQ(lines.size(), 1u) << run.err;
+  EXPECT_EQ(lines[0].rfind("atelier: error: ", 0), 0u) << lines[0];
+  EXPECT_NE(lines[0].find("\"nosuch\""), std::string::npos) << lines[0];
+  EXPECT_NE(lines[0].find("vgg19"), std::string::npos) << lines[0];
+  EXPECT_NE(lines[0].find("vgg16"), std::string::npos) << lines[0];
+  EXPECT_FALSE(fs::exists(models + "/nosuch.safetensors"));
+}
+
+// --- The top-level command line. ---
+
+// A subcommand missing its required options is a usage error.
+TEST(CliUsage, StylizeWithoutArgumentsIsAUsageError) {
+  ScratchDir scratch;
+  const CliResult run = run_atelier(scratch, "stylize");
+  EXPECT_NE(run.code, 0);
+  EXPECT_NE(run.err.find("--content"), std::string::npos) << run.err;
+  EXPECT_NE(run.err.find("required"), std::string::npos) << run.err;
+  EXPECT_NE(run.err.find("--help"), std::string::npos) << run.err;
+}
+
+TEST(CliUsage, VersionFlagPrintsVersion) {
+  ScratchDir scratch;
+  const CliResult run = run_atelier(scratch, "--version");
+  EXPECT_EQ(run.code, 0) << run.err;
+  EXPECT_TRUE(std::regex_search(run.out, std::regex(R"(^atelier \d+\.\d+\.\d+)"))) << run.out;
+}
+
+}  // namespace
+}  // namespace atelier
