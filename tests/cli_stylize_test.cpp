@@ -122,6 +122,10 @@ class CliStylizeTest : public ::testing::Test {
   // `atelier stylize` with the tiny defaults below, `changes` applied, and
   // `extra` (repeated flags) appended.
   CliResult stylize(const Flags& changes = {}, const std::string& extra = "") const {
+    return run_atelier(stylize_arguments(changes, extra));
+  }
+
+  std::string stylize_arguments(const Flags& changes = {}, const std::string& extra = "") const {
     Flags flags = {{"--content", content_},
                    {"--style", style_},
                    {"--output", output()},
@@ -136,7 +140,7 @@ class CliStylizeTest : public ::testing::Test {
     std::string arguments = "stylize";
     for (const auto& [flag, value] : flags)
       if (value) arguments += " " + flag + (value->empty() ? "" : " '" + *value + "'");
-    return run_atelier(arguments + " " + extra);
+    return arguments + " " + extra;
   }
 
   // Runs with `changes`, expects success, returns the output image.
@@ -249,6 +253,50 @@ TEST_F(CliStylizeTest, OutputThatIsADirectory) {
   EXPECT_EQ(run.code, 1);
   EXPECT_NE(run.err.find("is a directory"), std::string::npos) << run.err;
   EXPECT_EQ(entries_of(out_dir_), std::set<std::string>{"taken.png"});
+}
+
+// Ctrl-C stops with a checkpoint and exit code 130; the same command with
+// --resume carries on from there and removes the checkpoint when done.
+TEST_F(CliStylizeTest, InterruptThenResume) {
+  const Flags flags = {{"--iterations", "2000"}, {"--checkpoint-every", "0"}, {"--quiet", std::nullopt}, {"--json", ""}};
+  const std::string command = "env -u ATELIER_MODELS " + std::string(ATELIER_CLI_PATH) + " " +
+                              stylize_arguments(flags);
+  const std::string progress_file = scratch_.file("progress.jsonl");
+  // Start it, wait (bounded) for the first progress line, then send SIGINT.
+  const int code = testing::run_command("{ " + command + " >" + progress_file + " 2>/dev/null & pid=$!; " +
+                                        "for i in $(seq 1 400); do grep -q '\"progress\"' " + progress_file +
+                                        " && break; sleep 0.05; done; kill -INT $pid; wait $pid; }");
+  ASSERT_EQ(code, 130);
+  const std::string checkpoint = output() + ".checkpoint.safetensors";
+  ASSERT_TRUE(fs::exists(checkpoint));
+  EXPECT_FALSE(fs::exists(output()));
+
+  const CliResult resumed = stylize(flags, "--resume");
+  ASSERT_EQ(resumed.code, 0) << resumed.err;
+  int first_iteration = 0;
+  for (const auto& line : lines_of(resumed.out)) {
+    const auto event = nlohmann::json::parse(line);
+    if (event["event"] == "progress") {
+      first_iteration = event["iteration"];
+      break;
+    }
+  }
+  EXPECT_GT(first_iteration, 1) << "the resumed run starts after the checkpoint";
+  EXPECT_TRUE(fs::exists(output()));
+  EXPECT_FALSE(fs::exists(checkpoint));
+}
+
+// A checkpoint is only resumed by the command that wrote it.
+TEST_F(CliStylizeTest, ResumeRefusesAnotherJobsCheckpoint) {
+  const std::string checkpoint = output() + ".checkpoint.safetensors";
+  write_safetensors(checkpoint, {{"image", TensorToWrite{DType::F32, {24, 32, 3}, std::vector<float>(24 * 32 * 3, 0.5f)}}},
+                    {{"job", "{\"content\":\"another.png\"}"}, {"scale_index", "0"}, {"iteration", "1"}});
+  const CliResult run = stylize({}, "--resume");
+  EXPECT_EQ(run.code, 1);
+  EXPECT_NE(run.err.find("was written by a different command"), std::string::npos) << run.err;
+  EXPECT_FALSE(fs::exists(output()));
+  fs::remove(checkpoint);
+  expect_clean_failure(stylize({}, "--resume"), "no checkpoint");
 }
 
 TEST_F(CliStylizeTest, WeightsNameNotInstalled) {
