@@ -24,42 +24,12 @@ namespace fs = std::filesystem;
 namespace atelier {
 namespace {
 
+using testing::CliResult;
 using testing::ScratchDir;
-
-std::string read_all(const std::string& path) {
-  std::ifstream in(path, std::ios::binary);
-  return std::string(std::istreambuf_iterator<char>(in), std::istreambuf_iterator<char>());
-}
-
-void write_all(const std::string& path, const std::string& bytes) {
-  std::ofstream(path, std::ios::binary | std::ios::trunc) << bytes;
-}
-
-std::vector<std::string> lines_of(const std::string& text) {
-  std::vector<std::string> lines;
-  std::istringstream stream(text);
-  for (std::string line; std::getline(stream, line);) lines.push_back(line);
-  return lines;
-}
-
-struct CliResult {
-  int code = -1;
-  std::string out, err;  // stdout and stderr
-};
-
-// Runs the atelier binary with stdout and stderr captured apart. The user
-// data directory is moved into `scratch` and ATELIER_MODELS is unset unless
-// `environment` sets it, so only the test's directories are searched.
-CliResult run_atelier(const ScratchDir& scratch, const std::string& arguments, const std::string& environment = "") {
-  const std::string command = "{ env -u ATELIER_MODELS XDG_DATA_HOME=" + scratch.file("data") + " " + environment +
-                              " " + ATELIER_CLI_PATH + " " + arguments + " >" + scratch.file("stdout") + " 2>" +
-                              scratch.file("stderr") + "; }";
-  CliResult run;
-  run.code = testing::run_command(command);
-  run.out = read_all(scratch.file("stdout"));
-  run.err = read_all(scratch.file("stderr"));
-  return run;
-}
+using testing::lines_of;
+using testing::read_all;
+using testing::run_atelier;
+using testing::write_all;
 
 // A models directory holding a tiny full VGG19 (no metadata: the
 // architecture is inferred from its keys) and a file that is not safetensors.

@@ -23,23 +23,11 @@ namespace fs = std::filesystem;
 namespace atelier {
 namespace {
 
+using testing::CliResult;
 using testing::ScratchDir;
-
-std::string read_all(const std::string& path) {
-  std::ifstream in(path, std::ios::binary);
-  return std::string(std::istreambuf_iterator<char>(in), std::istreambuf_iterator<char>());
-}
-
-void write_all(const std::string& path, const std::string& bytes) {
-  std::ofstream(path, std::ios::binary | std::ios::trunc) << bytes;
-}
-
-std::vector<std::string> lines_of(const std::string& text) {
-  std::vector<std::string> lines;
-  std::istringstream stream(text);
-  for (std::string line; std::getline(stream, line);) lines.push_back(line);
-  return lines;
-}
+using testing::lines_of;
+using testing::read_all;
+using testing::write_all;
 
 // Names of the entries in `dir`.
 std::set<std::string> entries_of(const std::string& dir) {
@@ -89,11 +77,6 @@ double chroma_difference(const cv::Mat& rgb_a, const cv::Mat& rgb_b) {
   return (mean[1] + mean[2]) / 2;
 }
 
-struct CliResult {
-  int code = -1;
-  std::string out, err;  // stdout and stderr
-};
-
 class CliStylizeTest : public ::testing::Test {
  protected:
   // Flag -> value; "" for a flag without value, std::nullopt to drop a default.
@@ -106,23 +89,10 @@ class CliStylizeTest : public ::testing::Test {
     save_image(Image{red_noise_style(32), {}}, style_);
   }
 
-  // Runs the atelier binary with stdout and stderr captured apart, in an
-  // environment where no model directory but the test's own is searched.
-  CliResult run_atelier(const std::string& arguments) const {
-    const std::string command = "{ env -u ATELIER_MODELS XDG_DATA_HOME=" + scratch_.file("data") + " " +
-                                ATELIER_CLI_PATH + " " + arguments + " >" + scratch_.file("stdout") + " 2>" +
-                                scratch_.file("stderr") + "; }";
-    CliResult run;
-    run.code = testing::run_command(command);
-    run.out = read_all(scratch_.file("stdout"));
-    run.err = read_all(scratch_.file("stderr"));
-    return run;
-  }
-
   // `atelier stylize` with the tiny defaults below, `changes` applied, and
   // `extra` (repeated flags) appended.
   CliResult stylize(const Flags& changes = {}, const std::string& extra = "") const {
-    return run_atelier(stylize_arguments(changes, extra));
+    return testing::run_atelier(scratch_, stylize_arguments(changes, extra));
   }
 
   std::string stylize_arguments(const Flags& changes = {}, const std::string& extra = "") const {

@@ -24,15 +24,8 @@ namespace atelier {
 namespace {
 
 using testing::ScratchDir;
-
-std::string read_all(const std::string& path) {
-  std::ifstream in(path, std::ios::binary);
-  return std::string(std::istreambuf_iterator<char>(in), std::istreambuf_iterator<char>());
-}
-
-void write_all(const std::string& path, const std::string& bytes) {
-  std::ofstream(path, std::ios::binary | std::ios::trunc) << bytes;
-}
+using testing::read_all;
+using testing::write_all;
 
 std::string make_body() {
   std::mt19937 rng(7);

@@ -4,6 +4,9 @@
 #include <cstdio>
 #include <cstdlib>
 #include <filesystem>
+#include <fstream>
+#include <iterator>
+#include <sstream>
 #include <random>
 #include <sys/wait.h>
 
@@ -44,6 +47,33 @@ int run_command(const std::string& command, std::string* output) {
   int status = pclose(pipe);
   if (output) *output = text;
   return WIFEXITED(status) ? WEXITSTATUS(status) : -1;
+}
+
+std::string read_all(const std::string& path) {
+  std::ifstream in(path, std::ios::binary);
+  return std::string(std::istreambuf_iterator<char>(in), std::istreambuf_iterator<char>());
+}
+
+void write_all(const std::string& path, const std::string& bytes) {
+  std::ofstream(path, std::ios::binary | std::ios::trunc) << bytes;
+}
+
+std::vector<std::string> lines_of(const std::string& text) {
+  std::vector<std::string> lines;
+  std::istringstream stream(text);
+  for (std::string line; std::getline(stream, line);) lines.push_back(line);
+  return lines;
+}
+
+CliResult run_atelier(const ScratchDir& scratch, const std::string& arguments, const std::string& environment) {
+  const std::string command = "{ env -u ATELIER_MODELS XDG_DATA_HOME=" + scratch.file("data") + " " + environment +
+                              " " + ATELIER_CLI_PATH + " " + arguments + " >" + scratch.file("stdout") + " 2>" +
+                              scratch.file("stderr") + "; }";
+  CliResult run;
+  run.code = run_command(command);
+  run.out = read_all(scratch.file("stdout"));
+  run.err = read_all(scratch.file("stderr"));
+  return run;
 }
 
 }  // namespace atelier::testing

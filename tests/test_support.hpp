@@ -3,6 +3,7 @@
 #pragma once
 #include <gtest/gtest.h>
 #include <string>
+#include <vector>
 
 namespace atelier::testing {
 
@@ -25,6 +26,21 @@ std::string shared_path(const std::string& relative);
 
 // Runs a shell command, returns its exit status; stdout+stderr go to `output`.
 int run_command(const std::string& command, std::string* output = nullptr);
+
+std::string read_all(const std::string& path);  // "" when missing
+void write_all(const std::string& path, const std::string& bytes);
+std::vector<std::string> lines_of(const std::string& text);
+
+struct CliResult {
+  int code = -1;
+  std::string out, err;  // stdout and stderr
+};
+
+// Runs the built atelier binary with stdout and stderr captured apart. The
+// user data directory is moved into `scratch` and ATELIER_MODELS is unset
+// unless `environment` ("VAR=value ...") sets it, so only the test's own
+// directories are searched.
+CliResult run_atelier(const ScratchDir& scratch, const std::string& arguments, const std::string& environment = "");
 
 }  // namespace atelier::testing
 
