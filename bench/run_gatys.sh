@@ -1,0 +1,64 @@
+#!/usr/bin/env bash
+# Compares Atelier's Gatys style transfer with the same computation in
+# PyTorch eager (bench/gatys_reference.py) at 256 and 512 px: seconds per
+# L-BFGS iteration and peak resident memory, each size in its own process,
+# same iterations and threads for both. Ratios are PyTorch / Atelier, so
+# above 1 means Atelier is faster or smaller. Builds nothing:
+#
+#   cmake --build build --target bench_gatys
+#   bench/run_gatys.sh [build-dir]        # default build-dir: build
+#
+# Environment: THREADS (default: all cores), ITERATIONS_256 (default 20),
+# ITERATIONS_512 (default 10). A full run takes a few minutes. Prints
+# "SKIPPED: ..." and exits 0 when the real data in ../shared is absent.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+build=${1:-build}
+threads=${THREADS:-$(nproc)}
+bench="$build/bench/bench_gatys"
+python=/usr/bin/python3  # Debian's python3-torch; the default python3 may lack torch
+if [ ! -x "$bench" ]; then
+  echo "error: $bench is not built (cmake --build $build --target bench_gatys)" >&2
+  exit 1
+fi
+if ! "$python" -c 'import torch, PIL' 2> /dev/null; then
+  echo "error: the PyTorch reference needs Debian's python3-torch and python3-pil for $python" >&2
+  exit 1
+fi
+
+load_before=$(cut -d' ' -f1-3 /proc/loadavg)
+# One JSON line per implementation and size: atelier, then pytorch.
+results=()
+for size_iterations in "256 ${ITERATIONS_256:-20}" "512 ${ITERATIONS_512:-10}"; do
+  read -r size iterations <<< "$size_iterations"
+  atelier=$("$bench" --sizes "$size" --iterations "$iterations" --threads "$threads" --json)
+  if [[ $atelier == SKIPPED* ]]; then
+    echo "$atelier"
+    exit 0
+  fi
+  pytorch=$("$python" bench/gatys_reference.py --size "$size" --iterations "$iterations" --threads "$threads" --json)
+  results+=("$atelier" "$pytorch")
+done
+
+echo "Gatys style transfer, L-BFGS, tubingen.jpg in the style of starry_night.jpg, Caffe VGG19"
+echo "(content relu3_2; style relu1_1,relu2_1,relu3_1); s/iter timed from the 3rd iteration;"
+echo "peak RSS of a fresh process per size and implementation. Ratios: PyTorch / Atelier."
+echo "machine: $(lscpu | sed -n 's/^Model name: *//p'), $(nproc) cores, $threads threads used"
+echo "date:    $(date -u '+%Y-%m-%d %H:%M UTC')"
+echo "load:    $load_before before the run (1/5/15-min load average; high means other processes shared the CPU)"
+"$python" - "${results[@]}" <<'EOF'
+import json, sys
+
+rows = [json.loads(line) for line in sys.argv[1:]]
+print(f"{'size':>5} {'image':>8} {'iters':>5} | {'s/iter Atelier':>14} {'PyTorch':>8} {'speed x':>8} |"
+      f" {'peak MiB Atelier':>16} {'PyTorch':>8} {'memory x':>8} | first loss Atelier / PyTorch")
+for atelier, pytorch in zip(rows[0::2], rows[1::2]):
+    image = f"{atelier['width']}x{atelier['height']}"
+    speed = pytorch["seconds_per_iteration"] / atelier["seconds_per_iteration"]
+    memory = pytorch["peak_rss_mib"] / atelier["peak_rss_mib"]
+    print(f"{atelier['size']:>5} {image:>8} {atelier['iterations']:>5} |"
+          f" {atelier['seconds_per_iteration']:>14.3f} {pytorch['seconds_per_iteration']:>8.3f} {speed:>8.2f} |"
+          f" {atelier['peak_rss_mib']:>16.1f} {pytorch['peak_rss_mib']:>8.1f} {memory:>8.2f} |"
+          f" {atelier['first_loss']:.6g} / {pytorch['first_loss']:.6g}")
+EOF
