@@ -50,6 +50,7 @@ struct Args {
   std::vector<int> sizes = {256, 512};
   int iterations = 20;
   int threads = 0;  // 0: all hardware threads
+  std::string precision = "fp32";
   bool json = false;
   int one_size = 0;  // internal: measure this size only, print one JSON line
 };
@@ -79,6 +80,7 @@ nlohmann::json measure(const Args& args, int size) {
   options.style_layers = {"relu1_1", "relu2_1", "relu3_1"};
   options.optimizer = atelier::GatysOptions::Optimizer::LBFGS;
   options.iterations = args.iterations;
+  options.precision = atelier::parse_precision(args.precision);
 
   std::vector<Clock::time_point> ends;  // end of each iteration (loss and gradient done)
   atelier::GatysCallbacks callbacks;
@@ -89,6 +91,7 @@ nlohmann::json measure(const Args& args, int size) {
 
   const double timed = std::chrono::duration<double>(ends.back() - ends[1]).count();
   return {{"implementation", "atelier"},
+          {"precision", args.precision},
           {"size", size},
           {"width", content.cols},
           {"height", content.rows},
@@ -107,7 +110,8 @@ nlohmann::json measure_in_child(const Args& args, int size) {
                                    "--one-size", std::to_string(size),
                                    "--weights", args.weights,
                                    "--iterations", std::to_string(args.iterations),
-                                   "--threads", std::to_string(args.threads)};
+                                   "--threads", std::to_string(args.threads),
+                                   "--precision", args.precision};
   int fds[2];
   if (pipe(fds) != 0) throw atelier::Error("pipe failed");
   const pid_t pid = fork();
@@ -157,6 +161,7 @@ int main(int argc, char** argv) {
   app.add_option("--iterations", args.iterations, "L-BFGS iterations per size (at least 3)")
       ->check(CLI::Range(3, 1000000));
   app.add_option("--threads", args.threads, "torch threads (0: all hardware threads)");
+  app.add_option("--precision", args.precision, "fp32 or bf16")->check(CLI::IsMember({"fp32", "bf16"}));
   app.add_flag("--json", args.json, "one JSON object per size and line");
   app.add_option("--one-size", args.one_size)->group("");  // internal, used by the child processes
   CLI11_PARSE(app, argc, argv);

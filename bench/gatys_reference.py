@@ -122,7 +122,7 @@ def load_image(path, size):
     return torch.from_numpy(np.stack([np.asarray(channel) for channel in channels])).unsqueeze(0).contiguous()
 
 
-def measure(size, iterations, weights_path):
+def measure(size, iterations, weights_path, precision):
     network = Vgg(read_safetensors(weights_path), CONTENT_LAYERS + STYLE_LAYERS)
     content = load_image(SHARED / CONTENT, size)
     style = load_image(SHARED / STYLE, size)
@@ -139,9 +139,12 @@ def measure(size, iterations, weights_path):
     def closure():
         optimizer.zero_grad()
         clamped = image.clamp(0, 1)
-        features = network(clamped)
-        content_loss = sum(relative_squared_error(features[l], t) for l, t in content_targets.items())
-        style_loss = sum(relative_squared_error(gram(features[l]), t) for l, t in style_targets.items())
+        # Same autocast region as Atelier's --precision bf16: network and Grams.
+        with torch.autocast("cpu", dtype=torch.bfloat16, enabled=precision == "bf16"):
+            features = network(clamped)
+            grams = {l: gram(features[l]) for l in style_targets}
+        content_loss = sum(relative_squared_error(features[l].float(), t) for l, t in content_targets.items())
+        style_loss = sum(relative_squared_error(grams[l].float(), t) for l, t in style_targets.items())
         total = (CONTENT_WEIGHT / len(content_targets) * content_loss
                  + STYLE_WEIGHT / len(style_targets) * style_loss
                  + TV_WEIGHT * total_variation(clamped))
@@ -153,6 +156,7 @@ def measure(size, iterations, weights_path):
     optimizer.step(closure)
     return {
         "implementation": "pytorch",
+        "precision": precision,
         "size": size,
         "width": content.shape[3],
         "height": content.shape[2],
@@ -171,6 +175,7 @@ def main():
     parser.add_argument("--iterations", type=int, default=20, help="L-BFGS iterations (at least 3)")
     parser.add_argument("--threads", type=int, default=0, help="torch threads (0: all hardware threads)")
     parser.add_argument("--weights", default=str(SHARED / WEIGHTS), help="VGG19 Caffe safetensors")
+    parser.add_argument("--precision", choices=["fp32", "bf16"], default="fp32", help="bf16: autocast as in Atelier")
     parser.add_argument("--json", action="store_true", help="print one JSON object")
     args = parser.parse_args()
     if args.iterations < 3:
@@ -183,7 +188,7 @@ def main():
             print(f"SKIPPED: {path} absent (the benchmark needs the real data in ../shared)")
             return
     torch.set_num_threads(args.threads if args.threads > 0 else os.cpu_count())
-    row = measure(args.size, args.iterations, args.weights)
+    row = measure(args.size, args.iterations, args.weights, args.precision)
     if args.json:
         print(json.dumps(row))
         return

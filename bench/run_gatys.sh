@@ -28,17 +28,20 @@ if ! "$python" -c 'import torch, PIL' 2> /dev/null; then
 fi
 
 load_before=$(cut -d' ' -f1-3 /proc/loadavg)
-# One JSON line per implementation and size: atelier, then pytorch.
+# Pairs of JSON lines (atelier, pytorch) per size and precision.
 results=()
 for size_iterations in "256 ${ITERATIONS_256:-20}" "512 ${ITERATIONS_512:-10}"; do
   read -r size iterations <<< "$size_iterations"
-  atelier=$("$bench" --sizes "$size" --iterations "$iterations" --threads "$threads" --json)
-  if [[ $atelier == SKIPPED* ]]; then
-    echo "$atelier"
-    exit 0
-  fi
-  pytorch=$("$python" bench/gatys_reference.py --size "$size" --iterations "$iterations" --threads "$threads" --json)
-  results+=("$atelier" "$pytorch")
+  for precision in fp32 bf16; do
+    atelier=$("$bench" --sizes "$size" --iterations "$iterations" --threads "$threads" --precision "$precision" --json)
+    if [[ $atelier == SKIPPED* ]]; then
+      echo "$atelier"
+      exit 0
+    fi
+    pytorch=$("$python" bench/gatys_reference.py --size "$size" --iterations "$iterations" --threads "$threads" \
+      --precision "$precision" --json)
+    results+=("$atelier" "$pytorch")
+  done
 done
 
 echo "Gatys style transfer, L-BFGS, tubingen.jpg in the style of starry_night.jpg, Caffe VGG19"
@@ -51,13 +54,13 @@ echo "load:    $load_before before the run (1/5/15-min load average; high means 
 import json, sys
 
 rows = [json.loads(line) for line in sys.argv[1:]]
-print(f"{'size':>5} {'image':>8} {'iters':>5} | {'s/iter Atelier':>14} {'PyTorch':>8} {'speed x':>8} |"
+print(f"{'size':>5} {'prec':>5} {'image':>8} {'iters':>5} | {'s/iter Atelier':>14} {'PyTorch':>8} {'speed x':>8} |"
       f" {'peak MiB Atelier':>16} {'PyTorch':>8} {'memory x':>8} | first loss Atelier / PyTorch")
 for atelier, pytorch in zip(rows[0::2], rows[1::2]):
     image = f"{atelier['width']}x{atelier['height']}"
     speed = pytorch["seconds_per_iteration"] / atelier["seconds_per_iteration"]
     memory = pytorch["peak_rss_mib"] / atelier["peak_rss_mib"]
-    print(f"{atelier['size']:>5} {image:>8} {atelier['iterations']:>5} |"
+    print(f"{atelier['size']:>5} {atelier['precision']:>5} {image:>8} {atelier['iterations']:>5} |"
           f" {atelier['seconds_per_iteration']:>14.3f} {pytorch['seconds_per_iteration']:>8.3f} {speed:>8.2f} |"
           f" {atelier['peak_rss_mib']:>16.1f} {pytorch['peak_rss_mib']:>8.1f} {memory:>8.2f} |"
           f" {atelier['first_loss']:.6g} / {pytorch['first_loss']:.6g}")

@@ -43,6 +43,7 @@ struct StylizeArgs {
   std::string optimizer = "lbfgs";
   double learning_rate = GatysOptions{}.learning_rate;
   int iterations = 500;
+  std::string precision = "fp32";
   std::string scales;
   bool original_colors = false;
   std::vector<std::string> post;
@@ -104,6 +105,7 @@ GatysOptions gatys_options(const StylizeArgs& args) {
   options.optimizer = args.optimizer == "adam" ? GatysOptions::Optimizer::Adam : GatysOptions::Optimizer::LBFGS;
   options.learning_rate = args.learning_rate;
   options.iterations = args.iterations;
+  options.precision = parse_precision(args.precision);
   options.scales = parse_numbers<int>(args.scales, "--scales");
   if (args.init == "content") {
     options.init = GatysOptions::Init::Content;
@@ -126,7 +128,7 @@ std::string describe_job(const StylizeArgs& args, const std::string& weights_pat
       {"style_layers", options.style_layers}, {"content_weight", options.content_weight},
       {"style_weight", options.style_weight}, {"tv_weight", options.tv_weight}, {"style_blend", options.style_blend},
       {"style_scale", options.style_scale}, {"init", args.init}, {"seed", args.seed}, {"optimizer", args.optimizer},
-      {"lr", options.learning_rate}, {"iterations", options.iterations}};
+      {"lr", options.learning_rate}, {"iterations", options.iterations}, {"precision", args.precision}};
   return job.dump();
 }
 
@@ -263,6 +265,10 @@ Runner add_stylize_command(CLI::App& app) {
   cmd->add_option("--optimizer", args->optimizer, "lbfgs or adam")->capture_default_str()->check(CLI::IsMember({"lbfgs", "adam"}));
   cmd->add_option("--lr", args->learning_rate, "Adam learning rate (pixel values are 0..1)")->capture_default_str();
   cmd->add_option("--iterations,-n", args->iterations, "Iterations per scale")->capture_default_str()->check(CLI::Range(1, 1000000));
+  cmd->add_option("--precision", args->precision,
+                  "fp32, or bf16: about twice as fast on CPUs with AMX/AVX512-BF16, slightly less exact")
+      ->capture_default_str()
+      ->check(CLI::IsMember({"fp32", "bf16"}));
   cmd->add_option("--scales", args->scales, "Coarse-to-fine longest sides, e.g. 256,512 (the last is the output size)");
   cmd->add_flag("--original-colors", args->original_colors, "Keep the content's colours (luminance-only transfer)");
   cmd->add_option("--post", args->post,

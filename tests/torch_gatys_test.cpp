@@ -267,6 +267,32 @@ TEST_F(GatysTest, CheckpointFromAnotherScaleCountIsAnError) {
   EXPECT_THROW(stylize_gatys(network_, content_, {red_}, options), Error);
 }
 
+// bf16 autocast changes the arithmetic (so it is really on) but not the
+// meaning: the loss agrees with fp32 to within a few percent.
+TEST_F(GatysTest, Bf16ObjectiveIsCloseToFp32) {
+  GatysOptions options = base_options();
+  options.content_weight = 1;
+  options.style_weight = 1;
+  torch::manual_seed(5);
+  auto content = torch::rand({1, 3, 32, 32});
+  auto image = torch::rand({1, 3, 32, 32});
+  GatysObjective fp32(network_, content, {image_to_tensor(red_)}, {1.0}, options);
+  options.precision = Precision::BF16;
+  GatysObjective bf16(network_, content, {image_to_tensor(red_)}, {1.0}, options);
+  const double exact = fp32(image).total.item<double>();
+  const double reduced = bf16(image).total.item<double>();
+  EXPECT_NE(exact, reduced);
+  EXPECT_NEAR(reduced, exact, 0.05 * exact);
+  EXPECT_EQ(bf16(image).total.scalar_type(), torch::kFloat32);
+}
+
+TEST_F(GatysTest, Bf16StylisationStillConverges) {
+  GatysOptions options = base_options();
+  options.precision = Precision::BF16;
+  GatysResult result = stylize_gatys(network_, content_, {red_}, options);
+  EXPECT_LT(result.final_loss, result.first_loss / 5);
+}
+
 TEST_F(GatysTest, DefaultLayersFollowWhatTheWeightsHold) {
   EXPECT_EQ(default_content_layers(network_), std::vector<std::string>{"relu2_2"});  // 5 convs: up to conv3_1
   VggFeatures partial("vgg19", testing::tiny_vgg_weights("vgg19", 8), Preprocess::Caffe, Pooling::Max);

@@ -11,6 +11,7 @@
 #include <string>
 #include <vector>
 
+#include "atelier/tensor_image.hpp"
 #include "atelier/vgg.hpp"
 
 namespace atelier {
@@ -42,6 +43,9 @@ struct GatysOptions {
   enum class Optimizer { LBFGS, Adam } optimizer = Optimizer::LBFGS;
   double learning_rate = 0.02;  // Adam, in [0,1] pixel units
   int iterations = 500;         // per scale; for L-BFGS one iteration is one loss evaluation
+  // BF16: the network and Gram matrices of the image being optimised run
+  // under bf16 autocast; targets and loss reductions stay fp32.
+  Precision precision = Precision::F32;
 
   // Longest side of each pass, coarse to fine; empty: one pass at the
   // content image's own size.

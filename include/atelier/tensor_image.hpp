@@ -16,6 +16,26 @@ cv::Mat tensor_to_image(const torch::Tensor& tensor);
 // but this libtorch has no CUDA or sees no GPU.
 torch::Device parse_device(const std::string& name);
 
+// Numeric precision of the heavy work (convolutions, matrix products).
+// BF16 runs them under autocast: on CPUs with AMX-BF16 or AVX512-BF16
+// oneDNN computes in bf16 with fp32 accumulation, about twice as fast.
+enum class Precision { F32, BF16 };
+Precision parse_precision(const std::string& name);  // "fp32" | "bf16"
+
+// While alive, eligible ops on `device` run in bf16 (when `precision` is BF16).
+class AutocastScope {
+ public:
+  AutocastScope(Precision precision, const torch::Device& device);
+  ~AutocastScope();
+  AutocastScope(const AutocastScope&) = delete;
+  AutocastScope& operator=(const AutocastScope&) = delete;
+
+ private:
+  bool active_ = false;
+  bool cuda_ = false;
+  bool was_enabled_ = false;
+};
+
 // libtorch starts with a single intra-op thread on these machines; 0 means
 // "all hardware threads".
 void set_thread_count(int threads);

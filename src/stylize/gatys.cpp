@@ -193,12 +193,19 @@ GatysObjective::GatysObjective(const VggFeatures& network, const torch::Tensor& 
 }
 
 GatysLoss GatysObjective::operator()(const torch::Tensor& image) const {
-  auto features = network_.extract(image, layers_);
+  std::map<std::string, torch::Tensor> features, grams;
+  {
+    AutocastScope autocast(options_.precision, image.device());
+    features = network_.extract(image, layers_);
+    for (const auto& [layer, target] : style_targets_) grams[layer] = gram_matrix(features.at(layer));
+  }
+  // Differences and means in the image's precision (fp32), whatever the above ran in.
+  const auto as_image_type = [&](const torch::Tensor& tensor) { return tensor.to(image.scalar_type()); };
   auto content = torch::zeros({}, image.options());
-  for (const auto& [layer, target] : content_targets_) content = content + content_loss(features.at(layer), target);
+  for (const auto& [layer, target] : content_targets_)
+    content = content + content_loss(as_image_type(features.at(layer)), target);
   auto style = torch::zeros({}, image.options());
-  for (const auto& [layer, target] : style_targets_)
-    style = style + style_loss(gram_matrix(features.at(layer)), target);
+  for (const auto& [layer, target] : style_targets_) style = style + style_loss(as_image_type(grams.at(layer)), target);
   // Layer terms are averaged so that weights do not depend on layer counts.
   GatysLoss loss;
   loss.content = content * (options_.content_weight / std::max<size_t>(1, content_targets_.size()));

@@ -1,5 +1,7 @@
 #include "atelier/tensor_image.hpp"
 
+#include <ATen/autocast_mode.h>
+
 #include <thread>
 
 #include "atelier/error.hpp"
@@ -29,6 +31,37 @@ torch::Device parse_device(const std::string& name) {
     return torch::Device(name);
   }
   throw Error("--device " + name + ": expected cpu, cuda or cuda:N");
+}
+
+Precision parse_precision(const std::string& name) {
+  if (name == "fp32") return Precision::F32;
+  if (name == "bf16") return Precision::BF16;
+  throw Error("--precision " + name + ": expected fp32 or bf16");
+}
+
+AutocastScope::AutocastScope(Precision precision, const torch::Device& device)
+    : active_(precision == Precision::BF16), cuda_(device.is_cuda()) {
+  if (!active_) return;
+  if (cuda_) {
+    was_enabled_ = at::autocast::is_enabled();
+    at::autocast::set_enabled(true);
+    at::autocast::set_autocast_gpu_dtype(at::kBFloat16);
+  } else {
+    was_enabled_ = at::autocast::is_cpu_enabled();
+    at::autocast::set_cpu_enabled(true);
+    at::autocast::set_autocast_cpu_dtype(at::kBFloat16);
+  }
+  at::autocast::increment_nesting();
+}
+
+AutocastScope::~AutocastScope() {
+  if (!active_) return;
+  // Autocast caches bf16 copies of weights; drop them when the outermost scope ends.
+  if (at::autocast::decrement_nesting() == 0) at::autocast::clear_cache();
+  if (cuda_)
+    at::autocast::set_enabled(was_enabled_);
+  else
+    at::autocast::set_cpu_enabled(was_enabled_);
 }
 
 void set_thread_count(int threads) {
