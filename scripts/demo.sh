@@ -16,6 +16,9 @@ if ! ./build/atelier models list --json | grep -q '"architecture": "vgg'; then
   echo "demo: no VGG weights found; fetching vgg19 (about 550 MB)" >&2
   ./build/atelier models fetch vgg19
 fi
+# bf16 is ~2.5x faster where the CPU computes it natively (AMX or AVX512-BF16).
+precision=fp32
+grep -q -E 'amx_bf16|avx512_bf16' /proc/cpuinfo && precision=bf16
 mkdir -p out
-./build/atelier stylize --content "$content" --style "$style" --size 384 --iterations 300 \
-  -o out/astronaut_starry_night.png "$@"
+./build/atelier stylize --content "$content" --style "$style" --size 384 --iterations 200 \
+  --precision "$precision" -o out/astronaut_starry_night.png "$@"
