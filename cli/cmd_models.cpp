@@ -7,6 +7,8 @@
 #include <iostream>
 
 #include "atelier/error.hpp"
+#include "atelier/fast_style.hpp"
+#include "atelier/safetensors.hpp"
 #include "atelier/model_store.hpp"
 #include "commands.hpp"
 #include "progress.hpp"
@@ -21,6 +23,8 @@ struct ModelsArgs {
   bool json = false, quiet = false;
   std::string name, url, sha256;
   bool force = false;
+  std::string input, output;  // import
+  bool half = false;
 };
 
 std::string megabytes(std::uint64_t bytes) {
@@ -100,6 +104,37 @@ int run_fetch(const ModelsArgs& args) {
   return kExitOk;
 }
 
+// A PyTorch checkpoint of a fast style network to safetensors, checked
+// against its architecture first (an error names the first offending key).
+int run_import(const ModelsArgs& args) {
+  const auto state = load_state_dict(args.input);
+  std::vector<std::string> keys;
+  for (const auto& [key, tensor] : state) keys.push_back(key);
+  const FastStyleArchitecture architecture = FastStyleNetwork::detect(keys);
+  try {
+    FastStyleNetwork validated(architecture, state);
+  } catch (const Error& error) {
+    throw Error(args.input + ": " + error.what());
+  }
+  const auto expected = FastStyleNetwork::expected_shapes(architecture);
+  std::map<std::string, TensorToWrite> tensors;
+  for (const auto& [key, tensor] : state) {
+    if (!expected.count(key)) continue;  // running statistics the network does not use
+    auto values = tensor.contiguous();
+    TensorToWrite entry;
+    entry.dtype = args.half && tensor.dim() == 4 ? DType::F16 : DType::F32;
+    entry.shape = values.sizes().vec();
+    entry.values.assign(values.data_ptr<float>(), values.data_ptr<float>() + values.numel());
+    tensors[key] = std::move(entry);
+  }
+  write_safetensors(args.output, tensors,
+                    {{"architecture", architecture_name(architecture)},
+                     {"source", fs::path(args.input).filename().string()},
+                     {"conv_dtype", args.half ? "F16" : "F32"}});
+  if (!args.quiet) std::cerr << "wrote " << args.output << " (" << architecture_name(architecture) << ")" << std::endl;
+  return kExitOk;
+}
+
 }  // namespace
 
 Runner add_models_command(CLI::App& app) {
@@ -116,8 +151,16 @@ Runner add_models_command(CLI::App& app) {
   fetch->add_flag("--force", args->force, "Download even when already installed");
   fetch->add_flag("--json", args->json, "Machine-readable progress");
   fetch->add_flag("--quiet,-q", args->quiet, "No progress output");
+  CLI::App* import = models->add_subcommand("import", "Convert a PyTorch checkpoint (.pth) of a style network to safetensors");
+  import->add_option("checkpoint", args->input, "The .pth file (torch.save of a state_dict)")->required();
+  import->add_option("--output,-o", args->output, "The .safetensors file to write")->required();
+  import->add_flag("--half", args->half, "Store convolution kernels as F16 (half the size)");
+  import->add_flag("--quiet,-q", args->quiet, "No output");
   for (CLI::App* sub : {list, fetch}) sub->add_option("--models-dir", args->models_dir, "Directory searched first");
-  return [args, list] { return list->parsed() ? run_list(*args) : run_fetch(*args); };
+  return [args, list, import] {
+    if (list->parsed()) return run_list(*args);
+    return import->parsed() ? run_import(*args) : run_fetch(*args);
+  };
 }
 
 }  // namespace atelier::cli

@@ -13,47 +13,13 @@
 #include "atelier/tensor_image.hpp"
 #include "checkpoint.hpp"
 #include "commands.hpp"
+#include "stylize_args.hpp"
 #include "progress.hpp"
 
 namespace atelier::cli {
 namespace {
 
 namespace fs = std::filesystem;
-
-struct StylizeArgs {
-  std::string content;
-  std::vector<std::string> styles;
-  std::string output;
-  int size = 512;
-  long long max_pixels = 100'000'000;
-  int quality = 95;
-  int bit_depth = 8;
-  std::string weights = "vgg19";
-  std::string models_dir;
-  std::string preprocess;  // empty: from the weights' metadata
-  std::string pooling = "max";
-  std::string content_layers, style_layers;  // comma lists, empty: defaults
-  double content_weight = GatysOptions{}.content_weight;
-  double style_weight = GatysOptions{}.style_weight;
-  double tv_weight = GatysOptions{}.tv_weight;
-  std::string style_blend;
-  double style_scale = 1.0;
-  std::string init = "content";
-  std::uint64_t seed = 0;
-  std::string optimizer = "lbfgs";
-  double learning_rate = GatysOptions{}.learning_rate;
-  int iterations = 500;
-  std::string precision = "fp32";
-  std::string scales;
-  bool original_colors = false;
-  std::vector<std::string> post;
-  int save_every = 0;
-  int checkpoint_every = 50;
-  bool resume = false;
-  bool json = false, quiet = false;
-  int threads = 0;
-  std::string device = "cpu";
-};
 
 std::vector<std::string> split_list(const std::string& text) {
   std::vector<std::string> items;
@@ -158,6 +124,9 @@ void write_output(const StylizeArgs& args, const cv::Mat& stylised, const Image&
 }
 
 int run_stylize(const StylizeArgs& args) {
+  if (!args.model.empty()) return run_fast_stylize(args);
+  if (args.content.empty() || args.styles.empty() || args.output.empty())
+    throw Error("stylize: --content, --style and --output are required, or --model with input images (see --help)");
   Progress progress(args.json ? OutputMode::Json : args.quiet ? OutputMode::Quiet : OutputMode::Bar);
   set_thread_count(args.threads);
   const torch::Device device = parse_device(args.device);
@@ -171,7 +140,7 @@ int run_stylize(const StylizeArgs& args) {
   for (const auto& path : args.styles) styles.push_back(load_image(path, load_options).rgb);
   GatysOptions options = gatys_options(args);
   if (options.scales.empty()) {
-    content = resize_longest_side(content, args.size);
+    content = resize_longest_side(content, args.size > 0 ? args.size : 512);
   } else {
     content = resize_longest_side(content, options.scales.back());
   }
@@ -242,10 +211,19 @@ int run_stylize(const StylizeArgs& args) {
 Runner add_stylize_command(CLI::App& app) {
   auto args = std::make_shared<StylizeArgs>();
   CLI::App* cmd = app.add_subcommand("stylize", "Paint a photo in the style of one or more artworks (Gatys et al.)");
-  cmd->add_option("--content,-c", args->content, "Content image (the photo)")->required();
-  cmd->add_option("--style,-s", args->styles, "Style image; repeat for several")->required();
-  cmd->add_option("--output,-o", args->output, "Output image (.png .jpg .webp .tif .bmp)")->required();
-  cmd->add_option("--size", args->size, "Longest side of the output in pixels")->capture_default_str()->check(CLI::Range(16, 16384));
+  cmd->add_option("--content,-c", args->content, "Content image (the photo)");
+  cmd->add_option("--style,-s", args->styles, "Style image; repeat for several");
+  cmd->add_option("--output,-o", args->output, "Output image (.png .jpg .webp .tif .bmp)");
+  cmd->add_option("--model,-m", args->model,
+                  "Feed-forward style network (a name in the model search path or a file): no --style needed");
+  cmd->add_option("inputs", args->inputs, "Images to stylise with --model");
+  cmd->add_option("--out-dir", args->out_dir, "With --model: write each output here as <name>.<model>.png");
+  cmd->add_flag("--overwrite", args->overwrite, "With --out-dir: redo outputs that already exist");
+  cmd->add_option("--strength", args->strength, "With --model: blend with the photo, 0..1")
+      ->capture_default_str()
+      ->check(CLI::Range(0.0, 1.0));
+  cmd->add_option("--size", args->size, "Longest side of the output (default 512; with --model the input's size)")
+      ->check(CLI::Range(16, 16384));
   cmd->add_option("--max-pixels", args->max_pixels, "Refuse input images with more pixels than this")->capture_default_str();
   cmd->add_option("--quality", args->quality, "JPEG/WebP quality")->capture_default_str()->check(CLI::Range(1, 100));
   cmd->add_option("--bit-depth", args->bit_depth, "8, or 16 for PNG/TIFF")->capture_default_str()->check(CLI::IsMember({8, 16}));

@@ -14,6 +14,8 @@ packages=(
   libopenblas0-openmp
   # Built-in example images for the demo: Starry Night and skimage's photos.
   opencv-doc python3-skimage
+  # The fast style network tests compare against a PyTorch reference.
+  python3-torch
 )
 missing=()
 for package in "${packages[@]}"; do

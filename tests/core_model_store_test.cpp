@@ -111,6 +111,21 @@ TEST_F(ModelStoreTest, PrefixMatchTakesFirstSortedAndExactNameWins) {
   EXPECT_EQ(ModelStore().resolve("vgg19"), env_dir + "/vgg19.safetensors");
 }
 
+TEST_F(ModelStoreTest, NamesReachIntoSubfoldersAndAmbiguityIsAnError) {
+  const std::string dir = scratch.file("styles");
+  write_weights(dir + "/fast/pytorch-examples/candy.safetensors", {"x"});
+  write_weights(dir + "/fast/pytorch-examples/udnie.safetensors", {"x"});
+  write_weights(dir + "/fast/engstrom/udnie.safetensors", {"x"});
+  const ModelStore store(dir);
+  EXPECT_EQ(store.resolve("candy"), dir + "/fast/pytorch-examples/candy.safetensors");
+  EXPECT_EQ(store.resolve("engstrom/udnie"), dir + "/fast/engstrom/udnie.safetensors");
+  EXPECT_EQ(store.resolve("fast/engstrom/udnie"), dir + "/fast/engstrom/udnie.safetensors");
+  const std::string ambiguous = error_message([&] { store.resolve("udnie"); });
+  EXPECT_NE(ambiguous.find("ambiguous"), std::string::npos) << ambiguous;
+  EXPECT_NE(ambiguous.find("fast/engstrom/udnie, fast/pytorch-examples/udnie"), std::string::npos) << ambiguous;
+  EXPECT_THROW(store.resolve("engstrom/candy"), Error);
+}
+
 TEST_F(ModelStoreTest, PathsAreTakenAsIs) {
   const std::string path = scratch.file("elsewhere/my.weights.safetensors");
   write_weights(path, {"x"});

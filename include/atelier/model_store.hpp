@@ -4,8 +4,10 @@
 // colon-separated list), then the per-user data directory
 // ($XDG_DATA_HOME/atelier/models, else ~/.local/share/atelier/models).
 // A name such as "vgg19" resolves, directory by directory, to
-// "vgg19.safetensors", else the first "vgg19-*.safetensors" (sorted). A value
-// containing '/' or ending in ".safetensors" is taken as a path.
+// "vgg19.safetensors", else the first "vgg19-*.safetensors" (sorted), else the
+// one "vgg19.safetensors" in a subfolder (several: an error naming them, to be
+// told apart as "family/vgg19"). An existing file, or a value ending in
+// ".safetensors", is taken as a path.
 #pragma once
 #include <cstdint>
 #include <functional>
@@ -35,15 +37,15 @@ class ModelStore {
   std::string resolve(const std::string& name_or_path) const;
 
   struct Entry {
-    std::string name;          // file stem
+    std::string name;          // path below its directory, without extension
     std::string path;
     std::string architecture;  // metadata "architecture", else inferred, else ""
     std::string preprocess;    // metadata "preprocess", else ""
     std::uint64_t bytes = 0;
     std::string problem;       // non-empty when the file failed validation
   };
-  // Every *.safetensors in the search path (earlier directories shadow later
-  // ones with the same file name).
+  // Every *.safetensors in the search path, subfolders included (earlier
+  // directories shadow later ones with the same name).
   std::vector<Entry> list() const;
 
   static std::string user_data_dir();

@@ -63,16 +63,26 @@ std::string not_found_hint(const std::string& name) {
   return "atelier models fetch knows: " + join(known, ", ");
 }
 
-ModelStore::Entry describe(const fs::path& path) {
+// Architectures recognised from key names, for files without metadata.
+std::string infer_architecture(const SafetensorsFile& file) {
+  if (file.contains("conv1.conv2d.weight")) return "pytorch-examples";
+  if (file.contains("conv1.norm.scale")) return "engstrom";
+  return infer_vgg_architecture(file);
+}
+
+ModelStore::Entry describe(const fs::path& path, const std::string& dir) {
   ModelStore::Entry entry;
-  entry.name = path.stem().string();
+  entry.name = fs::relative(path, dir).replace_extension().string();
   entry.path = path.string();
   std::error_code error;
   entry.bytes = fs::file_size(path, error);
   if (error) entry.bytes = 0;
   try {
     const SafetensorsFile file = SafetensorsFile::open(entry.path);
-    entry.architecture = file.metadata_value("architecture", infer_vgg_architecture(file));
+    // The key names give a short, reliable name; metadata covers the rest.
+    entry.architecture = infer_architecture(file);
+    if (entry.architecture.empty() || entry.architecture == "vgg (partial)")
+      entry.architecture = file.metadata_value("architecture", entry.architecture);
     entry.preprocess = file.metadata_value("preprocess");
   } catch (const Error& failure) {
     entry.problem = failure.what();
@@ -114,21 +124,48 @@ std::string ModelStore::user_data_dir() {
   return home_dir() + "/.local/share/atelier/models";
 }
 
+// Weights files below `dir` (subfolders included, a few levels deep) whose
+// name without extension is `stem`.
+std::vector<fs::path> nested_files_named(const std::string& dir, const std::string& stem) {
+  std::vector<fs::path> found;
+  std::error_code error;
+  fs::recursive_directory_iterator it(dir, error), end;
+  for (; !error && it != end; it.increment(error)) {
+    if (it.depth() > 3) it.disable_recursion_pending();
+    const fs::path& path = it->path();
+    if (path.extension() == kExtension && path.stem() == stem && it->is_regular_file(error)) found.push_back(path);
+  }
+  std::sort(found.begin(), found.end());
+  return found;
+}
+
 std::string ModelStore::resolve(const std::string& name_or_path) const {
-  if (name_or_path.find('/') != std::string::npos || ends_with(name_or_path, kExtension)) {
-    std::error_code error;
+  std::error_code error;
+  if (ends_with(name_or_path, kExtension) || fs::is_regular_file(name_or_path, error)) {
     if (!fs::is_regular_file(name_or_path, error)) throw Error("weights file not found: " + name_or_path);
     return name_or_path;
   }
+  const bool qualified = name_or_path.find('/') != std::string::npos;  // e.g. "engstrom/udnie"
   const std::string exact = name_or_path + kExtension;
   const std::string prefix = name_or_path + "-";
   for (const std::string& dir : search_path_) {
-    std::error_code error;
     const fs::path candidate = fs::path(dir) / exact;
     if (fs::is_regular_file(candidate, error)) return candidate.string();
-    for (const fs::path& file : weight_files_in(dir)) {
-      if (file.filename().string().rfind(prefix, 0) == 0) return file.string();
+    if (!qualified) {
+      for (const fs::path& file : weight_files_in(dir)) {
+        if (file.filename().string().rfind(prefix, 0) == 0) return file.string();
+      }
     }
+    // Styles are often kept in subfolders (per family): a unique name, or
+    // the end of its path ("engstrom/udnie"), is enough.
+    std::vector<std::string> matches;
+    for (const auto& file : nested_files_named(dir, fs::path(name_or_path).filename().string())) {
+      const std::string name = fs::relative(file, dir).replace_extension().string();
+      if (name == name_or_path || ends_with(name, "/" + name_or_path)) matches.push_back(name);
+    }
+    if (matches.size() == 1) return (fs::path(dir) / (matches.front() + kExtension)).string();
+    if (matches.size() > 1)
+      throw Error("\"" + name_or_path + "\" is ambiguous in " + dir + ": say which, one of " + join(matches, ", "));
   }
   throw Error("no weights named \"" + name_or_path + "\" in: " + join(search_path_, ", ") + " (" +
               not_found_hint(name_or_path) + ")");
@@ -136,10 +173,19 @@ std::string ModelStore::resolve(const std::string& name_or_path) const {
 
 std::vector<ModelStore::Entry> ModelStore::list() const {
   std::vector<Entry> entries;
-  std::set<std::string> seen;  // file names already listed from an earlier directory
+  std::set<std::string> seen;  // names already listed from an earlier directory
   for (const std::string& dir : search_path_) {
-    for (const fs::path& file : weight_files_in(dir)) {
-      if (seen.insert(file.filename().string()).second) entries.push_back(describe(file));
+    std::vector<fs::path> files;
+    std::error_code error;
+    fs::recursive_directory_iterator it(dir, error), end;
+    for (; !error && it != end; it.increment(error)) {
+      if (it.depth() > 3) it.disable_recursion_pending();
+      if (it->path().extension() == kExtension && it->is_regular_file(error)) files.push_back(it->path());
+    }
+    std::sort(files.begin(), files.end());
+    for (const fs::path& file : files) {
+      Entry entry = describe(file, dir);
+      if (seen.insert(entry.name).second) entries.push_back(std::move(entry));
     }
   }
   return entries;

@@ -1,0 +1,117 @@
+// atelier stylize --model: feed-forward stylisation of one image or a batch.
+#include <c10/util/Exception.h>
+
+#include <filesystem>
+#include <iostream>
+
+#include "atelier/error.hpp"
+#include "atelier/fast_style.hpp"
+#include "atelier/image.hpp"
+#include "atelier/model_store.hpp"
+#include "atelier/postprocess.hpp"
+#include "atelier/tensor_image.hpp"
+#include "commands.hpp"
+#include "progress.hpp"
+#include "stylize_args.hpp"
+
+namespace atelier::cli {
+namespace {
+
+namespace fs = std::filesystem;
+
+struct Job {
+  const StylizeArgs& args;
+  const FastStyleNetwork& network;
+  std::vector<PostStep> post_steps;
+  SaveOptions save_options;
+  Precision precision;
+};
+
+cv::Mat run_network(const Job& job, const cv::Mat& rgb) {
+  torch::NoGradGuard no_grad;
+  AutocastScope autocast(job.precision, job.network.device());
+  auto output = job.network.forward(image_to_tensor(rgb, job.network.device()) * 255.0) / 255.0;
+  // Sizes that are not multiples of 4 come back a few pixels larger: the
+  // extra rows and columns are padding, so crop to the input.
+  using torch::indexing::Slice;
+  output = output.index({Slice(), Slice(), Slice(0, rgb.rows), Slice(0, rgb.cols)});
+  return tensor_to_image(output.to(torch::kFloat32));
+}
+
+void stylize_one(const Job& job, const std::string& input, const std::string& output) {
+  Image image = load_image(input, LoadOptions{job.args.max_pixels});
+  if (job.args.size > 0) image = resize_longest_side(image, job.args.size);
+  cv::Mat rgb = run_network(job, image.rgb);
+  if (job.args.strength < 1.0) cv::addWeighted(rgb, job.args.strength, image.rgb, 1.0 - job.args.strength, 0.0, rgb);
+  if (job.args.original_colors) rgb = keep_original_colors(rgb, image.rgb);
+  rgb = apply_post_steps(rgb, job.post_steps, PostContext{image.rgb, {}});
+  save_image(Image{rgb, image.alpha}, output, job.save_options);
+}
+
+std::string first_line(const std::string& text) { return text.substr(0, text.find('\n')); }
+
+}  // namespace
+
+int run_fast_stylize(const StylizeArgs& args) {
+  std::vector<std::string> inputs = args.inputs;
+  if (!args.content.empty()) inputs.insert(inputs.begin(), args.content);
+  if (!args.styles.empty()) throw Error("--model and --style choose different engines: give one of them");
+  if (inputs.empty()) throw Error("--model needs input images");
+  if (args.output.empty() == args.out_dir.empty()) throw Error("--model needs either -o OUTPUT or --out-dir DIR");
+  if (!args.output.empty() && inputs.size() > 1) throw Error("-o takes one input image; use --out-dir for several");
+
+  Progress progress(args.json ? OutputMode::Json : args.quiet ? OutputMode::Quiet : OutputMode::Bar);
+  set_thread_count(args.threads);
+  const torch::Device device = parse_device(args.device);
+  const SaveOptions save_options{args.quality, args.bit_depth};
+  // Fail before any work when the outputs could not be written.
+  check_can_save(args.output.empty() ? (fs::path(args.out_dir) / "probe.png").string() : args.output, save_options);
+  std::vector<PostStep> post_steps;
+  for (const auto& spec : args.post) {
+    post_steps.push_back(parse_post_step(spec));
+    if (post_steps.back().reference_is_style) throw Error("--post " + spec + ": --model has no style image to match");
+  }
+
+  const std::string model_path = ModelStore(args.models_dir).resolve(args.model);
+  const FastStyleNetwork network = load_fast_style_network(model_path, device);
+  const Job job{args, network, post_steps, save_options, parse_precision(args.precision)};
+  const std::string model_name = fs::path(model_path).stem().string();
+  progress.info("model " + model_path + " (" + architecture_name(network.architecture()) + ")",
+                {{"model", model_path}, {"architecture", architecture_name(network.architecture())}});
+
+  int written = 0, skipped = 0, failed = 0;
+  progress.start(static_cast<long long>(inputs.size()), "img");
+  for (size_t i = 0; i < inputs.size(); ++i) {
+    const std::string& input = inputs[i];
+    const std::string output = !args.output.empty()
+                                   ? args.output
+                                   : (fs::path(args.out_dir) / (fs::path(input).stem().string() + "." + model_name +
+                                                                 ".png")).string();
+    if (args.output.empty() && fs::exists(output) && !args.overwrite) {
+      ++skipped;
+    } else if (args.output.empty()) {
+      // In a batch one bad file is reported and skipped.
+      try {
+        stylize_one(job, input, output);
+        ++written;
+      } catch (const std::exception& error) {
+        ++failed;
+        progress.finish();
+        std::cerr << "atelier: error: " << first_line(error.what()) << std::endl;
+        progress.event("error", {{"input", input}, {"message", first_line(error.what())}});
+      }
+    } else {
+      stylize_one(job, input, output);
+      ++written;
+    }
+    progress.update(static_cast<long long>(i + 1), fs::path(input).filename().string(),
+                    {{"input", input}, {"output", output}});
+  }
+  progress.finish();
+  progress.info(std::to_string(written) + " written, " + std::to_string(skipped) +
+                    " skipped (already there; --overwrite redoes them), " + std::to_string(failed) + " failed",
+                {{"written", written}, {"skipped", skipped}, {"failed", failed}});
+  return failed > 0 ? kExitError : kExitOk;
+}
+
+}  // namespace atelier::cli

@@ -1,0 +1,58 @@
+// The options of `atelier stylize`, shared by its two engines: Gatys
+// optimisation (--style) and feed-forward networks (--model).
+#pragma once
+#include <cstdint>
+#include <string>
+#include <vector>
+
+#include "atelier/gatys.hpp"
+
+namespace atelier::cli {
+
+struct StylizeArgs {
+  std::string content;
+  std::vector<std::string> styles;
+  std::string output;
+  int size = 0;  // 0: 512 for Gatys, the image's own size for --model
+  long long max_pixels = 100'000'000;
+  int quality = 95;
+  int bit_depth = 8;
+  std::string weights = "vgg19";
+  std::string models_dir;
+  std::string preprocess;  // empty: from the weights' metadata
+  std::string pooling = "max";
+  std::string content_layers, style_layers;  // comma lists, empty: defaults
+  double content_weight = GatysOptions{}.content_weight;
+  double style_weight = GatysOptions{}.style_weight;
+  double tv_weight = GatysOptions{}.tv_weight;
+  std::string style_blend;
+  double style_scale = 1.0;
+  std::string init = "content";
+  std::uint64_t seed = 0;
+  std::string optimizer = "lbfgs";
+  double learning_rate = GatysOptions{}.learning_rate;
+  int iterations = 500;
+  std::string precision = "fp32";
+  std::string scales;
+  bool original_colors = false;
+  std::vector<std::string> post;
+  int save_every = 0;
+  int checkpoint_every = 50;
+  bool resume = false;
+  bool json = false, quiet = false;
+  int threads = 0;
+  std::string device = "cpu";
+
+  // Feed-forward stylisation (--model).
+  std::string model;
+  std::vector<std::string> inputs;
+  std::string out_dir;
+  bool overwrite = false;
+  double strength = 1.0;
+};
+
+// Stylises args.inputs (or --content) with the feed-forward network
+// args.model; returns the exit code.
+int run_fast_stylize(const StylizeArgs& args);
+
+}  // namespace atelier::cli

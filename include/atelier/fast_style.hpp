@@ -1,0 +1,62 @@
+// Feed-forward style networks (Johnson, Alahi & Fei-Fei 2016, with instance
+// norm): one pass turns a photo into a painting in one trained style.
+//
+// Two published architectures, with the exact key names of their originals:
+//  - pytorch/examples fast_neural_style TransformerNet ("conv1.conv2d.weight",
+//    "in1.weight", "res1.conv1.conv2d.weight", "deconv1.conv2d.weight", ...):
+//    reflection padding, instance norm (eps 1e-5), nearest x2 upsampling then
+//    conv; output clamped to 0..255.
+//  - lengstrom/fast-style-transfer transform net ("conv1.weight",
+//    "conv1.norm.scale", "res1.conv1.weight", "deconv1.weight", "conv_out"):
+//    TensorFlow SAME zero padding, no conv bias, stride-2 transposed convs,
+//    instance norm (eps 1e-3); output tanh(x)*150 + 127.5.
+// Both take and give RGB in 0..255, [N,3,H,W].
+#pragma once
+#include <torch/torch.h>
+
+#include <map>
+#include <string>
+#include <vector>
+
+namespace atelier {
+
+enum class FastStyleArchitecture { PytorchExamples, Engstrom };
+const char* architecture_name(FastStyleArchitecture architecture);
+
+class FastStyleNetwork {
+ public:
+  // Throws atelier::Error naming the first key that is missing or has the
+  // wrong shape. Extra "inN.running_mean/var" entries (old pytorch/examples
+  // checkpoints) are ignored; any other unknown key is an error.
+  FastStyleNetwork(FastStyleArchitecture architecture, const std::map<std::string, torch::Tensor>& weights,
+                   const torch::Device& device = torch::kCPU);
+
+  // The architecture a set of key names belongs to; throws when neither fits.
+  static FastStyleArchitecture detect(const std::vector<std::string>& keys);
+  // Every parameter key with its shape.
+  static std::map<std::string, std::vector<int64_t>> expected_shapes(FastStyleArchitecture architecture);
+
+  FastStyleArchitecture architecture() const { return architecture_; }
+  const torch::Device& device() const { return device_; }
+
+  // RGB 0..255 in, RGB 0..255 out (clamped). The output can be a few pixels
+  // larger than the input when H or W is not a multiple of 4 (two stride-2
+  // stages), exactly as in the original implementations.
+  torch::Tensor forward(const torch::Tensor& rgb255) const;
+
+ private:
+  torch::Tensor forward_pytorch_examples(const torch::Tensor& x) const;
+  torch::Tensor forward_engstrom(const torch::Tensor& x) const;
+  const torch::Tensor& weight(const std::string& key) const { return weights_.at(key); }
+
+  FastStyleArchitecture architecture_;
+  torch::Device device_;
+  std::map<std::string, torch::Tensor> weights_;
+};
+
+// Loads weights from a safetensors file (F16 kernels are computed in F32)
+// or a PyTorch checkpoint (.pth/.pt: torch.save of a state_dict).
+std::map<std::string, torch::Tensor> load_state_dict(const std::string& path);
+FastStyleNetwork load_fast_style_network(const std::string& path, const torch::Device& device = torch::kCPU);
+
+}  // namespace atelier
