@@ -1,0 +1,167 @@
+// End to end tests of `atelier stylize --model` and `atelier models import`
+// with a random-weight pytorch/examples network on small images.
+#include <gtest/gtest.h>
+#include <torch/csrc/jit/serialization/pickle.h>
+
+#include <filesystem>
+#include <set>
+
+#include "atelier/fast_style.hpp"
+#include "atelier/image.hpp"
+#include "atelier/safetensors.hpp"
+#include "test_support.hpp"
+
+namespace fs = std::filesystem;
+
+namespace atelier {
+namespace {
+
+using testing::CliResult;
+using testing::lines_of;
+using testing::read_all;
+using testing::write_all;
+
+std::map<std::string, torch::Tensor> random_state() {
+  torch::manual_seed(1);
+  std::map<std::string, torch::Tensor> state;
+  for (const auto& [key, shape] : FastStyleNetwork::expected_shapes(FastStyleArchitecture::PytorchExamples))
+    state[key] = torch::randn(shape) * (shape.size() == 4 ? 0.05 : 0.5) + (shape.size() == 1 ? 0.5 : 0.0);
+  return state;
+}
+
+class CliFastStylizeTest : public ::testing::Test {
+ protected:
+  CliFastStylizeTest() {
+    std::map<std::string, TensorToWrite> tensors;
+    for (const auto& [key, tensor] : random_state()) {
+      auto values = tensor.contiguous();
+      tensors[key] = {DType::F32, values.sizes().vec(),
+                      std::vector<float>(values.data_ptr<float>(), values.data_ptr<float>() + values.numel())};
+    }
+    write_safetensors(model_, tensors);
+    fs::create_directories(inputs_);
+    fs::create_directories(outputs_);
+  }
+
+  std::string write_input(const std::string& name, int width, int height, bool alpha = false) const {
+    cv::Mat rgb(height, width, CV_32FC3);
+    cv::randu(rgb, 0.0, 1.0);
+    Image image{rgb, {}};
+    if (alpha) image.alpha = cv::Mat(height, width, CV_32FC1, cv::Scalar(0.25));
+    const std::string path = inputs_ + "/" + name;
+    save_image(image, path);
+    return path;
+  }
+
+  CliResult run(const std::string& arguments) const {
+    const bool stylize = arguments.rfind("stylize", 0) == 0;
+    return testing::run_atelier(scratch_, arguments + (stylize ? " --threads 1" : ""));
+  }
+
+  testing::ScratchDir scratch_;
+  const std::string model_ = scratch_.file("random.safetensors");
+  const std::string inputs_ = scratch_.file("in");
+  const std::string outputs_ = scratch_.file("out");
+};
+
+// Issue 3, acceptance 3: one corrupt file among 20 is reported and skipped,
+// the exit code says so, and a rerun skips the 19 finished outputs.
+TEST_F(CliFastStylizeTest, BatchWithACorruptFileAndARerun) {
+  std::string inputs;
+  for (int i = 0; i < 20; ++i) {
+    const std::string name = "image" + std::to_string(100 + i) + ".png";
+    if (i == 9) {
+      write_all(inputs_ + "/" + name, "not a png at all");
+      inputs += " " + inputs_ + "/" + name;
+    } else {
+      inputs += " " + write_input(name, 24, 20);
+    }
+  }
+  const CliResult first = run("stylize --model " + model_ + inputs + " --out-dir " + outputs_);
+  EXPECT_EQ(first.code, 1);
+  size_t error_lines = 0;
+  for (const auto& line : lines_of(first.err))
+    if (line.rfind("atelier: error: ", 0) == 0) {
+      ++error_lines;
+      EXPECT_NE(line.find("image109.png"), std::string::npos) << line;
+    }
+  EXPECT_EQ(error_lines, 1u) << first.err;
+  EXPECT_NE(first.err.find("19 written, 0 skipped"), std::string::npos) << first.err;
+  std::set<std::string> outputs;
+  for (const auto& entry : fs::directory_iterator(outputs_)) outputs.insert(entry.path().filename().string());
+  EXPECT_EQ(outputs.size(), 19u);
+  EXPECT_TRUE(outputs.count("image100.random.png"));
+  EXPECT_FALSE(outputs.count("image109.random.png"));
+
+  const CliResult again = run("stylize --model " + model_ + inputs + " --out-dir " + outputs_);
+  EXPECT_EQ(again.code, 1);
+  EXPECT_NE(again.err.find("0 written, 19 skipped"), std::string::npos) << again.err;
+}
+
+// Sizes that are not multiples of 4 keep their size; alpha is carried.
+TEST_F(CliFastStylizeTest, OutputKeepsSizeAndAlpha) {
+  const std::string input = write_input("odd.png", 30, 22, /*alpha=*/true);
+  const std::string output = outputs_ + "/odd.png";
+  const CliResult result = run("stylize --model " + model_ + " " + input + " -o " + output + " -q");
+  ASSERT_EQ(result.code, 0) << result.err;
+  const Image out = load_image(output);
+  EXPECT_EQ(out.width(), 30);
+  EXPECT_EQ(out.height(), 22);
+  ASSERT_TRUE(out.has_alpha());
+  EXPECT_NEAR(cv::mean(out.alpha)[0], 0.25, 1.0 / 255);
+}
+
+// --strength 0 gives the photo back; 1 (the default) does not.
+TEST_F(CliFastStylizeTest, StrengthBlendsWithThePhoto) {
+  const std::string input = write_input("photo.png", 24, 24);
+  ASSERT_EQ(run("stylize --model " + model_ + " " + input + " -o " + outputs_ + "/zero.png --strength 0 -q").code, 0);
+  ASSERT_EQ(run("stylize --model " + model_ + " " + input + " -o " + outputs_ + "/full.png -q").code, 0);
+  cv::Mat difference;
+  cv::absdiff(load_image(outputs_ + "/zero.png").rgb, load_image(input).rgb, difference);
+  EXPECT_LT(cv::mean(difference)[0], 1.0 / 255);
+  cv::absdiff(load_image(outputs_ + "/full.png").rgb, load_image(input).rgb, difference);
+  EXPECT_GT(cv::mean(difference)[0], 0.02);
+}
+
+// A .pth checkpoint imported to safetensors stylises identically.
+TEST_F(CliFastStylizeTest, ImportedCheckpointGivesIdenticalOutput) {
+  c10::impl::GenericDict dict(c10::StringType::get(), c10::TensorType::get());
+  for (const auto& [key, tensor] : random_state()) dict.insert(key, tensor);
+  dict.insert("in1.running_mean", torch::zeros({32}));  // as old pytorch/examples checkpoints have
+  const std::vector<char> bytes = torch::pickle_save(dict);
+  write_all(scratch_.file("random.pth"), std::string(bytes.begin(), bytes.end()));
+  const std::string imported = scratch_.file("imported.safetensors");
+  const CliResult import = run("models import " + scratch_.file("random.pth") + " -o " + imported + " -q");
+  ASSERT_EQ(import.code, 0) << import.err;
+
+  const std::string input = write_input("photo.png", 24, 24);
+  ASSERT_EQ(run("stylize --model " + model_ + " " + input + " -o " + outputs_ + "/a.png -q").code, 0);
+  ASSERT_EQ(run("stylize --model " + imported + " " + input + " -o " + outputs_ + "/b.png -q").code, 0);
+  ASSERT_EQ(run("stylize --model " + scratch_.file("random.pth") + " " + input + " -o " + outputs_ + "/c.png -q").code, 0);
+  EXPECT_EQ(read_all(outputs_ + "/a.png"), read_all(outputs_ + "/b.png"));
+  EXPECT_EQ(read_all(outputs_ + "/a.png"), read_all(outputs_ + "/c.png"));
+}
+
+TEST_F(CliFastStylizeTest, MisuseIsAOneLineError) {
+  const std::string input = write_input("photo.png", 24, 24);
+  write_all(scratch_.file("garbage.pth"), "PK but not really a checkpoint");
+  const std::vector<std::pair<std::string, std::string>> cases = {
+      {"stylize --model " + model_ + " " + input + " " + input + " -o " + outputs_ + "/x.png", "one input"},
+      {"stylize --model " + model_ + " " + input + " -s " + input + " -o " + outputs_ + "/x.png", "--style"},
+      {"stylize --model " + model_ + " " + input, "-o OUTPUT or --out-dir"},
+      {"stylize --model nosuch " + input + " -o " + outputs_ + "/x.png", "no weights named \"nosuch\""},
+      {"models import " + scratch_.file("garbage.pth") + " -o " + outputs_ + "/x.safetensors", "garbage.pth"},
+  };
+  for (const auto& [arguments, needle] : cases) {
+    const CliResult result = run(arguments);
+    EXPECT_EQ(result.code, 1) << arguments;
+    const auto lines = lines_of(result.err);
+    ASSERT_EQ(lines.size(), 1u) << arguments << "\n" << result.err;
+    EXPECT_EQ(lines[0].rfind("atelier: error: ", 0), 0u) << lines[0];
+    EXPECT_NE(lines[0].find(needle), std::string::npos) << lines[0];
+  }
+  EXPECT_TRUE(fs::is_empty(outputs_));
+}
+
+}  // namespace
+}  // namespace atelier
