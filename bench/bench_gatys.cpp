@@ -15,9 +15,6 @@
 // compares these numbers with the same computation in PyTorch eager
 // (bench/gatys_reference.py). Prints "SKIPPED: ..." and exits 0 when the
 // weights or images in ../shared are absent.
-#include <sys/wait.h>
-#include <unistd.h>
-
 #include <CLI/CLI.hpp>
 #include <chrono>
 #include <cstdio>
@@ -34,6 +31,7 @@
 #include "atelier/gatys.hpp"
 #include "atelier/image.hpp"
 #include "atelier/tensor_image.hpp"
+#include "bench_support.hpp"
 
 namespace {
 
@@ -54,16 +52,6 @@ struct Args {
   bool json = false;
   int one_size = 0;  // internal: measure this size only, print one JSON line
 };
-
-// Peak resident set size of this process so far, in MiB.
-double peak_rss_mib() {
-  std::ifstream status("/proc/self/status");
-  std::string line;
-  while (std::getline(status, line)) {
-    if (line.rfind("VmHWM:", 0) == 0) return std::stod(line.substr(6)) / 1024.0;  // "VmHWM:  1234 kB"
-  }
-  throw atelier::Error("no VmHWM in /proc/self/status");
-}
 
 // Runs one size in this process and returns its measurements.
 nlohmann::json measure(const Args& args, int size) {
@@ -98,45 +86,17 @@ nlohmann::json measure(const Args& args, int size) {
           {"iterations", static_cast<int>(ends.size())},
           {"threads", torch::get_num_threads()},
           {"seconds_per_iteration", timed / static_cast<double>(ends.size() - 2)},
-          {"peak_rss_mib", peak_rss_mib()},
+          {"peak_rss_mib", atelier::bench::peak_rss_mib()},
           {"first_loss", result.first_loss},
           {"final_loss", result.final_loss}};
 }
 
-// Re-runs this binary with --one-size in a child process and returns the
-// JSON line it prints, so that its peak memory belongs to that size alone.
+// Measures one size in a fresh child (this binary with --one-size), so that
+// its peak memory belongs to that size alone.
 nlohmann::json measure_in_child(const Args& args, int size) {
-  std::vector<std::string> argv = {"/proc/self/exe",
-                                   "--one-size", std::to_string(size),
-                                   "--weights", args.weights,
-                                   "--iterations", std::to_string(args.iterations),
-                                   "--threads", std::to_string(args.threads),
-                                   "--precision", args.precision};
-  int fds[2];
-  if (pipe(fds) != 0) throw atelier::Error("pipe failed");
-  const pid_t pid = fork();
-  if (pid < 0) throw atelier::Error("fork failed");
-  if (pid == 0) {
-    dup2(fds[1], STDOUT_FILENO);
-    close(fds[0]);
-    close(fds[1]);
-    std::vector<char*> raw;
-    for (auto& arg : argv) raw.push_back(arg.data());
-    raw.push_back(nullptr);
-    execv(raw[0], raw.data());
-    _exit(127);
-  }
-  close(fds[1]);
-  std::string output;
-  char buffer[4096];
-  for (ssize_t n; (n = read(fds[0], buffer, sizeof buffer)) > 0;) output.append(buffer, static_cast<size_t>(n));
-  close(fds[0]);
-  int status = 0;
-  waitpid(pid, &status, 0);
-  if (!WIFEXITED(status) || WEXITSTATUS(status) != 0) {
-    throw atelier::Error("the measurement of size " + std::to_string(size) + " failed");
-  }
-  return nlohmann::json::parse(output);
+  return atelier::bench::run_self({"--one-size", std::to_string(size), "--weights", args.weights, "--iterations",
+                                   std::to_string(args.iterations), "--threads", std::to_string(args.threads),
+                                   "--precision", args.precision});
 }
 
 void print_table(const std::vector<nlohmann::json>& rows, const Args& args) {

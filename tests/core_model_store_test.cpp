@@ -124,6 +124,8 @@ TEST_F(ModelStoreTest, NamesReachIntoSubfoldersAndAmbiguityIsAnError) {
   EXPECT_NE(ambiguous.find("ambiguous"), std::string::npos) << ambiguous;
   EXPECT_NE(ambiguous.find("fast/engstrom/udnie, fast/pytorch-examples/udnie"), std::string::npos) << ambiguous;
   EXPECT_THROW(store.resolve("engstrom/candy"), Error);
+  const std::string misspelt = error_message([&] { store.resolve("candi"); });
+  EXPECT_NE(misspelt.find("did you mean: fast/pytorch-examples/candy"), std::string::npos) << misspelt;
 }
 
 TEST_F(ModelStoreTest, PathsAreTakenAsIs) {

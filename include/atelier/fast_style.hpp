@@ -36,6 +36,10 @@ class FastStyleNetwork {
   // Every parameter key with its shape.
   static std::map<std::string, std::vector<int64_t>> expected_shapes(FastStyleArchitecture architecture);
 
+  // Keeps weights and activations channels-last (NHWC), which some oneDNN
+  // kernels prefer; the results are the same.
+  void set_channels_last(bool channels_last);
+
   FastStyleArchitecture architecture() const { return architecture_; }
   const torch::Device& device() const { return device_; }
 
@@ -51,6 +55,7 @@ class FastStyleNetwork {
 
   FastStyleArchitecture architecture_;
   torch::Device device_;
+  bool channels_last_ = false;
   std::map<std::string, torch::Tensor> weights_;
 };
 

@@ -89,11 +89,11 @@ Shapes engstrom_shapes() {
 
 // Per-channel normalisation over H and W with the biased variance, then an
 // affine map: InstanceNorm2d(affine) in PyTorch, tf.nn.moments in Engstrom's.
+// (libtorch's fused kernel: one pass for the statistics, one to normalise.)
 torch::Tensor instance_norm(const torch::Tensor& x, const torch::Tensor& scale, const torch::Tensor& shift,
                             double eps) {
-  auto mean = x.mean({2, 3}, /*keepdim=*/true);
-  auto variance = (x - mean).pow(2).mean({2, 3}, /*keepdim=*/true);
-  return (x - mean) / torch::sqrt(variance + eps) * scale.view({1, -1, 1, 1}) + shift.view({1, -1, 1, 1});
+  return torch::instance_norm(x, scale, shift, /*running_mean=*/{}, /*running_var=*/{},
+                              /*use_input_stats=*/true, /*momentum=*/0.0, eps, /*cudnn_enabled=*/false);
 }
 
 // TensorFlow "SAME" padding: total max((ceil(n/s)-1)*s + k - n, 0), the
@@ -144,6 +144,13 @@ FastStyleNetwork::FastStyleNetwork(FastStyleArchitecture architecture,
       throw Error(std::string("unexpected key \"") + key + "\" for " + architecture_name(architecture));
 }
 
+void FastStyleNetwork::set_channels_last(bool channels_last) {
+  channels_last_ = channels_last;
+  const auto format = channels_last ? torch::MemoryFormat::ChannelsLast : torch::MemoryFormat::Contiguous;
+  for (auto& [key, tensor] : weights_)
+    if (tensor.dim() == 4) tensor = tensor.contiguous(format);
+}
+
 torch::Tensor FastStyleNetwork::forward(const torch::Tensor& rgb255) const {
   if (rgb255.dim() != 4 || rgb255.size(1) != 3) throw Error("fast style networks take [N,3,H,W] RGB images");
   // The 9x9 reflection padding needs more than 4 pixels each way.
@@ -151,6 +158,7 @@ torch::Tensor FastStyleNetwork::forward(const torch::Tensor& rgb255) const {
     throw Error("image of " + std::to_string(rgb255.size(3)) + "x" + std::to_string(rgb255.size(2)) +
                 " is too small for a fast style network (at least " + std::to_string(kMinimumSide) + " pixels a side)");
   auto x = rgb255.to(device_, torch::kFloat32);
+  if (channels_last_) x = x.contiguous(torch::MemoryFormat::ChannelsLast);
   auto y = architecture_ == FastStyleArchitecture::PytorchExamples ? forward_pytorch_examples(x) : forward_engstrom(x);
   return y.clamp(0, 255);
 }

@@ -63,6 +63,36 @@ std::string not_found_hint(const std::string& name) {
   return "atelier models fetch knows: " + join(known, ", ");
 }
 
+size_t edit_distance(const std::string& a, const std::string& b) {
+  std::vector<size_t> row(b.size() + 1);
+  for (size_t j = 0; j <= b.size(); ++j) row[j] = j;
+  for (size_t i = 1; i <= a.size(); ++i) {
+    size_t diagonal = row[0];
+    row[0] = i;
+    for (size_t j = 1; j <= b.size(); ++j) {
+      const size_t above = row[j];
+      row[j] = std::min({row[j] + 1, row[j - 1] + 1, diagonal + (a[i - 1] == b[j - 1] ? 0 : 1)});
+      diagonal = above;
+    }
+  }
+  return row[b.size()];
+}
+
+// Installed names that look like `name`: a few edits away, or containing it.
+std::vector<std::string> close_matches(const std::string& name, const std::vector<std::string>& installed) {
+  std::vector<std::pair<size_t, std::string>> scored;
+  for (const std::string& candidate : installed) {
+    const std::string last = fs::path(candidate).filename().string();
+    const size_t distance = std::min(edit_distance(name, last), edit_distance(name, candidate));
+    if (distance <= std::max<size_t>(2, name.size() / 3) || last.find(name) != std::string::npos)
+      scored.emplace_back(distance, candidate);
+  }
+  std::sort(scored.begin(), scored.end());
+  std::vector<std::string> names;
+  for (size_t i = 0; i < scored.size() && i < 5; ++i) names.push_back(scored[i].second);
+  return names;
+}
+
 // Architectures recognised from key names, for files without metadata.
 std::string infer_architecture(const SafetensorsFile& file) {
   if (file.contains("conv1.conv2d.weight")) return "pytorch-examples";
@@ -167,8 +197,11 @@ std::string ModelStore::resolve(const std::string& name_or_path) const {
     if (matches.size() > 1)
       throw Error("\"" + name_or_path + "\" is ambiguous in " + dir + ": say which, one of " + join(matches, ", "));
   }
-  throw Error("no weights named \"" + name_or_path + "\" in: " + join(search_path_, ", ") + " (" +
-              not_found_hint(name_or_path) + ")");
+  std::vector<std::string> installed;
+  for (const Entry& entry : list()) installed.push_back(entry.name);
+  const auto similar = close_matches(name_or_path, installed);
+  const std::string hint = similar.empty() ? not_found_hint(name_or_path) : "did you mean: " + join(similar, ", ");
+  throw Error("no weights named \"" + name_or_path + "\" in: " + join(search_path_, ", ") + " (" + hint + ")");
 }
 
 std::vector<ModelStore::Entry> ModelStore::list() const {
