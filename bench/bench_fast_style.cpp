@@ -55,7 +55,7 @@ struct Setup {
 };
 
 Setup load(int size, const Args& args) {
-  atelier::set_thread_count(args.threads);
+  atelier::configure_runtime(args.threads);
   Setup setup{atelier::load_fast_style_network(kModel),
               atelier::image_to_tensor(atelier::resize_longest_side(atelier::load_image(kImage), size).rgb) * 255.0};
   setup.network.set_channels_last(args.channels_last);

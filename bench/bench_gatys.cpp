@@ -55,7 +55,7 @@ struct Args {
 
 // Runs one size in this process and returns its measurements.
 nlohmann::json measure(const Args& args, int size) {
-  atelier::set_thread_count(args.threads);
+  atelier::configure_runtime(args.threads);
   const auto network = atelier::VggFeatures::load(args.weights, std::nullopt, atelier::Pooling::Max);
   const auto load = [&](const std::string& relative) {
     return atelier::resize_longest_side(atelier::load_image(kSharedDir + "/" + relative), size).rgb;

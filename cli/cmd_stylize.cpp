@@ -128,7 +128,7 @@ int run_stylize(const StylizeArgs& args) {
   if (args.content.empty() || args.styles.empty() || args.output.empty())
     throw Error("stylize: --content, --style and --output are required, or --model with input images (see --help)");
   Progress progress(args.json ? OutputMode::Json : args.quiet ? OutputMode::Quiet : OutputMode::Bar);
-  set_thread_count(args.threads);
+  configure_runtime(args.threads);
   const torch::Device device = parse_device(args.device);
   const SaveOptions save_options{args.quality, args.bit_depth};
   check_can_save(args.output, save_options);  // fail now, not after the long run

@@ -61,7 +61,7 @@ int run_fast_stylize(const StylizeArgs& args) {
   if (!args.output.empty() && inputs.size() > 1) throw Error("-o takes one input image; use --out-dir for several");
 
   Progress progress(args.json ? OutputMode::Json : args.quiet ? OutputMode::Quiet : OutputMode::Bar);
-  set_thread_count(args.threads);
+  configure_runtime(args.threads);
   const torch::Device device = parse_device(args.device);
   const SaveOptions save_options{args.quality, args.bit_depth};
   // Fail before any work when the outputs could not be written.

@@ -193,7 +193,7 @@ TEST_F(FastStyleReference, RandomWeightsMatchTheReferenceOnAwkwardSizes) {
 TEST_F(FastStyleReference, PytorchExamplesUdnieOnAmberMatchesTheReference) {
   ATELIER_REQUIRE_SHARED(weights, "models/fast-style/pytorch-examples/udnie.safetensors");
   ATELIER_REQUIRE_SHARED(image, "images/content/amber.jpg");
-  set_thread_count(0);
+  configure_runtime(0);
   const torch::Tensor input = image_tensor(image);
   const FastStyleNetwork network = load_fast_style_network(weights);
   ASSERT_EQ(network.architecture(), FastStyleArchitecture::PytorchExamples);
@@ -211,7 +211,7 @@ TEST_F(FastStyleReference, PytorchExamplesUdnieOnAmberMatchesTheReference) {
 TEST_F(FastStyleReference, EngstromScreamOnChicagoMatchesTheReference) {
   ATELIER_REQUIRE_SHARED(weights, "models/fast-style/engstrom/scream.safetensors");
   ATELIER_REQUIRE_SHARED(image, "images/content/chicago_640x480.jpg");
-  set_thread_count(0);
+  configure_runtime(0);
   const torch::Tensor input = image_tensor(image);
   const FastStyleNetwork network = load_fast_style_network(weights);
   ASSERT_EQ(network.architecture(), FastStyleArchitecture::Engstrom);

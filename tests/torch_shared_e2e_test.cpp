@@ -23,7 +23,7 @@ TEST(SharedEndToEnd, TubingenStarryNight256) {
   ATELIER_REQUIRE_SHARED(weights, "models/vgg19-caffe-partial.safetensors");
   ATELIER_REQUIRE_SHARED(content_path, "images/content/tubingen.jpg");
   ATELIER_REQUIRE_SHARED(style_path, "images/style/starry_night.jpg");
-  set_thread_count(0);
+  configure_runtime(0);
   const VggFeatures network = VggFeatures::load(weights, std::nullopt, Pooling::Max);
   const cv::Mat content = resize_longest_side(load_image(content_path), 256).rgb;
   const cv::Mat style = resize_longest_side(load_image(style_path), 256).rgb;

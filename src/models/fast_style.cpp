@@ -176,16 +176,17 @@ torch::Tensor FastStyleNetwork::forward_pytorch_examples(const torch::Tensor& in
   auto norm = [&](const torch::Tensor& x, const std::string& name) {
     return instance_norm(x, weight(name + ".weight"), weight(name + ".bias"), kEps);
   };
-  auto y = torch::relu(norm(conv(input, "conv1", 9, 1, false), "in1"));
-  y = torch::relu(norm(conv(y, "conv2", 3, 2, false), "in2"));
-  y = torch::relu(norm(conv(y, "conv3", 3, 2, false), "in3"));
+  // In-place relu_ and add_ act on fresh intermediates: fewer large buffers.
+  auto y = norm(conv(input, "conv1", 9, 1, false), "in1").relu_();
+  y = norm(conv(y, "conv2", 3, 2, false), "in2").relu_();
+  y = norm(conv(y, "conv3", 3, 2, false), "in3").relu_();
   for (int i = 1; i <= 5; ++i) {
     const std::string block = "res" + std::to_string(i);
-    auto residual = torch::relu(norm(conv(y, block + ".conv1", 3, 1, false), block + ".in1"));
-    y = y + norm(conv(residual, block + ".conv2", 3, 1, false), block + ".in2");
+    auto residual = norm(conv(y, block + ".conv1", 3, 1, false), block + ".in1").relu_();
+    y = norm(conv(residual, block + ".conv2", 3, 1, false), block + ".in2").add_(y);
   }
-  y = torch::relu(norm(conv(y, "deconv1", 3, 1, true), "in4"));
-  y = torch::relu(norm(conv(y, "deconv2", 3, 1, true), "in5"));
+  y = norm(conv(y, "deconv1", 3, 1, true), "in4").relu_();
+  y = norm(conv(y, "deconv2", 3, 1, true), "in5").relu_();
   return conv(y, "deconv3", 9, 1, false);
 }
 
@@ -196,7 +197,7 @@ torch::Tensor FastStyleNetwork::forward_engstrom(const torch::Tensor& input) con
   };
   auto conv = [&](const torch::Tensor& x, const std::string& name, int64_t kernel, int64_t stride, bool relu) {
     auto y = norm(torch::conv2d(pad_same(x, kernel, stride), weight(name + ".weight"), {}, stride), name);
-    return relu ? torch::relu(y) : y;
+    return relu ? y.relu_() : y;
   };
   // TF's SAME stride-2 transposed conv: the full transposed convolution,
   // keeping the first 2H x 2W (its padding all falls after).
@@ -204,14 +205,14 @@ torch::Tensor FastStyleNetwork::forward_engstrom(const torch::Tensor& input) con
     using torch::indexing::Slice;
     auto full = torch::conv_transpose2d(x, weight(name + ".weight"), {}, /*stride=*/2);
     auto y = full.index({Slice(), Slice(), Slice(0, 2 * x.size(2)), Slice(0, 2 * x.size(3))});
-    return torch::relu(norm(y, name));
+    return norm(y, name).relu_();
   };
   auto y = conv(input, "conv1", 9, 1, true);
   y = conv(y, "conv2", 3, 2, true);
   y = conv(y, "conv3", 3, 2, true);
   for (int i = 1; i <= 5; ++i) {
     const std::string block = "res" + std::to_string(i);
-    y = y + conv(conv(y, block + ".conv1", 3, 1, true), block + ".conv2", 3, 1, false);
+    y = conv(conv(y, block + ".conv1", 3, 1, true), block + ".conv2", 3, 1, false).add_(y);
   }
   y = deconv(y, "deconv1");
   y = deconv(y, "deconv2");

@@ -2,6 +2,10 @@
 
 #include <ATen/autocast_mode.h>
 
+#include <malloc.h>
+
+#include <cstdlib>
+
 #include <thread>
 
 #include "atelier/error.hpp"
@@ -64,7 +68,13 @@ AutocastScope::~AutocastScope() {
     at::autocast::set_cpu_enabled(was_enabled_);
 }
 
-void set_thread_count(int threads) {
+void configure_runtime(int threads) {
+  // glibc's own environment variable, when set, wins.
+  if (!std::getenv("MALLOC_MMAP_THRESHOLD_")) {
+    constexpr int kOneGiB = 1 << 30;
+    mallopt(M_MMAP_THRESHOLD, kOneGiB);
+    mallopt(M_TRIM_THRESHOLD, kOneGiB);
+  }
   if (threads <= 0) threads = static_cast<int>(std::max(1u, std::thread::hardware_concurrency()));
   torch::set_num_threads(threads);
 }
