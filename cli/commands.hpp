@@ -19,5 +19,6 @@ using Runner = std::function<int()>;
 
 Runner add_stylize_command(CLI::App& app);
 Runner add_models_command(CLI::App& app);
+Runner add_video_command(CLI::App& app);
 
 }  // namespace atelier::cli

@@ -27,21 +27,10 @@ struct Job {
   Precision precision;
 };
 
-cv::Mat run_network(const Job& job, const cv::Mat& rgb) {
-  torch::NoGradGuard no_grad;
-  AutocastScope autocast(job.precision, job.network.device());
-  auto output = job.network.forward(image_to_tensor(rgb, job.network.device()) * 255.0) / 255.0;
-  // Sizes that are not multiples of 4 come back a few pixels larger: the
-  // extra rows and columns are padding, so crop to the input.
-  using torch::indexing::Slice;
-  output = output.index({Slice(), Slice(), Slice(0, rgb.rows), Slice(0, rgb.cols)});
-  return tensor_to_image(output.to(torch::kFloat32));
-}
-
 void stylize_one(const Job& job, const std::string& input, const std::string& output) {
   Image image = load_image(input, LoadOptions{job.args.max_pixels});
   if (job.args.size > 0) image = resize_longest_side(image, job.args.size);
-  cv::Mat rgb = run_network(job, image.rgb);
+  cv::Mat rgb = stylize_image(job.network, image.rgb, job.precision);
   if (job.args.strength < 1.0) cv::addWeighted(rgb, job.args.strength, image.rgb, 1.0 - job.args.strength, 0.0, rgb);
   if (job.args.original_colors) rgb = keep_original_colors(rgb, image.rgb);
   rgb = apply_post_steps(rgb, job.post_steps, PostContext{image.rgb, {}});

@@ -29,6 +29,7 @@ int main(int argc, char** argv) {
   // Each subcommand registers itself and hands back what runs it.
   const std::map<std::string, atelier::cli::Runner> runners = {
       {"stylize", atelier::cli::add_stylize_command(app)},
+      {"stylize-video", atelier::cli::add_video_command(app)},
       {"models", atelier::cli::add_models_command(app)},
   };
 

@@ -12,11 +12,14 @@
 //    instance norm (eps 1e-3); output tanh(x)*150 + 127.5.
 // Both take and give RGB in 0..255, [N,3,H,W].
 #pragma once
+#include <opencv2/core.hpp>
 #include <torch/torch.h>
 
 #include <map>
 #include <string>
 #include <vector>
+
+#include "atelier/tensor_image.hpp"
 
 namespace atelier {
 
@@ -58,6 +61,10 @@ class FastStyleNetwork {
   bool channels_last_ = false;
   std::map<std::string, torch::Tensor> weights_;
 };
+
+// Stylises one image (CV_32FC3 RGB [0,1]) and returns it at the same size
+// (the network's few extra rows and columns are padding and are cropped).
+cv::Mat stylize_image(const FastStyleNetwork& network, const cv::Mat& rgb, Precision precision = Precision::F32);
 
 // Loads weights from a safetensors file (F16 kernels are computed in F32)
 // or a PyTorch checkpoint (.pth/.pt: torch.save of a state_dict).

@@ -1,0 +1,151 @@
+// atelier stylize-video: a feed-forward style on every frame of a video.
+//
+// Frames are stylised into a work folder beside the output (OUT.frames/,
+// lossless PNG), then assembled into OUT through a temporary file and a
+// rename. An interrupted run (Ctrl-C, a crash) leaves the folder; --resume
+// skips the frames already there. Audio is not carried over.
+#include <opencv2/core/utils/logger.hpp>
+#include <opencv2/imgcodecs.hpp>
+#include <opencv2/imgproc.hpp>
+#include <opencv2/videoio.hpp>
+
+#include <cstdio>
+#include <filesystem>
+#include <iostream>
+
+#include "atelier/error.hpp"
+#include "atelier/fast_style.hpp"
+#include "atelier/image.hpp"
+#include "atelier/model_store.hpp"
+#include "checkpoint.hpp"
+#include "commands.hpp"
+#include "progress.hpp"
+
+namespace atelier::cli {
+namespace {
+
+namespace fs = std::filesystem;
+
+struct VideoArgs {
+  std::string input, output, model, models_dir;
+  std::string precision = "fp32";
+  double strength = 1.0;
+  bool resume = false, json = false, quiet = false;
+  int threads = 0;
+  std::string device = "cpu";
+};
+
+std::string frame_path(const fs::path& folder, long long index) {
+  char name[32];
+  std::snprintf(name, sizeof name, "frame%07lld.png", index);
+  return (folder / name).string();
+}
+
+// The container's codec from the output's extension.
+int fourcc_for(const std::string& output) {
+  const std::string extension = fs::path(output).extension().string();
+  if (extension == ".mp4" || extension == ".mov") return cv::VideoWriter::fourcc('m', 'p', '4', 'v');
+  if (extension == ".avi") return cv::VideoWriter::fourcc('M', 'J', 'P', 'G');
+  throw Error("cannot write " + output + ": use a .mp4, .mov or .avi output");
+}
+
+cv::Mat to_rgb(const cv::Mat& bgr8) {
+  cv::Mat rgb;
+  cv::cvtColor(bgr8, rgb, cv::COLOR_BGR2RGB);
+  rgb.convertTo(rgb, CV_32FC3, 1.0 / 255.0);
+  return rgb;
+}
+
+// Writes every frame of `folder` into `output` via a temporary file.
+void assemble(const fs::path& folder, long long frames, double fps, cv::Size size, const std::string& output) {
+  const fs::path target(output);
+  const std::string temporary = (target.parent_path() / ("." + target.stem().string() + ".tmp" +
+                                                         target.extension().string())).string();
+  cv::VideoWriter writer(temporary, cv::CAP_FFMPEG, fourcc_for(output), fps, size);
+  if (!writer.isOpened()) throw Error("cannot write " + output + ": no encoder for it in this OpenCV");
+  for (long long index = 0; index < frames; ++index) {
+    cv::Mat frame = cv::imread(frame_path(folder, index), cv::IMREAD_COLOR);
+    if (frame.empty()) throw Error("stylised frame " + std::to_string(index) + " is missing from " + folder.string());
+    writer.write(frame);
+  }
+  writer.release();
+  fs::rename(temporary, output);
+}
+
+int run_video(const VideoArgs& args) {
+  Progress progress(args.json ? OutputMode::Json : args.quiet ? OutputMode::Quiet : OutputMode::Bar);
+  configure_runtime(args.threads);
+  fourcc_for(args.output);
+  const fs::path folder = args.output + ".frames";
+  if (fs::exists(folder) && !args.resume)
+    throw Error(folder.string() + " holds an interrupted run: add --resume to continue it, or delete it");
+  if (!fs::is_directory(fs::path(args.output).parent_path().empty() ? "." : fs::path(args.output).parent_path()))
+    throw Error("cannot write " + args.output + ": its directory does not exist");
+
+  if (!fs::is_regular_file(args.input)) throw Error("cannot read " + args.input + ": no such file");
+  // OpenCV's backends print their own warnings; our error says it in one line.
+  cv::utils::logging::setLogLevel(cv::utils::logging::LOG_LEVEL_SILENT);
+  cv::VideoCapture capture(args.input, cv::CAP_FFMPEG);
+  if (!capture.isOpened())
+    throw Error("cannot read " + args.input + ": not a video this OpenCV can decode (unknown container or codec)");
+  const double fps = capture.get(cv::CAP_PROP_FPS);
+  const cv::Size size(static_cast<int>(capture.get(cv::CAP_PROP_FRAME_WIDTH)),
+                      static_cast<int>(capture.get(cv::CAP_PROP_FRAME_HEIGHT)));
+  const long long expected = static_cast<long long>(capture.get(cv::CAP_PROP_FRAME_COUNT));
+
+  const FastStyleNetwork network =
+      load_fast_style_network(ModelStore(args.models_dir).resolve(args.model), parse_device(args.device));
+  const Precision precision = parse_precision(args.precision);
+  fs::create_directories(folder);
+  progress.info("stylising " + args.input + " (" + std::to_string(size.width) + "x" + std::to_string(size.height) +
+                    ", " + std::to_string(expected) + " frames at " + std::to_string(fps) +
+                    " fps); audio is not carried over",
+                {{"frames", expected}, {"fps", fps}, {"width", size.width}, {"height", size.height}});
+
+  long long already = 0;
+  while (fs::exists(frame_path(folder, already))) ++already;
+  progress.start(expected, "frames", already);
+  InterruptHandler interrupt_handler;
+  long long index = 0;
+  for (cv::Mat frame; capture.read(frame); ++index) {
+    if (index < already) continue;  // done before the interruption
+    if (interrupt_requested()) {
+      progress.finish();
+      std::cerr << "atelier: interrupted after " << index << " frames; run the same command with --resume to continue"
+                << std::endl;
+      return kExitInterrupted;
+    }
+    const cv::Mat source = to_rgb(frame);
+    cv::Mat rgb = stylize_image(network, source, precision);
+    if (args.strength < 1.0) cv::addWeighted(rgb, args.strength, source, 1.0 - args.strength, 0.0, rgb);
+    save_image(Image{rgb, {}}, frame_path(folder, index));  // atomic: a frame file is whole or absent
+    progress.update(index + 1, "frame " + std::to_string(index + 1), {{"frame", index + 1}});
+  }
+  progress.finish();
+  assemble(folder, index, fps, size, args.output);
+  fs::remove_all(folder);
+  progress.info("wrote " + args.output + " (" + std::to_string(index) + " frames, no audio)",
+                {{"output", args.output}, {"frames", index}});
+  return kExitOk;
+}
+
+}  // namespace
+
+Runner add_video_command(CLI::App& app) {
+  auto args = std::make_shared<VideoArgs>();
+  CLI::App* cmd = app.add_subcommand("stylize-video", "Paint every frame of a video with a feed-forward style (no audio)");
+  cmd->add_option("input", args->input, "The video (any container and codec OpenCV's FFmpeg reads)")->required();
+  cmd->add_option("--output,-o", args->output, "Output video: .mp4 or .mov (MPEG-4) or .avi (MJPEG)")->required();
+  cmd->add_option("--model,-m", args->model, "Style network: a name in the model search path or a file")->required();
+  cmd->add_option("--models-dir", args->models_dir, "Directory searched first for the model");
+  cmd->add_option("--strength", args->strength, "Blend with the original frames, 0..1")->capture_default_str()->check(CLI::Range(0.0, 1.0));
+  cmd->add_option("--precision", args->precision, "fp32 or bf16")->capture_default_str()->check(CLI::IsMember({"fp32", "bf16"}));
+  cmd->add_flag("--resume", args->resume, "Continue an interrupted run from its OUTPUT.frames folder");
+  cmd->add_flag("--json", args->json, "Machine-readable progress: one JSON object per line on stdout");
+  cmd->add_flag("--quiet,-q", args->quiet, "No progress output");
+  cmd->add_option("--threads", args->threads, "CPU threads (0: all cores)")->capture_default_str();
+  cmd->add_option("--device", args->device, "cpu, cuda or cuda:N")->capture_default_str();
+  return [args] { return run_video(*args); };
+}
+
+}  // namespace atelier::cli

@@ -1,0 +1,118 @@
+// End to end tests of `atelier stylize-video` on a generated clip with a
+// random-weight pytorch/examples network.
+#include <gtest/gtest.h>
+#include <opencv2/videoio.hpp>
+
+#include <filesystem>
+
+#include "atelier/fast_style.hpp"
+#include "atelier/safetensors.hpp"
+#include "test_support.hpp"
+
+namespace fs = std::filesystem;
+
+namespace atelier {
+namespace {
+
+using testing::CliResult;
+using testing::lines_of;
+
+class CliVideoTest : public ::testing::Test {
+ protected:
+  CliVideoTest() {
+    torch::manual_seed(2);
+    std::map<std::string, TensorToWrite> tensors;
+    for (const auto& [key, shape] : FastStyleNetwork::expected_shapes(FastStyleArchitecture::PytorchExamples)) {
+      auto values = (torch::randn(shape) * (shape.size() == 4 ? 0.05 : 0.5) + (shape.size() == 1 ? 0.5 : 0.0))
+                        .contiguous();
+      tensors[key] = {DType::F32, shape,
+                      std::vector<float>(values.data_ptr<float>(), values.data_ptr<float>() + values.numel())};
+    }
+    write_safetensors(model_, tensors);
+  }
+
+  // A clip of moving gradients, MJPEG in AVI.
+  void write_clip(int frames, cv::Size size, double fps) const {
+    cv::VideoWriter writer(clip_, cv::CAP_FFMPEG, cv::VideoWriter::fourcc('M', 'J', 'P', 'G'), fps, size);
+    ASSERT_TRUE(writer.isOpened());
+    for (int i = 0; i < frames; ++i) {
+      cv::Mat frame(size, CV_8UC3);
+      for (int y = 0; y < size.height; ++y)
+        for (int x = 0; x < size.width; ++x)
+          frame.at<cv::Vec3b>(y, x) = cv::Vec3b((x * 4 + i * 8) % 256, (y * 5) % 256, (x + y + i) % 256);
+      writer.write(frame);
+    }
+  }
+
+  CliResult stylize_video(const std::string& extra = "") const {
+    return testing::run_atelier(scratch_, "stylize-video " + clip_ + " -o " + output_ + " --model " + model_ +
+                                              " --threads 1 " + extra);
+  }
+
+  testing::ScratchDir scratch_;
+  const std::string model_ = scratch_.file("random.safetensors");
+  const std::string clip_ = scratch_.file("clip.avi");
+  const std::string output_ = scratch_.file("styled.mp4");
+};
+
+TEST_F(CliVideoTest, KeepsFrameCountSizeAndRate) {
+  write_clip(12, {64, 48}, 12.0);
+  const CliResult result = stylize_video("-q");
+  ASSERT_EQ(result.code, 0) << result.err;
+  cv::VideoCapture styled(output_, cv::CAP_FFMPEG);
+  ASSERT_TRUE(styled.isOpened());
+  EXPECT_EQ(styled.get(cv::CAP_PROP_FRAME_COUNT), 12);
+  EXPECT_EQ(styled.get(cv::CAP_PROP_FRAME_WIDTH), 64);
+  EXPECT_EQ(styled.get(cv::CAP_PROP_FRAME_HEIGHT), 48);
+  EXPECT_NEAR(styled.get(cv::CAP_PROP_FPS), 12.0, 1e-3);
+  EXPECT_FALSE(fs::exists(output_ + ".frames")) << "the work folder is removed when done";
+}
+
+// Ctrl-C leaves the stylised frames; --resume goes on from there.
+TEST_F(CliVideoTest, InterruptedRunResumes) {
+  write_clip(150, {96, 72}, 25.0);
+  const std::string command = "env -u ATELIER_MODELS " + std::string(ATELIER_CLI_PATH) + " stylize-video " + clip_ +
+                              " -o " + output_ + " --model " + model_ + " --threads 1 --json";
+  const std::string progress_file = scratch_.file("progress.jsonl");
+  const int code = testing::run_command("{ " + command + " >" + progress_file + " 2>/dev/null & pid=$!; " +
+                                        "for i in $(seq 1 400); do grep -q '\"progress\"' " + progress_file +
+                                        " && break; sleep 0.05; done; kill -INT $pid; wait $pid; }");
+  ASSERT_EQ(code, 130);
+  ASSERT_TRUE(fs::is_directory(output_ + ".frames"));
+  EXPECT_FALSE(fs::exists(output_));
+
+  const CliResult refused = stylize_video("-q");
+  EXPECT_EQ(refused.code, 1);
+  EXPECT_NE(refused.err.find("--resume"), std::string::npos) << refused.err;
+
+  const CliResult resumed = stylize_video("--resume --json");
+  ASSERT_EQ(resumed.code, 0) << resumed.err;
+  const auto first_progress = resumed.out.find("\"progress\"");
+  ASSERT_NE(first_progress, std::string::npos);
+  EXPECT_EQ(resumed.out.find("\"frame\":1,"), std::string::npos) << "frame 1 was done before the interruption";
+  cv::VideoCapture styled(output_, cv::CAP_FFMPEG);
+  EXPECT_EQ(styled.get(cv::CAP_PROP_FRAME_COUNT), 150);
+}
+
+TEST_F(CliVideoTest, BadInputIsAOneLineError) {
+  testing::write_all(clip_, "not a video");
+  const std::string base = "stylize-video " + clip_ + " --threads 1 -q ";
+  const std::vector<std::string> cases = {
+      base + "-o " + output_ + " --model " + model_,                        // undecodable input
+      base + "-o " + output_ + " --model nosuch",                           // unknown model
+      base + "-o " + scratch_.file("x.gif") + " --model " + model_,         // unknown container
+      base + "-o " + scratch_.file("missing/x.mp4") + " --model " + model_  // missing directory
+  };
+  for (const std::string& arguments : cases) {
+    const CliResult result = testing::run_atelier(scratch_, arguments);
+    EXPECT_EQ(result.code, 1) << arguments;
+    const auto lines = lines_of(result.err);
+    ASSERT_EQ(lines.size(), 1u) << arguments << "\n" << result.err;
+    EXPECT_EQ(lines[0].rfind("atelier: error: ", 0), 0u) << lines[0];
+  }
+  EXPECT_FALSE(fs::exists(output_));
+  EXPECT_FALSE(fs::exists(output_ + ".frames"));
+}
+
+}  // namespace
+}  // namespace atelier
