@@ -217,7 +217,9 @@ Runner add_stylize_command(CLI::App& app) {
   cmd->add_option("--model,-m", args->model,
                   "Feed-forward style network (a name in the model search path or a file): no --style needed");
   cmd->add_option("inputs", args->inputs, "Images to stylise with --model");
-  cmd->add_option("--out-dir", args->out_dir, "With --model: write each output here as <name>.<model>.png");
+  cmd->add_option("--out-dir", args->out_dir, "With --model: write each output into this folder");
+  cmd->add_option("--name", args->name_pattern, "With --out-dir: output file names, from {name} (the input's) and {model}")
+      ->capture_default_str();
   cmd->add_flag("--overwrite", args->overwrite, "With --out-dir: redo outputs that already exist");
   cmd->add_option("--strength", args->strength, "With --model: blend with the photo, 0..1")
       ->capture_default_str()

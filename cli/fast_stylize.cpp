@@ -39,6 +39,16 @@ void stylize_one(const Job& job, const std::string& input, const std::string& ou
 
 std::string first_line(const std::string& text) { return text.substr(0, text.find('\n')); }
 
+// The --name pattern with {name} (the input's file name without extension)
+// and {model} filled in.
+std::string output_name(std::string pattern, const std::string& input, const std::string& model) {
+  const std::pair<std::string, std::string> fields[] = {{"{name}", fs::path(input).stem().string()}, {"{model}", model}};
+  for (const auto& [field, value] : fields)
+    for (size_t at = pattern.find(field); at != std::string::npos; at = pattern.find(field, at + value.size()))
+      pattern.replace(at, field.size(), value);
+  return pattern;
+}
+
 }  // namespace
 
 int run_fast_stylize(const StylizeArgs& args) {
@@ -48,13 +58,17 @@ int run_fast_stylize(const StylizeArgs& args) {
   if (inputs.empty()) throw Error("--model needs input images");
   if (args.output.empty() == args.out_dir.empty()) throw Error("--model needs either -o OUTPUT or --out-dir DIR");
   if (!args.output.empty() && inputs.size() > 1) throw Error("-o takes one input image; use --out-dir for several");
+  if (args.name_pattern.find("{name}") == std::string::npos || args.name_pattern.find('/') != std::string::npos)
+    throw Error("--name " + args.name_pattern + ": needs {name}, and no '/', so that every input gets its own file");
 
   Progress progress(args.json ? OutputMode::Json : args.quiet ? OutputMode::Quiet : OutputMode::Bar);
   configure_runtime(args.threads);
   const torch::Device device = parse_device(args.device);
   const SaveOptions save_options{args.quality, args.bit_depth};
   // Fail before any work when the outputs could not be written.
-  check_can_save(args.output.empty() ? (fs::path(args.out_dir) / "probe.png").string() : args.output, save_options);
+  check_can_save(args.output.empty() ? (fs::path(args.out_dir) / output_name(args.name_pattern, "probe", "model")).string()
+                                     : args.output,
+                 save_options);
   std::vector<PostStep> post_steps;
   for (const auto& spec : args.post) {
     post_steps.push_back(parse_post_step(spec));
@@ -74,8 +88,7 @@ int run_fast_stylize(const StylizeArgs& args) {
     const std::string& input = inputs[i];
     const std::string output = !args.output.empty()
                                    ? args.output
-                                   : (fs::path(args.out_dir) / (fs::path(input).stem().string() + "." + model_name +
-                                                                 ".png")).string();
+                                   : (fs::path(args.out_dir) / output_name(args.name_pattern, input, model_name)).string();
     if (args.output.empty() && fs::exists(output) && !args.overwrite) {
       ++skipped;
     } else if (args.output.empty()) {

@@ -47,6 +47,7 @@ struct StylizeArgs {
   std::string model;
   std::vector<std::string> inputs;
   std::string out_dir;
+  std::string name_pattern = "{name}.{model}.png";
   bool overwrite = false;
   double strength = 1.0;
 };

@@ -98,6 +98,20 @@ TEST_F(CliFastStylizeTest, BatchWithACorruptFileAndARerun) {
   EXPECT_NE(again.err.find("0 written, 19 skipped"), std::string::npos) << again.err;
 }
 
+// --name chooses the output names (and so the format); a pattern without
+// {name} would send every input to one file and is refused.
+TEST_F(CliFastStylizeTest, NamePattern) {
+  const std::string input = write_input("photo.png", 24, 24);
+  const CliResult named = run("stylize --model " + model_ + " " + input + " --out-dir " + outputs_ +
+                              " --name '{model}-{name}.jpg' -q");
+  ASSERT_EQ(named.code, 0) << named.err;
+  EXPECT_TRUE(fs::exists(outputs_ + "/random-photo.jpg"));
+  const CliResult refused = run("stylize --model " + model_ + " " + input + " --out-dir " + outputs_ +
+                                " --name 'same.png' -q");
+  EXPECT_EQ(refused.code, 1);
+  EXPECT_NE(refused.err.find("needs {name}"), std::string::npos) << refused.err;
+}
+
 // Sizes that are not multiples of 4 keep their size; alpha is carried.
 TEST_F(CliFastStylizeTest, OutputKeepsSizeAndAlpha) {
   const std::string input = write_input("odd.png", 30, 22, /*alpha=*/true);
