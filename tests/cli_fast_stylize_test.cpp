@@ -9,6 +9,7 @@
 #include "atelier/fast_style.hpp"
 #include "atelier/image.hpp"
 #include "atelier/safetensors.hpp"
+#include "random_style_network.hpp"
 #include "test_support.hpp"
 
 namespace fs = std::filesystem;
@@ -21,24 +22,12 @@ using testing::lines_of;
 using testing::read_all;
 using testing::write_all;
 
-std::map<std::string, torch::Tensor> random_state() {
-  torch::manual_seed(1);
-  std::map<std::string, torch::Tensor> state;
-  for (const auto& [key, shape] : FastStyleNetwork::expected_shapes(FastStyleArchitecture::PytorchExamples))
-    state[key] = torch::randn(shape) * (shape.size() == 4 ? 0.05 : 0.5) + (shape.size() == 1 ? 0.5 : 0.0);
-  return state;
-}
+constexpr std::uint64_t kSeed = 1;
 
 class CliFastStylizeTest : public ::testing::Test {
  protected:
   CliFastStylizeTest() {
-    std::map<std::string, TensorToWrite> tensors;
-    for (const auto& [key, tensor] : random_state()) {
-      auto values = tensor.contiguous();
-      tensors[key] = {DType::F32, values.sizes().vec(),
-                      std::vector<float>(values.data_ptr<float>(), values.data_ptr<float>() + values.numel())};
-    }
-    write_safetensors(model_, tensors);
+    testing::write_random_style_network(model_, kSeed);
     fs::create_directories(inputs_);
     fs::create_directories(outputs_);
   }
@@ -140,7 +129,7 @@ TEST_F(CliFastStylizeTest, StrengthBlendsWithThePhoto) {
 // A .pth checkpoint imported to safetensors stylises identically.
 TEST_F(CliFastStylizeTest, ImportedCheckpointGivesIdenticalOutput) {
   c10::impl::GenericDict dict(c10::StringType::get(), c10::TensorType::get());
-  for (const auto& [key, tensor] : random_state()) dict.insert(key, tensor);
+  for (const auto& [key, tensor] : testing::random_style_state(kSeed)) dict.insert(key, tensor);
   dict.insert("in1.running_mean", torch::zeros({32}));  // as old pytorch/examples checkpoints have
   const std::vector<char> bytes = torch::pickle_save(dict);
   write_all(scratch_.file("random.pth"), std::string(bytes.begin(), bytes.end()));

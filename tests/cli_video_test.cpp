@@ -7,6 +7,7 @@
 
 #include "atelier/fast_style.hpp"
 #include "atelier/safetensors.hpp"
+#include "random_style_network.hpp"
 #include "test_support.hpp"
 
 namespace fs = std::filesystem;
@@ -20,15 +21,7 @@ using testing::lines_of;
 class CliVideoTest : public ::testing::Test {
  protected:
   CliVideoTest() {
-    torch::manual_seed(2);
-    std::map<std::string, TensorToWrite> tensors;
-    for (const auto& [key, shape] : FastStyleNetwork::expected_shapes(FastStyleArchitecture::PytorchExamples)) {
-      auto values = (torch::randn(shape) * (shape.size() == 4 ? 0.05 : 0.5) + (shape.size() == 1 ? 0.5 : 0.0))
-                        .contiguous();
-      tensors[key] = {DType::F32, shape,
-                      std::vector<float>(values.data_ptr<float>(), values.data_ptr<float>() + values.numel())};
-    }
-    write_safetensors(model_, tensors);
+    testing::write_random_style_network(model_, /*seed=*/2);
   }
 
   // A clip of moving gradients, MJPEG in AVI.
