@@ -37,8 +37,6 @@ void stylize_one(const Job& job, const std::string& input, const std::string& ou
   save_image(Image{rgb, image.alpha}, output, job.save_options);
 }
 
-std::string first_line(const std::string& text) { return text.substr(0, text.find('\n')); }
-
 // The --name pattern with {name} (the input's file name without extension)
 // and {model} filled in.
 std::string output_name(std::string pattern, const std::string& input, const std::string& model) {

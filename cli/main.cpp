@@ -11,13 +11,11 @@
 
 namespace {
 
-std::string first_line(const std::string& text) { return text.substr(0, text.find('\n')); }
-
 // The error goes on a line of its own even when a progress bar was being
 // redrawn on the terminal.
 void report_error(const std::string& message) {
   if (isatty(STDERR_FILENO)) std::cerr << "\r\033[K";
-  std::cerr << "atelier: error: " << first_line(message) << std::endl;
+  std::cerr << "atelier: error: " << atelier::first_line(message) << std::endl;
 }
 
 }  // namespace

@@ -6,11 +6,17 @@
 #include <torch/torch.h>
 #include <string>
 
+#include "atelier/safetensors.hpp"
+
 namespace atelier {
 
 torch::Tensor image_to_tensor(const cv::Mat& rgb, const torch::Device& device = torch::kCPU);
 // Clamps to [0,1]; accepts [1,3,H,W] or [3,H,W] on any device.
 cv::Mat tensor_to_image(const torch::Tensor& tensor);
+
+// A float32 tensor from a tensor in a safetensors file (F16/BF16 widened),
+// converted straight from the mapped bytes.
+torch::Tensor tensor_from_view(const TensorView& view);
 
 // "cpu", "cuda" or "cuda:N". Throws atelier::Error when CUDA is asked for
 // but this libtorch has no CUDA or sees no GPU.

@@ -19,9 +19,7 @@ std::map<std::string, torch::Tensor> load_safetensors_state(const std::string& p
   const SafetensorsFile file = SafetensorsFile::open(path);
   std::map<std::string, torch::Tensor> state;
   for (const auto& name : file.names()) {
-    const TensorView& view = file.tensor(name);
-    std::vector<float> values = view.to_float();
-    state[name] = torch::from_blob(values.data(), view.shape, torch::kFloat32).clone();
+    state[name] = tensor_from_view(file.tensor(name));
   }
   return state;
 }
@@ -35,7 +33,7 @@ std::map<std::string, torch::Tensor> load_checkpoint_state(const std::string& pa
     value = torch::pickle_load(std::vector<char>(bytes.begin(), bytes.end()));
   } catch (const c10::Error& error) {
     const std::string what = error.what_without_backtrace();
-    throw Error(path + ": not a readable PyTorch checkpoint (" + what.substr(0, what.find('\n')) + ")");
+    throw Error(path + ": not a readable PyTorch checkpoint (" + first_line(what) + ")");
   }
   if (!value.isGenericDict()) throw Error(path + ": a PyTorch checkpoint holding a state_dict was expected");
   std::map<std::string, torch::Tensor> state;

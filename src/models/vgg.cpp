@@ -4,6 +4,7 @@
 
 #include "atelier/error.hpp"
 #include "atelier/model_store.hpp"
+#include "atelier/tensor_image.hpp"
 
 namespace atelier {
 namespace {
@@ -19,11 +20,6 @@ std::string join(const std::vector<std::string>& items, const std::string& separ
   std::ostringstream out;
   for (size_t i = 0; i < items.size(); ++i) out << (i ? separator : "") << items[i];
   return out.str();
-}
-
-torch::Tensor view_to_tensor(const TensorView& view) {
-  std::vector<float> values = view.to_float();
-  return torch::from_blob(values.data(), view.shape, torch::kFloat32).clone();
 }
 
 }  // namespace
@@ -103,7 +99,7 @@ VggFeatures VggFeatures::load(const std::string& path, std::optional<Preprocess>
 
   std::map<std::string, torch::Tensor> weights;
   for (const auto& name : file.names()) {
-    if (name.rfind("features.", 0) == 0) weights[name] = view_to_tensor(file.tensor(name));
+    if (name.rfind("features.", 0) == 0) weights[name] = tensor_from_view(file.tensor(name));
   }
   VggFeatures network(architecture, weights, preprocess, pooling, device);
   network.source_ = path;

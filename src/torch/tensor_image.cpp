@@ -26,6 +26,15 @@ cv::Mat tensor_to_image(const torch::Tensor& tensor) {
   return view.clone();
 }
 
+torch::Tensor tensor_from_view(const TensorView& view) {
+  const torch::Dtype stored = view.dtype == DType::F32   ? torch::kFloat32
+                              : view.dtype == DType::F16 ? torch::kFloat16
+                                                         : torch::kBFloat16;
+  // from_blob only borrows the mapping; to() and clone() make the copy we keep.
+  auto borrowed = torch::from_blob(const_cast<unsigned char*>(view.data), view.shape, stored);
+  return stored == torch::kFloat32 ? borrowed.clone() : borrowed.to(torch::kFloat32);
+}
+
 torch::Device parse_device(const std::string& name) {
   if (name == "cpu") return torch::kCPU;
   if (name.rfind("cuda", 0) == 0) {
