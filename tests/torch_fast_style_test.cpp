@@ -20,6 +20,7 @@
 #include "atelier/image.hpp"
 #include "atelier/safetensors.hpp"
 #include "atelier/tensor_image.hpp"
+#include "random_style_network.hpp"
 #include "test_support.hpp"
 
 namespace atelier {
@@ -38,9 +39,6 @@ bool python_has_torch() {
   return has;
 }
 
-bool ends_with(const std::string& text, const std::string& suffix) {
-  return text.size() >= suffix.size() && text.compare(text.size() - suffix.size(), suffix.size(), suffix) == 0;
-}
 bool starts_with(const std::string& text, const std::string& prefix) { return text.rfind(prefix, 0) == 0; }
 
 std::string quoted(const std::string& text) { return "'" + text + "'"; }
@@ -49,34 +47,6 @@ std::string shape_string(torch::IntArrayRef sizes, const char* separator = ",") 
   std::ostringstream out;
   for (size_t i = 0; i < sizes.size(); ++i) out << (i ? separator : "") << sizes[i];
   return out.str();
-}
-
-// Random weights of a sensible scale for every expected key: kernels ~
-// N(0, 1/fan_in), norm scales ~1, shifts and biases small. The last
-// pytorch-examples conv has no norm after it, so it is scaled to spread the
-// output over 0..255 (most of it unclamped).
-Weights random_weights(FastStyleArchitecture architecture, uint64_t seed) {
-  torch::manual_seed(seed);
-  Weights weights;
-  const bool engstrom = architecture == FastStyleArchitecture::Engstrom;
-  for (const auto& [key, shape] : FastStyleNetwork::expected_shapes(architecture)) {
-    torch::Tensor value;
-    if (shape.size() == 4) {
-      const bool transposed = engstrom && starts_with(key, "deconv");  // [in,out,kh,kw]
-      const int64_t fan_in = (transposed ? shape[0] : shape[1]) * shape[2] * shape[3];
-      value = torch::randn(shape) / std::sqrt(static_cast<double>(fan_in));
-    } else if (ends_with(key, ".bias") || ends_with(key, ".shift")) {
-      value = 0.1 * torch::randn(shape);
-    } else {  // norm weight / scale
-      value = 1.0 + 0.1 * torch::randn(shape);
-    }
-    weights[key] = value;
-  }
-  if (!engstrom) {
-    weights["deconv3.conv2d.weight"] *= 60.0;
-    weights["deconv3.conv2d.bias"] = 127.5 + 20.0 * torch::randn({3});
-  }
-  return weights;
 }
 
 // Writes `weights` as safetensors; kernels other than conv2's and conv3's
@@ -164,7 +134,7 @@ TEST_F(FastStyleReference, RandomWeightsMatchTheReferenceOnAwkwardSizes) {
   for (auto architecture : {FastStyleArchitecture::PytorchExamples, FastStyleArchitecture::Engstrom}) {
     const std::string name = architecture_name(architecture);
     const std::string path = scratch_.file(name + ".safetensors");
-    write_weights(path, random_weights(architecture, architecture == FastStyleArchitecture::Engstrom ? 2 : 1));
+    write_weights(path, testing::random_style_weights(architecture, architecture == FastStyleArchitecture::Engstrom ? 2 : 1));
     const FastStyleNetwork network = load_fast_style_network(path);
     ASSERT_EQ(network.architecture(), architecture) << name;
 
@@ -275,7 +245,7 @@ bool contains(const std::string& text, const std::string& part) { return text.fi
 
 TEST(FastStyleValidation, MissingKeyIsNamed) {
   for (auto architecture : {FastStyleArchitecture::PytorchExamples, FastStyleArchitecture::Engstrom}) {
-    Weights weights = random_weights(architecture, 3);
+    Weights weights = testing::random_style_weights(architecture, 3);
     const std::string key =
         architecture == FastStyleArchitecture::Engstrom ? "res3.conv2.norm.shift" : "res3.in2.bias";
     weights.erase(key);
@@ -294,7 +264,7 @@ TEST(FastStyleValidation, MissingKeyIsNamed) {
 }
 
 TEST(FastStyleValidation, WrongShapeNamesTheFirstKeyAndBothShapes) {
-  Weights weights = random_weights(FastStyleArchitecture::Engstrom, 4);
+  Weights weights = testing::random_style_weights(FastStyleArchitecture::Engstrom, 4);
   // TF's [kh,kw,out,in] vs PyTorch's [in,out,kh,kw] confusion, and a later key also wrong.
   weights["deconv1.weight"] = torch::zeros({64, 128, 3, 3});
   weights["res5.conv2.weight"] = torch::zeros({128, 128, 1, 1});
@@ -304,7 +274,7 @@ TEST(FastStyleValidation, WrongShapeNamesTheFirstKeyAndBothShapes) {
   EXPECT_TRUE(contains(message, "[128,64,3,3]")) << message;
   EXPECT_FALSE(contains(message, "res5")) << message;
 
-  Weights pytorch = random_weights(FastStyleArchitecture::PytorchExamples, 5);
+  Weights pytorch = testing::random_style_weights(FastStyleArchitecture::PytorchExamples, 5);
   pytorch["conv1.conv2d.bias"] = torch::zeros({33});
   message = error_of([&] { FastStyleNetwork(FastStyleArchitecture::PytorchExamples, pytorch); });
   EXPECT_TRUE(contains(message, "\"conv1.conv2d.bias\"")) << message;
@@ -313,7 +283,7 @@ TEST(FastStyleValidation, WrongShapeNamesTheFirstKeyAndBothShapes) {
 }
 
 TEST(FastStyleValidation, RunningStatisticsAreIgnoredOtherExtraKeysRejected) {
-  const Weights weights = random_weights(FastStyleArchitecture::PytorchExamples, 6);
+  const Weights weights = testing::random_style_weights(FastStyleArchitecture::PytorchExamples, 6);
   Weights with_statistics = weights;
   const std::vector<std::pair<std::string, int64_t>> norms = {
       {"in1", 32}, {"in2", 64}, {"in3", 128}, {"in4", 64}, {"in5", 32}, {"res1.in1", 128}, {"res5.in2", 128}};
@@ -337,7 +307,7 @@ TEST(FastStyleValidation, RunningStatisticsAreIgnoredOtherExtraKeysRejected) {
     const std::string message = error_of([&] { FastStyleNetwork(FastStyleArchitecture::PytorchExamples, bad); });
     EXPECT_TRUE(contains(message, "\"" + extra + "\"")) << message;
   }
-  Weights engstrom = random_weights(FastStyleArchitecture::Engstrom, 7);
+  Weights engstrom = testing::random_style_weights(FastStyleArchitecture::Engstrom, 7);
   Weights engstrom_statistics = engstrom;
   engstrom_statistics["conv1.norm.running_var"] = torch::zeros({32});  // Engstrom's never has these
   EXPECT_THROW(FastStyleNetwork(FastStyleArchitecture::Engstrom, engstrom_statistics), Error);
@@ -348,7 +318,7 @@ TEST(FastStyleValidation, RunningStatisticsAreIgnoredOtherExtraKeysRejected) {
 
 TEST(FastStyleValidation, TinyImagesAreAClearError) {
   const FastStyleNetwork network(FastStyleArchitecture::PytorchExamples,
-                                 random_weights(FastStyleArchitecture::PytorchExamples, 8));
+                                 testing::random_style_weights(FastStyleArchitecture::PytorchExamples, 8));
   const std::string message = error_of([&] { network.forward(torch::rand({1, 3, 4, 30}) * 255.0); });
   EXPECT_TRUE(contains(message, "too small")) << message;
   EXPECT_EQ(network.forward(torch::rand({1, 3, 8, 8}) * 255.0).sizes(), (std::vector<int64_t>{1, 3, 8, 8}));

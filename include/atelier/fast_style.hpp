@@ -15,6 +15,7 @@
 #include <opencv2/core.hpp>
 #include <torch/torch.h>
 
+#include <array>
 #include <map>
 #include <string>
 #include <vector>
@@ -25,6 +26,23 @@ namespace atelier {
 
 enum class FastStyleArchitecture { PytorchExamples, Engstrom };
 const char* architecture_name(FastStyleArchitecture architecture);
+
+// Per-channel mean and biased variance ([C] float32) of the input of one
+// instance-norm layer.
+struct ChannelStatistics {
+  torch::Tensor mean, variance;
+};
+
+// Where the instance norms of the encoder or the decoder take their
+// statistics from. The first fixed.size() norms use the given ones (those
+// of the whole image, for tiled runs). The next one computes them from its
+// own input, as in an ordinary forward pass; or, with stop_at_next, the
+// stage ends there and returns that input, so that a caller can gather its
+// statistics over all tiles.
+struct NormPlan {
+  std::vector<ChannelStatistics> fixed;
+  bool stop_at_next = false;
+};
 
 class FastStyleNetwork {
  public:
@@ -51,9 +69,29 @@ class FastStyleNetwork {
   // stages), exactly as in the original implementations.
   torch::Tensor forward(const torch::Tensor& rgb255) const;
 
+  // forward() in three stages, so that a large image can run tile by tile
+  // with the statistics of the whole image (see stylize_image_tiled):
+  //  - encode: the full-size input down to the quarter-size map of conv3,
+  //    before its norm. Its two norms see their input at scales 4 and 2
+  //    relative to that map. `whole` is the (H, W) of the image a tile comes
+  //    from (TF's SAME padding depends on it); a tile starts at a multiple
+  //    of 4 pixels.
+  //  - trunk: conv3's norm and the residual blocks, on the whole map.
+  //  - decode: back up to full size; forward()'s output when it runs to the
+  //    end. Its norms see their input at decoder_norm_scales().
+  static constexpr int kEncoderNorms = 2;
+  static const std::vector<int64_t>& encoder_norm_scales();
+  std::vector<int64_t> decoder_norm_scales() const;
+  torch::Tensor encode(const torch::Tensor& rgb255, const NormPlan& plan, std::array<int64_t, 2> whole) const;
+  torch::Tensor trunk(const torch::Tensor& encoded) const;
+  torch::Tensor decode(const torch::Tensor& trunk_output, const NormPlan& plan) const;
+
  private:
-  torch::Tensor forward_pytorch_examples(const torch::Tensor& x) const;
-  torch::Tensor forward_engstrom(const torch::Tensor& x) const;
+  torch::Tensor checked_input(const torch::Tensor& rgb255) const;
+  // Normalises `x` in place of the plan's next norm; false when the plan
+  // stops there (x is left as it was).
+  bool normalize(torch::Tensor& x, const std::string& scale_key, const std::string& shift_key, const NormPlan& plan,
+                 size_t& index) const;
   const torch::Tensor& weight(const std::string& key) const { return weights_.at(key); }
 
   FastStyleArchitecture architecture_;
@@ -65,6 +103,15 @@ class FastStyleNetwork {
 // Stylises one image (CV_32FC3 RGB [0,1]) and returns it at the same size
 // (the network's few extra rows and columns are padding and are cropped).
 cv::Mat stylize_image(const FastStyleNetwork& network, const cv::Mat& rgb, Precision precision = Precision::F32);
+
+// The same in tiles of at most `tile` x `tile` pixels (a multiple of 4) that
+// overlap and are blended with feathered weights. Every instance norm uses
+// the statistics of the whole image, gathered over the tiles in extra
+// passes, so the result matches stylize_image up to rounding. Memory: the
+// tiles' working set plus about 130 bytes a pixel (the quarter-size trunk
+// and the blended output) instead of about 1 KB a pixel.
+cv::Mat stylize_image_tiled(const FastStyleNetwork& network, const cv::Mat& rgb, int64_t tile,
+                            Precision precision = Precision::F32);
 
 // Loads weights from a safetensors file (F16 kernels are computed in F32)
 // or a PyTorch checkpoint (.pth/.pt: torch.save of a state_dict).

@@ -96,17 +96,6 @@ torch::Tensor instance_norm(const torch::Tensor& x, const torch::Tensor& scale, 
                               /*use_input_stats=*/true, /*momentum=*/0.0, eps, /*cudnn_enabled=*/false);
 }
 
-// TensorFlow "SAME" padding: total max((ceil(n/s)-1)*s + k - n, 0), the
-// smaller half first.
-torch::Tensor pad_same(const torch::Tensor& x, int64_t kernel, int64_t stride) {
-  auto amount = [&](int64_t n) {
-    const int64_t out = (n + stride - 1) / stride;
-    return std::max<int64_t>((out - 1) * stride + kernel - n, 0);
-  };
-  const int64_t pad_h = amount(x.size(2)), pad_w = amount(x.size(3));
-  return F::pad(x, F::PadFuncOptions({pad_w / 2, pad_w - pad_w / 2, pad_h / 2, pad_h - pad_h / 2}));
-}
-
 }  // namespace
 
 const char* architecture_name(FastStyleArchitecture architecture) {
@@ -151,72 +140,167 @@ void FastStyleNetwork::set_channels_last(bool channels_last) {
     if (tensor.dim() == 4) tensor = tensor.contiguous(format);
 }
 
-torch::Tensor FastStyleNetwork::forward(const torch::Tensor& rgb255) const {
+torch::Tensor FastStyleNetwork::checked_input(const torch::Tensor& rgb255) const {
   if (rgb255.dim() != 4 || rgb255.size(1) != 3) throw Error("fast style networks take [N,3,H,W] RGB images");
   // The 9x9 reflection padding needs more than 4 pixels each way.
   if (rgb255.size(2) < kMinimumSide || rgb255.size(3) < kMinimumSide)
     throw Error("image of " + std::to_string(rgb255.size(3)) + "x" + std::to_string(rgb255.size(2)) +
                 " is too small for a fast style network (at least " + std::to_string(kMinimumSide) + " pixels a side)");
   auto x = rgb255.to(device_, torch::kFloat32);
-  if (channels_last_) x = x.contiguous(torch::MemoryFormat::ChannelsLast);
-  auto y = architecture_ == FastStyleArchitecture::PytorchExamples ? forward_pytorch_examples(x) : forward_engstrom(x);
-  return y.clamp(0, 255);
+  return channels_last_ ? x.contiguous(torch::MemoryFormat::ChannelsLast) : x;
 }
 
-torch::Tensor FastStyleNetwork::forward_pytorch_examples(const torch::Tensor& input) const {
-  constexpr double kEps = 1e-5;
-  // ConvLayer: reflection pad k/2, conv (stride s). UpsampleConvLayer: nearest x2 first.
-  auto conv = [&](const torch::Tensor& x, const std::string& name, int64_t kernel, int64_t stride, bool upsample) {
-    auto y = x;
-    if (upsample)
-      y = F::interpolate(y, F::InterpolateFuncOptions().scale_factor(std::vector<double>{2, 2}).mode(torch::kNearest));
-    y = F::pad(y, F::PadFuncOptions({kernel / 2, kernel / 2, kernel / 2, kernel / 2}).mode(torch::kReflect));
-    return torch::conv2d(y, weight(name + ".conv2d.weight"), weight(name + ".conv2d.bias"), stride);
-  };
-  auto norm = [&](const torch::Tensor& x, const std::string& name) {
-    return instance_norm(x, weight(name + ".weight"), weight(name + ".bias"), kEps);
-  };
-  // In-place relu_ and add_ act on fresh intermediates: fewer large buffers.
-  auto y = norm(conv(input, "conv1", 9, 1, false), "in1").relu_();
-  y = norm(conv(y, "conv2", 3, 2, false), "in2").relu_();
-  y = norm(conv(y, "conv3", 3, 2, false), "in3").relu_();
-  for (int i = 1; i <= 5; ++i) {
-    const std::string block = "res" + std::to_string(i);
-    auto residual = norm(conv(y, block + ".conv1", 3, 1, false), block + ".in1").relu_();
-    y = norm(conv(residual, block + ".conv2", 3, 1, false), block + ".in2").add_(y);
+torch::Tensor FastStyleNetwork::forward(const torch::Tensor& rgb255) const {
+  const auto x = checked_input(rgb255);
+  return decode(trunk(encode(x, {}, {x.size(2), x.size(3)})), {});
+}
+
+const std::vector<int64_t>& FastStyleNetwork::encoder_norm_scales() {
+  static const std::vector<int64_t> scales = {4, 2};
+  return scales;
+}
+
+std::vector<int64_t> FastStyleNetwork::decoder_norm_scales() const {
+  if (architecture_ == FastStyleArchitecture::PytorchExamples) return {2, 4};
+  return {2, 4, 4};  // Engstrom's output conv has a norm too
+}
+
+bool FastStyleNetwork::normalize(torch::Tensor& x, const std::string& scale_key, const std::string& shift_key,
+                                 const NormPlan& plan, size_t& index) const {
+  const double eps = architecture_ == FastStyleArchitecture::PytorchExamples ? 1e-5 : 1e-3;
+  if (index < plan.fixed.size()) {
+    // Global statistics: the same affine map as instance_norm, y = x*a + b.
+    const auto& stats = plan.fixed[index];
+    const auto a = weight(scale_key) * (stats.variance + eps).rsqrt();
+    const auto b = weight(shift_key) - stats.mean * a;
+    x = x * a.view({1, -1, 1, 1}) + b.view({1, -1, 1, 1});
+  } else if (plan.stop_at_next) {
+    return false;
+  } else {
+    x = instance_norm(x, weight(scale_key), weight(shift_key), eps);
   }
-  y = norm(conv(y, "deconv1", 3, 1, true), "in4").relu_();
-  y = norm(conv(y, "deconv2", 3, 1, true), "in5").relu_();
-  return conv(y, "deconv3", 9, 1, false);
+  ++index;
+  return true;
 }
 
-torch::Tensor FastStyleNetwork::forward_engstrom(const torch::Tensor& input) const {
-  constexpr double kEps = 1e-3;
-  auto norm = [&](const torch::Tensor& x, const std::string& name) {
-    return instance_norm(x, weight(name + ".norm.scale"), weight(name + ".norm.shift"), kEps);
+namespace {
+
+// pytorch/examples' ConvLayer: reflection pad k/2, conv (stride s);
+// UpsampleConvLayer: nearest x2 first.
+torch::Tensor pytorch_examples_conv(const torch::Tensor& x, const torch::Tensor& weight, const torch::Tensor& bias,
+                                    int64_t kernel, int64_t stride, bool upsample) {
+  auto y = x;
+  if (upsample)
+    y = F::interpolate(y, F::InterpolateFuncOptions().scale_factor(std::vector<double>{2, 2}).mode(torch::kNearest));
+  y = F::pad(y, F::PadFuncOptions({kernel / 2, kernel / 2, kernel / 2, kernel / 2}).mode(torch::kReflect));
+  return torch::conv2d(y, weight, bias, stride);
+}
+
+// TF's SAME padding for a tile of an image whose size at this layer is
+// `whole`: the left/top amount is the whole image's (so the stride-2 grid
+// lines up), the rest goes after.
+torch::Tensor pad_same(const torch::Tensor& x, int64_t kernel, int64_t stride, std::array<int64_t, 2> whole) {
+  auto total = [&](int64_t n) {
+    const int64_t out = (n + stride - 1) / stride;
+    return std::max<int64_t>((out - 1) * stride + kernel - n, 0);
   };
-  auto conv = [&](const torch::Tensor& x, const std::string& name, int64_t kernel, int64_t stride, bool relu) {
-    auto y = norm(torch::conv2d(pad_same(x, kernel, stride), weight(name + ".weight"), {}, stride), name);
+  const int64_t top = total(whole[0]) / 2, left = total(whole[1]) / 2;
+  const int64_t bottom = std::max<int64_t>(total(x.size(2)) - top, 0), right = std::max<int64_t>(total(x.size(3)) - left, 0);
+  return F::pad(x, F::PadFuncOptions({left, right, top, bottom}));
+}
+
+std::array<int64_t, 2> halved(std::array<int64_t, 2> size) { return {(size[0] + 1) / 2, (size[1] + 1) / 2}; }
+
+}  // namespace
+
+torch::Tensor FastStyleNetwork::encode(const torch::Tensor& x, const NormPlan& plan,
+                                       std::array<int64_t, 2> whole) const {
+  size_t index = 0;
+  if (architecture_ == FastStyleArchitecture::PytorchExamples) {
+    auto conv = [&](const torch::Tensor& in, const std::string& name, int64_t kernel, int64_t stride) {
+      return pytorch_examples_conv(in, weight(name + ".conv2d.weight"), weight(name + ".conv2d.bias"), kernel, stride,
+                                   false);
+    };
+    auto y = conv(x, "conv1", 9, 1);
+    if (!normalize(y, "in1.weight", "in1.bias", plan, index)) return y;
+    y = conv(y.relu_(), "conv2", 3, 2);
+    if (!normalize(y, "in2.weight", "in2.bias", plan, index)) return y;
+    return conv(y.relu_(), "conv3", 3, 2);
+  }
+  auto conv = [&](const torch::Tensor& in, const std::string& name, int64_t kernel, int64_t stride,
+                  std::array<int64_t, 2> size) {
+    return torch::conv2d(pad_same(in, kernel, stride, size), weight(name + ".weight"), {}, stride);
+  };
+  auto y = conv(x, "conv1", 9, 1, whole);
+  if (!normalize(y, "conv1.norm.scale", "conv1.norm.shift", plan, index)) return y;
+  y = conv(y.relu_(), "conv2", 3, 2, whole);
+  if (!normalize(y, "conv2.norm.scale", "conv2.norm.shift", plan, index)) return y;
+  return conv(y.relu_(), "conv3", 3, 2, halved(whole));
+}
+
+torch::Tensor FastStyleNetwork::trunk(const torch::Tensor& encoded) const {
+  const NormPlan local;
+  size_t index = 0;  // unused: the trunk always computes its own statistics
+  // In-place relu_ and add_ act on fresh intermediates: fewer large buffers.
+  if (architecture_ == FastStyleArchitecture::PytorchExamples) {
+    auto conv = [&](const torch::Tensor& in, const std::string& name) {
+      return pytorch_examples_conv(in, weight(name + ".conv2d.weight"), weight(name + ".conv2d.bias"), 3, 1, false);
+    };
+    auto y = encoded;
+    normalize(y, "in3.weight", "in3.bias", local, index);
+    y.relu_();
+    for (int i = 1; i <= 5; ++i) {
+      const std::string block = "res" + std::to_string(i);
+      auto residual = conv(y, block + ".conv1");
+      normalize(residual, block + ".in1.weight", block + ".in1.bias", local, index);
+      residual = conv(residual.relu_(), block + ".conv2");
+      normalize(residual, block + ".in2.weight", block + ".in2.bias", local, index);
+      y = residual.add_(y);
+    }
+    return y;
+  }
+  auto conv = [&](const torch::Tensor& in, const std::string& name, bool relu) {
+    auto y = torch::conv2d(pad_same(in, 3, 1, {in.size(2), in.size(3)}), weight(name + ".weight"), {}, 1);
+    normalize(y, name + ".norm.scale", name + ".norm.shift", local, index);
     return relu ? y.relu_() : y;
   };
-  // TF's SAME stride-2 transposed conv: the full transposed convolution,
-  // keeping the first 2H x 2W (its padding all falls after).
-  auto deconv = [&](const torch::Tensor& x, const std::string& name) {
-    using torch::indexing::Slice;
-    auto full = torch::conv_transpose2d(x, weight(name + ".weight"), {}, /*stride=*/2);
-    auto y = full.index({Slice(), Slice(), Slice(0, 2 * x.size(2)), Slice(0, 2 * x.size(3))});
-    return norm(y, name).relu_();
-  };
-  auto y = conv(input, "conv1", 9, 1, true);
-  y = conv(y, "conv2", 3, 2, true);
-  y = conv(y, "conv3", 3, 2, true);
+  auto y = encoded;
+  normalize(y, "conv3.norm.scale", "conv3.norm.shift", local, index);
+  y.relu_();
   for (int i = 1; i <= 5; ++i) {
     const std::string block = "res" + std::to_string(i);
-    y = conv(conv(y, block + ".conv1", 3, 1, true), block + ".conv2", 3, 1, false).add_(y);
+    y = conv(conv(y, block + ".conv1", true), block + ".conv2", false).add_(y);
   }
-  y = deconv(y, "deconv1");
-  y = deconv(y, "deconv2");
-  return torch::tanh(conv(y, "conv_out", 9, 1, false)) * 150.0 + 127.5;
+  return y;
+}
+
+torch::Tensor FastStyleNetwork::decode(const torch::Tensor& trunk_output, const NormPlan& plan) const {
+  size_t index = 0;
+  if (architecture_ == FastStyleArchitecture::PytorchExamples) {
+    auto conv = [&](const torch::Tensor& in, const std::string& name, int64_t kernel, bool upsample) {
+      return pytorch_examples_conv(in, weight(name + ".conv2d.weight"), weight(name + ".conv2d.bias"), kernel, 1,
+                                   upsample);
+    };
+    auto y = conv(trunk_output, "deconv1", 3, true);
+    if (!normalize(y, "in4.weight", "in4.bias", plan, index)) return y;
+    y = conv(y.relu_(), "deconv2", 3, true);
+    if (!normalize(y, "in5.weight", "in5.bias", plan, index)) return y;
+    return conv(y.relu_(), "deconv3", 9, false).clamp(0, 255);
+  }
+  // TF's SAME stride-2 transposed conv: the full transposed convolution,
+  // keeping the first 2H x 2W (its padding all falls after).
+  auto deconv = [&](const torch::Tensor& in, const std::string& name) {
+    using torch::indexing::Slice;
+    auto full = torch::conv_transpose2d(in, weight(name + ".weight"), {}, /*stride=*/2);
+    return full.index({Slice(), Slice(), Slice(0, 2 * in.size(2)), Slice(0, 2 * in.size(3))});
+  };
+  auto y = deconv(trunk_output, "deconv1");
+  if (!normalize(y, "deconv1.norm.scale", "deconv1.norm.shift", plan, index)) return y;
+  y = deconv(y.relu_(), "deconv2");
+  if (!normalize(y, "deconv2.norm.scale", "deconv2.norm.shift", plan, index)) return y;
+  y = torch::conv2d(pad_same(y.relu_(), 9, 1, {y.size(2), y.size(3)}), weight("conv_out.weight"), {}, 1);
+  if (!normalize(y, "conv_out.norm.scale", "conv_out.norm.shift", plan, index)) return y;
+  return (torch::tanh(y) * 150.0 + 127.5).clamp(0, 255);
 }
 
 }  // namespace atelier

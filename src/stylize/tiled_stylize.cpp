@@ -1,0 +1,181 @@
+// Large images in tiles, with every instance norm using the statistics of
+// the whole image. The network runs in three stages (FastStyleNetwork::
+// encode/trunk/decode); the encoder and decoder, which work at full and half
+// size, run tile by tile, while the trunk runs on the whole quarter-size map
+// (about 32 bytes a pixel). Each encoder or decoder norm needs one extra pass
+// over the tiles that stops at that norm and gathers its input's statistics
+// over the tiles' inner parts, which partition the image; in the final pass
+// every tile uses them all. With enough halo round each tile, every inner
+// pixel is then computed exactly as in one pass over the whole image.
+#include "atelier/error.hpp"
+#include "atelier/fast_style.hpp"
+
+namespace atelier {
+namespace {
+
+using torch::indexing::Slice;
+
+// Halos in quarter-size map pixels (4 image pixels each). The encoder sees
+// 7 image pixels each way (9x9, then two 3x3 stride-2 convolutions), the
+// decoder about 2 map pixels, and blending reaches kFeather beyond a tile's
+// inner part.
+constexpr int64_t kEncoderHalo = 4;
+constexpr int64_t kFeather = 4;
+constexpr int64_t kDecoderHalo = kFeather + 4;
+
+struct Span {
+  int64_t begin, end;
+};
+
+// A tile in map pixels: the part it answers for (inner) and the part it
+// computes (inner plus a halo, clipped to the map).
+struct Tile {
+  Span inner_rows, inner_cols;
+  Span outer(int64_t halo, int64_t map_rows, int64_t map_cols, bool rows) const {
+    const Span& inner = rows ? inner_rows : inner_cols;
+    return {std::max<int64_t>(inner.begin - halo, 0), std::min(inner.end + halo, rows ? map_rows : map_cols)};
+  }
+};
+
+std::vector<Span> split(int64_t length, int64_t step) {
+  const int64_t count = (length + step - 1) / step;
+  std::vector<Span> spans;
+  for (int64_t i = 0; i < count; ++i) spans.push_back({length * i / count, length * (i + 1) / count});
+  return spans;
+}
+
+// The inner part of a tile's activation at `scale` times the map's size,
+// in the activation's own coordinates.
+torch::Tensor inner_part(const torch::Tensor& activation, const Tile& tile, Span rows, Span cols, int64_t scale) {
+  auto local = [&](Span inner, Span outer, int64_t size) {
+    return Slice((inner.begin - outer.begin) * scale, std::min((inner.end - outer.begin) * scale, size));
+  };
+  return activation.index({Slice(), Slice(), local(tile.inner_rows, rows, activation.size(2)),
+                           local(tile.inner_cols, cols, activation.size(3))});
+}
+
+// Means and biased variances per channel over many pieces, merged pairwise
+// (Chan et al.) in float64 so that millions of pixels lose nothing.
+class StatisticsAccumulator {
+ public:
+  void add(const torch::Tensor& piece) {
+    auto values = piece.to(torch::kFloat64);
+    const double count = static_cast<double>(values.size(2) * values.size(3));
+    if (count == 0) return;
+    auto [variance, mean] = torch::var_mean(values, {0, 2, 3}, /*unbiased=*/false);
+    if (count_ == 0) {
+      count_ = count, mean_ = mean, m2_ = variance * count;
+      return;
+    }
+    const double total = count_ + count;
+    const auto delta = mean - mean_;
+    m2_ = m2_ + variance * count + delta * delta * (count_ * count / total);
+    mean_ = mean_ + delta * (count / total);
+    count_ = total;
+  }
+  ChannelStatistics result() const {
+    return {mean_.to(torch::kFloat32), (m2_ / count_).to(torch::kFloat32)};
+  }
+
+ private:
+  double count_ = 0;
+  torch::Tensor mean_, m2_;
+};
+
+// Weights along one axis of a tile's output: 1 inside, ramping linearly
+// across the 2*feather pixels it shares with each neighbour, so that
+// overlapping tiles sum to 1.
+torch::Tensor feather_ramp(int64_t length, int64_t feather, bool before, bool after) {
+  auto position = torch::arange(length, torch::kFloat32) + 0.5;
+  auto ramp = torch::ones({length});
+  if (before) ramp = torch::minimum(ramp, position / (2.0 * feather));
+  if (after) ramp = torch::minimum(ramp, (length - position) / (2.0 * feather));
+  return ramp;
+}
+
+}  // namespace
+
+cv::Mat stylize_image_tiled(const FastStyleNetwork& network, const cv::Mat& rgb, int64_t tile, Precision precision) {
+  if (tile < 64 || tile % 4 != 0) throw Error("tile size must be a multiple of 4 and at least 64 pixels");
+  torch::InferenceMode inference;
+  AutocastScope autocast(precision, network.device());
+  const int64_t height = rgb.rows, width = rgb.cols;
+  const int64_t map_rows = (height + 3) / 4, map_cols = (width + 3) / 4;
+  std::vector<Tile> tiles;
+  for (const Span& rows : split(map_rows, tile / 4))
+    for (const Span& cols : split(map_cols, tile / 4)) tiles.push_back({rows, cols});
+
+  auto encode_tile = [&](const Tile& t, const NormPlan& plan, Span& rows, Span& cols) {
+    rows = t.outer(kEncoderHalo, map_rows, map_cols, true), cols = t.outer(kEncoderHalo, map_rows, map_cols, false);
+    const cv::Rect region(static_cast<int>(4 * cols.begin), static_cast<int>(4 * rows.begin),
+                          static_cast<int>(std::min(4 * cols.end, width) - 4 * cols.begin),
+                          static_cast<int>(std::min(4 * rows.end, height) - 4 * rows.begin));
+    return network.encode(image_to_tensor(rgb(region), network.device()) * 255.0, plan, {height, width});
+  };
+
+  // Encoder: one pass per norm for its statistics, then one that assembles
+  // the quarter-size map.
+  NormPlan encoder{{}, /*stop_at_next=*/true};
+  for (int64_t scale : FastStyleNetwork::encoder_norm_scales()) {
+    StatisticsAccumulator statistics;
+    for (const Tile& t : tiles) {
+      Span rows{}, cols{};
+      auto activation = encode_tile(t, encoder, rows, cols);
+      statistics.add(inner_part(activation, t, rows, cols, scale));
+    }
+    encoder.fixed.push_back(statistics.result());
+  }
+  torch::Tensor encoded;
+  for (const Tile& t : tiles) {
+    Span rows{}, cols{};
+    auto piece = inner_part(encode_tile(t, encoder, rows, cols), t, rows, cols, 1);
+    if (!encoded.defined()) encoded = torch::empty({1, piece.size(1), map_rows, map_cols}, piece.options());
+    encoded.index_put_({Slice(), Slice(), Slice(t.inner_rows.begin, t.inner_rows.end),
+                        Slice(t.inner_cols.begin, t.inner_cols.end)},
+                       piece);
+  }
+  const auto trunk_output = network.trunk(encoded);
+  encoded = torch::Tensor();
+
+  auto decode_tile = [&](const Tile& t, const NormPlan& plan, Span& rows, Span& cols) {
+    rows = t.outer(kDecoderHalo, map_rows, map_cols, true), cols = t.outer(kDecoderHalo, map_rows, map_cols, false);
+    return network.decode(
+        trunk_output.index({Slice(), Slice(), Slice(rows.begin, rows.end), Slice(cols.begin, cols.end)}), plan);
+  };
+
+  NormPlan decoder{{}, /*stop_at_next=*/true};
+  for (int64_t scale : network.decoder_norm_scales()) {
+    StatisticsAccumulator statistics;
+    for (const Tile& t : tiles) {
+      Span rows{}, cols{};
+      auto activation = decode_tile(t, decoder, rows, cols);
+      statistics.add(inner_part(activation, t, rows, cols, scale));
+    }
+    decoder.fixed.push_back(statistics.result());
+  }
+
+  // Final pass: each tile adds its inner part, widened by kFeather map pixels
+  // towards each neighbour, with weights that ramp across the overlap.
+  auto blended = torch::zeros({3, 4 * map_rows, 4 * map_cols});
+  auto weights = torch::zeros({1, 4 * map_rows, 4 * map_cols});
+  for (const Tile& t : tiles) {
+    Span rows{}, cols{};
+    auto output = decode_tile(t, decoder, rows, cols).to(torch::kCPU, torch::kFloat32)[0] / 255.0;
+    const bool above = t.inner_rows.begin > 0, below = t.inner_rows.end < map_rows;
+    const bool left = t.inner_cols.begin > 0, right = t.inner_cols.end < map_cols;
+    const Span blend_rows{t.inner_rows.begin - (above ? kFeather : 0), t.inner_rows.end + (below ? kFeather : 0)};
+    const Span blend_cols{t.inner_cols.begin - (left ? kFeather : 0), t.inner_cols.end + (right ? kFeather : 0)};
+    auto piece = output.index({Slice(), Slice(4 * (blend_rows.begin - rows.begin), 4 * (blend_rows.end - rows.begin)),
+                               Slice(4 * (blend_cols.begin - cols.begin), 4 * (blend_cols.end - cols.begin))});
+    auto weight = feather_ramp(piece.size(1), 4 * kFeather, above, below).view({1, -1, 1}) *
+                  feather_ramp(piece.size(2), 4 * kFeather, left, right).view({1, 1, -1});
+    const auto where = std::vector<torch::indexing::TensorIndex>{
+        Slice(), Slice(4 * blend_rows.begin, 4 * blend_rows.end), Slice(4 * blend_cols.begin, 4 * blend_cols.end)};
+    blended.index(where).add_(piece * weight);
+    weights.index(where).add_(weight);
+  }
+  auto image = (blended / weights).index({Slice(), Slice(0, height), Slice(0, width)});
+  return tensor_to_image(image);
+}
+
+}  // namespace atelier
