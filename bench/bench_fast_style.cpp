@@ -46,6 +46,7 @@ struct Args {
   int one_size = 0;
   std::string precision = "fp32";
   bool channels_last = false;
+  int tile = 0;  // > 0: stylize_image_tiled with tiles of this side
   int psnr_size = 0;
 };
 
@@ -62,7 +63,11 @@ Setup load(int size, const Args& args) {
   return setup;
 }
 
-torch::Tensor stylize(const Setup& setup, atelier::Precision precision) {
+torch::Tensor stylize(const Setup& setup, atelier::Precision precision, int tile = 0) {
+  if (tile > 0) {
+    const cv::Mat rgb = atelier::tensor_to_image(setup.image / 255.0);
+    return atelier::image_to_tensor(atelier::stylize_image_tiled(setup.network, rgb, tile, precision)) * 255.0;
+  }
   torch::InferenceMode inference;
   atelier::AutocastScope autocast(precision, torch::kCPU);
   return setup.network.forward(setup.image).to(torch::kFloat32);
@@ -71,11 +76,11 @@ torch::Tensor stylize(const Setup& setup, atelier::Precision precision) {
 nlohmann::json measure_one(const Args& args) {
   const Setup setup = load(args.one_size, args);
   const atelier::Precision precision = atelier::parse_precision(args.precision);
-  stylize(setup, precision);  // warm-up: oneDNN picks and caches its kernels
+  stylize(setup, precision, args.tile);  // warm-up: oneDNN picks and caches its kernels
   std::vector<double> milliseconds;
   for (int run = 0; run < args.runs; ++run) {
     const auto start = Clock::now();
-    stylize(setup, precision);
+    stylize(setup, precision, args.tile);
     milliseconds.push_back(std::chrono::duration<double, std::milli>(Clock::now() - start).count());
   }
   std::sort(milliseconds.begin(), milliseconds.end());
@@ -84,6 +89,7 @@ nlohmann::json measure_one(const Args& args) {
           {"height", setup.image.size(2)},
           {"precision", args.precision},
           {"channels_last", args.channels_last},
+          {"tile", args.tile},
           {"threads", torch::get_num_threads()},
           {"ms_per_image", milliseconds[milliseconds.size() / 2]},
           {"peak_rss_mib", atelier::bench::peak_rss_mib()}};
@@ -136,6 +142,7 @@ int main(int argc, char** argv) {
   app.add_option("--one-size", args.one_size)->group("");  // internal: the child processes
   app.add_option("--precision", args.precision)->group("");
   app.add_flag("--channels-last", args.channels_last)->group("");
+  app.add_option("--tile", args.tile)->group("");
   app.add_option("--psnr-size", args.psnr_size)->group("");
   CLI11_PARSE(app, argc, argv);
   for (const std::string& path : {kModel, kImage}) {

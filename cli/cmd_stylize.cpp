@@ -221,6 +221,8 @@ Runner add_stylize_command(CLI::App& app) {
   cmd->add_option("--name", args->name_pattern, "With --out-dir: output file names, from {name} (the input's) and {model}")
       ->capture_default_str();
   cmd->add_flag("--overwrite", args->overwrite, "With --out-dir: redo outputs that already exist");
+  cmd->add_option("--max-memory", args->max_memory,
+                  "With --model: memory to stay within, e.g. 4G; larger images run in tiles (default: 90% of free memory)");
   cmd->add_option("--strength", args->strength, "With --model: blend with the photo, 0..1")
       ->capture_default_str()
       ->check(CLI::Range(0.0, 1.0));

@@ -16,6 +16,7 @@
 #include "atelier/error.hpp"
 #include "atelier/fast_style.hpp"
 #include "atelier/image.hpp"
+#include "atelier/memory_size.hpp"
 #include "atelier/model_store.hpp"
 #include "checkpoint.hpp"
 #include "commands.hpp"
@@ -29,6 +30,7 @@ namespace fs = std::filesystem;
 struct VideoArgs {
   std::string input, output, model, models_dir;
   std::string precision = "fp32";
+  std::string max_memory;  // empty: default_memory_budget()
   double strength = 1.0;
   bool resume = false, json = false, quiet = false;
   int threads = 0;
@@ -96,6 +98,7 @@ int run_video(const VideoArgs& args) {
   const FastStyleNetwork network =
       load_fast_style_network(ModelStore(args.models_dir).resolve(args.model), parse_device(args.device));
   const Precision precision = parse_precision(args.precision);
+  const int64_t max_memory = args.max_memory.empty() ? default_memory_budget() : parse_memory_size(args.max_memory);
   fs::create_directories(folder);
   progress.info("stylising " + args.input + " (" + std::to_string(size.width) + "x" + std::to_string(size.height) +
                     ", " + std::to_string(expected) + " frames at " + std::to_string(fps) +
@@ -116,7 +119,7 @@ int run_video(const VideoArgs& args) {
       return kExitInterrupted;
     }
     const cv::Mat source = to_rgb(frame);
-    cv::Mat rgb = stylize_image(network, source, precision);
+    cv::Mat rgb = stylize_image_within(network, source, max_memory, precision);
     if (args.strength < 1.0) cv::addWeighted(rgb, args.strength, source, 1.0 - args.strength, 0.0, rgb);
     save_image(Image{rgb, {}}, frame_path(folder, index));  // atomic: a frame file is whole or absent
     progress.update(index + 1, "frame " + std::to_string(index + 1), {{"frame", index + 1}});
@@ -140,6 +143,8 @@ Runner add_video_command(CLI::App& app) {
   cmd->add_option("--models-dir", args->models_dir, "Directory searched first for the model");
   cmd->add_option("--strength", args->strength, "Blend with the original frames, 0..1")->capture_default_str()->check(CLI::Range(0.0, 1.0));
   cmd->add_option("--precision", args->precision, "fp32 or bf16")->capture_default_str()->check(CLI::IsMember({"fp32", "bf16"}));
+  cmd->add_option("--max-memory", args->max_memory,
+                  "Memory to stay within, e.g. 4G; larger frames run in tiles (default: 90% of free memory)");
   cmd->add_flag("--resume", args->resume, "Continue an interrupted run from its OUTPUT.frames folder");
   cmd->add_flag("--json", args->json, "Machine-readable progress: one JSON object per line on stdout");
   cmd->add_flag("--quiet,-q", args->quiet, "No progress output");

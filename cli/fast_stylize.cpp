@@ -7,6 +7,7 @@
 #include "atelier/error.hpp"
 #include "atelier/fast_style.hpp"
 #include "atelier/image.hpp"
+#include "atelier/memory_size.hpp"
 #include "atelier/model_store.hpp"
 #include "atelier/postprocess.hpp"
 #include "atelier/tensor_image.hpp"
@@ -25,12 +26,20 @@ struct Job {
   std::vector<PostStep> post_steps;
   SaveOptions save_options;
   Precision precision;
+  int64_t max_memory;
+  Progress& progress;
 };
 
 void stylize_one(const Job& job, const std::string& input, const std::string& output) {
   Image image = load_image(input, LoadOptions{job.args.max_pixels});
   if (job.args.size > 0) image = resize_longest_side(image, job.args.size);
-  cv::Mat rgb = stylize_image(job.network, image.rgb, job.precision);
+  const TilingPlan plan = plan_tiling(image.rgb.rows, image.rgb.cols, job.max_memory);
+  if (plan.tile > 0)
+    job.progress.info(input + ": in " + std::to_string(plan.tile) + " px tiles to stay within --max-memory " +
+                          format_memory_size(job.max_memory),
+                      {{"input", input}, {"tile", plan.tile}, {"max_memory", job.max_memory}});
+  cv::Mat rgb = plan.tile > 0 ? stylize_image_tiled(job.network, image.rgb, plan.tile, job.precision)
+                              : stylize_image(job.network, image.rgb, job.precision);
   if (job.args.strength < 1.0) cv::addWeighted(rgb, job.args.strength, image.rgb, 1.0 - job.args.strength, 0.0, rgb);
   if (job.args.original_colors) rgb = keep_original_colors(rgb, image.rgb);
   rgb = apply_post_steps(rgb, job.post_steps, PostContext{image.rgb, {}});
@@ -75,7 +84,8 @@ int run_fast_stylize(const StylizeArgs& args) {
 
   const std::string model_path = ModelStore(args.models_dir).resolve(args.model);
   const FastStyleNetwork network = load_fast_style_network(model_path, device);
-  const Job job{args, network, post_steps, save_options, parse_precision(args.precision)};
+  const int64_t max_memory = args.max_memory.empty() ? default_memory_budget() : parse_memory_size(args.max_memory);
+  const Job job{args, network, post_steps, save_options, parse_precision(args.precision), max_memory, progress};
   const std::string model_name = fs::path(model_path).stem().string();
   progress.info("model " + model_path + " (" + architecture_name(network.architecture()) + ")",
                 {{"model", model_path}, {"architecture", architecture_name(network.architecture())}});

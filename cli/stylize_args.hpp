@@ -50,6 +50,7 @@ struct StylizeArgs {
   std::string name_pattern = "{name}.{model}.png";
   bool overwrite = false;
   double strength = 1.0;
+  std::string max_memory;  // empty: default_memory_budget()
 };
 
 // Stylises args.inputs (or --content) with the feed-forward network

@@ -145,6 +145,24 @@ TEST_F(CliFastStylizeTest, ImportedCheckpointGivesIdenticalOutput) {
   EXPECT_EQ(read_all(outputs_ + "/a.png"), read_all(outputs_ + "/c.png"));
 }
 
+// A --max-memory below what a whole pass needs makes it run in tiles (said
+// on the progress stream) with the same result.
+TEST_F(CliFastStylizeTest, MaxMemoryRunsInTilesWithTheSameResult) {
+  const std::string input = write_input("large.png", 600, 400);
+  const CliResult tiled = run("stylize --model " + model_ + " " + input + " -o " + outputs_ + "/tiled.png --json " +
+                              "--max-memory 500M");
+  ASSERT_EQ(tiled.code, 0) << tiled.err;
+  EXPECT_NE(tiled.out.find("\"tile\":256"), std::string::npos) << tiled.out;
+  const CliResult whole = run("stylize --model " + model_ + " " + input + " -o " + outputs_ + "/whole.png --json");
+  ASSERT_EQ(whole.code, 0) << whole.err;
+  EXPECT_EQ(whole.out.find("\"tile\""), std::string::npos) << whole.out;
+  double max_difference = 0;
+  cv::minMaxLoc(cv::Mat(cv::abs(load_image(outputs_ + "/tiled.png").rgb - load_image(outputs_ + "/whole.png").rgb))
+                    .reshape(1),
+                nullptr, &max_difference);
+  EXPECT_LE(max_difference, 1.0 / 255 + 1e-6);  // at most one 8-bit step of rounding
+}
+
 TEST_F(CliFastStylizeTest, MisuseIsAOneLineError) {
   const std::string input = write_input("photo.png", 24, 24);
   write_all(scratch_.file("garbage.pth"), "PK but not really a checkpoint");
@@ -153,6 +171,8 @@ TEST_F(CliFastStylizeTest, MisuseIsAOneLineError) {
       {"stylize --model " + model_ + " " + input + " -s " + input + " -o " + outputs_ + "/x.png", "--style"},
       {"stylize --model " + model_ + " " + input, "-o OUTPUT or --out-dir"},
       {"stylize --model nosuch " + input + " -o " + outputs_ + "/x.png", "no weights named \"nosuch\""},
+      {"stylize --model " + model_ + " " + input + " -o " + outputs_ + "/x.png --max-memory 4X", "memory size \"4X\""},
+      {"stylize --model " + model_ + " " + input + " -o " + outputs_ + "/x.png --max-memory 1M -q", "even in tiles"},
       {"models import " + scratch_.file("garbage.pth") + " -o " + outputs_ + "/x.safetensors", "garbage.pth"},
   };
   for (const auto& [arguments, needle] : cases) {

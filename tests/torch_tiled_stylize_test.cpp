@@ -114,6 +114,7 @@ TEST(TiledStylizeShared, Udnie4000x3000) {
     quarter.copyTo(picture(cv::Rect((i % 2) * 2000, (i / 2) * 1500, 2000, 1500)));
   }
   picture = cv::min(cv::max(picture, 0.0), 1.0);
+  configure_runtime(0);
   const FastStyleNetwork network = load_fast_style_network(model);
   const cv::Mat untiled = stylize_image(network, picture);
   const double tiled = psnr(stylize_image_tiled(network, picture, 1024), untiled);

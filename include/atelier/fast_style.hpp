@@ -113,6 +113,19 @@ cv::Mat stylize_image(const FastStyleNetwork& network, const cv::Mat& rgb, Preci
 cv::Mat stylize_image_tiled(const FastStyleNetwork& network, const cv::Mat& rgb, int64_t tile,
                             Precision precision = Precision::F32);
 
+// How to stylise a height x width image within max_memory bytes (0: no
+// limit): whole (tile 0) or in tiles of `tile` pixels, from measured peaks.
+// Throws atelier::Error when not even small tiles fit.
+struct TilingPlan {
+  int64_t tile = 0;
+  int64_t estimated_bytes = 0;
+};
+TilingPlan plan_tiling(int64_t height, int64_t width, int64_t max_memory);
+
+// stylize_image, or stylize_image_tiled when plan_tiling says so.
+cv::Mat stylize_image_within(const FastStyleNetwork& network, const cv::Mat& rgb, int64_t max_memory,
+                             Precision precision = Precision::F32);
+
 // Loads weights from a safetensors file (F16 kernels are computed in F32)
 // or a PyTorch checkpoint (.pth/.pt: torch.save of a state_dict).
 std::map<std::string, torch::Tensor> load_state_dict(const std::string& path);

@@ -9,11 +9,22 @@
 // pixel is then computed exactly as in one pass over the whole image.
 #include "atelier/error.hpp"
 #include "atelier/fast_style.hpp"
+#include "atelier/memory_size.hpp"
 
 namespace atelier {
 namespace {
 
 using torch::indexing::Slice;
+
+// Peak memory, measured on 4000x4000 and 2000x1500 images (both
+// architectures, fp32 and bf16, bench/bench_fast_style --tile): a whole
+// pass holds about 1 KB a pixel at once (the full-size 64-channel decoder
+// maps); tiled, the trunk, the blended output and the input take about 250
+// bytes a pixel, plus each tile's own working set.
+constexpr int64_t kProcessBytes = int64_t{300} << 20;
+constexpr int64_t kWholePassBytesPerPixel = 1100;
+constexpr int64_t kTiledBytesPerPixel = 250;
+constexpr int64_t kSmallestTile = 256;
 
 // Halos in quarter-size map pixels (4 image pixels each). The encoder sees
 // 7 image pixels each way (9x9, then two 3x3 stride-2 convolutions), the
@@ -94,6 +105,29 @@ torch::Tensor feather_ramp(int64_t length, int64_t feather, bool before, bool af
 }
 
 }  // namespace
+
+TilingPlan plan_tiling(int64_t height, int64_t width, int64_t max_memory) {
+  const int64_t pixels = height * width;
+  const int64_t whole = kProcessBytes + kWholePassBytesPerPixel * pixels;
+  if (max_memory <= 0 || whole <= max_memory) return {0, whole};
+  auto tiled = [&](int64_t tile) {
+    const int64_t side = tile + 8 * kDecoderHalo;  // the widest halo, both sides, in image pixels
+    return kProcessBytes + kTiledBytesPerPixel * pixels + kWholePassBytesPerPixel * side * side;
+  };
+  if (tiled(kSmallestTile) > max_memory)
+    throw Error(std::to_string(width) + "x" + std::to_string(height) + " needs about " +
+                format_memory_size(std::min(whole, tiled(kSmallestTile))) + " even in tiles, more than --max-memory " +
+                format_memory_size(max_memory) + ": raise it or stylise a smaller image (--size)");
+  int64_t tile = kSmallestTile;
+  while (tile < std::max(height, width) && tiled(tile + 64) <= max_memory) tile += 64;
+  return {tile, tiled(tile)};
+}
+
+cv::Mat stylize_image_within(const FastStyleNetwork& network, const cv::Mat& rgb, int64_t max_memory,
+                             Precision precision) {
+  const TilingPlan plan = plan_tiling(rgb.rows, rgb.cols, max_memory);
+  return plan.tile > 0 ? stylize_image_tiled(network, rgb, plan.tile, precision) : stylize_image(network, rgb, precision);
+}
 
 cv::Mat stylize_image_tiled(const FastStyleNetwork& network, const cv::Mat& rgb, int64_t tile, Precision precision) {
   if (tile < 64 || tile % 4 != 0) throw Error("tile size must be a multiple of 4 and at least 64 pixels");
