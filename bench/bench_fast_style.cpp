@@ -7,7 +7,7 @@
 // after one warm-up run) and the peak resident memory of a fresh process
 // that did only that; and the PSNR of the bf16 output against fp32.
 //
-//   build/bench/bench_fast_style [--sizes 512,1080] [--runs 5] [--threads T] [--json]
+//   build/bench/bench_fast_style [--sizes 512,1080] [--runs 5] [--threads T] [--tiled-size 4000] [--json]
 //
 // bench/run_fast_style.sh puts these beside the same network in PyTorch eager
 // (bench/fast_style_reference.py). Prints "SKIPPED: ..." and exits 0 when the
@@ -39,6 +39,7 @@ const std::string kImage = kSharedDir + "/images/content/amber.jpg";
 
 struct Args {
   std::vector<int> sizes = {512, 1080};
+  int tiled_size = 0;  // > 0: also this size whole vs in 1024 px tiles (bf16)
   int runs = 5;
   int threads = 0;
   bool json = false;
@@ -128,6 +129,17 @@ void run_all(const Args& args) {
     else
       std::printf("%6d  bf16 vs fp32 PSNR %.1f dB\n", size, psnr["psnr_bf16_db"].get<double>());
   }
+  if (args.tiled_size <= 0) return;
+  for (const int tile : {0, 1024}) {
+    auto row = atelier::bench::run_self({"--one-size", std::to_string(args.tiled_size), "--precision", "bf16", "--runs",
+                                         "1", "--threads", threads, "--tile", std::to_string(tile), "--channels-last"});
+    row["tiled_comparison"] = true;
+    if (args.json)
+      std::printf("%s\n", row.dump().c_str());
+    else
+      std::printf("%6d %s: %.0f ms, peak %.0f MiB\n", args.tiled_size, tile ? "tiles of 1024" : "whole",
+                  row["ms_per_image"].get<double>(), row["peak_rss_mib"].get<double>());
+  }
 }
 
 }  // namespace
@@ -136,6 +148,7 @@ int main(int argc, char** argv) {
   Args args;
   CLI::App app{"Atelier feed-forward stylisation benchmark (not a test)"};
   app.add_option("--sizes", args.sizes, "longest sides to measure")->delimiter(',')->check(CLI::PositiveNumber);
+  app.add_option("--tiled-size", args.tiled_size, "also this longest side whole vs in 1024 px tiles (bf16)");
   app.add_option("--runs", args.runs, "timed runs per configuration (after one warm-up)")->check(CLI::Range(1, 1000));
   app.add_option("--threads", args.threads, "torch threads (0: all hardware threads)");
   app.add_flag("--json", args.json, "one JSON object per line");

@@ -57,17 +57,24 @@ class FastStyleNetwork {
   // Every parameter key with its shape.
   static std::map<std::string, std::vector<int64_t>> expected_shapes(FastStyleArchitecture architecture);
 
-  // Keeps weights and activations channels-last (NHWC), which some oneDNN
-  // kernels prefer; the results are the same.
+  // Keeps weights and activations channels-last (NHWC), as oneDNN computes
+  // them: the default on the CPU. The results are the same up to rounding.
   void set_channels_last(bool channels_last);
 
   FastStyleArchitecture architecture() const { return architecture_; }
+  // The weights by key, for training (set requires_grad on them) and saving.
+  std::map<std::string, torch::Tensor>& weights() { return weights_; }
+  const std::map<std::string, torch::Tensor>& weights() const { return weights_; }
   const torch::Device& device() const { return device_; }
 
   // RGB 0..255 in, RGB 0..255 out (clamped). The output can be a few pixels
   // larger than the input when H or W is not a multiple of 4 (two stride-2
   // stages), exactly as in the original implementations.
   torch::Tensor forward(const torch::Tensor& rgb255) const;
+
+  // `rgb255` checked and made what the network takes: float32 on its
+  // device, in its memory format.
+  torch::Tensor input_tensor(const torch::Tensor& rgb255) const;
 
   // forward() in three stages, so that a large image can run tile by tile
   // with the statistics of the whole image (see stylize_image_tiled):
@@ -87,7 +94,6 @@ class FastStyleNetwork {
   torch::Tensor decode(const torch::Tensor& trunk_output, const NormPlan& plan) const;
 
  private:
-  torch::Tensor checked_input(const torch::Tensor& rgb255) const;
   // Normalises `x` in place of the plan's next norm; false when the plan
   // stops there (x is left as it was).
   bool normalize(torch::Tensor& x, const std::string& scale_key, const std::string& shift_key, const NormPlan& plan,

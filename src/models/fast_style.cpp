@@ -1,5 +1,7 @@
 #include "atelier/fast_style.hpp"
 
+#include <ATen/autocast_mode.h>
+
 #include <regex>
 #include <sstream>
 
@@ -89,9 +91,14 @@ Shapes engstrom_shapes() {
 
 // Per-channel normalisation over H and W with the biased variance, then an
 // affine map: InstanceNorm2d(affine) in PyTorch, tf.nn.moments in Engstrom's.
-// (libtorch's fused kernel: one pass for the statistics, one to normalise.)
+// For one image that is batch norm with batch statistics, whose kernel also
+// takes channels-last input as it is (instance_norm first makes it
+// contiguous, a third of the norm's time).
 torch::Tensor instance_norm(const torch::Tensor& x, const torch::Tensor& scale, const torch::Tensor& shift,
                             double eps) {
+  if (x.size(0) == 1)
+    return torch::batch_norm(x, scale, shift, /*running_mean=*/{}, /*running_var=*/{}, /*training=*/true,
+                             /*momentum=*/0.0, eps, /*cudnn_enabled=*/false);
   return torch::instance_norm(x, scale, shift, /*running_mean=*/{}, /*running_var=*/{},
                               /*use_input_stats=*/true, /*momentum=*/0.0, eps, /*cudnn_enabled=*/false);
 }
@@ -131,6 +138,9 @@ FastStyleNetwork::FastStyleNetwork(FastStyleArchitecture architecture,
   for (const auto& [key, tensor] : weights)
     if (!expected.count(key) && !is_stale_running_statistic(architecture, key))
       throw Error(std::string("unexpected key \"") + key + "\" for " + architecture_name(architecture));
+  // On the CPU, oneDNN's convolutions compute channels-last: in NCHW every
+  // output is converted back (a third of a bf16 pass at 1080 px).
+  set_channels_last(device.is_cpu());
 }
 
 void FastStyleNetwork::set_channels_last(bool channels_last) {
@@ -140,7 +150,7 @@ void FastStyleNetwork::set_channels_last(bool channels_last) {
     if (tensor.dim() == 4) tensor = tensor.contiguous(format);
 }
 
-torch::Tensor FastStyleNetwork::checked_input(const torch::Tensor& rgb255) const {
+torch::Tensor FastStyleNetwork::input_tensor(const torch::Tensor& rgb255) const {
   if (rgb255.dim() != 4 || rgb255.size(1) != 3) throw Error("fast style networks take [N,3,H,W] RGB images");
   // The 9x9 reflection padding needs more than 4 pixels each way.
   if (rgb255.size(2) < kMinimumSide || rgb255.size(3) < kMinimumSide)
@@ -151,7 +161,7 @@ torch::Tensor FastStyleNetwork::checked_input(const torch::Tensor& rgb255) const
 }
 
 torch::Tensor FastStyleNetwork::forward(const torch::Tensor& rgb255) const {
-  const auto x = checked_input(rgb255);
+  const auto x = input_tensor(rgb255);
   return decode(trunk(encode(x, {}, {x.size(2), x.size(3)})), {});
 }
 
@@ -169,11 +179,11 @@ bool FastStyleNetwork::normalize(torch::Tensor& x, const std::string& scale_key,
                                  const NormPlan& plan, size_t& index) const {
   const double eps = architecture_ == FastStyleArchitecture::PytorchExamples ? 1e-5 : 1e-3;
   if (index < plan.fixed.size()) {
-    // Global statistics: the same affine map as instance_norm, y = x*a + b.
+    // Given statistics: batch norm's inference mode applies exactly that
+    // (fused, in x's dtype and memory format).
     const auto& stats = plan.fixed[index];
-    const auto a = weight(scale_key) * (stats.variance + eps).rsqrt();
-    const auto b = weight(shift_key) - stats.mean * a;
-    x = x * a.view({1, -1, 1, 1}) + b.view({1, -1, 1, 1});
+    x = torch::batch_norm(x, weight(scale_key), weight(shift_key), stats.mean, stats.variance, /*training=*/false,
+                          /*momentum=*/0.0, eps, /*cudnn_enabled=*/false);
   } else if (plan.stop_at_next) {
     return false;
   } else {
@@ -187,13 +197,41 @@ namespace {
 
 // pytorch/examples' ConvLayer: reflection pad k/2, conv (stride s);
 // UpsampleConvLayer: nearest x2 first.
+// The dtype the next convolution computes in: bf16 under CPU autocast, so
+// that padding can write it directly and the cast costs no extra pass.
+torch::ScalarType convolution_dtype(const torch::Tensor& x) {
+  return x.is_cpu() && at::autocast::is_cpu_enabled() ? at::autocast::get_autocast_cpu_dtype() : x.scalar_type();
+}
+
+// Reflection padding by copies, in `dtype`. libtorch 1.13's CPU
+// reflection_pad2d is a serial loop that took a third of a whole pass.
+torch::Tensor reflection_pad(const torch::Tensor& x, int64_t p, torch::ScalarType dtype) {
+  using torch::indexing::Slice;
+  const int64_t h = x.size(2), w = x.size(3);
+  if (p >= h || p >= w) throw Error("internal: reflection padding wider than the image");
+  auto out = torch::empty({x.size(0), x.size(1), h + 2 * p, w + 2 * p},
+                          x.options().dtype(dtype).memory_format(x.suggest_memory_format()));
+  auto rows = [&](int64_t begin, int64_t end) { return out.index({Slice(), Slice(), Slice(begin, end)}); };
+  auto middle = rows(p, p + h);
+  middle.index({Slice(), Slice(), Slice(), Slice(p, p + w)}).copy_(x);
+  // Column -i mirrors column i, column w-1+i mirrors w-1-i; then the same for rows.
+  middle.index({Slice(), Slice(), Slice(), Slice(0, p)}).copy_(middle.index({Slice(), Slice(), Slice(), Slice(p + 1, 2 * p + 1)}).flip(3));
+  middle.index({Slice(), Slice(), Slice(), Slice(w + p, w + 2 * p)})
+      .copy_(middle.index({Slice(), Slice(), Slice(), Slice(w - 1, w + p - 1)}).flip(3));
+  rows(0, p).copy_(rows(p + 1, 2 * p + 1).flip(2));
+  rows(h + p, h + 2 * p).copy_(rows(h - 1, h + p - 1).flip(2));
+  return out;
+}
+
 torch::Tensor pytorch_examples_conv(const torch::Tensor& x, const torch::Tensor& weight, const torch::Tensor& bias,
                                     int64_t kernel, int64_t stride, bool upsample) {
+  const auto dtype = convolution_dtype(x);
   auto y = x;
-  if (upsample)
-    y = F::interpolate(y, F::InterpolateFuncOptions().scale_factor(std::vector<double>{2, 2}).mode(torch::kNearest));
-  y = F::pad(y, F::PadFuncOptions({kernel / 2, kernel / 2, kernel / 2, kernel / 2}).mode(torch::kReflect));
-  return torch::conv2d(y, weight, bias, stride);
+  if (upsample) {
+    // Nearest upsampling only copies values: cast first, on a quarter of the data.
+    y = F::interpolate(y.to(dtype), F::InterpolateFuncOptions().scale_factor(std::vector<double>{2, 2}).mode(torch::kNearest));
+  }
+  return torch::conv2d(reflection_pad(y, kernel / 2, dtype), weight, bias, stride);
 }
 
 // TF's SAME padding for a tile of an image whose size at this layer is

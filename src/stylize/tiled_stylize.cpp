@@ -65,15 +65,18 @@ torch::Tensor inner_part(const torch::Tensor& activation, const Tile& tile, Span
                            local(tile.inner_cols, cols, activation.size(3))});
 }
 
-// Means and biased variances per channel over many pieces, merged pairwise
-// (Chan et al.) in float64 so that millions of pixels lose nothing.
+// Means and biased variances per channel over many pieces: each piece's in
+// float32 from two sums (libtorch 1.13's var_mean over several dimensions
+// is a slow serial loop), merged pairwise (Chan et al.) in float64.
 class StatisticsAccumulator {
  public:
   void add(const torch::Tensor& piece) {
-    auto values = piece.to(torch::kFloat64);
+    const auto values = piece.to(torch::kFloat32);
     const double count = static_cast<double>(values.size(2) * values.size(3));
     if (count == 0) return;
-    auto [variance, mean] = torch::var_mean(values, {0, 2, 3}, /*unbiased=*/false);
+    const auto piece_mean = values.mean({0, 2, 3}, /*keepdim=*/true);
+    auto variance = (values - piece_mean).square_().mean({0, 2, 3}).to(torch::kFloat64);
+    auto mean = piece_mean.flatten().to(torch::kFloat64);
     if (count_ == 0) {
       count_ = count, mean_ = mean, m2_ = variance * count;
       return;
@@ -144,7 +147,7 @@ cv::Mat stylize_image_tiled(const FastStyleNetwork& network, const cv::Mat& rgb,
     const cv::Rect region(static_cast<int>(4 * cols.begin), static_cast<int>(4 * rows.begin),
                           static_cast<int>(std::min(4 * cols.end, width) - 4 * cols.begin),
                           static_cast<int>(std::min(4 * rows.end, height) - 4 * rows.begin));
-    return network.encode(image_to_tensor(rgb(region), network.device()) * 255.0, plan, {height, width});
+    return network.encode(network.input_tensor(image_to_tensor(rgb(region)) * 255.0), plan, {height, width});
   };
 
   // Encoder: one pass per norm for its statistics, then one that assembles
@@ -163,7 +166,9 @@ cv::Mat stylize_image_tiled(const FastStyleNetwork& network, const cv::Mat& rgb,
   for (const Tile& t : tiles) {
     Span rows{}, cols{};
     auto piece = inner_part(encode_tile(t, encoder, rows, cols), t, rows, cols, 1);
-    if (!encoded.defined()) encoded = torch::empty({1, piece.size(1), map_rows, map_cols}, piece.options());
+    if (!encoded.defined())  // in the pieces' memory format too: channels-last on the CPU
+      encoded = torch::empty({1, piece.size(1), map_rows, map_cols},
+                             piece.options().memory_format(piece.suggest_memory_format()));
     encoded.index_put_({Slice(), Slice(), Slice(t.inner_rows.begin, t.inner_rows.end),
                         Slice(t.inner_cols.begin, t.inner_cols.end)},
                        piece);
