@@ -2,6 +2,8 @@
 #include <c10/util/Exception.h>
 #include <unistd.h>
 
+#include <csignal>
+
 #include <iostream>
 #include <map>
 #include <string>
@@ -21,6 +23,9 @@ void report_error(const std::string& message) {
 }  // namespace
 
 int main(int argc, char** argv) {
+  // Past a file size limit, a write then fails with EFBIG and our error says
+  // which file, instead of the process dying silently of SIGXFSZ.
+  std::signal(SIGXFSZ, SIG_IGN);
   CLI::App app{"Atelier: neural style transfer and AI painting"};
   app.require_subcommand(1);
   app.set_version_flag("--version", "atelier 0.1.0");
@@ -29,6 +34,8 @@ int main(int argc, char** argv) {
       {"stylize", atelier::cli::add_stylize_command(app)},
       {"stylize-video", atelier::cli::add_video_command(app)},
       {"models", atelier::cli::add_models_command(app)},
+      {"train-style", atelier::cli::add_train_style_command(app)},
+      {"data", atelier::cli::add_data_command(app)},
   };
 
   try {

@@ -8,6 +8,11 @@ packages=(
   build-essential cmake pkg-config
   libtorch-dev libopencv-dev libcli11-dev nlohmann-json3-dev libcpp-httplib-dev libssl-dev
   libgtest-dev
+  # Headers of the Gloo library inside libtorch (multi-process training) and
+  # zlib (gzipped IDX datasets).
+  libgloo-dev zlib1g-dev
+  # Fashion-MNIST (IDX files) for the data loader and GAN training.
+  dataset-fashion-mnist
   # Debian's default libblas.so.3 is the unoptimised reference BLAS, which
   # makes libtorch's matrix products ~8x slower; OpenBLAS (OpenMP flavour, so
   # it shares libtorch's threads) replaces it through update-alternatives.

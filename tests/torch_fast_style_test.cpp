@@ -243,6 +243,30 @@ std::string error_of(const std::function<void()>& action) {
 
 bool contains(const std::string& text, const std::string& part) { return text.find(part) != std::string::npos; }
 
+// A batch gives each image what it gets alone (instance norm is per image),
+// at a size where libtorch's kernels run in parallel, in both memory formats.
+TEST(FastStyleBatch, BatchMatchesImagesOneByOne) {
+  configure_runtime(0);
+  for (const auto architecture : {FastStyleArchitecture::PytorchExamples, FastStyleArchitecture::Engstrom}) {
+    FastStyleNetwork network(architecture, testing::random_style_weights(architecture, 9));
+    for (const auto& [channels_last, side] : std::vector<std::pair<bool, int64_t>>{
+             {true, 192}, {false, 192}, {true, 32}, {true, 48}}) {
+      network.set_channels_last(channels_last);
+      torch::manual_seed(10);
+      const auto batch = torch::rand({4, 3, side, side + 8}) * 255.0;
+      // With autograd on, as in training (libtorch 1.13's instance_norm gave
+      // NaN on small channels-last batches there).
+      const auto together = network.forward(batch.requires_grad_(side < 100)).detach();
+      ASSERT_TRUE(torch::isfinite(together).all().item<bool>()) << architecture_name(architecture);
+      for (int64_t i = 0; i < 4; ++i) {
+        const auto alone = network.forward(batch.narrow(0, i, 1)).detach();
+        EXPECT_LT((together.narrow(0, i, 1) - alone).abs().max().item<double>(), 1e-2)
+            << architecture_name(architecture) << (channels_last ? " channels-last" : " NCHW") << " image " << i;
+      }
+    }
+  }
+}
+
 TEST(FastStyleValidation, MissingKeyIsNamed) {
   for (auto architecture : {FastStyleArchitecture::PytorchExamples, FastStyleArchitecture::Engstrom}) {
     Weights weights = testing::random_style_weights(architecture, 3);

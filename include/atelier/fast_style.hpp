@@ -70,7 +70,9 @@ class FastStyleNetwork {
   // RGB 0..255 in, RGB 0..255 out (clamped). The output can be a few pixels
   // larger than the input when H or W is not a multiple of 4 (two stride-2
   // stages), exactly as in the original implementations.
-  torch::Tensor forward(const torch::Tensor& rgb255) const;
+  // `clamp` false leaves the output unclamped, as training needs (a clamped
+  // pixel passes no gradient).
+  torch::Tensor forward(const torch::Tensor& rgb255, bool clamp = true) const;
 
   // `rgb255` checked and made what the network takes: float32 on its
   // device, in its memory format.
@@ -91,7 +93,7 @@ class FastStyleNetwork {
   std::vector<int64_t> decoder_norm_scales() const;
   torch::Tensor encode(const torch::Tensor& rgb255, const NormPlan& plan, std::array<int64_t, 2> whole) const;
   torch::Tensor trunk(const torch::Tensor& encoded) const;
-  torch::Tensor decode(const torch::Tensor& trunk_output, const NormPlan& plan) const;
+  torch::Tensor decode(const torch::Tensor& trunk_output, const NormPlan& plan, bool clamp = true) const;
 
  private:
   // Normalises `x` in place of the plan's next norm; false when the plan

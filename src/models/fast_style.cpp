@@ -160,9 +160,9 @@ torch::Tensor FastStyleNetwork::input_tensor(const torch::Tensor& rgb255) const 
   return channels_last_ ? x.contiguous(torch::MemoryFormat::ChannelsLast) : x;
 }
 
-torch::Tensor FastStyleNetwork::forward(const torch::Tensor& rgb255) const {
+torch::Tensor FastStyleNetwork::forward(const torch::Tensor& rgb255, bool clamp) const {
   const auto x = input_tensor(rgb255);
-  return decode(trunk(encode(x, {}, {x.size(2), x.size(3)})), {});
+  return decode(trunk(encode(x, {}, {x.size(2), x.size(3)})), {}, clamp);
 }
 
 const std::vector<int64_t>& FastStyleNetwork::encoder_norm_scales() {
@@ -312,7 +312,7 @@ torch::Tensor FastStyleNetwork::trunk(const torch::Tensor& encoded) const {
   return y;
 }
 
-torch::Tensor FastStyleNetwork::decode(const torch::Tensor& trunk_output, const NormPlan& plan) const {
+torch::Tensor FastStyleNetwork::decode(const torch::Tensor& trunk_output, const NormPlan& plan, bool clamp) const {
   size_t index = 0;
   if (architecture_ == FastStyleArchitecture::PytorchExamples) {
     auto conv = [&](const torch::Tensor& in, const std::string& name, int64_t kernel, bool upsample) {
@@ -323,7 +323,8 @@ torch::Tensor FastStyleNetwork::decode(const torch::Tensor& trunk_output, const 
     if (!normalize(y, "in4.weight", "in4.bias", plan, index)) return y;
     y = conv(y.relu_(), "deconv2", 3, true);
     if (!normalize(y, "in5.weight", "in5.bias", plan, index)) return y;
-    return conv(y.relu_(), "deconv3", 9, false).clamp(0, 255);
+    const auto out = conv(y.relu_(), "deconv3", 9, false);
+    return clamp ? out.clamp(0, 255) : out;
   }
   // TF's SAME stride-2 transposed conv: the full transposed convolution,
   // keeping the first 2H x 2W (its padding all falls after).
@@ -338,7 +339,8 @@ torch::Tensor FastStyleNetwork::decode(const torch::Tensor& trunk_output, const 
   if (!normalize(y, "deconv2.norm.scale", "deconv2.norm.shift", plan, index)) return y;
   y = torch::conv2d(pad_same(y.relu_(), 9, 1, {y.size(2), y.size(3)}), weight("conv_out.weight"), {}, 1);
   if (!normalize(y, "conv_out.norm.scale", "conv_out.norm.shift", plan, index)) return y;
-  return (torch::tanh(y) * 150.0 + 127.5).clamp(0, 255);
+  const auto out = torch::tanh(y) * 150.0 + 127.5;
+  return clamp ? out.clamp(0, 255) : out;
 }
 
 }  // namespace atelier

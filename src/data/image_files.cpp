@@ -1,0 +1,54 @@
+#include <algorithm>
+#include <cctype>
+#include <filesystem>
+#include <fstream>
+#include <nlohmann/json.hpp>
+
+#include "atelier/dataset.hpp"
+#include "atelier/error.hpp"
+
+namespace atelier {
+
+namespace fs = std::filesystem;
+
+bool has_image_extension(const std::string& path) {
+  std::string extension = fs::path(path).extension().string();
+  std::transform(extension.begin(), extension.end(), extension.begin(),
+                 [](unsigned char c) { return static_cast<char>(std::tolower(c)); });
+  for (const char* known : {".jpg", ".jpeg", ".png", ".webp", ".bmp", ".tif", ".tiff"})
+    if (extension == known) return true;
+  return false;
+}
+
+std::vector<std::string> list_training_images(const std::string& folder) {
+  if (!fs::is_directory(folder)) throw Error("no data folder " + folder);
+  std::vector<std::string> files;
+  const fs::path manifest = fs::path(folder) / "manifest.json";
+  if (fs::exists(manifest)) {
+    // A prepared folder: its training split, as `atelier data prepare` wrote it.
+    std::ifstream in(manifest);
+    nlohmann::json json;
+    try {
+      in >> json;
+      for (const auto& entry : json.at("images"))
+        if (entry.at("split") == "train") files.push_back((fs::path(folder) / entry.at("file").get<std::string>()).string());
+    } catch (const std::exception& error) {
+      throw Error(manifest.string() + ": not a readable manifest (" + std::string(error.what()).substr(0, 80) + ")");
+    }
+  } else {
+    for (const auto& entry : fs::recursive_directory_iterator(folder, fs::directory_options::follow_directory_symlink))
+      if (entry.is_regular_file() && has_image_extension(entry.path().string())) files.push_back(entry.path().string());
+    std::sort(files.begin(), files.end());
+  }
+  if (files.empty()) throw Error("no images in " + folder + " (.jpg .png .webp .bmp .tif)");
+  return files;
+}
+
+CropMode parse_crop_mode(const std::string& name) {
+  if (name == "center") return CropMode::Center;
+  if (name == "random") return CropMode::Random;
+  if (name == "none") return CropMode::None;
+  throw Error("unknown crop \"" + name + "\": use center, random or none");
+}
+
+}  // namespace atelier
