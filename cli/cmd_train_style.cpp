@@ -39,6 +39,7 @@ struct TrainArgs {
   int64_t steps = 0, epochs = 0;
   std::string crop = "center";
   bool flip = false;
+  double color_jitter = 0;
   int workers = 2;
   int checkpoint_every = 500, preview_every = 500, log_every = 10;
   bool resume = false, json = false, quiet = false;
@@ -73,6 +74,7 @@ std::string describe_job(const TrainArgs& args, const std::string& weights_path,
                         {"image_size", args.image_size},
                         {"crop", args.crop},
                         {"flip", args.flip},
+                        {"color_jitter", args.color_jitter},
                         {"seed", args.training.seed},
                         {"precision", args.precision},
                         {"world_size", args.distributed.world_size}};
@@ -138,6 +140,7 @@ int run_train_style(TrainArgs args) {
   loader_options.image_size = args.image_size;
   loader_options.crop = parse_crop_mode(args.crop);
   loader_options.flip = args.flip;
+  loader_options.color_jitter = args.color_jitter;
   loader_options.seed = args.training.seed;
   loader_options.threads = args.workers;
   loader_options.rank = args.distributed.rank;
@@ -255,6 +258,7 @@ Runner add_train_style_command(CLI::App& app) {
   cmd->add_option("--preprocess", args->preprocess, "Input convention, overriding the weights' metadata")->check(CLI::IsMember({"caffe", "torchvision"}));
   cmd->add_option("--crop", args->crop, "center or random crops of the photos")->capture_default_str()->check(CLI::IsMember({"center", "random", "none"}));
   cmd->add_flag("--flip", args->flip, "Random horizontal flips");
+  cmd->add_option("--color-jitter", args->color_jitter, "Random brightness, contrast and saturation, 0..1")->capture_default_str()->check(CLI::Range(0.0, 1.0));
   cmd->add_option("--seed", args->training.seed, "Seed of the initial weights and the data order")->capture_default_str();
   cmd->add_option("--precision", args->precision, "fp32 or bf16")->capture_default_str()->check(CLI::IsMember({"fp32", "bf16"}));
   cmd->add_option("--workers", args->workers, "Image decoding threads")->capture_default_str()->check(CLI::Range(1, 64));

@@ -12,7 +12,8 @@ opencv=/usr/share/doc/opencv-doc/examples
 skimage=/usr/lib/python3/dist-packages/skimage/data
 photos=(
   "$opencv"/data/{fruits,baboon,HappyFish,leuvenA,leuvenB,messi5,home,building,butterfly,orange,apple,aero1,aero3}.jpg
-  "$opencv"/data/{squirrel_cls,ela_original,board,lena,graf1,graf3,aloeL,Blender_Suzanne1,left01,right01}.jpg
+  "$opencv"/data/{squirrel_cls,ela_original,board,lena,graf1,graf3,aloeL,aloeR,Blender_Suzanne1,Blender_Suzanne2}.jpg
+  "$opencv"/data/{left01,right01,stuff,pca_test1,licenseplate_motion,text_defocus,text_motion}.jpg
   "$opencv"/data/{basketball1,box_in_scene,chicky_512,pic1,pic3,pic5,rubberwhale1,smarties,graf1}.png
   "$opencv"/alphamat/input_images/plant.jpg "$opencv"/hfs/data/{000,001,002}.jpg
   "$opencv"/text/scenetext0{1,2,3,4,5,6}.jpg

@@ -89,6 +89,17 @@ INSTANTIATE_TEST_SUITE_P(BothArchitectures, TiledStylize,
                                                                        ? "Engstrom"
                                                                        : "PytorchExamples"); });
 
+TEST(TilingPlan, WholeWhenItFitsTilesWhenNotErrorWhenNothingFits) {
+  EXPECT_EQ(plan_tiling(3000, 4000, 0).tile, 0);                // no limit
+  EXPECT_EQ(plan_tiling(3000, 4000, int64_t{64} << 30).tile, 0);  // 64 GiB: whole
+  const TilingPlan tiled = plan_tiling(3000, 4000, int64_t{4} << 30);
+  EXPECT_GE(tiled.tile, 256);
+  EXPECT_EQ(tiled.tile % 64, 0);
+  EXPECT_LE(tiled.estimated_bytes, int64_t{4} << 30);
+  EXPECT_GT(plan_tiling(3000, 4000, int64_t{8} << 30).tile, tiled.tile);  // more memory, larger tiles
+  EXPECT_THROW(plan_tiling(3000, 4000, int64_t{1} << 30), Error);       // not even the smallest tiles
+}
+
 TEST(TiledStylizeErrors, RejectsBadTileSizes) {
   const auto architecture = FastStyleArchitecture::PytorchExamples;
   const FastStyleNetwork network(architecture, testing::random_style_weights(architecture, 1));

@@ -38,7 +38,8 @@ struct StyleLosses {
 };
 
 // PyTorch's default initialisation of a TransformerNet (conv weights and
-// biases uniform in +-1/sqrt(fan_in), norms 1 and 0), from `seed`.
+// biases uniform in +-1/sqrt(fan_in), norms 1 and 0), from `seed`; except
+// the last bias, 127.5, so that training starts from grey, not black.
 NamedTensors initial_style_network_weights(uint64_t seed);
 
 // The losses of a style network's output `stylised` for photos `photos`

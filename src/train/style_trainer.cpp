@@ -44,6 +44,9 @@ NamedTensors initial_style_network_weights(uint64_t seed) {
     const double bound = 1.0 / std::sqrt(static_cast<double>(kernel[1] * kernel[2] * kernel[3]));
     weights[key] = torch::rand(shape) * (2 * bound) - bound;
   }
+  // The output starts mid-grey rather than black: Adam moves a bias by about
+  // lr a step, so from 0 it would take the first thousands of steps.
+  weights["deconv3.conv2d.bias"].fill_(127.5);
   return weights;
 }
 
