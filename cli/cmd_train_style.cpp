@@ -97,14 +97,7 @@ std::string step_file(const std::string& folder, int64_t step) {
 // training photos; up to `count`, centre-cropped at the training size.
 torch::Tensor fixed_photos(const TrainArgs& args, const std::vector<std::string>& training_files, size_t count,
                            bool* held_out) {
-  std::vector<std::string> files;
-  const fs::path manifest = fs::path(args.data) / "manifest.json";
-  if (fs::exists(manifest)) {
-    std::ifstream in(manifest);
-    const auto json = nlohmann::json::parse(in);
-    for (const auto& entry : json.at("images"))
-      if (entry.at("split") == "val") files.push_back((fs::path(args.data) / entry.at("file").get<std::string>()).string());
-  }
+  std::vector<std::string> files = list_validation_images(args.data);
   *held_out = !files.empty();
   if (files.empty()) files = training_files;
   files.resize(std::min(files.size(), count));

@@ -23,6 +23,9 @@ namespace atelier {
 // when `folder` holds an atelier manifest (data prepare), its training
 // files. Throws atelier::Error when there is no such folder or no image.
 std::vector<std::string> list_training_images(const std::string& folder);
+// A prepared folder's held-out images (its manifest's "val" split); empty
+// for a plain folder.
+std::vector<std::string> list_validation_images(const std::string& folder);
 bool has_image_extension(const std::string& path);
 
 enum class CropMode { Center, Random, None };

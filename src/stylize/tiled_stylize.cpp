@@ -150,18 +150,24 @@ cv::Mat stylize_image_tiled(const FastStyleNetwork& network, const cv::Mat& rgb,
     return network.encode(network.input_tensor(image_to_tensor(rgb(region)) * 255.0), plan, {height, width});
   };
 
-  // Encoder: one pass per norm for its statistics, then one that assembles
-  // the quarter-size map.
-  NormPlan encoder{{}, /*stop_at_next=*/true};
-  for (int64_t scale : FastStyleNetwork::encoder_norm_scales()) {
-    StatisticsAccumulator statistics;
-    for (const Tile& t : tiles) {
-      Span rows{}, cols{};
-      auto activation = encode_tile(t, encoder, rows, cols);
-      statistics.add(inner_part(activation, t, rows, cols, scale));
+  // One pass over the tiles per norm of a stage: each stops at the next
+  // norm and gathers its input's statistics over the tiles' inner parts.
+  auto gather_statistics = [&](const std::vector<int64_t>& scales, const auto& run_tile) {
+    NormPlan plan{{}, /*stop_at_next=*/true};
+    for (int64_t scale : scales) {
+      StatisticsAccumulator statistics;
+      for (const Tile& t : tiles) {
+        Span rows{}, cols{};
+        auto activation = run_tile(t, plan, rows, cols);
+        statistics.add(inner_part(activation, t, rows, cols, scale));
+      }
+      plan.fixed.push_back(statistics.result());
     }
-    encoder.fixed.push_back(statistics.result());
-  }
+    return plan;
+  };
+
+  // Encoder: its statistics, then one pass that assembles the quarter-size map.
+  const NormPlan encoder = gather_statistics(FastStyleNetwork::encoder_norm_scales(), encode_tile);
   torch::Tensor encoded;
   for (const Tile& t : tiles) {
     Span rows{}, cols{};
@@ -182,16 +188,7 @@ cv::Mat stylize_image_tiled(const FastStyleNetwork& network, const cv::Mat& rgb,
         trunk_output.index({Slice(), Slice(), Slice(rows.begin, rows.end), Slice(cols.begin, cols.end)}), plan);
   };
 
-  NormPlan decoder{{}, /*stop_at_next=*/true};
-  for (int64_t scale : network.decoder_norm_scales()) {
-    StatisticsAccumulator statistics;
-    for (const Tile& t : tiles) {
-      Span rows{}, cols{};
-      auto activation = decode_tile(t, decoder, rows, cols);
-      statistics.add(inner_part(activation, t, rows, cols, scale));
-    }
-    decoder.fixed.push_back(statistics.result());
-  }
+  const NormPlan decoder = gather_statistics(network.decoder_norm_scales(), decode_tile);
 
   // Final pass: each tile adds its inner part, widened by kFeather map pixels
   // towards each neighbour, with weights that ramp across the overlap.
