@@ -15,6 +15,7 @@
 #include "atelier/dataset.hpp"
 #include "atelier/image.hpp"
 #include "atelier/style_training.hpp"
+#include "atelier/vgg.hpp"
 #include "bench_support.hpp"
 
 namespace {

@@ -20,9 +20,11 @@
 #include "atelier/model_store.hpp"
 #include "atelier/style_training.hpp"
 #include "atelier/tensor_image.hpp"
+#include "atelier/vgg.hpp"
 #include "checkpoint.hpp"
 #include "commands.hpp"
 #include "progress.hpp"
+#include "training_support.hpp"
 
 namespace atelier::cli {
 namespace {
@@ -86,12 +88,6 @@ void write_preview(const std::string& path, const torch::Tensor& photos, const t
   save_image(Image{tensor_to_image(sheet), {}}, path);
 }
 
-std::string step_file(const std::string& folder, int64_t step) {
-  char name[32];
-  std::snprintf(name, sizeof name, "step_%06lld.png", static_cast<long long>(step));
-  return (fs::path(folder) / name).string();
-}
-
 // Held-out photos (a prepared folder's validation split), else the first
 // training photos; up to `count`, centre-cropped at the training size.
 torch::Tensor fixed_photos(const TrainArgs& args, const std::vector<std::string>& training_files, size_t count,
@@ -125,7 +121,7 @@ int run_train_style(TrainArgs args) {
   const std::string weights_path = ModelStore(args.models_dir).resolve(args.weights);
   std::optional<Preprocess> preprocess;
   if (!args.preprocess.empty()) preprocess = parse_preprocess(args.preprocess);
-  const VggFeatures features = VggFeatures::load(weights_path, preprocess, Pooling::Max, device);
+  const std::unique_ptr<FeatureNetwork> features = load_feature_network(weights_path, preprocess, Pooling::Max, device);
 
   LoaderOptions loader_options;
   loader_options.batch_size = args.batch_size;
@@ -141,7 +137,7 @@ int run_train_style(TrainArgs args) {
   const int64_t total_steps = args.steps > 0 ? args.steps : args.epochs * loader.batches_per_epoch();
 
   ProcessGroup group(args.distributed);
-  StyleTrainer trainer(features, style.rgb, args.training, group);
+  StyleTrainer trainer(*features, style.rgb, args.training, group);
   const std::string job = describe_job(args, weights_path, trainer.loss());
   const std::string checkpoint_path = args.output + ".checkpoint.safetensors";
   const std::string previews = args.output + ".previews";
@@ -155,13 +151,16 @@ int run_train_style(TrainArgs args) {
       throw Error("--resume: " + checkpoint_path + " was written by a different command (other inputs or settings); "
                   "delete it, or run without --resume to start over");
     trainer.load(state);
+    if (trainer.steps() > total_steps)
+      throw Error("--resume: " + checkpoint_path + " is at step " + std::to_string(trainer.steps()) +
+                  ", beyond --steps " + std::to_string(total_steps));
     losses.resume(trainer.steps());
     validation.resume(trainer.steps());
   }
   bool held_out = false;
   const torch::Tensor fixed = fixed_photos(args, files, 4, &held_out);
   progress.info("training on " + std::to_string(files.size()) + " photos, " + std::to_string(loader.batches_per_epoch()) +
-                    " batches an epoch; feature network " + weights_path + " (content " +
+                    " batches an epoch; feature network " + features->architecture() + " from " + weights_path + " (content " +
                     trainer.loss().content_layer() + ")" +
                     (group.world_size() > 1 ? "; process " + std::to_string(group.rank()) + " of " +
                                                   std::to_string(group.world_size())
@@ -243,9 +242,9 @@ Runner add_train_style_command(CLI::App& app) {
   cmd->add_option("--content-weight", args->training.content_weight, "Weight of the content loss")->capture_default_str();
   cmd->add_option("--style-weight", args->training.style_weight, "Weight of the style loss: higher paints more")->capture_default_str();
   cmd->add_option("--tv-weight", args->training.tv_weight, "Weight of total-variation smoothing")->capture_default_str();
-  cmd->add_option("--content-layer", args->content_layer, "Feature layer for content (default relu2_2)");
-  cmd->add_option("--style-layers", args->style_layers, "Comma list (default relu1_2,relu2_2,relu3_3,relu4_3, those present)");
-  cmd->add_option("--weights", args->weights, "Feature network: a name in the model search path or a .safetensors path")->capture_default_str();
+  cmd->add_option("--content-layer", args->content_layer, "Feature layer for content (default relu2_2 for VGG, layer2 for ResNet-50)");
+  cmd->add_option("--style-layers", args->style_layers, "Comma list (default VGG relu1_2,relu2_2,relu3_3,relu4_3, those present; ResNet-50 conv1,layer1,layer2,layer3)");
+  cmd->add_option("--weights", args->weights, "Feature network (VGG16/19 or ResNet-50): a name in the model search path or a .safetensors path")->capture_default_str();
   cmd->add_option("--models-dir", args->models_dir, "Directory searched first for weights");
   cmd->add_option("--preprocess", args->preprocess, "Input convention, overriding the weights' metadata")->check(CLI::IsMember({"caffe", "torchvision"}));
   cmd->add_option("--crop", args->crop, "center or random crops of the photos")->capture_default_str()->check(CLI::IsMember({"center", "random", "none"}));
@@ -262,15 +261,11 @@ Runner add_train_style_command(CLI::App& app) {
   cmd->add_flag("--quiet,-q", args->quiet, "No progress output");
   cmd->add_option("--threads", args->threads, "CPU threads (0: all cores)")->capture_default_str();
   cmd->add_option("--device", args->device, "cpu, cuda or cuda:N")->capture_default_str();
-  auto* world = cmd->add_option("--world-size", args->distributed.world_size, "Processes in data-parallel training ($WORLD_SIZE)");
-  auto* rank = cmd->add_option("--rank", args->distributed.rank, "This process's rank, 0..world-size-1 ($RANK)");
-  auto* address = cmd->add_option("--master-addr", args->distributed.master_address, "Address of rank 0 ($MASTER_ADDR)");
-  auto* port = cmd->add_option("--master-port", args->distributed.master_port, "Port of rank 0's rendezvous ($MASTER_PORT)");
+  auto distributed = add_distributed_flags(cmd, &args->distributed);
   cmd->add_flag("--save-all-ranks", args->save_all_ranks)->group("");
-  return [args, world, rank, address, port] {
+  return [args, distributed] {
     TrainArgs resolved = *args;
-    resolved.distributed = distributed_options_from_environment(args->distributed, world->count() > 0, rank->count() > 0,
-                                                                address->count() > 0, port->count() > 0);
+    resolved.distributed = distributed();
     return run_train_style(resolved);
   };
 }

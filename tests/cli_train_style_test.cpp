@@ -132,6 +132,8 @@ TEST_F(CliTrainStyleTest, ResultStylisesLikeAPretrainedModel) {
 TEST_F(CliTrainStyleTest, BadInputIsAOneLineErrorAndNoCheckpoint) {
   fs::create_directories(scratch_.file("empty"));
   const std::string out = scratch_.file("bad.safetensors");
+  const std::string done = scratch_.file("done.safetensors");
+  ASSERT_EQ(run(train(done, "--steps 2 --batch-size 2")).code, 0);
   const std::vector<std::pair<std::string, std::string>> cases = {
       {"train-style --style " + style_ + " --data " + scratch_.file("empty") + " -o " + out + " --weights " + vgg_ +
            " --steps 1",
@@ -144,6 +146,7 @@ TEST_F(CliTrainStyleTest, BadInputIsAOneLineErrorAndNoCheckpoint) {
        "relu4_2"},
       {train(out, "--steps 1 --batch-size 9"), "fewer than one batch"},
       {train(out, "--steps 2 --resume"), "no checkpoint"},
+      {train(done, "--steps 1 --batch-size 2 --resume"), "beyond --steps 1"},
       {train(out, ""), "--steps or --epochs"},
       {train(scratch_.file("model.pt"), "--steps 1"), ".safetensors"},
   };
@@ -155,6 +158,24 @@ TEST_F(CliTrainStyleTest, BadInputIsAOneLineErrorAndNoCheckpoint) {
     EXPECT_NE(lines[0].find(needle), std::string::npos) << lines[0];
   }
   EXPECT_FALSE(fs::exists(out + ".checkpoint.safetensors"));
+}
+
+// The shared ResNet-50 as the feature network, picked by its keys; a VGG
+// layer name is refused with ResNet's own layer names.
+TEST_F(CliTrainStyleTest, TrainsWithTheSharedResNet) {
+  ATELIER_REQUIRE_SHARED(resnet, "models/resnet50-caffe.safetensors");
+  const std::string model = scratch_.file("resnet.safetensors");
+  const std::string common = "train-style --style " + style_ + " --data " + photos_ + " -o " + model + " --weights " +
+                             resnet + " --image-size 32 --threads 1 --steps 1 --batch-size 2 ";
+  const CliResult trained = run(common + "--json");
+  ASSERT_EQ(trained.code, 0) << trained.err;
+  EXPECT_NE(trained.out.find("feature network resnet50"), std::string::npos) << trained.out;
+  std::map<std::string, std::string> metadata;
+  load_tensors(model, &metadata);
+  EXPECT_NE(metadata["training"].find("\"layer2\""), std::string::npos) << metadata["training"];
+  const CliResult refused = run(common + "-q --style-layers relu1_1");
+  EXPECT_EQ(refused.code, 1);
+  EXPECT_NE(refused.err.find("valid: conv1, layer1, layer2, layer3, layer4"), std::string::npos) << refused.err;
 }
 
 // A full disk while checkpointing (simulated with a file size limit): a

@@ -11,22 +11,36 @@
 #include <string>
 #include <vector>
 
+#include "atelier/feature_network.hpp"
 #include "atelier/vgg.hpp"
 
 namespace atelier {
 
-class ResNet50 {
+class ResNet50 : public FeatureNetwork {
  public:
   // Throws atelier::Error naming a missing key or a wrong shape.
   static ResNet50 load(const std::string& path, const torch::Device& device = torch::kCPU);
 
-  // Outputs by name for an RGB [0,1] batch: "layer1".."layer4" (feature
-  // maps), "pool" ([N,2048] global average) and "logits" ([N,1000]); runs
-  // only as far as the deepest one asked for.
+  // Outputs by name for an RGB [0,1] batch: "conv1" (the stem after its
+  // ReLU, half resolution), "layer1".."layer4" (feature maps), "pool"
+  // ([N,2048] global average) and "logits" ([N,1000]); runs only as far as
+  // the deepest one asked for.
   std::map<std::string, torch::Tensor> forward(const torch::Tensor& rgb01, const std::vector<std::string>& outputs) const;
   static const std::vector<std::string>& output_names();
 
+  // As a feature network: the feature maps conv1, layer1..layer4.
+  const std::string& architecture() const override { return architecture_; }
+  const torch::Device& device() const override { return device_; }
+  std::vector<std::string> layers() const override;
+  std::map<std::string, torch::Tensor> extract(const torch::Tensor& rgb01,
+                                               const std::vector<std::string>& layer_names) const override;
+  // layer2; conv1, layer1, layer2, layer3: strides 2 to 16, as VGG's
+  // relu1_2..relu4_3 span 1 to 8 (the stem already halves the image).
+  std::string default_content_layer() const override { return "layer2"; }
+  std::vector<std::string> default_style_layers() const override { return {"conv1", "layer1", "layer2", "layer3"}; }
+
   Preprocess preprocess() const { return preprocess_; }
+  void set_preprocess(Preprocess preprocess) { preprocess_ = preprocess; }
   bool stride_in_1x1() const { return stride_in_1x1_; }
 
  private:
@@ -35,6 +49,8 @@ class ResNet50 {
   std::map<std::string, torch::Tensor> weights_;
   Preprocess preprocess_ = Preprocess::Torchvision;
   bool stride_in_1x1_ = false;
+  std::string architecture_ = "resnet50";
+  torch::Device device_ = torch::kCPU;
 };
 
 }  // namespace atelier

@@ -1,6 +1,6 @@
 // Training a feed-forward style network (Johnson et al. 2016; the
 // pytorch/examples TransformerNet) for one style image: the perceptual loss
-// of a feature network (VGG) between the network's output and the photo
+// of a feature network (VGG or ResNet-50) between the network's output and the photo
 // (content) and between Gram matrices of the output and the style image
 // (style), plus total variation.
 //
@@ -17,13 +17,13 @@
 
 #include "atelier/fast_style.hpp"
 #include "atelier/training.hpp"
-#include "atelier/vgg.hpp"
+#include "atelier/feature_network.hpp"
 
 namespace atelier {
 
 struct StyleTrainingOptions {
-  std::string content_layer;              // empty: relu2_2
-  std::vector<std::string> style_layers;  // empty: relu1_2, relu2_2, relu3_3, relu4_3 (those present)
+  std::string content_layer;              // empty: the network's default_content_layer()
+  std::vector<std::string> style_layers;  // empty: its default_style_layers()
   double content_weight = 1.0;
   double style_weight = 10.0;
   double tv_weight = 10.0;
@@ -46,14 +46,14 @@ NamedTensors initial_style_network_weights(uint64_t seed);
 // (both [N,3,H,W] RGB 0..1); differentiable in `stylised`.
 class PerceptualLoss {
  public:
-  PerceptualLoss(const VggFeatures& features, const cv::Mat& style_rgb, const StyleTrainingOptions& options);
+  PerceptualLoss(const FeatureNetwork& features, const cv::Mat& style_rgb, const StyleTrainingOptions& options);
   // total = content_weight*content + style_weight*style + tv_weight*tv
   torch::Tensor operator()(const torch::Tensor& stylised, const torch::Tensor& photos, StyleLosses* parts) const;
   const std::string& content_layer() const { return content_layer_; }
   const std::vector<std::string>& style_layers() const { return style_layers_; }
 
  private:
-  const VggFeatures& features_;
+  const FeatureNetwork& features_;
   StyleTrainingOptions options_;
   std::string content_layer_;
   std::vector<std::string> style_layers_;
@@ -62,7 +62,7 @@ class PerceptualLoss {
 
 class StyleTrainer {
  public:
-  StyleTrainer(const VggFeatures& features, const cv::Mat& style_rgb, const StyleTrainingOptions& options,
+  StyleTrainer(const FeatureNetwork& features, const cv::Mat& style_rgb, const StyleTrainingOptions& options,
                ProcessGroup& group);
 
   // One optimisation step on this process's batch ([N,3,H,W] RGB 0..1):

@@ -13,6 +13,7 @@
 #include <string>
 #include <vector>
 
+#include "atelier/feature_network.hpp"
 #include "atelier/safetensors.hpp"
 
 namespace atelier {
@@ -27,7 +28,7 @@ Preprocess parse_preprocess(const std::string& name);  // throws atelier::Error
 Pooling parse_pooling(const std::string& name);        // throws atelier::Error
 const char* preprocess_name(Preprocess preprocess);
 
-class VggFeatures {
+class VggFeatures : public FeatureNetwork {
  public:
   // `architecture` is "vgg16" or "vgg19"; `weights` maps "features.N.weight"
   // and "features.N.bias" to tensors (any channel counts, so tests can build
@@ -41,24 +42,27 @@ class VggFeatures {
   static VggFeatures load(const std::string& path, std::optional<Preprocess> preprocess_override,
                           Pooling pooling, const torch::Device& device = torch::kCPU);
 
-  const std::string& architecture() const { return architecture_; }
+  const std::string& architecture() const override { return architecture_; }
   Preprocess preprocess() const { return preprocess_; }
   Pooling pooling() const { return pooling_; }
-  const torch::Device& device() const { return device_; }
+  const torch::Device& device() const override { return device_; }
   const std::string& source() const { return source_; }
 
   // Names of the layers this network can produce, in order.
-  std::vector<std::string> layers() const;
-  bool has_layer(const std::string& name) const;
+  std::vector<std::string> layers() const override;
   // Throws atelier::Error: unknown name (lists the valid ones) or a layer the
   // weights stop short of (names the layers present).
-  void check_layer(const std::string& name) const;
+  void check_layer(const std::string& name) const override;
 
   // Image in network convention; input is [N,3,H,W] RGB in [0,1].
   torch::Tensor preprocess_image(const torch::Tensor& rgb01) const;
   // Runs the network on an RGB [0,1] batch up to the deepest requested layer.
   std::map<std::string, torch::Tensor> extract(const torch::Tensor& rgb01,
-                                               const std::vector<std::string>& layer_names) const;
+                                               const std::vector<std::string>& layer_names) const override;
+
+  // relu2_2; relu1_2, relu2_2, relu3_3, relu4_3 (Johnson et al.)
+  std::string default_content_layer() const override;
+  std::vector<std::string> default_style_layers() const override;
 
  private:
   struct Layer {

@@ -16,13 +16,14 @@ constexpr int64_t kWidths[4] = {64, 128, 256, 512};
 }  // namespace
 
 const std::vector<std::string>& ResNet50::output_names() {
-  static const std::vector<std::string> names = {"layer1", "layer2", "layer3", "layer4", "pool", "logits"};
+  static const std::vector<std::string> names = {"conv1", "layer1", "layer2", "layer3", "layer4", "pool", "logits"};
   return names;
 }
 
 ResNet50 ResNet50::load(const std::string& path, const torch::Device& device) {
   const SafetensorsFile file = SafetensorsFile::open(path);
   ResNet50 network;
+  network.device_ = device;
   for (const auto& name : file.names()) network.weights_[name] = tensor_from_view(file.tensor(name)).to(device);
   network.stride_in_1x1_ = file.metadata_value("variant").rfind("stride_in_1x1", 0) == 0;
   network.preprocess_ = parse_preprocess(file.metadata_value("preprocess", "torchvision"));
@@ -72,7 +73,7 @@ std::map<std::string, torch::Tensor> ResNet50::forward(const torch::Tensor& rgb0
   for (const auto& output : outputs) {
     const auto& names = output_names();
     auto at = std::find(names.begin(), names.end(), output);
-    if (at == names.end()) throw Error("ResNet-50 has no output \"" + output + "\" (layer1..layer4, pool, logits)");
+    if (at == names.end()) throw Error("ResNet-50 has no output \"" + output + "\" (conv1, layer1..layer4, pool, logits)");
     deepest = std::max(deepest, static_cast<size_t>(at - names.begin()));
   }
   torch::Tensor x;
@@ -88,20 +89,30 @@ std::map<std::string, torch::Tensor> ResNet50::forward(const torch::Tensor& rgb0
   auto keep = [&](const std::string& name, const torch::Tensor& value) {
     if (std::find(outputs.begin(), outputs.end(), name) != outputs.end()) result[name] = value;
   };
-  x = batch_norm(torch::conv2d(x, weights_.at("conv1.weight"), {}, 2, 3), "bn1").relu_();
+  x = batch_norm(torch::conv2d(x, weights_.at("conv1.weight"), {}, 2, 3), "bn1").relu();
+  keep("conv1", x);
+  if (deepest == 0) return result;
   x = torch::max_pool2d(x, 3, 2, 1);
   for (int stage = 0; stage < 4; ++stage) {
     for (int block = 0; block < kBlocks[stage]; ++block)
       x = bottleneck(x, "layer" + std::to_string(stage + 1) + "." + std::to_string(block),
                      block == 0 && stage > 0 ? 2 : 1, block == 0);
     keep("layer" + std::to_string(stage + 1), x);
-    if (deepest == static_cast<size_t>(stage)) return result;
+    if (deepest == static_cast<size_t>(stage + 1)) return result;
   }
   const auto pooled = x.mean({2, 3});
   keep("pool", pooled);
-  if (deepest == 4) return result;
+  if (deepest == 5) return result;
   keep("logits", torch::linear(pooled, weights_.at("fc.weight"), weights_.at("fc.bias")));
   return result;
+}
+
+std::vector<std::string> ResNet50::layers() const { return {"conv1", "layer1", "layer2", "layer3", "layer4"}; }
+
+std::map<std::string, torch::Tensor> ResNet50::extract(const torch::Tensor& rgb01,
+                                                       const std::vector<std::string>& layer_names) const {
+  for (const auto& name : layer_names) check_layer(name);
+  return forward(rgb01, layer_names);
 }
 
 }  // namespace atelier

@@ -112,10 +112,15 @@ std::vector<std::string> VggFeatures::layers() const {
   return names;
 }
 
-bool VggFeatures::has_layer(const std::string& name) const {
-  for (size_t i = 0; i < usable_layers_; ++i)
-    if (all_layers_[i].name == name) return true;
-  return false;
+std::string VggFeatures::default_content_layer() const {
+  return has_layer("relu2_2") ? "relu2_2" : layers().front();
+}
+
+std::vector<std::string> VggFeatures::default_style_layers() const {
+  std::vector<std::string> chosen;
+  for (const char* name : {"relu1_2", "relu2_2", "relu3_3", "relu4_3"})
+    if (has_layer(name)) chosen.push_back(name);
+  return chosen;
 }
 
 void VggFeatures::check_layer(const std::string& name) const {

@@ -9,18 +9,6 @@
 namespace atelier {
 namespace {
 
-std::string default_content_layer(const VggFeatures& features) {
-  return features.has_layer("relu2_2") ? "relu2_2" : features.layers().front();
-}
-
-// pytorch/examples' choice, those the weights reach.
-std::vector<std::string> default_style_layers(const VggFeatures& features) {
-  std::vector<std::string> layers;
-  for (const char* name : {"relu1_2", "relu2_2", "relu3_3", "relu4_3"})
-    if (features.has_layer(name)) layers.push_back(name);
-  return layers;
-}
-
 // Per photo: mean over its elements of (a-b)^2, over the mean of b^2.
 torch::Tensor relative_error_per_item(const torch::Tensor& a, const torch::Tensor& b) {
   const auto dims = std::vector<int64_t>{1, 2, 3};
@@ -50,12 +38,12 @@ NamedTensors initial_style_network_weights(uint64_t seed) {
   return weights;
 }
 
-PerceptualLoss::PerceptualLoss(const VggFeatures& features, const cv::Mat& style_rgb,
+PerceptualLoss::PerceptualLoss(const FeatureNetwork& features, const cv::Mat& style_rgb,
                                const StyleTrainingOptions& options)
     : features_(features),
       options_(options),
-      content_layer_(options.content_layer.empty() ? default_content_layer(features) : options.content_layer),
-      style_layers_(options.style_layers.empty() ? default_style_layers(features) : options.style_layers) {
+      content_layer_(options.content_layer.empty() ? features.default_content_layer() : options.content_layer),
+      style_layers_(options.style_layers.empty() ? features.default_style_layers() : options.style_layers) {
   features.check_layer(content_layer_);
   for (const auto& layer : style_layers_) features.check_layer(layer);
   if (style_layers_.empty()) throw Error("no style layers: the feature network is too shallow");
@@ -91,7 +79,7 @@ torch::Tensor PerceptualLoss::operator()(const torch::Tensor& stylised, const to
   return total;
 }
 
-StyleTrainer::StyleTrainer(const VggFeatures& features, const cv::Mat& style_rgb, const StyleTrainingOptions& options,
+StyleTrainer::StyleTrainer(const FeatureNetwork& features, const cv::Mat& style_rgb, const StyleTrainingOptions& options,
                            ProcessGroup& group)
     : options_(options),
       network_(FastStyleArchitecture::PytorchExamples, initial_style_network_weights(options.seed), features.device()),
