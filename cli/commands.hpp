@@ -22,5 +22,6 @@ Runner add_models_command(CLI::App& app);
 Runner add_video_command(CLI::App& app);
 Runner add_train_style_command(CLI::App& app);
 Runner add_data_command(CLI::App& app);
+Runner add_gan_command(CLI::App& app);
 
 }  // namespace atelier::cli

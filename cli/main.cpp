@@ -36,6 +36,7 @@ int main(int argc, char** argv) {
       {"models", atelier::cli::add_models_command(app)},
       {"train-style", atelier::cli::add_train_style_command(app)},
       {"data", atelier::cli::add_data_command(app)},
+      {"gan", atelier::cli::add_gan_command(app)},
   };
 
   try {

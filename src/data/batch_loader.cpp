@@ -7,42 +7,16 @@
 #include "atelier/error.hpp"
 #include "atelier/image.hpp"
 #include "atelier/tensor_image.hpp"
+#include "util/splitmix.hpp"
 
 namespace atelier {
 namespace {
 
-// splitmix64: a tiny, well-mixed generator, identical on every platform
-// (std::shuffle and the std distributions are not).
-class Random {
- public:
-  explicit Random(uint64_t seed) : state_(seed) {}
-  uint64_t next() {
-    uint64_t z = (state_ += 0x9E3779B97F4A7C15ULL);
-    z = (z ^ (z >> 30)) * 0xBF58476D1CE4E5B9ULL;
-    z = (z ^ (z >> 27)) * 0x94D049BB133111EBULL;
-    return z ^ (z >> 31);
-  }
-  double uniform(double low = 0.0, double high = 1.0) {
-    return low + (high - low) * static_cast<double>(next() >> 11) * (1.0 / 9007199254740992.0);
-  }
+using Random = SplitMix;
 
- private:
-  uint64_t state_;
-};
-
-uint64_t mix(uint64_t a, uint64_t b, uint64_t c) {
-  Random random(a * 0x100000001B3ULL ^ (b + 0x51ED27ULL) * 0x9E3779B97F4A7C15ULL ^ c);
-  random.next();
-  return random.next();
-}
-
-// The order of the files in `epoch`: a Fisher-Yates shuffle.
+// The order of the files in `epoch`.
 std::vector<size_t> epoch_order(size_t count, uint64_t seed, int64_t epoch) {
-  std::vector<size_t> order(count);
-  for (size_t i = 0; i < count; ++i) order[i] = i;
-  Random random(mix(seed, static_cast<uint64_t>(epoch), 0xE90C));
-  for (size_t i = count; i > 1; --i) std::swap(order[i - 1], order[random.next() % i]);
-  return order;
+  return shuffled_order(count, mix_seed(seed, static_cast<uint64_t>(epoch), 0xE90C));
 }
 
 cv::Mat resize_to(const cv::Mat& rgb, cv::Size size) {
@@ -124,7 +98,7 @@ torch::Tensor BatchLoader::load(int64_t step) const {
       const int64_t sample = first + static_cast<int64_t>(i);
       const std::string& file = files_[order[static_cast<size_t>(sample)]];
       try {
-        images[i] = augment_image(load_image(file).rgb, options_, mix(options_.seed, epoch, sample));
+        images[i] = augment_image(load_image(file).rgb, options_, mix_seed(options_.seed, epoch, sample));
       } catch (const std::exception& error) {
         errors[i] = error.what();
       }
