@@ -34,9 +34,16 @@ int run_gan_eval(const GanEvalArgs& args) {
   const std::string features_path = ModelStore(args.models_dir).resolve(args.features);
   const ResNet50 network = ResNet50::load(features_path, device);
 
+  // Real pictures as the generator was trained on them: its size, channels and crops.
   GanDataOptions data_options;
   data_options.image_size = generator.architecture().image_size;
+  data_options.channels = generator.architecture().channels;
   data_options.seed = args.seed;
+  auto training = generator.metadata().find("training");
+  if (training != generator.metadata().end()) {
+    const auto settings = nlohmann::json::parse(training->second, nullptr, false);
+    if (settings.is_object() && settings.contains("crop_area")) data_options.min_crop_area = settings["crop_area"].get<double>();
+  }
   const GanData data(args.data, data_options);
   const auto real = (data.samples(args.count, args.seed) + 1) / 2;
   const auto fake =

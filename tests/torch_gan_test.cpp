@@ -3,6 +3,8 @@
 // state, and the KID/FID metrics on cases with known answers.
 #include <gtest/gtest.h>
 
+#include <opencv2/imgproc.hpp>
+
 #include <filesystem>
 
 #include "atelier/dataset.hpp"
@@ -10,6 +12,7 @@
 #include "atelier/gan.hpp"
 #include "atelier/gan_metrics.hpp"
 #include "atelier/gan_training.hpp"
+#include "atelier/image.hpp"
 #include "test_support.hpp"
 
 namespace atelier {
@@ -91,18 +94,28 @@ TEST(Latents, SlerpFollowsTheArc) {
   EXPECT_NEAR(slerp(a, c, 0.5).norm().item<double>(), a.norm().item<double>(), 1e-4);
 }
 
+// Two marked pixels move together by the same whole-pixel offset, within
+// an eighth of the side; most images move, along both axes.
 TEST(DiffAugment, TranslationMovesByWholePixelsWithinAnEighth) {
-  auto image = torch::zeros({16, 1, 32, 32});
+  auto image = torch::zeros({32, 1, 32, 32});
   image.select(2, 16).select(2, 16).fill_(1);
+  image.select(2, 12).select(2, 20).fill_(0.5);
   std::vector<uint64_t> seeds;
-  for (uint64_t i = 0; i < 16; ++i) seeds.push_back(100 + i);
+  for (uint64_t i = 0; i < 32; ++i) seeds.push_back(100 + i);
   const auto moved = diff_augment(image, parse_augment_policy("translation"), seeds);
-  for (int64_t i = 0; i < 16; ++i) {
-    EXPECT_EQ(moved[i].sum().item<double>(), 1.0);
+  int moved_rows = 0, moved_columns = 0;
+  for (int64_t i = 0; i < 32; ++i) {
     const int64_t at = moved[i].flatten().argmax().item<int64_t>();
-    EXPECT_LE(std::abs(at / 32 - 16), 4);
-    EXPECT_LE(std::abs(at % 32 - 16), 4);
+    const int64_t dy = at / 32 - 16, dx = at % 32 - 16;
+    EXPECT_LE(std::abs(dy), 4);
+    EXPECT_LE(std::abs(dx), 4);
+    EXPECT_EQ(moved[i][0][12 + dy][20 + dx].item<float>(), 0.5f);
+    EXPECT_EQ(moved[i].sum().item<double>(), 1.5);
+    moved_rows += dy != 0;
+    moved_columns += dx != 0;
   }
+  EXPECT_GT(moved_rows, 16);
+  EXPECT_GT(moved_columns, 16);
   EXPECT_TRUE(torch::equal(moved, diff_augment(image, parse_augment_policy("translation"), seeds)));
 }
 
@@ -125,6 +138,30 @@ TEST(DiffAugment, ColourChangesEachImageAlikeAcrossPixels) {
   EXPECT_FALSE(torch::allclose(changed, image));
   EXPECT_TRUE(torch::equal(diff_augment(image, parse_augment_policy("none"), {1, 2, 3, 4}), image));
   EXPECT_THROW(parse_augment_policy("colour,zoom"), Error);
+}
+
+// Rank r of 2 gets rows r*B..r*B+B-1 of the batch one process would load.
+TEST(GanDataTest, RanksShareTheGlobalBatch) {
+  testing::ScratchDir scratch;
+  for (int i = 0; i < 5; ++i) {
+    cv::Mat rgb(40 + 3 * i, 50, CV_32FC3, cv::Scalar(i / 5.0, 0.3, 0.9));
+    cv::circle(rgb, {10 + i, 20}, 6, cv::Scalar(1, 1, 1), -1);
+    save_image(Image{rgb, {}}, scratch.file("p" + std::to_string(i) + ".png"));
+  }
+  GanDataOptions options;
+  options.image_size = 32;
+  options.batch_size = 6;
+  options.flip = true;
+  options.seed = 3;
+  const auto whole = GanData(scratch.path(), options).batch(4);
+  options.batch_size = 3;
+  options.world_size = 2;
+  for (int64_t rank = 0; rank < 2; ++rank) {
+    options.rank = rank;
+    EXPECT_TRUE(torch::equal(GanData(scratch.path(), options).batch(4), whole.narrow(0, 3 * rank, 3))) << rank;
+  }
+  EXPECT_EQ(whole.sizes(), (std::vector<int64_t>{6, 3, 32, 32}));
+  EXPECT_LE(whole.abs().max().item<double>(), 1.0);
 }
 
 GanTrainingOptions quick_options() {

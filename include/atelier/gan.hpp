@@ -36,6 +36,8 @@ GanArchitecture gan_architecture_from_metadata(const std::map<std::string, std::
 // discriminator's spectral norms.
 NamedTensors initial_generator_weights(const GanArchitecture& architecture, uint64_t seed);
 NamedTensors initial_discriminator_weights(const GanArchitecture& architecture, uint64_t seed);
+// The generator's tensors, uninitialised: their names and shapes (no random draws).
+NamedTensors generator_shapes(const GanArchitecture& architecture);
 // The names of the tensors that training updates (not ".u", not running statistics).
 std::vector<std::string> trainable_names(const NamedTensors& weights);
 

@@ -7,7 +7,7 @@ GanGenerator::GanGenerator(NamedTensors weights, GanArchitecture architecture,
                            std::map<std::string, std::string> metadata)
     : weights_(std::move(weights)), architecture_(architecture), metadata_(std::move(metadata)) {
   // Every tensor a fresh generator has, with its shape, plus stored statistics.
-  const NamedTensors expected = initial_generator_weights(architecture_, 0);
+  const NamedTensors expected = generator_shapes(architecture_);
   for (const auto& [name, tensor] : expected) {
     auto found = weights_.find(name);
     if (found == weights_.end()) throw Error("not a generator for this architecture: lacks \"" + name + "\"");

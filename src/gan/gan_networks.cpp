@@ -26,7 +26,14 @@ int64_t discriminator_channels(const GanArchitecture& architecture, int64_t k) {
   return architecture.d_width * std::min<int64_t>(8, int64_t{1} << k);
 }
 
-void add_layer(NamedTensors& weights, const std::string& name, std::vector<int64_t> shape) {
+// Random (PyTorch's default) or, with random false, uninitialised: only
+// the shapes matter then, and the global generator is left alone.
+void add_layer(NamedTensors& weights, const std::string& name, std::vector<int64_t> shape, bool random) {
+  if (!random) {
+    weights[name + ".weight"] = torch::empty(shape);
+    weights[name + ".bias"] = torch::empty({shape[0]});
+    return;
+  }
   int64_t fan_in = 1;
   for (size_t i = 1; i < shape.size(); ++i) fan_in *= shape[i];
   const double bound = 1.0 / std::sqrt(static_cast<double>(fan_in));
@@ -75,6 +82,13 @@ torch::Tensor run_generator(const NamedTensors& g, const GanArchitecture& archit
 
 torch::Tensor normalized(const torch::Tensor& v) { return v / (v.norm() + 1e-12); }
 
+// W^T u and W v as elementwise products and sums, which autocast leaves in
+// fp32 (it would run mv in bf16 on CUDA): power iteration needs the digits.
+torch::Tensor transposed_times(const torch::Tensor& matrix, const torch::Tensor& u) {
+  return (matrix * u.unsqueeze(1)).sum(0);
+}
+torch::Tensor times(const torch::Tensor& matrix, const torch::Tensor& v) { return (matrix * v.unsqueeze(0)).sum(1); }
+
 // W / sigma(W), sigma from one power-iteration vector u (Miyato et al. 2018).
 torch::Tensor spectrally_normalized(NamedTensors& d, const std::string& name, bool update) {
   const auto& weight = d.at(name);
@@ -84,11 +98,11 @@ torch::Tensor spectrally_normalized(NamedTensors& d, const std::string& name, bo
     torch::NoGradGuard no_grad;
     const auto plain = matrix.detach().to(torch::kFloat32);
     // A new tensor, not an in-place update: earlier graphs keep their u.
-    if (update) d[name + ".u"] = normalized(torch::mv(plain, normalized(torch::mv(plain.t(), d.at(name + ".u")))));
+    if (update) d[name + ".u"] = normalized(times(plain, normalized(transposed_times(plain, d.at(name + ".u")))));
     u = d.at(name + ".u");
-    v = normalized(torch::mv(plain.t(), u));
+    v = normalized(transposed_times(plain, u));
   }
-  const auto sigma = torch::dot(u, torch::mv(matrix, v));
+  const auto sigma = (matrix.to(torch::kFloat32) * torch::outer(u, v)).sum();  // u^T W v
   return weight / sigma;
 }
 
@@ -135,33 +149,44 @@ GanArchitecture gan_architecture_from_metadata(const std::map<std::string, std::
   return architecture;
 }
 
-NamedTensors initial_generator_weights(const GanArchitecture& architecture, uint64_t seed) {
+namespace {
+
+NamedTensors build_generator(const GanArchitecture& architecture, bool random) {
   check_gan_architecture(architecture);
-  torch::manual_seed(seed);
   NamedTensors g;
   const int64_t blocks = block_count(architecture);
-  add_layer(g, "fc", {generator_channels(architecture, 0) * 16, architecture.latent_dim});
+  add_layer(g, "fc", {generator_channels(architecture, 0) * 16, architecture.latent_dim}, random);
   add_batch_norm(g, "bn0", generator_channels(architecture, 0));
   for (int64_t k = 1; k <= blocks; ++k) {
     const std::string block = std::to_string(k);
     add_layer(g, "conv" + block,
-              {generator_channels(architecture, k), generator_channels(architecture, k - 1), 3, 3});
+              {generator_channels(architecture, k), generator_channels(architecture, k - 1), 3, 3}, random);
     add_batch_norm(g, "bn" + block, generator_channels(architecture, k));
   }
-  add_layer(g, "out", {architecture.channels, generator_channels(architecture, blocks), 3, 3});
+  add_layer(g, "out", {architecture.channels, generator_channels(architecture, blocks), 3, 3}, random);
   return g;
 }
+
+}  // namespace
+
+NamedTensors initial_generator_weights(const GanArchitecture& architecture, uint64_t seed) {
+  check_gan_architecture(architecture);
+  torch::manual_seed(seed);
+  return build_generator(architecture, true);
+}
+
+NamedTensors generator_shapes(const GanArchitecture& architecture) { return build_generator(architecture, false); }
 
 NamedTensors initial_discriminator_weights(const GanArchitecture& architecture, uint64_t seed) {
   check_gan_architecture(architecture);
   torch::manual_seed(seed ^ 0xD15C);
   NamedTensors d;
   const int64_t blocks = block_count(architecture);
-  add_layer(d, "conv0", {discriminator_channels(architecture, 0), architecture.channels, 3, 3});
+  add_layer(d, "conv0", {discriminator_channels(architecture, 0), architecture.channels, 3, 3}, true);
   for (int64_t k = 1; k <= blocks; ++k)
     add_layer(d, "conv" + std::to_string(k),
-              {discriminator_channels(architecture, k), discriminator_channels(architecture, k - 1), 4, 4});
-  add_layer(d, "fc", {1, discriminator_channels(architecture, blocks) * 16});
+              {discriminator_channels(architecture, k), discriminator_channels(architecture, k - 1), 4, 4}, true);
+  add_layer(d, "fc", {1, discriminator_channels(architecture, blocks) * 16}, true);
   for (const auto& name : trainable_names(d))
     if (ends_with(name, ".weight")) d[name + ".u"] = normalized(torch::randn({d.at(name).size(0)}));
   return d;
@@ -218,7 +243,7 @@ torch::Tensor spectral_norm_estimate(const NamedTensors& d, const std::string& n
   const auto& weight = d.at(name);
   const auto matrix = weight.reshape({weight.size(0), -1});
   const auto& u = d.at(name + ".u");
-  return torch::dot(u, torch::mv(matrix, normalized(torch::mv(matrix.t(), u))));
+  return torch::dot(u, times(matrix, normalized(transposed_times(matrix, u))));
 }
 
 torch::Tensor image_grid(const torch::Tensor& images, int64_t columns) {

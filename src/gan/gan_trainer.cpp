@@ -174,6 +174,13 @@ GanLosses GanTrainer::step(const torch::Tensor& reals_in) {
     adam_g_.step();
   }
 
+  // Every process reports (and decides on divergence from) the same numbers.
+  if (group_.world_size() > 1) {
+    auto values = torch::tensor({losses.d, losses.g, losses.d_real, losses.d_fake, losses.r1}, torch::kFloat64);
+    group_.average({values});
+    losses = {values[0].item<double>(), values[1].item<double>(), values[2].item<double>(), values[3].item<double>(),
+              values[4].item<double>()};
+  }
   ++steps_;
   // The EMA generator, with a decay that starts low so early samples are not
   // dominated by the random initialisation.
