@@ -30,12 +30,8 @@ struct GanTrainArgs {
   int64_t batch_size = 64, steps = -1;
   double crop_area = 0.1;
   bool flip = false;
-  int checkpoint_every = 500, sample_every = 500, log_every = 10;
-  bool resume = false, json = false, quiet = false;
-  int threads = 0;
-  std::string precision = "fp32", device = "cpu";
-  DistributedOptions distributed;
-  bool save_all_ranks = false;  // hidden: tests compare every rank's weights
+  int sample_every = 500;
+  TrainingRunFlags run;
   GanTrainArgs() { architecture.channels = 0; }  // 0: the data's own
 };
 
@@ -50,9 +46,9 @@ std::string describe_job(const GanTrainArgs& args) {
                         {"g_width", a.g_width}, {"d_width", a.d_width}, {"loss", args.loss},
                         {"beta1", t.beta1},
                         {"beta2", t.beta2}, {"ema", t.ema_decay},
-                        {"augment", augment_policy_name(t.augment)}, {"precision", args.precision},
+                        {"augment", augment_policy_name(t.augment)}, {"precision", args.run.precision},
                         {"seed", t.seed}, {"batch_size", args.batch_size},
-                        {"world_size", args.distributed.world_size}, {"crop_area", args.crop_area},
+                        {"world_size", args.run.distributed.world_size}, {"crop_area", args.crop_area},
                         {"flip", args.flip}}
       .dump();
 }
@@ -63,10 +59,10 @@ void write_grid(const GanTrainer& trainer, const torch::Tensor& latents, const s
 }
 
 int run_gan_train(GanTrainArgs args) {
-  Progress progress(args.json ? OutputMode::Json : args.quiet ? OutputMode::Quiet : OutputMode::Bar);
-  configure_runtime(args.threads);
-  const torch::Device device = parse_device(args.device);
-  args.training.precision = parse_precision(args.precision);
+  Progress progress(args.run.json ? OutputMode::Json : args.run.quiet ? OutputMode::Quiet : OutputMode::Bar);
+  configure_runtime(args.run.threads);
+  const torch::Device device = parse_device(args.run.device);
+  args.training.precision = parse_precision(args.run.precision);
   args.training.loss = parse_gan_loss(args.loss);
   args.training.augment = parse_augment_policy(args.augment);
   if (args.steps < 0) throw Error("give --steps (0 writes the untrained generator)");
@@ -74,7 +70,7 @@ int run_gan_train(GanTrainArgs args) {
   GanArchitecture before_data = args.architecture;  // size and widths fail before the data is read
   before_data.channels = 3;
   check_gan_architecture(before_data);
-  const bool writes = args.distributed.rank == 0;
+  const bool writes = args.run.distributed.rank == 0;
   if (writes) check_can_save(args.output + ".probe.png", {});
 
   GanDataOptions data_options;
@@ -84,28 +80,21 @@ int run_gan_train(GanTrainArgs args) {
   data_options.min_crop_area = args.crop_area;
   data_options.flip = args.flip;
   data_options.seed = args.training.seed;
-  data_options.rank = args.distributed.rank;
-  data_options.world_size = args.distributed.world_size;
+  data_options.rank = args.run.distributed.rank;
+  data_options.world_size = args.run.distributed.world_size;
   const GanData data(args.data, data_options);
   args.architecture.channels = data.channels();
 
-  ProcessGroup group(args.distributed);
+  ProcessGroup group(args.run.distributed);
   GanTrainer trainer(args.architecture, args.training, group, device);
   const std::string job = describe_job(args);
   const std::string checkpoint_path = args.output + ".checkpoint.safetensors";
   const std::string samples_folder = args.output + ".samples";
   LossLog losses(args.output + ".losses.csv", {"d", "g", "d_real", "d_fake", "r1"});
-  if (args.resume) {
-    if (!fs::exists(checkpoint_path)) throw Error("--resume: no checkpoint " + checkpoint_path + " to resume from");
-    std::map<std::string, std::string> metadata;
-    const NamedTensors state = load_tensors(checkpoint_path, &metadata);
-    if (metadata["job"] != job)
-      throw Error("--resume: " + checkpoint_path + " was written by a different command (other inputs or settings); "
-                  "delete it, or run without --resume to start over");
+  if (args.run.resume) {
+    const NamedTensors state = read_training_checkpoint(checkpoint_path, job);
     trainer.load(state);
-    if (trainer.steps() > args.steps)
-      throw Error("--resume: " + checkpoint_path + " is at step " + std::to_string(trainer.steps()) + ", beyond --steps " +
-                  std::to_string(args.steps));
+    check_resume_within(checkpoint_path, trainer.steps(), args.steps);
     losses.resume(trainer.steps());
   }
   progress.info("training a " + std::to_string(args.architecture.image_size) + " px GAN on " + data.description() +
@@ -115,7 +104,7 @@ int run_gan_train(GanTrainArgs args) {
                 {{"sources", data.source_count()}, {"steps", args.steps}, {"rank", group.rank()}});
 
   const torch::Tensor fixed_latents = latents_for(args.training.seed ^ 0xF1ED, 0, 64, args.architecture.latent_dim);
-  int64_t last_checkpoint = args.resume ? trainer.steps() : -1;
+  int64_t last_checkpoint = args.run.resume ? trainer.steps() : -1;
   // Stops the run without writing anything more: the last checkpoint is good.
   auto diverged = [&](const std::string& what) {
     progress.finish();
@@ -160,11 +149,11 @@ int run_gan_train(GanTrainArgs args) {
     char detail[128];
     std::snprintf(detail, sizeof detail, "D %.3f  G %.3f  (real %.2f, fake %.2f)", step_losses.d, step_losses.g,
                   step_losses.d_real, step_losses.d_fake);
-    if (step % args.log_every == 0 || step == args.steps)
+    if (step % args.run.log_every == 0 || step == args.steps)
       progress.update(step, detail,
                       {{"step", step}, {"d_loss", step_losses.d}, {"g_loss", step_losses.g},
                        {"d_real", step_losses.d_real}, {"d_fake", step_losses.d_fake}, {"r1", step_losses.r1}});
-    if (args.checkpoint_every > 0 && step % args.checkpoint_every == 0 && !save())
+    if (args.run.checkpoint_every > 0 && step % args.run.checkpoint_every == 0 && !save())
       return diverged("a weight is NaN or infinite");
     if (args.sample_every > 0 && step % args.sample_every == 0) sample();
   }
@@ -180,7 +169,7 @@ int run_gan_train(GanTrainArgs args) {
   metadata["training"] = settings.dump();
   const NamedTensors sampler = trainer.sampler_weights();
   if (writes) save_tensors(args.output, sampler, metadata);
-  if (args.save_all_ranks && group.rank() > 0)
+  if (args.run.save_all_ranks && group.rank() > 0)
     save_tensors(args.output + ".rank" + std::to_string(group.rank()), trainer.state(), metadata);
   progress.info("wrote " + args.output + " (step " + std::to_string(trainer.steps()) + ")",
                 {{"output", args.output}, {"step", trainer.steps()}});
@@ -212,21 +201,12 @@ Runner add_gan_train_command(CLI::App* gan) {
   cmd->add_option("--crop-area", args->crop_area, "Folders: random crops of at least this share of a picture")->capture_default_str()->check(CLI::Range(0.01, 1.0));
   cmd->add_flag("--flip", args->flip, "Random horizontal flips of the real images");
   cmd->add_option("--seed", args->training.seed, "Seed of the weights, latents, augmentation and data order")->capture_default_str();
-  cmd->add_option("--precision", args->precision, "fp32 or bf16")->capture_default_str()->check(CLI::IsMember({"fp32", "bf16"}));
-  cmd->add_option("--checkpoint-every", args->checkpoint_every, "Checkpoint every N steps (and at the end, and on Ctrl-C)")->capture_default_str();
   cmd->add_option("--sample-every", args->sample_every, "Sample grid every N steps")->capture_default_str();
-  cmd->add_option("--log-every", args->log_every, "Progress line every N steps")->capture_default_str()->check(CLI::PositiveNumber);
-  cmd->add_flag("--resume", args->resume, "Continue from OUTPUT.checkpoint.safetensors (same settings but --steps, --g-lr, --d-lr, --r1)");
-  cmd->add_flag("--json", args->json, "Machine-readable progress: one JSON object per line on stdout");
-  cmd->add_flag("--quiet,-q", args->quiet, "No progress output");
-  cmd->add_option("--threads", args->threads, "CPU threads (0: all cores)")->capture_default_str();
-  cmd->add_option("--device", args->device, "cpu, cuda or cuda:N")->capture_default_str();
-  auto distributed = add_distributed_flags(cmd, &args->distributed);
-  cmd->add_flag("--save-all-ranks", args->save_all_ranks)->group("");
-  return [args, distributed] {
-    GanTrainArgs resolved = *args;
-    resolved.distributed = distributed();
-    return run_gan_train(resolved);
+  cmd->add_flag("--resume", args->run.resume, "Continue from OUTPUT.checkpoint.safetensors (same settings but --steps, --g-lr, --d-lr, --r1)");
+  auto resolve = add_training_run_flags(cmd, &args->run);
+  return [args, resolve] {
+    resolve();
+    return run_gan_train(*args);
   };
 }
 

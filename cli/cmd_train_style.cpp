@@ -42,12 +42,8 @@ struct TrainArgs {
   bool flip = false;
   double color_jitter = 0;
   int workers = 2;
-  int checkpoint_every = 500, preview_every = 500, log_every = 10;
-  bool resume = false, json = false, quiet = false;
-  int threads = 0;
-  std::string precision = "fp32", device = "cpu";
-  DistributedOptions distributed;
-  bool save_all_ranks = false;  // hidden: tests compare every rank's weights
+  int preview_every = 500;
+  TrainingRunFlags run;
 };
 
 std::vector<std::string> split_list(const std::string& text) {
@@ -77,8 +73,8 @@ std::string describe_job(const TrainArgs& args, const std::string& weights_path,
                         {"flip", args.flip},
                         {"color_jitter", args.color_jitter},
                         {"seed", args.training.seed},
-                        {"precision", args.precision},
-                        {"world_size", args.distributed.world_size}};
+                        {"precision", args.run.precision},
+                        {"world_size", args.run.distributed.world_size}};
   return job.dump();
 }
 
@@ -104,15 +100,15 @@ torch::Tensor fixed_photos(const TrainArgs& args, const std::vector<std::string>
 }
 
 int run_train_style(TrainArgs args) {
-  Progress progress(args.json ? OutputMode::Json : args.quiet ? OutputMode::Quiet : OutputMode::Bar);
-  configure_runtime(args.threads);
-  const torch::Device device = parse_device(args.device);
-  args.training.precision = parse_precision(args.precision);
+  Progress progress(args.run.json ? OutputMode::Json : args.run.quiet ? OutputMode::Quiet : OutputMode::Bar);
+  configure_runtime(args.run.threads);
+  const torch::Device device = parse_device(args.run.device);
+  args.training.precision = parse_precision(args.run.precision);
   args.training.content_layer = args.content_layer;
   args.training.style_layers = split_list(args.style_layers);
   if (args.steps <= 0 && args.epochs <= 0) throw Error("give --steps or --epochs");
   if (fs::path(args.output).extension() != ".safetensors") throw Error("-o " + args.output + ": must end in .safetensors");
-  const bool writes = args.distributed.rank == 0;
+  const bool writes = args.run.distributed.rank == 0;
   if (writes) check_can_save(args.output + ".probe.png", {});
 
   // Everything that can be wrong is checked before joining the group.
@@ -131,29 +127,22 @@ int run_train_style(TrainArgs args) {
   loader_options.color_jitter = args.color_jitter;
   loader_options.seed = args.training.seed;
   loader_options.threads = args.workers;
-  loader_options.rank = args.distributed.rank;
-  loader_options.world_size = args.distributed.world_size;
+  loader_options.rank = args.run.distributed.rank;
+  loader_options.world_size = args.run.distributed.world_size;
   BatchLoader loader(files, loader_options);
   const int64_t total_steps = args.steps > 0 ? args.steps : args.epochs * loader.batches_per_epoch();
 
-  ProcessGroup group(args.distributed);
+  ProcessGroup group(args.run.distributed);
   StyleTrainer trainer(*features, style.rgb, args.training, group);
   const std::string job = describe_job(args, weights_path, trainer.loss());
   const std::string checkpoint_path = args.output + ".checkpoint.safetensors";
   const std::string previews = args.output + ".previews";
   LossLog losses(args.output + ".losses.csv", {"content", "style", "tv", "total"});
   LossLog validation(args.output + ".validation.csv", {"content", "style"});
-  if (args.resume) {
-    if (!fs::exists(checkpoint_path)) throw Error("--resume: no checkpoint " + checkpoint_path + " to resume from");
-    std::map<std::string, std::string> metadata;
-    const NamedTensors state = load_tensors(checkpoint_path, &metadata);
-    if (metadata["job"] != job)
-      throw Error("--resume: " + checkpoint_path + " was written by a different command (other inputs or settings); "
-                  "delete it, or run without --resume to start over");
+  if (args.run.resume) {
+    const NamedTensors state = read_training_checkpoint(checkpoint_path, job);
     trainer.load(state);
-    if (trainer.steps() > total_steps)
-      throw Error("--resume: " + checkpoint_path + " is at step " + std::to_string(trainer.steps()) +
-                  ", beyond --steps " + std::to_string(total_steps));
+    check_resume_within(checkpoint_path, trainer.steps(), total_steps);
     losses.resume(trainer.steps());
     validation.resume(trainer.steps());
   }
@@ -199,12 +188,12 @@ int run_train_style(TrainArgs args) {
     char detail[128];
     std::snprintf(detail, sizeof detail, "loss %.4g (content %.3g, style %.3g)", step_losses.total, step_losses.content,
                   step_losses.style);
-    if (step % args.log_every == 0 || step == total_steps)
+    if (step % args.run.log_every == 0 || step == total_steps)
       progress.update(step, detail,
                       {{"step", step}, {"loss", step_losses.total}, {"content", step_losses.content},
                        {"style", step_losses.style}, {"tv", step_losses.tv}});
     if (args.preview_every > 0 && step % args.preview_every == 0 && step != total_steps) evaluate(step);
-    if (args.checkpoint_every > 0 && step % args.checkpoint_every == 0) save();
+    if (args.run.checkpoint_every > 0 && step % args.run.checkpoint_every == 0) save();
   }
   progress.finish();
   evaluate(trainer.steps());
@@ -214,7 +203,7 @@ int run_train_style(TrainArgs args) {
   settings["steps"] = trainer.steps();
   const std::map<std::string, std::string> metadata = {{"architecture", "pytorch-examples"}, {"training", settings.dump()}};
   if (writes) save_tensors(args.output, trainer.weights(), metadata);
-  if (args.save_all_ranks && group.rank() > 0)
+  if (args.run.save_all_ranks && group.rank() > 0)
     save_tensors(args.output + ".rank" + std::to_string(group.rank()), trainer.weights(), metadata);
   const auto& rows = validation.rows();
   const double first = rows.front().second[1], last = rows.back().second[1];
@@ -251,22 +240,13 @@ Runner add_train_style_command(CLI::App& app) {
   cmd->add_flag("--flip", args->flip, "Random horizontal flips");
   cmd->add_option("--color-jitter", args->color_jitter, "Random brightness, contrast and saturation, 0..1")->capture_default_str()->check(CLI::Range(0.0, 1.0));
   cmd->add_option("--seed", args->training.seed, "Seed of the initial weights and the data order")->capture_default_str();
-  cmd->add_option("--precision", args->precision, "fp32 or bf16")->capture_default_str()->check(CLI::IsMember({"fp32", "bf16"}));
   cmd->add_option("--workers", args->workers, "Image decoding threads")->capture_default_str()->check(CLI::Range(1, 64));
-  cmd->add_option("--checkpoint-every", args->checkpoint_every, "Checkpoint every N steps (and at the end, and on Ctrl-C)")->capture_default_str();
   cmd->add_option("--preview-every", args->preview_every, "Preview sheet and held-out losses every N steps")->capture_default_str();
-  cmd->add_option("--log-every", args->log_every, "Progress line every N steps")->capture_default_str()->check(CLI::PositiveNumber);
-  cmd->add_flag("--resume", args->resume, "Continue from OUTPUT.checkpoint.safetensors (same settings; --steps may grow)");
-  cmd->add_flag("--json", args->json, "Machine-readable progress: one JSON object per line on stdout");
-  cmd->add_flag("--quiet,-q", args->quiet, "No progress output");
-  cmd->add_option("--threads", args->threads, "CPU threads (0: all cores)")->capture_default_str();
-  cmd->add_option("--device", args->device, "cpu, cuda or cuda:N")->capture_default_str();
-  auto distributed = add_distributed_flags(cmd, &args->distributed);
-  cmd->add_flag("--save-all-ranks", args->save_all_ranks)->group("");
-  return [args, distributed] {
-    TrainArgs resolved = *args;
-    resolved.distributed = distributed();
-    return run_train_style(resolved);
+  cmd->add_flag("--resume", args->run.resume, "Continue from OUTPUT.checkpoint.safetensors (same settings; --steps may grow)");
+  auto resolve = add_training_run_flags(cmd, &args->run);
+  return [args, resolve] {
+    resolve();
+    return run_train_style(*args);
   };
 }
 

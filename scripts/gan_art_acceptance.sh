@@ -10,6 +10,7 @@ out=${1:-/tmp/atelier-gan-art}
 segment=${2:-150}
 segments=${3:-4}
 atelier=${ATELIER:-build/atelier}
+export ATELIER_MODELS=${ATELIER_MODELS:-$(cd .. && pwd)/shared/models}  # resnet50-caffe, for gan eval
 paintings=../shared/images/style
 [ -d "$paintings" ] || { echo "SKIPPED: $paintings absent (real data needed)"; exit 0; }
 mkdir -p "$out"

@@ -8,6 +8,7 @@
 set -euo pipefail
 out=${1:-/tmp/atelier-gan-fashion}
 atelier=${ATELIER:-build/atelier}
+export ATELIER_MODELS=${ATELIER_MODELS:-$(cd .. && pwd)/shared/models}  # resnet50-caffe, for gan eval
 data=/usr/share/datasets/fashion-mnist
 [ -f "$data/train-images-idx3-ubyte.gz" ] || { echo "SKIPPED: $data absent (apt install dataset-fashion-mnist)"; exit 0; }
 mkdir -p "$out"
