@@ -15,6 +15,7 @@
 #include "atelier/image.hpp"
 #include "atelier/tensor_image.hpp"
 #include "gan_commands.hpp"
+#include "video_file.hpp"
 
 namespace atelier::cli {
 namespace {
@@ -95,8 +96,7 @@ int run_walk(const GanUseArgs& args) {
   if (args.frames < 2) throw Error("--frames must be at least 2");
   const std::vector<uint64_t> seeds = parse_seeds(args.seeds);
   const bool video = !args.output.empty();
-  const std::string extension = video ? fs::path(args.output).extension().string() : "";
-  if (video && extension != ".mp4" && extension != ".avi") throw Error("-o " + args.output + ": use .mp4 or .avi");
+  if (video) fourcc_for(args.output);  // an unknown extension fails before any work
   const GanGenerator generator = GanGenerator::load(args.model, parse_device(args.device));
   const int64_t dim = generator.architecture().latent_dim;
 
@@ -118,22 +118,16 @@ int run_walk(const GanUseArgs& args) {
         {{"out_dir", args.out_dir}, {"frames", args.frames}});
     return kExitOk;
   }
-  // Into a temporary file, renamed when complete.
-  const fs::path target(args.output);
-  const std::string temporary = (target.parent_path() / ("." + target.stem().string() + ".tmp" + extension)).string();
   const int side = static_cast<int>(args.video_size);
-  const int fourcc = extension == ".mp4" ? cv::VideoWriter::fourcc('m', 'p', '4', 'v') : cv::VideoWriter::fourcc('M', 'J', 'P', 'G');
-  cv::VideoWriter writer(temporary, cv::CAP_FFMPEG, fourcc, args.fps, {side, side});
-  if (!writer.isOpened()) throw Error("cannot write " + args.output + ": no encoder for it in this OpenCV");
+  VideoFile file(args.output, args.fps, {side, side});
   for (int64_t f = 0; f < args.frames; ++f) {
     cv::Mat rgb = to_rgb_picture(images.narrow(0, f, 1)), bgr8;
     cv::resize(rgb, rgb, {side, side}, 0, 0, cv::INTER_CUBIC);
     rgb.convertTo(bgr8, CV_8UC3, 255.0);
     cv::cvtColor(bgr8, bgr8, cv::COLOR_RGB2BGR);
-    writer.write(bgr8);
+    file.write(bgr8);
   }
-  writer.release();
-  fs::rename(temporary, args.output);
+  file.finish();
   say(args, "wrote " + args.output + " (" + std::to_string(args.frames) + " frames)",
       {{"output", args.output}, {"frames", args.frames}});
   return kExitOk;
@@ -170,7 +164,7 @@ Runner add_gan_command(CLI::App& app) {
   add_common(walk, args.get());
   walk->add_option("--seeds", args->seeds, "Seeds to pass through, comma-separated")->capture_default_str();
   walk->add_option("--frames", args->frames, "Frames in all")->capture_default_str();
-  walk->add_option("--output,-o", args->output, "A video (.mp4 or .avi)");
+  walk->add_option("--output,-o", args->output, "A video (.mp4, .mov or .avi)");
   walk->add_option("--out-dir", args->out_dir, "A folder of numbered PNG frames");
   walk->add_option("--fps", args->fps, "Video frame rate")->capture_default_str()->check(CLI::PositiveNumber);
   walk->add_option("--video-size", args->video_size, "Video frame side in pixels")->capture_default_str()->check(CLI::Range(16, 4096));

@@ -21,6 +21,7 @@
 #include "checkpoint.hpp"
 #include "commands.hpp"
 #include "progress.hpp"
+#include "video_file.hpp"
 
 namespace atelier::cli {
 namespace {
@@ -43,14 +44,6 @@ std::string frame_path(const fs::path& folder, long long index) {
   return (folder / name).string();
 }
 
-// The container's codec from the output's extension.
-int fourcc_for(const std::string& output) {
-  const std::string extension = fs::path(output).extension().string();
-  if (extension == ".mp4" || extension == ".mov") return cv::VideoWriter::fourcc('m', 'p', '4', 'v');
-  if (extension == ".avi") return cv::VideoWriter::fourcc('M', 'J', 'P', 'G');
-  throw Error("cannot write " + output + ": use a .mp4, .mov or .avi output");
-}
-
 cv::Mat to_rgb(const cv::Mat& bgr8) {
   cv::Mat rgb;
   cv::cvtColor(bgr8, rgb, cv::COLOR_BGR2RGB);
@@ -60,18 +53,13 @@ cv::Mat to_rgb(const cv::Mat& bgr8) {
 
 // Writes every frame of `folder` into `output` via a temporary file.
 void assemble(const fs::path& folder, long long frames, double fps, cv::Size size, const std::string& output) {
-  const fs::path target(output);
-  const std::string temporary = (target.parent_path() / ("." + target.stem().string() + ".tmp" +
-                                                         target.extension().string())).string();
-  cv::VideoWriter writer(temporary, cv::CAP_FFMPEG, fourcc_for(output), fps, size);
-  if (!writer.isOpened()) throw Error("cannot write " + output + ": no encoder for it in this OpenCV");
+  VideoFile video(output, fps, size);
   for (long long index = 0; index < frames; ++index) {
     cv::Mat frame = cv::imread(frame_path(folder, index), cv::IMREAD_COLOR);
     if (frame.empty()) throw Error("stylised frame " + std::to_string(index) + " is missing from " + folder.string());
-    writer.write(frame);
+    video.write(frame);
   }
-  writer.release();
-  fs::rename(temporary, output);
+  video.finish();
 }
 
 int run_video(const VideoArgs& args) {

@@ -47,10 +47,11 @@ class GanTrainer {
   // One step on this process's part of the global batch: `reals`
   // [B,C,S,S] in [-1,1], rank r's samples being r*B .. r*B+B-1 of it.
   GanLosses step(const torch::Tensor& reals);
-  int64_t steps() const { return steps_; }
+  // Steps taken: the generator optimizer's count (it moves last in a step).
+  int64_t steps() const { return adam_g_.steps(); }
 
-  // Everything a checkpoint needs ("g.", "d.", "ema.", "adam_g.", "adam_d."
-  // and "step"); load() restores it exactly.
+  // Everything a checkpoint needs ("g.", "d.", "ema.", "adam_g.", "adam_d.");
+  // load() restores it exactly.
   NamedTensors state() const;
   void load(const NamedTensors& state);
   // True when no weight is NaN or infinite.
@@ -70,7 +71,6 @@ class GanTrainer {
   torch::Device device_;
   NamedTensors generator_, discriminator_, ema_;
   Adam adam_g_, adam_d_;
-  int64_t steps_ = 0;
 };
 
 // Real images for training and evaluation, in [-1,1].

@@ -23,6 +23,7 @@ cv::Mat resize_to(const cv::Mat& rgb, cv::Size size) {
   cv::Mat out;
   const bool shrinking = size.area() < rgb.size().area();
   cv::resize(rgb, out, size, 0, 0, shrinking ? cv::INTER_AREA : cv::INTER_CUBIC);
+  if (!shrinking) out = cv::min(cv::max(out, 0.0), 1.0);  // bicubic enlargement overshoots [0,1] at edges
   return out;
 }
 

@@ -93,7 +93,7 @@ torch::Tensor GanData::sample(int64_t source, uint64_t seed) const {
     crop.flip = options_.flip;
     cv::Mat rgb;
     pictures_[static_cast<size_t>(source)].convertTo(rgb, CV_32FC3, 1.0 / 255);
-    image = image_to_tensor(augment_image(rgb, crop, seed)).clamp(0, 1);  // bicubic enlargement overshoots
+    image = image_to_tensor(augment_image(rgb, crop, seed));
     if (channels_ == 1) image = to_grey(image);
   }
   return image * 2 - 1;

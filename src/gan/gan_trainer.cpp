@@ -100,12 +100,12 @@ std::vector<uint64_t> GanTrainer::sample_seeds(int64_t count, uint64_t stream) c
   std::vector<uint64_t> seeds;
   const int64_t first = group_.rank() * count;
   for (int64_t i = 0; i < count; ++i)
-    seeds.push_back(mix_seed(mix_seed(options_.seed, static_cast<uint64_t>(steps_), stream), first + i, 0x5EED));
+    seeds.push_back(mix_seed(mix_seed(options_.seed, static_cast<uint64_t>(steps()), stream), first + i, 0x5EED));
   return seeds;
 }
 
 torch::Tensor GanTrainer::step_latents(int64_t count, uint64_t stream) const {
-  const uint64_t seed = mix_seed(options_.seed, static_cast<uint64_t>(steps_), stream);
+  const uint64_t seed = mix_seed(options_.seed, static_cast<uint64_t>(steps()), stream);
   return latents_for(seed, group_.rank() * count, count, architecture_.latent_dim).to(device_);
 }
 
@@ -181,12 +181,11 @@ GanLosses GanTrainer::step(const torch::Tensor& reals_in) {
     losses = {values[0].item<double>(), values[1].item<double>(), values[2].item<double>(), values[3].item<double>(),
               values[4].item<double>()};
   }
-  ++steps_;
   // The EMA generator, with a decay that starts low so early samples are not
   // dominated by the random initialisation.
   {
     torch::NoGradGuard no_grad;
-    const double t = static_cast<double>(steps_);
+    const double t = static_cast<double>(steps());  // already counts this step
     const double decay = std::min(options_.ema_decay, (1 + t) / (10 + t));
     for (auto& [name, average] : ema_) average.mul_(decay).add_(generator_.at(name).detach(), 1 - decay);
   }
@@ -200,7 +199,6 @@ NamedTensors GanTrainer::state() const {
   add_prefixed(state, "ema.", ema_);
   add_prefixed(state, "adam_g.", adam_g_.state());
   add_prefixed(state, "adam_d.", adam_d_.state());
-  state["step"] = torch::tensor({static_cast<double>(steps_)}, torch::kFloat64);
   return state;
 }
 
@@ -210,9 +208,6 @@ void GanTrainer::load(const NamedTensors& state) {
   restore(ema_, with_prefix(state, "ema."), "EMA weight");
   adam_g_.load_state(with_prefix(state, "adam_g."));
   adam_d_.load_state(with_prefix(state, "adam_d."));
-  auto step = state.find("step");
-  if (step == state.end()) throw Error("checkpoint lacks \"step\"");
-  steps_ = static_cast<int64_t>(step->second.item<double>());
 }
 
 bool GanTrainer::weights_finite() const {
