@@ -12,7 +12,7 @@
 #include "atelier/error.hpp"
 #include "atelier/gan_training.hpp"
 #include "atelier/image.hpp"
-#include "checkpoint.hpp"
+#include "interrupt.hpp"
 #include "gan_commands.hpp"
 #include "progress.hpp"
 #include "training_support.hpp"

@@ -7,11 +7,12 @@
 
 #include "atelier/error.hpp"
 #include "atelier/gatys.hpp"
+#include "atelier/gatys_checkpoint.hpp"
 #include "atelier/image.hpp"
 #include "atelier/model_store.hpp"
 #include "atelier/postprocess.hpp"
 #include "atelier/tensor_image.hpp"
-#include "checkpoint.hpp"
+#include "interrupt.hpp"
 #include "commands.hpp"
 #include "stylize_args.hpp"
 #include "progress.hpp"
@@ -165,14 +166,14 @@ int run_stylize(const StylizeArgs& args) {
   const std::string checkpoint_path = args.output + ".checkpoint.safetensors";
   const std::string job = describe_job(args, weights_path, options);
   if (args.resume) {
-    options.resume_from = read_checkpoint(checkpoint_path, job);
+    options.resume_from = read_gatys_checkpoint(checkpoint_path, job);
     progress.info("resuming from " + checkpoint_path + " at iteration " +
                   std::to_string(options.resume_from->iteration) + " of scale " +
                   std::to_string(options.resume_from->scale_index + 1));
   }
   callbacks.checkpoint_every = args.checkpoint_every;
   callbacks.on_checkpoint = [&](const GatysCheckpoint& checkpoint) {
-    write_checkpoint(checkpoint_path, job, checkpoint);
+    write_gatys_checkpoint(checkpoint_path, job, checkpoint);
   };
   callbacks.stop_requested = interrupt_requested;
   InterruptHandler interrupt_handler;

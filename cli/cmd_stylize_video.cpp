@@ -18,7 +18,7 @@
 #include "atelier/image.hpp"
 #include "atelier/memory_size.hpp"
 #include "atelier/model_store.hpp"
-#include "checkpoint.hpp"
+#include "interrupt.hpp"
 #include "commands.hpp"
 #include "progress.hpp"
 #include "video_file.hpp"

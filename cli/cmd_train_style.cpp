@@ -21,7 +21,7 @@
 #include "atelier/style_training.hpp"
 #include "atelier/tensor_image.hpp"
 #include "atelier/vgg.hpp"
-#include "checkpoint.hpp"
+#include "interrupt.hpp"
 #include "commands.hpp"
 #include "progress.hpp"
 #include "training_support.hpp"

@@ -128,6 +128,19 @@ TEST_F(ModelStoreTest, NamesReachIntoSubfoldersAndAmbiguityIsAnError) {
   EXPECT_NE(misspelt.find("did you mean: fast/pytorch-examples/candy"), std::string::npos) << misspelt;
 }
 
+// A models folder of symlinks (as the studio's browser test makes) lists
+// each file under the link's own name, not its target's path.
+TEST_F(ModelStoreTest, SymlinkedFilesKeepTheirOwnNames) {
+  write_weights(scratch.file("elsewhere/deep/candy.safetensors"), {"x"});
+  const std::string dir = scratch.file("links");
+  std::filesystem::create_directories(dir);
+  std::filesystem::create_symlink(scratch.file("elsewhere/deep/candy.safetensors"), dir + "/starry.safetensors");
+  const auto entries = ModelStore(dir).list();
+  ASSERT_FALSE(entries.empty());
+  EXPECT_EQ(entries.front().name, "starry");
+  EXPECT_EQ(ModelStore(dir).resolve("starry"), dir + "/starry.safetensors");
+}
+
 TEST_F(ModelStoreTest, PathsAreTakenAsIs) {
   const std::string path = scratch.file("elsewhere/my.weights.safetensors");
   write_weights(path, {"x"});

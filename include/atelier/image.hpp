@@ -6,6 +6,7 @@
 #include <opencv2/core.hpp>
 #include <cstdint>
 #include <string>
+#include <vector>
 
 namespace atelier {
 
@@ -37,6 +38,14 @@ Image load_image(const std::string& path, const LoadOptions& options = {});
 // atelier::Error for unknown or truncated headers.
 ImageSize read_image_size(const std::string& path);
 
+// For an image already in memory (an upload): the format its bytes hold,
+// judged from their content alone ("png", "jpeg", "webp", "tiff", "bmp", or
+// "" when none of these); its size from the header; the decoded image.
+// `name` is what error messages call it.
+std::string sniff_image_format(const std::vector<unsigned char>& bytes);
+ImageSize read_image_size(const std::vector<unsigned char>& bytes, const std::string& name);
+Image decode_image(const std::vector<unsigned char>& bytes, const std::string& name, const LoadOptions& options = {});
+
 struct SaveOptions {
   int quality = 95;    // JPEG and WebP quality, 1..100
   int bit_depth = 8;   // 8, or 16 for PNG and TIFF
@@ -47,6 +56,11 @@ struct SaveOptions {
 // Throws atelier::Error for an unknown extension, an unsupported bit depth
 // for the format, or an unwritable location.
 void save_image(const Image& image, const std::string& path, const SaveOptions& options = {});
+
+// Encodes in memory as the format that the extension of `path` names
+// (".png", "x.jpg", ...); save_image does this, then writes atomically.
+std::vector<unsigned char> encode_image(const Image& image, const std::string& path,
+                                        const SaveOptions& options = {});
 
 // Everything save_image would refuse that can be known before there is an
 // image: extension, options for that format, the target being a directory,

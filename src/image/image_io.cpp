@@ -181,19 +181,38 @@ cv::Mat resize_plane(const cv::Mat& plane, cv::Size size) {
 }
 
 ImageSize read_image_size(const std::string& path) {
-  return inspect_header(read_file_bytes(path), path).size;
+  return read_image_size(read_file_bytes(path), path);
+}
+
+ImageSize read_image_size(const std::vector<unsigned char>& bytes, const std::string& name) {
+  return inspect_header(bytes, name).size;
+}
+
+std::string sniff_image_format(const std::vector<unsigned char>& bytes) {
+  switch (image_detail::sniff_format(bytes)) {
+    case Format::png: return "png";
+    case Format::jpeg: return "jpeg";
+    case Format::webp: return "webp";
+    case Format::tiff: return "tiff";
+    case Format::bmp: return "bmp";
+    case Format::unknown: break;
+  }
+  return "";
 }
 
 Image load_image(const std::string& path, const LoadOptions& options) {
-  const std::vector<unsigned char> bytes = read_file_bytes(path);
-  const HeaderInfo header = inspect_header(bytes, path);
-  check_pixel_limit(header.size, options.max_pixels, path);
-  const cv::Mat upright =
-      image_detail::apply_exif_orientation(decode(bytes, header.format, path), header.orientation);
-  return to_float_image(upright, path);
+  return decode_image(read_file_bytes(path), path, options);
 }
 
-void save_image(const Image& image, const std::string& path, const SaveOptions& options) {
+Image decode_image(const std::vector<unsigned char>& bytes, const std::string& name, const LoadOptions& options) {
+  const HeaderInfo header = inspect_header(bytes, name);
+  check_pixel_limit(header.size, options.max_pixels, name);
+  const cv::Mat upright =
+      image_detail::apply_exif_orientation(decode(bytes, header.format, name), header.orientation);
+  return to_float_image(upright, name);
+}
+
+std::vector<unsigned char> encode_image(const Image& image, const std::string& path, const SaveOptions& options) {
   const Format format = format_for_extension(path);
   check_save_options(options, format, path);
   if (image.rgb.empty() || image.rgb.type() != CV_32FC3) {
@@ -205,16 +224,18 @@ void save_image(const Image& image, const std::string& path, const SaveOptions& 
   std::vector<unsigned char> encoded;
   bool ok = false;
   try {
-    ok = cv::imencode(lowercase_extension(path), samples, encoded,
-                      encoder_params(format, options.quality));
+    ok = cv::imencode(lowercase_extension(path), samples, encoded, encoder_params(format, options.quality));
   } catch (const cv::Exception&) {
     // Reported below like a false return.
   }
   if (!ok || encoded.empty()) {
-    throw Error("cannot write " + path + ": " + image_detail::format_name(format) +
-                " encoding failed");
+    throw Error("cannot write " + path + ": " + image_detail::format_name(format) + " encoding failed");
   }
-  write_file_atomically(path, encoded);
+  return encoded;
+}
+
+void save_image(const Image& image, const std::string& path, const SaveOptions& options) {
+  write_file_atomically(path, encode_image(image, path, options));
 }
 
 Image resize_to(const Image& image, int width, int height) {

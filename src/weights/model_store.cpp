@@ -102,7 +102,8 @@ std::string infer_architecture(const SafetensorsFile& file) {
 
 ModelStore::Entry describe(const fs::path& path, const std::string& dir) {
   ModelStore::Entry entry;
-  entry.name = fs::relative(path, dir).replace_extension().string();
+  // Lexically: fs::relative would follow a symlinked file to its target.
+  entry.name = path.lexically_relative(dir).replace_extension().string();
   entry.path = path.string();
   std::error_code error;
   entry.bytes = fs::file_size(path, error);

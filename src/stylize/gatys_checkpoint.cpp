@@ -1,23 +1,12 @@
-#include "checkpoint.hpp"
+#include "atelier/gatys_checkpoint.hpp"
 
-#include <atomic>
-#include <csignal>
 #include <filesystem>
 
 #include "atelier/error.hpp"
 #include "atelier/safetensors.hpp"
 
-namespace atelier::cli {
+namespace atelier {
 namespace {
-
-std::atomic<bool> g_interrupted{false};
-
-void on_signal(int signal_number) {
-  if (g_interrupted.exchange(true) && signal_number == SIGINT) {
-    std::signal(SIGINT, SIG_DFL);  // impatient second Ctrl-C: die now
-    std::raise(SIGINT);
-  }
-}
 
 int metadata_int(const SafetensorsFile& file, const std::string& key) {
   try {
@@ -29,7 +18,7 @@ int metadata_int(const SafetensorsFile& file, const std::string& key) {
 
 }  // namespace
 
-void write_checkpoint(const std::string& path, const std::string& job, const GatysCheckpoint& checkpoint) {
+void write_gatys_checkpoint(const std::string& path, const std::string& job, const GatysCheckpoint& checkpoint) {
   cv::Mat rgb = checkpoint.rgb.isContinuous() ? checkpoint.rgb : checkpoint.rgb.clone();
   TensorToWrite image;
   image.dtype = DType::F32;
@@ -41,11 +30,11 @@ void write_checkpoint(const std::string& path, const std::string& job, const Gat
                      {"iteration", std::to_string(checkpoint.iteration)}});
 }
 
-GatysCheckpoint read_checkpoint(const std::string& path, const std::string& job) {
-  if (!std::filesystem::exists(path)) throw Error("--resume: no checkpoint " + path + " to resume from");
+GatysCheckpoint read_gatys_checkpoint(const std::string& path, const std::string& job) {
+  if (!std::filesystem::exists(path)) throw Error("no checkpoint " + path + " to resume from");
   const SafetensorsFile file = SafetensorsFile::open(path);
   if (file.metadata_value("job") != job)
-    throw Error("--resume: " + path + " was written by a different command (other inputs or settings); "
+    throw Error(path + " was written by a different command (other inputs or settings); "
                 "delete it, or run without --resume to start over");
   const TensorView& view = file.tensor("image");
   if (view.shape.size() != 3 || view.shape[2] != 3) throw Error(path + ": checkpoint image is not [H,W,3]");
@@ -58,17 +47,4 @@ GatysCheckpoint read_checkpoint(const std::string& path, const std::string& job)
   return checkpoint;
 }
 
-InterruptHandler::InterruptHandler() {
-  g_interrupted = false;
-  std::signal(SIGINT, on_signal);
-  std::signal(SIGTERM, on_signal);
-}
-
-InterruptHandler::~InterruptHandler() {
-  std::signal(SIGINT, SIG_DFL);
-  std::signal(SIGTERM, SIG_DFL);
-}
-
-bool interrupt_requested() { return g_interrupted; }
-
-}  // namespace atelier::cli
+}  // namespace atelier
