@@ -37,6 +37,7 @@ int main(int argc, char** argv) {
       {"train-style", atelier::cli::add_train_style_command(app)},
       {"data", atelier::cli::add_data_command(app)},
       {"gan", atelier::cli::add_gan_command(app)},
+      {"serve", atelier::cli::add_serve_command(app)},
   };
 
   try {

@@ -1,0 +1,141 @@
+// atelier serve: Atelier Studio, the web page and HTTP API for painting in a
+// browser (see docs/STUDIO_API.md).
+#include <chrono>
+#include <csignal>
+#include <iostream>
+#include <mutex>
+#include <thread>
+
+#include "atelier/memory_size.hpp"
+#include "atelier/studio_painter.hpp"
+#include "atelier/studio_server.hpp"
+#include "atelier/tensor_image.hpp"
+#include "commands.hpp"
+#include "interrupt.hpp"
+#include "progress.hpp"
+
+namespace atelier::cli {
+namespace {
+
+struct ServeArgs {
+  std::string host = "127.0.0.1";
+  int port = 8080;
+  std::string data_dir;
+  int workers = 1;
+  int queue = 16;
+  std::string token;
+  std::string max_memory;
+  std::string max_upload = "64M";
+  long long max_pixels = 40'000'000;
+  int max_size = 2048;
+  std::string models_dir;
+  std::string weights = "vgg19";
+  std::string precision = "fp32";
+  int threads = 0;
+  int http_threads = 32;
+  std::string cors_origin;
+  std::string device = "cpu";
+  bool json = false, quiet = false;
+};
+
+bool is_loopback(const std::string& host) {
+  return host == "127.0.0.1" || host == "localhost" || host == "::1" || host.rfind("127.", 0) == 0;
+}
+
+int run_serve(const ServeArgs& args) {
+  Progress progress(args.json ? OutputMode::Json : args.quiet ? OutputMode::Quiet : OutputMode::Bar);
+  std::mutex log_mutex;
+  const auto log = [&](const std::string& line, const nlohmann::json& fields) {
+    std::lock_guard<std::mutex> lock(log_mutex);
+    progress.info(line, fields);
+  };
+  configure_runtime(args.threads);
+  parse_device(args.device);
+
+  studio::JobStore store(args.data_dir);
+  studio::StudioPainter painter({args.models_dir, args.weights, args.device});
+  studio::StudioOptions studio_options;
+  studio_options.workers = args.workers;
+  studio_options.max_queue = args.queue;
+  studio_options.memory_budget = args.max_memory.empty() ? default_memory_budget() : parse_memory_size(args.max_memory);
+  studio_options.on_ended = [&](const studio::JobRecord& job) {
+    log("job " + job.id + " (" + job.method + ") " + studio::status_name(job.status) + " after " +
+            format_duration(job.finished - job.started) + (job.message.empty() ? "" : ": " + job.message),
+        {{"job", job.id}, {"status", studio::status_name(job.status)}, {"seconds", job.finished - job.started}});
+  };
+
+  studio::ServerOptions server_options;
+  server_options.host = args.host;
+  server_options.port = args.port;
+  server_options.token = args.token;
+  server_options.max_upload_bytes = static_cast<std::size_t>(parse_memory_size(args.max_upload));
+  server_options.limits.max_pixels = args.max_pixels;
+  server_options.limits.max_size = args.max_size;
+  server_options.limits.default_precision = args.precision;
+  server_options.http_threads = args.http_threads;
+  server_options.cors_origin = args.cors_origin;
+  server_options.log = [&](const std::string& line) { log(line, {}); };
+
+  studio::Studio studio(store, painter, studio_options);
+  studio::StudioServer server(studio, server_options);
+  const int port = server.bind();
+  const std::string url = "http://" + (args.host.find(':') != std::string::npos ? "[" + args.host + "]" : args.host) +
+                          ":" + std::to_string(port) + "/";
+  if (args.json) {
+    std::cout << nlohmann::json{{"event", "listening"}, {"url", url}, {"port", port}}.dump() << std::endl;
+  } else {
+    std::cout << "Atelier Studio: listening on " << url << " (data in " << args.data_dir << ")" << std::endl;
+  }
+  if (!is_loopback(args.host) && args.token.empty())
+    log("warning: listening on " + args.host + " without --token: anyone who can reach it can use this studio", {});
+
+  // SIGTERM or Ctrl-C: stop the workers first (an optimisation checkpoints
+  // and is marked interrupted, so watchers still see it end), then stop
+  // serving.
+  InterruptHandler interrupt_handler;
+  std::thread watcher([&] {
+    while (!interrupt_requested()) std::this_thread::sleep_for(std::chrono::milliseconds(100));
+    log("stopping: running jobs checkpoint, queued jobs wait for the next start", {});
+    studio.shutdown();
+    server.stop();
+  });
+  server.run();
+  if (!interrupt_requested()) {  // run() ended on its own: make the watcher finish
+    std::raise(SIGTERM);
+  }
+  watcher.join();
+  log("stopped", {});
+  return kExitOk;
+}
+
+}  // namespace
+
+Runner add_serve_command(CLI::App& app) {
+  auto args = std::make_shared<ServeArgs>();
+  CLI::App* cmd = app.add_subcommand("serve", "Atelier Studio: a web page and HTTP API for painting in the browser");
+  cmd->add_option("--data-dir", args->data_dir, "Where jobs and their pictures are kept (created if missing)")->required();
+  cmd->add_option("--host", args->host, "Address to listen on (loopback by default)")->capture_default_str();
+  cmd->add_option("--port", args->port, "Port (0: any free port, printed at start)")->capture_default_str()->check(CLI::Range(0, 65535));
+  cmd->add_option("--workers", args->workers, "Jobs painted at once")->capture_default_str()->check(CLI::Range(1, 64));
+  cmd->add_option("--queue", args->queue, "Jobs that may wait; more are refused with 429")->capture_default_str()->check(CLI::Range(1, 10000));
+  cmd->add_option("--token", args->token, "Require 'Authorization: Bearer TOKEN' on the API");
+  cmd->add_option("--max-memory", args->max_memory,
+                  "Memory the running jobs may use together, e.g. 8G (default: 90% of free memory)");
+  cmd->add_option("--max-upload", args->max_upload, "Largest request body")->capture_default_str();
+  cmd->add_option("--max-pixels", args->max_pixels, "Largest uploaded picture, in pixels")->capture_default_str();
+  cmd->add_option("--max-size", args->max_size, "Largest longest side of a result")->capture_default_str()->check(CLI::Range(64, 16384));
+  cmd->add_option("--models-dir", args->models_dir, "Directory searched first for styles and weights");
+  cmd->add_option("--weights", args->weights, "Feature network for optimisation jobs")->capture_default_str();
+  cmd->add_option("--precision", args->precision, "Default precision of jobs: fp32 or bf16")
+      ->capture_default_str()
+      ->check(CLI::IsMember({"fp32", "bf16"}));
+  cmd->add_option("--threads", args->threads, "CPU threads for painting (0: all cores)")->capture_default_str();
+  cmd->add_option("--http-threads", args->http_threads, "Threads answering HTTP requests")->capture_default_str()->check(CLI::Range(2, 1024));
+  cmd->add_option("--cors-origin", args->cors_origin, "Allow this web origin to call the API (CORS is off by default)");
+  cmd->add_option("--device", args->device, "cpu, cuda or cuda:N")->capture_default_str();
+  cmd->add_flag("--json", args->json, "Log as JSON lines on stdout");
+  cmd->add_flag("--quiet,-q", args->quiet, "Log nothing but errors");
+  return [args] { return run_serve(*args); };
+}
+
+}  // namespace atelier::cli

@@ -1,0 +1,85 @@
+// Atelier Studio's jobs: what one painting request is, and where jobs are
+// kept so that they outlive the server (SQLite for the records, one folder of
+// image files per job).
+#pragma once
+#include <nlohmann/json.hpp>
+
+#include <cstdint>
+#include <memory>
+#include <mutex>
+#include <optional>
+#include <string>
+#include <vector>
+
+struct sqlite3;
+
+namespace atelier::studio {
+
+enum class JobStatus { Queued, Running, Done, Failed, Cancelled, Interrupted };
+const char* status_name(JobStatus status);
+// Throws atelier::Error for an unknown name.
+JobStatus parse_status(const std::string& name);
+// Done, failed, cancelled and interrupted jobs have ended (an interrupted
+// one can be queued again).
+bool has_ended(JobStatus status);
+
+struct JobRecord {
+  std::string id;  // 24 lowercase hex digits, made by the server
+  JobStatus status = JobStatus::Queued;
+  std::string method;  // "fast" or "gatys"
+  // The validated request: model, size, strength, iterations, keep_colors,
+  // precision, styles (a count), content_width, content_height, content_name.
+  nlohmann::json params = nlohmann::json::object();
+  double created = 0, started = 0, finished = 0;  // Unix seconds; 0: not yet
+  double progress = 0;                            // 0..1
+  int iteration = 0, iterations = 0;
+  nlohmann::json losses = nlohmann::json::object();  // the latest weighted loss terms
+  std::vector<double> loss_history;                  // total loss, thinned to at most 512 values
+  int width = 0, height = 0;                         // of the result
+  std::int64_t estimated_bytes = 0;                  // peak memory the job was admitted with
+  std::string message;                               // why it failed or was interrupted
+};
+
+// The stored form (everything) and back; from_stored throws on bad data.
+nlohmann::json to_stored(const JobRecord& job);
+JobRecord from_stored(const nlohmann::json& stored);
+
+// A fresh random id; and whether a client-given string is one (ids are the
+// only client value that selects files, so they are checked before use).
+std::string new_job_id();
+bool is_job_id(const std::string& text);
+
+double unix_now();
+
+// JSON text that never throws: invalid UTF-8 from a client becomes U+FFFD.
+inline std::string json_text(const nlohmann::json& value) {
+  return value.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace);
+}
+
+// The job records in DATA_DIR/studio.sqlite3 and the job folders in
+// DATA_DIR/jobs/<id>/. Thread-safe.
+class JobStore {
+ public:
+  // Creates the directory, database and table when missing. Throws
+  // atelier::Error when the directory cannot be used.
+  explicit JobStore(const std::string& data_dir);
+  ~JobStore();
+  JobStore(const JobStore&) = delete;
+  JobStore& operator=(const JobStore&) = delete;
+
+  void put(const JobRecord& job);  // insert or replace
+  std::optional<JobRecord> get(const std::string& id) const;
+  std::vector<JobRecord> newest(int limit) const;
+  std::vector<JobRecord> with_status(JobStatus status) const;  // oldest first
+  // DATA_DIR/jobs/<id>, created on demand. Throws for anything not an id.
+  std::string job_dir(const std::string& id) const;
+  const std::string& data_dir() const { return data_dir_; }
+
+ private:
+  std::vector<JobRecord> query(const std::string& sql, const std::vector<std::string>& arguments) const;
+  std::string data_dir_;
+  sqlite3* db_ = nullptr;
+  mutable std::mutex mutex_;
+};
+
+}  // namespace atelier::studio

@@ -1,0 +1,81 @@
+// What the API shows of a job, and the Prometheus metrics.
+#include <sstream>
+
+#include "atelier/studio_server.hpp"
+
+namespace atelier::studio {
+namespace {
+
+nlohmann::json time_or_null(double seconds) { return seconds > 0 ? nlohmann::json(seconds) : nlohmann::json(nullptr); }
+
+}  // namespace
+
+nlohmann::json job_json(const JobView& view) {
+  const JobRecord& job = view.job;
+  const std::string base = "/api/v1/jobs/" + job.id;
+  return {{"id", job.id},
+          {"status", status_name(job.status)},
+          {"method", job.method},
+          {"params", job.params},
+          {"created", time_or_null(job.created)},
+          {"started", time_or_null(job.started)},
+          {"finished", time_or_null(job.finished)},
+          {"progress", job.progress},
+          {"iteration", job.iteration},
+          {"iterations", job.iterations},
+          {"eta_seconds", view.eta_seconds >= 0 ? nlohmann::json(view.eta_seconds) : nlohmann::json(nullptr)},
+          {"position", view.position},
+          {"losses", job.losses},
+          {"loss_history", job.loss_history},
+          {"width", job.width},
+          {"height", job.height},
+          {"estimated_bytes", job.estimated_bytes},
+          {"message", job.message},
+          {"result_url", job.status == JobStatus::Done ? nlohmann::json(base + "/result") : nlohmann::json(nullptr)},
+          {"content_url", base + "/content"}};
+}
+
+std::string prometheus_metrics(const StudioCounters& counters, const std::map<int, std::uint64_t>& responses_by_status,
+                               double uptime_seconds) {
+  std::ostringstream out;
+  const auto metric = [&](const char* name, const char* type, const char* help) {
+    out << "# HELP " << name << ' ' << help << "\n# TYPE " << name << ' ' << type << '\n';
+  };
+  metric("atelier_jobs_submitted_total", "counter", "Jobs accepted since the server started.");
+  out << "atelier_jobs_submitted_total " << counters.submitted << '\n';
+  metric("atelier_jobs_ended_total", "counter", "Jobs that ended since the server started, by status.");
+  for (const char* status : {"done", "failed", "cancelled", "interrupted"}) {
+    const auto found = counters.ended.find(status);
+    out << "atelier_jobs_ended_total{status=\"" << status << "\"} " << (found == counters.ended.end() ? 0 : found->second)
+        << '\n';
+  }
+  metric("atelier_job_duration_seconds", "summary", "Run time of finished jobs, by method.");
+  for (const char* method : {"fast", "gatys"}) {
+    const auto sum = counters.seconds_sum.find(method);
+    const auto count = counters.seconds_count.find(method);
+    out << "atelier_job_duration_seconds_sum{method=\"" << method << "\"} "
+        << (sum == counters.seconds_sum.end() ? 0.0 : sum->second) << '\n'
+        << "atelier_job_duration_seconds_count{method=\"" << method << "\"} "
+        << (count == counters.seconds_count.end() ? 0 : count->second) << '\n';
+  }
+  metric("atelier_jobs_queued", "gauge", "Jobs waiting for a worker.");
+  out << "atelier_jobs_queued " << counters.queued << '\n';
+  metric("atelier_jobs_running", "gauge", "Jobs being painted.");
+  out << "atelier_jobs_running " << counters.running << '\n';
+  metric("atelier_queue_capacity", "gauge", "Most jobs that may wait (--queue).");
+  out << "atelier_queue_capacity " << counters.max_queue << '\n';
+  metric("atelier_workers", "gauge", "Jobs that may run at once (--workers).");
+  out << "atelier_workers " << counters.workers << '\n';
+  metric("atelier_memory_reserved_bytes", "gauge", "Estimated peak memory of the running jobs.");
+  out << "atelier_memory_reserved_bytes " << counters.reserved_bytes << '\n';
+  metric("atelier_memory_budget_bytes", "gauge", "Memory the jobs may use together (--max-memory; 0: no limit).");
+  out << "atelier_memory_budget_bytes " << counters.budget_bytes << '\n';
+  metric("atelier_http_responses_total", "counter", "HTTP responses by status code.");
+  for (const auto& [status, count] : responses_by_status)
+    out << "atelier_http_responses_total{code=\"" << status << "\"} " << count << '\n';
+  metric("atelier_uptime_seconds", "gauge", "Seconds since the server started.");
+  out << "atelier_uptime_seconds " << uptime_seconds << '\n';
+  return out.str();
+}
+
+}  // namespace atelier::studio

@@ -1,0 +1,215 @@
+// POST /jobs: from multipart fields to a validated job. Every client value is
+// checked here, before anything is queued or written.
+#include <algorithm>
+#include <cctype>
+#include <condition_variable>
+#include <map>
+#include <mutex>
+#include <set>
+
+#include "atelier/image.hpp"
+#include "atelier/studio_server.hpp"
+
+namespace atelier::studio {
+namespace {
+
+const std::set<std::string> kSettingNames = {"method", "model", "size", "strength", "iterations", "keep_colors",
+                                             "precision"};
+
+// A client's text as error messages echo it: printable ASCII, short.
+std::string shown(const std::string& text) {
+  std::string out;
+  for (char c : text.substr(0, 40)) out += std::isprint(static_cast<unsigned char>(c)) ? c : '?';
+  return text.size() > 40 ? out + "..." : out;
+}
+
+// Decoding a large upload takes a few hundred MB for a moment: at most two
+// at a time (this machine has two cores anyway). Held for one decode.
+class DecodeSlot {
+ public:
+  DecodeSlot() {
+    std::unique_lock<std::mutex> lock(mutex_);
+    free_.wait(lock, [] { return in_use_ < 2; });
+    ++in_use_;
+  }
+  ~DecodeSlot() {
+    std::lock_guard<std::mutex> lock(mutex_);
+    --in_use_;
+    free_.notify_one();
+  }
+  DecodeSlot(const DecodeSlot&) = delete;
+  DecodeSlot& operator=(const DecodeSlot&) = delete;
+
+ private:
+  static inline std::mutex mutex_;
+  static inline std::condition_variable free_;
+  static inline int in_use_ = 0;
+};
+
+// Width and height of an uploaded picture, after checking that it decodes.
+ImageSize check_picture(const std::string& field, const std::string& bytes, std::int64_t max_pixels) {
+  const std::vector<unsigned char> data(bytes.begin(), bytes.end());
+  if (data.empty()) throw Refusal(400, field + ": the file is empty");
+  if (sniff_image_format(data).empty())
+    throw Refusal(415, field + ": not a picture (expected JPEG, PNG, WebP, TIFF or BMP)");
+  ImageSize size;
+  try {
+    size = read_image_size(data, field);
+  } catch (const Error& error) {
+    throw Refusal(415, first_line(error.what()));
+  }
+  if (max_pixels > 0 && std::int64_t{size.width} * size.height > max_pixels)
+    throw Refusal(413, field + ": " + std::to_string(size.width) + "x" + std::to_string(size.height) +
+                           " is more pixels than the studio accepts (" + std::to_string(max_pixels) + ")");
+  DecodeSlot slot;
+  try {
+    decode_image(data, field, LoadOptions{max_pixels});
+  } catch (const Error& error) {
+    throw Refusal(415, first_line(error.what()));
+  } catch (const std::exception& error) {  // a decoder's own exception: still not a readable picture
+    throw Refusal(415, field + ": cannot be decoded (" + first_line(error.what()) + ")");
+  }
+  return size;
+}
+
+// The whole text must be the number, within [low, high].
+long long parse_integer(const std::string& field, const std::string& text, long long low, long long high) {
+  size_t used = 0;
+  long long value = 0;
+  try {
+    value = std::stoll(text, &used);
+  } catch (const std::exception&) {
+    used = 0;
+  }
+  if (used == 0 || used != text.size()) throw Refusal(400, field + ": \"" + shown(text) + "\" is not a whole number");
+  if (value < low || value > high)
+    throw Refusal(400, field + ": " + text + " is out of range (" + std::to_string(low) + ".." + std::to_string(high) + ")");
+  return value;
+}
+
+double parse_fraction(const std::string& field, const std::string& text) {
+  size_t used = 0;
+  double value = 0;
+  try {
+    value = std::stod(text, &used);
+  } catch (const std::exception&) {
+    used = 0;
+  }
+  if (used == 0 || used != text.size()) throw Refusal(400, field + ": \"" + shown(text) + "\" is not a number");
+  if (!(value >= 0 && value <= 1)) throw Refusal(400, field + ": " + text + " is out of range (0..1)");
+  return value;
+}
+
+bool parse_flag(const std::string& field, const std::string& text) {
+  if (text == "true" || text == "1" || text == "on" || text == "yes") return true;
+  if (text == "false" || text == "0" || text == "off" || text == "no" || text.empty()) return false;
+  throw Refusal(400, field + ": \"" + shown(text) + "\" is not true or false");
+}
+
+// The settings of a `params` JSON object, as the text fields would give them.
+std::map<std::string, std::string> settings_from_json(const std::string& text) {
+  nlohmann::json params;
+  try {
+    params = nlohmann::json::parse(text);
+  } catch (const nlohmann::json::exception& error) {
+    throw Refusal(400, std::string("params: not valid JSON (") + first_line(error.what()) + ")");
+  }
+  if (!params.is_object()) throw Refusal(400, "params: expected a JSON object");
+  std::map<std::string, std::string> settings;
+  for (const auto& [key, value] : params.items()) {
+    if (!kSettingNames.count(key)) throw Refusal(400, "params: unknown setting \"" + shown(key) + "\"");
+    if (value.is_string()) {
+      settings[key] = value.get<std::string>();
+    } else if (value.is_boolean()) {
+      settings[key] = value.get<bool>() ? "true" : "false";
+    } else if (value.is_number_integer()) {
+      settings[key] = std::to_string(value.get<long long>());
+    } else if (value.is_number()) {
+      settings[key] = value.dump();
+    } else {
+      throw Refusal(400, "params: \"" + key + "\" must be a string, number or boolean");
+    }
+  }
+  return settings;
+}
+
+// A display name for the upload: printable, short, never used as a path.
+std::string display_name(const std::string& filename) {
+  std::string name;
+  for (char c : filename)
+    if (std::isalnum(static_cast<unsigned char>(c)) || c == '.' || c == '-' || c == '_' || c == ' ') name += c;
+  return name.substr(0, 80);
+}
+
+}  // namespace
+
+JobRequest parse_job_request(const std::vector<UploadedField>& fields, const UploadLimits& limits) {
+  JobRequest request;
+  std::map<std::string, std::string> settings, from_params;
+  const UploadedField* content = nullptr;
+  std::vector<const UploadedField*> styles;
+  for (const auto& field : fields) {
+    if (field.name == "content") {
+      if (content) throw Refusal(400, "content: give one photo");
+      content = &field;
+    } else if (field.name == "style") {
+      if (static_cast<int>(styles.size()) == limits.max_styles)
+        throw Refusal(400, "style: at most " + std::to_string(limits.max_styles) + " paintings");
+      styles.push_back(&field);
+    } else if (field.name == "params") {
+      from_params = settings_from_json(field.content);
+    } else if (kSettingNames.count(field.name)) {
+      if (!settings.emplace(field.name, field.content).second) throw Refusal(400, field.name + ": given twice");
+    } else {
+      throw Refusal(400, "unknown field \"" + shown(field.name) + "\"");
+    }
+  }
+  settings.insert(from_params.begin(), from_params.end());  // separate fields win
+  const auto setting = [&](const std::string& name) {
+    const auto found = settings.find(name);
+    return found == settings.end() ? std::string() : found->second;
+  };
+
+  std::string method = setting("method");
+  const std::string model = setting("model");
+  if (method.empty()) method = styles.empty() ? "fast" : "gatys";
+  if (method != "fast" && method != "gatys") throw Refusal(400, "method: \"" + shown(method) + "\" is not fast or gatys");
+  if (method == "fast" && model.empty()) throw Refusal(400, "model: choose a style (fast) or upload a painting (gatys)");
+  if (method == "fast" && !styles.empty()) throw Refusal(400, "style: a fast job uses its model, not paintings");
+  if (method == "gatys" && styles.empty()) throw Refusal(400, "style: an optimisation (gatys) needs a painting");
+  if (method == "gatys" && !model.empty()) throw Refusal(400, "model: an optimisation (gatys) takes paintings, not a model");
+  const auto printable = [](char c) { return std::isprint(static_cast<unsigned char>(c)) != 0; };
+  if (model.size() > 200 || !std::all_of(model.begin(), model.end(), printable))
+    throw Refusal(400, "model: \"" + shown(model) + "\" is not a style name");
+  const std::string precision = setting("precision").empty() ? limits.default_precision : setting("precision");
+  if (precision != "fp32" && precision != "bf16") throw Refusal(400, "precision: \"" + shown(precision) + "\" is not fp32 or bf16");
+
+  if (!content) throw Refusal(400, "content: upload a photo");
+  const ImageSize size = check_picture("content", content->content, limits.max_pixels);
+  for (size_t i = 0; i < styles.size(); ++i)
+    check_picture("style " + std::to_string(i + 1), styles[i]->content, limits.max_pixels);
+
+  const int own_size = std::max(size.width, size.height);
+  const int default_size = method == "gatys" ? std::min(384, limits.max_size) : std::min(own_size, limits.max_size);
+  JobRecord& job = request.job;
+  job.method = method;
+  job.params = {
+      {"model", model},
+      {"size", setting("size").empty() ? default_size : parse_integer("size", setting("size"), 64, limits.max_size)},
+      {"strength", setting("strength").empty() ? 1.0 : parse_fraction("strength", setting("strength"))},
+      {"iterations", setting("iterations").empty() ? 150
+                                                   : parse_integer("iterations", setting("iterations"), 1,
+                                                                   limits.max_iterations)},
+      {"keep_colors", parse_flag("keep_colors", setting("keep_colors"))},
+      {"precision", precision},
+      {"styles", styles.size()},
+      {"content_width", size.width},
+      {"content_height", size.height},
+      {"content_name", display_name(content->filename)}};
+  job.iterations = method == "gatys" ? job.params["iterations"].get<int>() : 1;
+  request.content = content->content;
+  for (const auto* style : styles) request.styles.push_back(style->content);
+  return request;
+}
+
+}  // namespace atelier::studio

@@ -1,0 +1,700 @@
+// Atelier Studio: the page served by `atelier serve`. Plain JS, no build step.
+// The HTTP API is described in docs/STUDIO_API.md.
+'use strict';
+
+const API = '/api/v1';
+const TOKEN_KEY = 'atelier-token';
+const ACTIVE = ['queued', 'running'];
+const RERUNNABLE = ['interrupted', 'failed', 'cancelled'];
+const DEFAULT_SIZE = { fast: '512', gatys: '384' };
+const MAX_PAINTINGS = 4;
+
+const $ = (id) => document.getElementById(id);
+
+const state = {
+  photo: null,          // File chosen for the content
+  photoUrl: null,       // object URL of that file (preview and "before" picture)
+  model: null,          // selected fast style name
+  paintings: [],        // Files chosen as styles for optimisation
+  paintingUrls: [],
+  gatysAvailable: true,
+  sizeTouched: false,   // once the user picks a size, method changes keep it
+  jobId: null,          // the job shown in the picture panel
+  follow: null,         // AbortController of the stream or polling for jobId
+  shownResult: null,    // id of the job whose result is on screen
+  lastStatus: '',       // the shown job's last status: a change refreshes the history
+  previewCount: 0,
+  historySeq: 0,
+};
+
+// ---------- HTTP ----------
+
+class ApiError extends Error {
+  constructor(message, status) {
+    super(message);
+    this.status = status;
+  }
+}
+
+// The token lives in localStorage; memoryToken covers browsers where storage is refused.
+let memoryToken = '';
+
+function token() {
+  try { return localStorage.getItem(TOKEN_KEY) || memoryToken; } catch { return memoryToken; }
+}
+
+function setToken(value) {
+  memoryToken = value;
+  try { localStorage.setItem(TOKEN_KEY, value); } catch { /* kept for this page only */ }
+}
+
+// fetch with the token, turning every non-2xx answer into an ApiError carrying the server's "error" line.
+async function api(path, options = {}) {
+  const headers = new Headers(options.headers || {});
+  if (token()) headers.set('Authorization', 'Bearer ' + token());
+  let res;
+  try {
+    res = await fetch(path, { ...options, headers });
+  } catch (err) {
+    if (err.name === 'AbortError') throw err;
+    throw new ApiError('Cannot reach the Atelier server (' + err.message + ').', 0);
+  }
+  if (res.ok) return res;
+  const message = await errorMessage(res);
+  if (res.status === 401) showTokenForm();
+  throw new ApiError(message, res.status);
+}
+
+async function errorMessage(res) {
+  let text = '';
+  try {
+    const body = await res.text();
+    try { text = JSON.parse(body).error || ''; } catch { text = body.slice(0, 200); }
+  } catch { /* body unreadable: use the status below */ }
+  text = text || `The server answered ${res.status} ${res.statusText}.`;
+  const retry = res.headers.get('Retry-After');
+  if (res.status === 429 && retry) text += ` Try again in ${retry} s.`;
+  return text;
+}
+
+const apiJson = async (path, options) => (await api(path, options)).json();
+
+// ---------- errors ----------
+
+function showError(message) {
+  $('error-text').textContent = message;
+  $('error-banner').hidden = false;
+}
+
+function hideError() {
+  $('error-banner').hidden = true;
+}
+
+function report(err) {
+  if (err && err.name === 'AbortError') return;
+  console.warn(err);
+  showError(err && err.message ? err.message : String(err));
+}
+
+// ---------- token ----------
+
+function showTokenForm() {
+  $('token-form').hidden = false;
+  $('token-input').value = token();
+  $('token-input').focus();
+}
+
+function onTokenSubmit(event) {
+  event.preventDefault();
+  setToken($('token-input').value.trim());
+  $('token-form').hidden = true;
+  imageCache.clear();
+  hideError();
+  loadModels();
+  refreshHistory();
+}
+
+// ---------- images ----------
+
+// Without a token a plain src is enough; with one, API images are fetched as blobs so the header can be sent.
+// Results and photos never change once they exist, so the object URLs are cached.
+const imageCache = new Map();
+
+function needsAuth(url) {
+  const parsed = new URL(url, location.href);
+  return Boolean(token()) && parsed.protocol.startsWith('http') && parsed.origin === location.origin;
+}
+
+function imageSource(url) {
+  if (!needsAuth(url)) return Promise.resolve(url);
+  if (!imageCache.has(url)) {
+    const promise = api(url).then((r) => r.blob()).then((b) => URL.createObjectURL(b));
+    promise.catch(() => imageCache.delete(url));
+    imageCache.set(url, promise);
+  }
+  return imageCache.get(url);
+}
+
+// Shows url in img; a later call for the same img wins, even if its fetch finishes first.
+async function setImage(img, url) {
+  img.dataset.want = url;
+  try {
+    const src = await imageSource(url);
+    if (img.dataset.want === url) img.src = src;
+  } catch (err) {
+    if (err.status === 401) report(err);
+  }
+}
+
+// The contract always gives these URLs; the fallbacks only guard against an older server.
+const resultUrl = (job) => job.result_url || `${API}/jobs/${job.id}/result`;
+const contentUrl = (job) => job.content_url || `${API}/jobs/${job.id}/content`;
+
+function withQuery(url, query) {
+  return url + (url.includes('?') ? '&' : '?') + query;
+}
+
+// A download link cannot send a header, so with a token the file is fetched and saved from a blob.
+async function onAuthDownload(event) {
+  const link = event.currentTarget;
+  if (!token() || link.dataset.url === undefined) return;
+  event.preventDefault();
+  try {
+    const blob = await (await api(link.dataset.url)).blob();
+    const temp = document.createElement('a');
+    temp.href = URL.createObjectURL(blob);
+    temp.download = link.download;
+    temp.click();
+    setTimeout(() => URL.revokeObjectURL(temp.href), 10000);
+  } catch (err) {
+    report(err);
+  }
+}
+
+function setDownload(link, job) {
+  link.dataset.url = withQuery(resultUrl(job), 'download=1');
+  link.href = link.dataset.url;
+  link.download = `atelier-${job.id}.png`;
+}
+
+// ---------- photo ----------
+
+function choosePhoto(file) {
+  if (!file) return;
+  state.photo = file;
+  if (state.photoUrl) URL.revokeObjectURL(state.photoUrl);
+  state.photoUrl = URL.createObjectURL(file);
+  const img = $('photo-preview');
+  img.hidden = false;
+  img.src = state.photoUrl;
+  $('photo-note').textContent = file.name;
+}
+
+// Some valid formats (TIFF) cannot be previewed: the server decides, by decoding, whether it is an image.
+function onPhotoPreviewError() {
+  $('photo-preview').hidden = true;
+  $('photo-note').textContent = `${state.photo ? state.photo.name : 'This file'}: no preview here.`;
+}
+
+function setUpDropZone() {
+  const zone = $('drop-zone');
+  zone.addEventListener('dragover', (e) => {
+    e.preventDefault();
+    zone.classList.add('dragging');
+  });
+  zone.addEventListener('dragleave', () => zone.classList.remove('dragging'));
+  zone.addEventListener('drop', (e) => {
+    e.preventDefault();
+    zone.classList.remove('dragging');
+    choosePhoto(e.dataTransfer.files[0]);
+  });
+}
+
+// ---------- styles and method ----------
+
+async function loadModels() {
+  try {
+    const models = await apiJson(`${API}/models`);
+    state.gatysAvailable = models.gatys_available !== false;
+    renderStyles(models.styles || []);
+  } catch (err) {
+    $('gallery-note').textContent = 'Could not load the styles.';
+    report(err);
+  }
+}
+
+function renderStyles(styles) {
+  const gallery = $('style-gallery');
+  gallery.querySelectorAll('.style-tile').forEach((tile) => tile.remove());
+  $('gallery-note').hidden = styles.length > 0;
+  $('gallery-note').textContent = 'No fast styles are installed: upload a painting instead.';
+  for (const style of styles) gallery.insertBefore(styleTile(style), $('upload-tile'));
+  renderSelection();
+}
+
+function styleTile(style) {
+  const tile = document.createElement('button');
+  tile.type = 'button';
+  tile.className = 'style-tile';
+  tile.dataset.model = style.name;
+  const img = document.createElement('img');
+  img.alt = `The ${style.name} style`;
+  img.loading = 'lazy';
+  if (style.thumbnail_url) setImage(img, style.thumbnail_url);
+  const caption = document.createElement('span');
+  caption.textContent = style.name;
+  tile.append(img, caption);
+  tile.addEventListener('click', () => {
+    state.model = style.name;
+    setMethod('fast');
+  });
+  return tile;
+}
+
+function onPaintingsChosen() {
+  const files = Array.from($('style-upload').files);
+  if (!files.length) return;
+  state.paintingUrls.forEach((url) => URL.revokeObjectURL(url));
+  state.paintings = files.slice(0, MAX_PAINTINGS);
+  state.paintingUrls = state.paintings.map((f) => URL.createObjectURL(f));
+  const previews = $('painting-previews');
+  previews.replaceChildren(...state.paintingUrls.map(paintingThumb));
+  const extra = files.length > MAX_PAINTINGS ? ` (only the first ${MAX_PAINTINGS} are used)` : '';
+  $('upload-caption').textContent = `${state.paintings.length} painting${state.paintings.length > 1 ? 's' : ''}${extra}`;
+  setMethod('gatys');
+}
+
+function paintingThumb(url, i) {
+  const img = document.createElement('img');
+  img.src = url;
+  img.alt = `Painting ${i + 1}`;
+  return img;
+}
+
+const method = () => ($('method-gatys').checked ? 'gatys' : 'fast');
+
+function setMethod(name) {
+  $(`method-${name}`).checked = true;
+  onMethodChange();
+}
+
+function onMethodChange() {
+  const m = method();
+  $('iterations').disabled = m !== 'gatys';
+  if (!state.sizeTouched) $('size').value = DEFAULT_SIZE[m];
+  const note = $('method-note');
+  note.hidden = m !== 'gatys' || (state.gatysAvailable && state.paintings.length > 0);
+  note.textContent = !state.gatysAvailable
+    ? 'Optimisation is not available on this server (its VGG-19 weights are not installed).'
+    : 'Upload a painting to copy its style.';
+  renderSelection();
+}
+
+function renderSelection() {
+  const m = method();
+  document.querySelectorAll('.style-tile').forEach((tile) => {
+    const on = m === 'fast' && tile.dataset.model === state.model;
+    tile.classList.toggle('selected', on);
+    tile.setAttribute('aria-pressed', String(on));
+  });
+  $('upload-tile').classList.toggle('selected', m === 'gatys' && state.paintings.length > 0);
+}
+
+// ---------- painting ----------
+
+// Checks what the page can check itself; the server checks the rest.
+function validate() {
+  if (!state.photo) return 'Choose a photo first.';
+  if (method() === 'fast' && !state.model) return 'Choose a style, or upload a painting.';
+  if (method() === 'gatys' && !state.paintings.length) return 'Upload a painting to copy its style.';
+  const iterations = Number($('iterations').value);
+  if (method() === 'gatys' && !(Number.isInteger(iterations) && iterations >= 1 && iterations <= 2000)) {
+    return 'Iterations must be a whole number from 1 to 2000.';
+  }
+  return '';
+}
+
+function buildForm() {
+  const form = new FormData();
+  form.append('content', state.photo);
+  const m = method();
+  if (m === 'fast') form.append('model', state.model);
+  else state.paintings.forEach((file) => form.append('style', file));
+  form.append('method', m);
+  form.append('size', $('size').value);
+  form.append('strength', $('strength').value);
+  if (m === 'gatys') form.append('iterations', $('iterations').value);
+  form.append('keep_colors', $('keep-colors').checked ? 'true' : 'false');
+  return form;
+}
+
+async function onPaint() {
+  const problem = validate();
+  if (problem) return showError(problem);
+  hideError();
+  const button = $('paint-button');
+  button.disabled = true;  // no double submits while the upload runs
+  try {
+    const job = await apiJson(`${API}/jobs`, { method: 'POST', body: buildForm() });
+    startShowing({ ...job, status: job.status || 'queued' }, state.photoUrl);
+    showPicturePanel();
+    refreshHistory();
+    follow(job.id);
+  } catch (err) {
+    report(err);
+  } finally {
+    button.disabled = false;
+  }
+}
+
+async function onCancel() {
+  if (!state.jobId) return;
+  try {
+    const job = await apiJson(`${API}/jobs/${state.jobId}`, { method: 'DELETE' });
+    renderJob(job);
+  } catch (err) {
+    report(err);
+  }
+}
+
+async function rerun(id) {
+  try {
+    const answer = await apiJson(`${API}/jobs/${id}/rerun`, { method: 'POST' });
+    const job = { id, status: 'queued', ...answer };
+    startShowing(job, contentUrl(job));
+    refreshHistory();
+    follow(job.id);
+  } catch (err) {
+    report(err);
+  }
+}
+
+// ---------- following a job: SSE over fetch, polling as the fallback ----------
+
+function stopFollowing() {
+  if (state.follow) state.follow.abort();
+  state.follow = null;
+}
+
+async function follow(id) {
+  stopFollowing();
+  const control = new AbortController();
+  state.follow = control;
+  try {
+    if (await streamJob(id, control.signal)) return;
+  } catch (err) {
+    if (control.signal.aborted) return;
+    console.warn('event stream broke, polling instead:', err);
+  }
+  if (!control.signal.aborted) await pollJob(id, control.signal);
+}
+
+// Reads the event stream; true when the final `end` event arrived.
+async function streamJob(id, signal) {
+  const res = await api(`${API}/jobs/${id}/events`, { signal, headers: { Accept: 'text/event-stream' } });
+  let ended = false;
+  await readEvents(res.body, (type, data) => {
+    if (type !== 'progress' && type !== 'end') return false;
+    renderJob(JSON.parse(data));
+    ended = type === 'end';
+    return ended;  // nothing follows `end`
+  });
+  return ended;
+}
+
+// A minimal text/event-stream parser: `event:` and `data:` fields, a blank line ends an event, `:` is a comment.
+// Stops when onEvent returns true.
+async function readEvents(body, onEvent) {
+  const reader = body.pipeThrough(new TextDecoderStream()).getReader();
+  let buffer = '';
+  let type = '';
+  let data = [];
+  for (;;) {
+    const { value, done } = await reader.read();
+    if (done) return;
+    buffer += value;
+    let newline;
+    while ((newline = buffer.indexOf('\n')) >= 0) {
+      const line = buffer.slice(0, newline).replace(/\r$/, '');
+      buffer = buffer.slice(newline + 1);
+      if (line === '') {
+        if (data.length && onEvent(type || 'message', data.join('\n'))) return reader.cancel();
+        type = '';
+        data = [];
+      } else if (!line.startsWith(':')) {
+        const colon = line.indexOf(':');
+        const field = colon < 0 ? line : line.slice(0, colon);
+        const val = colon < 0 ? '' : line.slice(colon + 1).replace(/^ /, '');
+        if (field === 'event') type = val;
+        else if (field === 'data') data.push(val);
+      }
+    }
+  }
+}
+
+const sleep = (ms) => new Promise((resolve) => setTimeout(resolve, ms));
+
+async function pollJob(id, signal) {
+  let failures = 0;
+  while (!signal.aborted) {
+    await sleep(1000);
+    if (signal.aborted) return;
+    try {
+      const job = await apiJson(`${API}/jobs/${id}`, { signal });
+      failures = 0;
+      renderJob(job);
+      if (!ACTIVE.includes(job.status)) return;
+    } catch (err) {
+      if (err.name === 'AbortError') return;
+      if (err.status) return report(err);  // the server answered with an error: polling will not fix it
+      if (++failures === 3) report(err);   // a network blip: keep trying, but say so
+    }
+  }
+}
+
+// ---------- the picture panel ----------
+
+// Resets the panel for a job that is starting (or chosen from the history).
+function startShowing(job, beforeUrl) {
+  stopFollowing();
+  state.jobId = job.id;
+  state.shownResult = null;
+  state.lastStatus = job.status;
+  state.previewCount = 0;
+  document.body.dataset.previewCount = '0';
+  $('live-image').hidden = true;
+  $('live-image').removeAttribute('src');
+  $('download-link').hidden = true;
+  $('compare-slider').value = '100';
+  updateCompare();
+  const before = $('before-image');
+  before.hidden = !beforeUrl;
+  if (beforeUrl) setImage(before, beforeUrl);
+  $('stage-placeholder').hidden = Boolean(beforeUrl);
+  renderJob(job);
+}
+
+function renderJob(job) {
+  if (!job || job.id !== state.jobId) return;  // a late answer about a job no longer shown
+  document.body.dataset.jobState = job.status;
+  $('progress').value = job.status === 'done' ? 1 : Number(job.progress) || 0;
+  $('status-text').textContent = describe(job);
+  $('cancel-button').hidden = !ACTIVE.includes(job.status);
+  if (job.preview) showPreview(job.preview);
+  if (job.status === 'done') showResult(job);
+  if (job.status !== state.lastStatus) {
+    state.lastStatus = job.status;
+    refreshHistory();
+  }
+}
+
+function showPreview(dataUrl) {
+  const img = $('live-image');
+  img.src = dataUrl;
+  img.hidden = false;
+  $('stage-placeholder').hidden = true;
+  state.previewCount += 1;
+  document.body.dataset.previewCount = String(state.previewCount);
+}
+
+function showResult(job) {
+  if (state.shownResult === job.id) return;
+  state.shownResult = job.id;
+  const img = $('live-image');
+  img.hidden = false;
+  setImage(img, resultUrl(job));
+  $('before-image').hidden = false;
+  setImage($('before-image'), contentUrl(job));
+  $('stage-placeholder').hidden = true;
+  setDownload($('download-link'), job);
+  $('download-link').hidden = false;
+}
+
+function describe(job) {
+  switch (job.status) {
+    case 'queued':
+      return job.position ? `queued - number ${job.position} in line` : 'queued - starting soon';
+    case 'running':
+      return runningText(job);
+    case 'done':
+      return doneText(job);
+    case 'failed':
+      return 'failed' + (job.message ? ` - ${job.message}` : '');
+    case 'cancelled':
+      return 'cancelled';
+    case 'interrupted':
+      return 'interrupted - the server stopped; "Run again" resumes it';
+    default:
+      return job.status || '';
+  }
+}
+
+// "running - iteration 40/150 - loss 1.23 - about 12 s left"
+function runningText(job) {
+  const parts = ['running'];
+  if (job.method === 'gatys' && job.iterations) parts.push(`iteration ${job.iteration || 0}/${job.iterations}`);
+  else if (job.progress) parts.push(`${Math.round(job.progress * 100)}%`);
+  if (job.losses && Number.isFinite(job.losses.total)) parts.push(`loss ${formatNumber(job.losses.total)}`);
+  if (Number.isFinite(job.eta_seconds)) parts.push(`about ${formatDuration(job.eta_seconds)} left`);
+  return parts.join(' - ');
+}
+
+function doneText(job) {
+  const parts = ['done'];
+  if (job.width && job.height) parts.push(`${job.width} x ${job.height} px`);
+  if (job.started && job.finished) parts.push(`took ${formatDuration(job.finished - job.started)}`);
+  return parts.join(' - ');
+}
+
+function formatNumber(x) {
+  const a = Math.abs(x);
+  return a !== 0 && (a >= 10000 || a < 0.01) ? x.toExponential(2) : x.toFixed(2);
+}
+
+function formatDuration(seconds) {
+  if (seconds < 90) return `${Math.max(1, Math.round(seconds))} s`;
+  return `${Math.round(seconds / 60)} min`;
+}
+
+// The result layer covers the photo from the left up to the slider's value.
+function updateCompare() {
+  const value = Number($('compare-slider').value);
+  $('after-layer').style.clipPath = `inset(0 ${100 - value}% 0 0)`;
+  const divider = $('compare-divider');
+  divider.style.left = `${value}%`;
+  divider.hidden = value >= 100 || value <= 0 || $('before-image').hidden;
+}
+
+// ---------- history ----------
+
+async function refreshHistory() {
+  const seq = ++state.historySeq;  // only the newest answer is drawn
+  try {
+    const { jobs } = await apiJson(`${API}/jobs?limit=30`);
+    if (seq === state.historySeq) renderHistory(jobs || []);
+    return jobs || [];
+  } catch (err) {
+    if (seq === state.historySeq) report(err);
+    return [];
+  }
+}
+
+function renderHistory(jobs) {
+  $('history').replaceChildren(...jobs.map(historyItem));
+  $('history-note').hidden = jobs.length > 0;
+}
+
+function historyItem(job) {
+  const item = document.createElement('li');
+  item.className = 'history-item';
+  item.dataset.jobId = job.id;
+  item.dataset.status = job.status;
+  const open = document.createElement('button');
+  open.type = 'button';
+  open.className = 'history-open';
+  open.setAttribute('aria-label', `Show ${jobTitle(job)} (${job.status})`);
+  open.append(job.status === 'done' ? historyThumb(job) : badge(job.status));
+  open.addEventListener('click', () => selectJob(job));
+  const caption = document.createElement('span');
+  caption.className = 'history-caption';
+  caption.textContent = jobTitle(job);
+  item.append(open, caption);
+  if (job.status === 'done') item.append(historyDownload(job));
+  if (RERUNNABLE.includes(job.status)) item.append(rerunButton(job));
+  return item;
+}
+
+function historyThumb(job) {
+  const img = document.createElement('img');
+  img.alt = `Result of ${jobTitle(job)}`;
+  img.loading = 'lazy';
+  setImage(img, resultUrl(job));
+  return img;
+}
+
+function badge(status) {
+  const span = document.createElement('span');
+  span.className = `badge badge-${status}`;
+  span.textContent = status;
+  return span;
+}
+
+function historyDownload(job) {
+  const link = document.createElement('a');
+  link.className = 'small-link';
+  link.textContent = 'Download';
+  setDownload(link, job);
+  link.addEventListener('click', onAuthDownload);
+  return link;
+}
+
+function rerunButton(job) {
+  const button = document.createElement('button');
+  button.type = 'button';
+  button.className = 'secondary small';
+  button.textContent = 'Run again';
+  button.addEventListener('click', () => rerun(job.id));
+  return button;
+}
+
+function jobTitle(job) {
+  const p = job.params || {};
+  const what = job.method === 'fast' ? p.model || 'fast style' : `${p.styles || 1} painting${p.styles > 1 ? 's' : ''}`;
+  return [what, p.size ? `${p.size} px` : '', job.created ? formatWhen(job.created) : ''].filter(Boolean).join(', ');
+}
+
+// The time for today's jobs, the date and time for older ones.
+function formatWhen(seconds) {
+  const date = new Date(seconds * 1000);
+  const today = date.toDateString() === new Date().toDateString();
+  return today
+    ? date.toLocaleTimeString([], { hour: '2-digit', minute: '2-digit' })
+    : date.toLocaleString([], { dateStyle: 'short', timeStyle: 'short' });
+}
+
+function selectJob(job, scroll = true) {
+  startShowing(job, contentUrl(job));
+  if (ACTIVE.includes(job.status)) follow(job.id);
+  if (scroll) showPicturePanel();
+}
+
+// On a phone the picture is below the controls: bring it into view (on a desktop this rarely moves).
+function showPicturePanel() {
+  document.querySelector('.picture').scrollIntoView({ behavior: 'smooth', block: 'nearest' });
+}
+
+// ---------- start ----------
+
+function bind() {
+  $('photo-input').addEventListener('change', (e) => choosePhoto(e.target.files[0]));
+  $('photo-preview').addEventListener('error', onPhotoPreviewError);
+  $('style-upload').addEventListener('change', onPaintingsChosen);
+  $('method-fast').addEventListener('change', onMethodChange);
+  $('method-gatys').addEventListener('change', onMethodChange);
+  $('size').addEventListener('change', () => { state.sizeTouched = true; });
+  $('strength').addEventListener('input', () => {
+    $('strength-value').textContent = Number($('strength').value).toFixed(2);
+  });
+  $('paint-button').addEventListener('click', onPaint);
+  $('cancel-button').addEventListener('click', onCancel);
+  $('compare-slider').addEventListener('input', updateCompare);
+  $('download-link').addEventListener('click', onAuthDownload);
+  $('error-close').addEventListener('click', hideError);
+  $('token-form').addEventListener('submit', onTokenSubmit);
+  $('history-refresh').addEventListener('click', refreshHistory);
+  setUpDropZone();
+}
+
+async function start() {
+  bind();
+  onMethodChange();
+  updateCompare();
+  document.body.dataset.previewCount = '0';
+  loadModels();
+  // After a reload, pick up a job that is still being painted.
+  const jobs = await refreshHistory();
+  const active = jobs.find((job) => ACTIVE.includes(job.status));
+  if (active && !state.jobId) selectJob(active, false);
+}
+
+start();
