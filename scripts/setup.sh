@@ -21,7 +21,13 @@ packages=(
   opencv-doc python3-skimage
   # The fast style network tests compare against a PyTorch reference.
   python3-torch
+  # Atelier Studio (atelier serve): its job store, and the browser and load
+  # tests (headless Chromium, wrk, curl).
+  libsqlite3-dev chromium wrk curl
 )
+# Node drives the browser test (playwright-core from npm); any node with npm
+# will do, Debian's when there is none.
+command -v npm > /dev/null || packages+=(nodejs npm)
 missing=()
 for package in "${packages[@]}"; do
   dpkg-query -W -f='${Status}' "$package" 2>/dev/null | grep -q "ok installed" || missing+=("$package")
@@ -30,6 +36,12 @@ if [ ${#missing[@]} -gt 0 ]; then
   SUDO=$([ "$(id -u)" = 0 ] || echo sudo)
   $SUDO apt-get update -q
   DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -q "${missing[@]}"
+fi
+
+# playwright-core for the browser test (pinned by tests/browser/package-lock.json).
+if [ ! -d tests/browser/node_modules/playwright-core ]; then
+  (cd tests/browser && npm ci --no-audit --no-fund --loglevel=error) ||
+    echo "setup: npm ci failed: the browser test will be skipped" >&2
 fi
 
 jobs=$(nproc)

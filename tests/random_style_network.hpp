@@ -44,14 +44,15 @@ inline std::map<std::string, torch::Tensor> random_style_weights(FastStyleArchit
 }
 
 // A random pytorch/examples network written as F32 safetensors.
-inline void write_random_style_network(const std::string& path, std::uint64_t seed) {
+inline void write_random_style_network(const std::string& path, std::uint64_t seed,
+                                       const std::map<std::string, std::string>& metadata = {}) {
   std::map<std::string, TensorToWrite> tensors;
   for (const auto& [key, tensor] : random_style_weights(FastStyleArchitecture::PytorchExamples, seed)) {
     auto values = tensor.contiguous();
     tensors[key] = {DType::F32, values.sizes().vec(),
                     std::vector<float>(values.data_ptr<float>(), values.data_ptr<float>() + values.numel())};
   }
-  write_safetensors(path, tensors);
+  write_safetensors(path, tensors, metadata);
 }
 
 }  // namespace atelier::testing

@@ -1,0 +1,297 @@
+// Browser test of the Atelier Studio page against a running `atelier serve`.
+//   node studio.test.mjs --url http://127.0.0.1:PORT --photo PATH --screenshots DIR [--painting PATH]
+// Prints `ok - <step>` per step; on failure `not ok - <reason>`, saves failure.png and exits 1.
+import { chromium } from 'playwright-core';
+import fs from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+
+const GLOBAL_TIMEOUT_MS = 150_000;
+const PNG_SIGNATURE = Buffer.from([0x89, 0x50, 0x4e, 0x47, 0x0d, 0x0a, 0x1a, 0x0a]);
+const TERMINAL = ['done', 'failed', 'cancelled', 'interrupted'];
+
+function parseArgs(argv) {
+  const args = {};
+  for (let i = 0; i < argv.length; i += 2) {
+    if (!argv[i].startsWith('--') || argv[i + 1] === undefined) throw new Error(`bad argument ${argv[i]}`);
+    args[argv[i].slice(2)] = argv[i + 1];
+  }
+  for (const name of ['url', 'photo', 'screenshots']) {
+    if (!args[name]) throw new Error(`missing --${name}`);
+  }
+  args.painting = args.painting || args.photo;
+  return args;
+}
+
+const ok = (message) => console.log(`ok - ${message}`);
+
+function check(condition, message) {
+  if (!condition) throw new Error(message);
+}
+
+// Records console errors and failed same-origin requests; `expected` silences them for the error-path step.
+function watchPage(page, origin, problems) {
+  const sameOrigin = (url) => url.startsWith(origin + '/') || url === origin;
+  const add = (text) => { if (!problems.expected) problems.list.push(text); };
+  page.on('console', (msg) => { if (msg.type() === 'error') add(`console error: ${msg.text()}`); });
+  page.on('pageerror', (err) => add(`page error: ${err.message}`));
+  page.on('requestfailed', (req) => {
+    const error = req.failure()?.errorText || '';
+    // Chromium reports a fetch stream read to its end (the job's event stream) as ERR_ABORTED: not a failure.
+    if (/\/events$/.test(new URL(req.url()).pathname) && error === 'net::ERR_ABORTED') return;
+    if (sameOrigin(req.url())) add(`request failed: ${req.method()} ${req.url()} ${error}`);
+  });
+  page.on('response', (res) => {
+    if (sameOrigin(res.url()) && res.status() >= 400) add(`HTTP ${res.status()}: ${res.request().method()} ${res.url()}`);
+  });
+}
+
+function assertClean(problems, where) {
+  check(problems.list.length === 0, `${where}: ${problems.list.join('; ')}`);
+  ok(`${where}: no console errors and no failed same-origin requests`);
+}
+
+// Logs every change of the job state or preview count in the page (a fast job cannot slip past), starting
+// afresh for the next job: an earlier job's `done` must not count.
+async function recordTimeline(page) {
+  await page.evaluate(() => {
+    window.__timeline = [];
+    // True once the job started after this call has ended, or an error is shown.
+    window.__jobEnded = (terminal) => {
+      const started = window.__timeline.some((e) => e.state === 'queued' || e.state === 'running');
+      const banner = document.getElementById('error-banner');
+      return (started && terminal.includes(document.body.dataset.jobState)) || (banner && !banner.hidden);
+    };
+    if (window.__observer) return;
+    const record = () => window.__timeline.push({
+      state: document.body.dataset.jobState,
+      previews: Number(document.body.dataset.previewCount || 0),
+      progress: document.getElementById('progress').value,
+    });
+    window.__observer = new MutationObserver(record);
+    window.__observer.observe(document.body,
+      { attributes: true, attributeFilter: ['data-job-state', 'data-preview-count'] });
+  });
+}
+
+
+async function bannerText(page) {
+  return page.evaluate(() => {
+    const banner = document.getElementById('error-banner').cloneNode(true);
+    banner.querySelectorAll('button').forEach((b) => b.remove());
+    return banner.textContent.trim();
+  });
+}
+
+async function checkNoBanner(page, what) {
+  check(!(await page.isVisible('#error-banner')), `${what}: error banner "${await bannerText(page)}"`);
+}
+
+// Waits for the job started after recordTimeline() to end, and insists that it ended as `done`.
+async function waitForDone(page, what) {
+  await page.waitForFunction((t) => window.__jobEnded(t), TERMINAL, { timeout: 120_000 });
+  await checkNoBanner(page, what);
+  const jobState = await page.evaluate(() => document.body.dataset.jobState);
+  const status = (await page.textContent('#status-text')).trim();
+  check(jobState === 'done', `${what} ended as ${jobState}: ${status}`);
+  ok(`${what} done (${status})`);
+}
+
+async function waitForLoadedResult(page) {
+  await page.waitForFunction(() => {
+    const img = document.getElementById('live-image');
+    return img.complete && img.naturalWidth > 0 && !img.src.startsWith('data:');
+  }, null, { timeout: 15_000 });
+}
+
+async function loadPage(page, url) {
+  await page.goto(url, { waitUntil: 'load' });
+  await page.waitForSelector('#style-gallery .style-tile', { timeout: 15_000 });
+  return page.locator('#style-gallery .style-tile').count();
+}
+
+async function fastJob(page, args) {
+  await page.setInputFiles('#photo-input', args.photo);
+  const tile = page.locator('#style-gallery .style-tile').first();
+  const model = await tile.getAttribute('data-model');
+  await tile.click();
+  check(await tile.evaluate((el) => el.classList.contains('selected')), 'the clicked style tile is not marked selected');
+  await recordTimeline(page);
+  await page.click('#paint-button');
+  await waitForDone(page, `fast job with style "${model}"`);
+  await waitForLoadedResult(page);
+  ok('#live-image shows the loaded result');
+}
+
+async function checkDownload(page) {
+  const link = page.locator('#download-link');
+  check(await link.isVisible(), '#download-link is not visible after the job finished');
+  const [download] = await Promise.all([page.waitForEvent('download', { timeout: 15_000 }), link.click()]);
+  // Saved outside the screenshot folder (docs/), which keeps only screenshots.
+  const saved = path.join(fs.mkdtempSync(path.join(os.tmpdir(), 'atelier-download-')), 'result.png');
+  await download.saveAs(saved);
+  const head = fs.readFileSync(saved).subarray(0, 8);
+  check(head.equals(PNG_SIGNATURE), `the download (${download.suggestedFilename()}) is not a PNG`);
+  ok(`download link saved a PNG (${download.suggestedFilename()}, ${fs.statSync(saved).size} bytes)`);
+}
+
+async function gatysJob(page, args) {
+  await page.check('#method-gatys');
+  await page.setInputFiles('#style-upload', args.painting);
+  await page.fill('#iterations', '60');
+  await page.selectOption('#size', '256');
+  await recordTimeline(page);
+  await page.click('#paint-button');
+
+  // Wait for two previews while running (or for the end, so the timeline below can say what went wrong).
+  await page.waitForFunction((t) => {
+    const b = document.body.dataset;
+    return (b.jobState === 'running' && Number(b.previewCount) >= 2) || window.__jobEnded(t);
+  }, TERMINAL, { timeout: 120_000 });
+  await checkNoBanner(page, 'optimisation job');
+  const midRun = await page.evaluate(() => document.body.dataset.jobState === 'running');
+  await page.screenshot({ path: path.join(args.screenshots, 'studio_running.png') });
+  ok(`screenshot studio_running.png${midRun ? '' : ' (taken after the job ended: it ran too fast)'}`);
+
+  await waitForDone(page, 'optimisation job (60 iterations, 256 px)');
+  const timeline = await page.evaluate(() => window.__timeline);
+  const running = timeline.filter((e) => e.state === 'running');
+  const previews = Math.max(0, ...running.map((e) => e.previews));
+  check(previews >= 2, `only ${previews} preview(s) arrived while running`);
+  const first = running.find((e) => e.previews >= 1) || running[0];
+  check(first && running.some((e) => e.progress > first.progress),
+    `#progress did not increase while running (${JSON.stringify(running.map((e) => e.progress))})`);
+  ok(`${previews} previews arrived while running; #progress rose from ${first.progress.toFixed(2)}`);
+  await waitForLoadedResult(page);
+  await page.screenshot({ path: path.join(args.screenshots, 'studio_desktop.png') });
+  ok('screenshot studio_desktop.png');
+}
+
+// Fraction (0..1) of #compare's width where the result is visible: widths and inset() clips of #live-image and
+// its ancestors inside #compare.
+function visibleFraction() {
+  const compare = document.getElementById('compare');
+  const total = compare.getBoundingClientRect().width;
+  let visible = 1;
+  for (let el = document.getElementById('live-image'); el && el !== compare; el = el.parentElement) {
+    const width = el.getBoundingClientRect().width;
+    visible = Math.min(visible, width / total);
+    const clip = /^inset\(([^)]*)\)/.exec(getComputedStyle(el).clipPath);
+    if (!clip) continue;
+    const v = clip[1].split(/\s+/).filter((s) => !s.startsWith('round')).slice(0, 4);
+    const [, right, , left] = [v[0], v[1] ?? v[0], v[2] ?? v[0], v[3] ?? v[1] ?? v[0]];
+    const px = (s) => (s.endsWith('%') ? (parseFloat(s) / 100) * width : parseFloat(s) || 0);
+    visible = Math.min(visible, Math.max(0, width - px(left) - px(right)) / total);
+  }
+  return visible;
+}
+
+async function checkCompareSlider(page) {
+  const before = await page.evaluate(visibleFraction);
+  const slider = page.locator('#compare-slider');
+  await slider.scrollIntoViewIfNeeded();
+  const box = await slider.boundingBox();
+  const value = Number(await slider.inputValue());
+  const min = Number(await slider.getAttribute('min') || 0);
+  const max = Number(await slider.getAttribute('max') || 100);
+  const y = box.y + box.height / 2;
+  // Grab the thumb where it is now and drag it to 30% of the track.
+  await page.mouse.move(box.x + 8 + ((value - min) / (max - min)) * (box.width - 16), y);
+  await page.mouse.down();
+  await page.mouse.move(box.x + 0.3 * box.width, y, { steps: 10 });
+  await page.mouse.up();
+  const fraction = (Number(await slider.inputValue()) - min) / (max - min);
+  check(fraction > 0.2 && fraction < 0.4, `#compare-slider is at ${fraction.toFixed(2)} after dragging to 30%`);
+  const after = await page.evaluate(visibleFraction);
+  check(Math.abs(after - before) > 0.2 && Math.abs(after - fraction) < 0.05,
+    `the visible result went from ${before.toFixed(2)} to ${after.toFixed(2)} (slider at ${fraction.toFixed(2)})`);
+  ok(`before/after slider at ${fraction.toFixed(2)}: the result now covers ${after.toFixed(2)} (was ${before.toFixed(2)})`);
+}
+
+async function checkHistory(page) {
+  await page.waitForFunction(() => document.querySelectorAll('#history .history-item').length >= 2, null,
+    { timeout: 10_000 });
+  ok(`history shows ${await page.locator('#history .history-item').count()} jobs`);
+}
+
+async function phoneChecks(browser, args, problems) {
+  const context = await browser.newContext({ viewport: { width: 390, height: 844 }, isMobile: true, hasTouch: true });
+  const page = await context.newPage();
+  watchPage(page, new URL(args.url).origin, problems);
+  await loadPage(page, args.url);
+  await page.waitForSelector('#history .history-item', { timeout: 10_000 });
+  const scrollWidth = await page.evaluate(() => document.documentElement.scrollWidth);
+  check(scrollWidth <= 391, `the phone page is ${scrollWidth} px wide (a horizontal scrollbar)`);
+  check(await page.locator('#paint-button').isVisible(), '#paint-button is not visible on the phone');
+  await page.screenshot({ path: path.join(args.screenshots, 'studio_phone.png'), fullPage: true });
+  ok(`phone 390x844: no horizontal scrolling (${scrollWidth} px), Paint visible, screenshot studio_phone.png`);
+  assertClean(problems, 'phone');
+  return page;
+}
+
+async function errorPath(page, problems) {
+  const textFile = path.join(fs.mkdtempSync(path.join(os.tmpdir(), 'studio-test-')), 'not-a-photo.png');
+  fs.writeFileSync(textFile, 'hello');
+  problems.expected = true;  // the server's 415 is logged by the browser as an error: that is the point here
+  await page.setInputFiles('#photo-input', textFile);
+  await page.locator('#style-gallery .style-tile').first().click();
+  await page.click('#paint-button');
+  const banner = page.locator('#error-banner');
+  await banner.waitFor({ state: 'visible', timeout: 15_000 });
+  const text = await bannerText(page);
+  // The server words it "not a picture"; a decoder's message may say "image".
+  check(/image|picture/i.test(text), `the error banner says "${text}", not about an image`);
+  ok(`a text file as photo shows the error banner: "${text}"`);
+}
+
+async function main(args, session) {
+  fs.mkdirSync(args.screenshots, { recursive: true });
+  const browser = await chromium.launch({
+    executablePath: process.env.CHROMIUM || '/usr/bin/chromium', args: ['--no-sandbox'], headless: true,
+  });
+  session.browser = browser;
+  const problems = { list: [], expected: false };
+  const context = await browser.newContext({ viewport: { width: 1280, height: 900 }, acceptDownloads: true });
+  const page = await context.newPage();
+  session.page = page;
+  watchPage(page, new URL(args.url).origin, problems);
+
+  const styles = await loadPage(page, args.url);
+  ok(`page loaded at 1280x900 with ${styles} fast styles`);
+  await fastJob(page, args);
+  await checkDownload(page);
+  await gatysJob(page, args);
+  await checkCompareSlider(page);
+  await checkHistory(page);
+  assertClean(problems, 'desktop');
+
+  session.page = await phoneChecks(browser, args, problems);
+  await errorPath(session.page, problems);
+}
+
+async function run() {
+  const session = {};
+  let timer;
+  const timeout = new Promise((_, reject) => {
+    timer = setTimeout(() => reject(new Error(`global timeout of ${GLOBAL_TIMEOUT_MS / 1000} s`)), GLOBAL_TIMEOUT_MS);
+  });
+  let code = 0;
+  let args;
+  try {
+    args = parseArgs(process.argv.slice(2));
+    await Promise.race([main(args, session), timeout]);
+    console.log('ok - all browser checks passed');
+  } catch (err) {
+    console.log(`not ok - ${String(err.message || err).split('\n')[0]}`);
+    if (session.page && args) {
+      await session.page.screenshot({ path: path.join(args.screenshots, 'failure.png') }).catch(() => {});
+    }
+    code = 1;
+  } finally {
+    clearTimeout(timer);
+    if (session.browser) await session.browser.close().catch(() => {});
+  }
+  process.exit(code);
+}
+
+run();

@@ -1,0 +1,295 @@
+// Atelier Studio's queue, store and request parsing, with a fake painter (no
+// torch): bounded queue, memory admission, cancel, restart recovery.
+#include <gtest/gtest.h>
+
+#include <opencv2/imgcodecs.hpp>
+
+#include <atomic>
+#include <cmath>
+#include <chrono>
+#include <thread>
+
+#include "atelier/atomic_file.hpp"
+#include "atelier/studio.hpp"
+#include "atelier/studio_server.hpp"
+#include "test_support.hpp"
+
+namespace atelier::studio {
+namespace {
+
+using testing::ScratchDir;
+
+std::string png_bytes(int width, int height) {
+  cv::Mat pixels(height, width, CV_8UC3, cv::Scalar(20, 120, 220));
+  std::vector<unsigned char> bytes;
+  cv::imencode(".png", pixels, bytes);
+  return std::string(bytes.begin(), bytes.end());
+}
+
+// Paints nothing: each job "runs" until released (or cancelled), reporting
+// one iteration per poll; estimates come from params["fake_bytes"].
+class FakePainter : public Painter {
+ public:
+  std::atomic<bool> release{false};
+  std::atomic<int> running{0}, most_running{0};
+
+  void check(const JobRecord& job) const override {
+    if (job.params.value("model", "") == "missing") throw Error("model: no installed style \"missing\"");
+  }
+  std::int64_t estimate_bytes(const JobRecord& job, std::int64_t) const override {
+    return job.params.value("fake_bytes", 1000);
+  }
+  PaintOutcome paint(const JobRun& run, int& width, int& height) override {
+    const int now = ++running;
+    most_running = std::max(most_running.load(), now);
+    int iteration = 0;
+    while (!release) {
+      if (run.cancel_requested() || run.shutdown_requested()) {
+        --running;
+        return PaintOutcome::Stopped;
+      }
+      ++iteration;
+      run.report(iteration, 1000, {{"total", iteration == 1 ? std::nan("") : 1.0 / iteration}});
+      std::this_thread::sleep_for(std::chrono::milliseconds(2));
+    }
+    --running;
+    if (run.job.params.value("fail", false)) throw Error("the fake painter failed on purpose");
+    run.preview(cv::Mat(8, 8, CV_32FC3, cv::Scalar(0.5, 0.5, 0.5)));
+    width = height = 8;
+    return PaintOutcome::Done;
+  }
+  nlohmann::json models() const override { return {{"styles", nlohmann::json::array()}}; }
+  std::vector<unsigned char> thumbnail(const std::string& model) override { throw Error("no style " + model); }
+};
+
+JobRecord fake_job(const nlohmann::json& extra = {}) {
+  JobRecord job;
+  job.method = "fast";
+  job.params = {{"model", "candy"}};
+  for (const auto& [key, value] : extra.items()) job.params[key] = value;
+  return job;
+}
+
+JobStatus wait_for_status(Studio& studio, const std::string& id, JobStatus wanted) {
+  for (int i = 0; i < 500; ++i) {
+    const JobStatus status = studio.view(id).job.status;
+    if (status == wanted) return status;
+    std::this_thread::sleep_for(std::chrono::milliseconds(10));
+  }
+  return studio.view(id).job.status;
+}
+
+int refusal_status(const std::function<void()>& action, int* retry_after = nullptr) {
+  try {
+    action();
+  } catch (const Refusal& refusal) {
+    if (retry_after) *retry_after = refusal.retry_after_seconds;
+    return refusal.status;
+  }
+  return 0;
+}
+
+TEST(StudioQueue, RunsJobsAndKeepsThemAcrossARestart) {
+  ScratchDir scratch;
+  std::string id;
+  {
+    JobStore store(scratch.path());
+    FakePainter painter;
+    Studio studio(store, painter, {});
+    id = studio.submit(fake_job(), png_bytes(4, 4), {}).id;
+    EXPECT_TRUE(is_job_id(id));
+    EXPECT_EQ(wait_for_status(studio, id, JobStatus::Running), JobStatus::Running);
+    painter.release = true;
+    EXPECT_EQ(wait_for_status(studio, id, JobStatus::Done), JobStatus::Done);
+    const JobView view = studio.view(id);
+    EXPECT_EQ(view.job.width, 8);
+    EXPECT_GT(view.job.iteration, 0);
+    ASSERT_GT(view.job.loss_history.size(), 1u);
+    EXPECT_TRUE(std::isnan(view.job.loss_history[0])) << "a NaN loss is kept (as null in the store)";
+    EXPECT_EQ(read_file_bytes(store.job_dir(id) + "/content").size(), png_bytes(4, 4).size());
+  }
+  JobStore reopened(scratch.path());
+  const auto job = reopened.get(id);
+  ASSERT_TRUE(job.has_value());
+  EXPECT_EQ(job->status, JobStatus::Done);
+  EXPECT_EQ(job->params["model"], "candy");
+}
+
+TEST(StudioQueue, RefusesWhenTheQueueIsFullWithARetryTime) {
+  ScratchDir scratch;
+  JobStore store(scratch.path());
+  FakePainter painter;
+  Studio studio(store, painter, {1, 2});
+  const std::string running = studio.submit(fake_job(), png_bytes(4, 4), {}).id;
+  wait_for_status(studio, running, JobStatus::Running);
+  studio.submit(fake_job(), png_bytes(4, 4), {});
+  studio.submit(fake_job(), png_bytes(4, 4), {});
+  int retry_after = 0;
+  EXPECT_EQ(refusal_status([&] { studio.submit(fake_job(), png_bytes(4, 4), {}); }, &retry_after), 429);
+  EXPECT_GE(retry_after, 1);
+  EXPECT_EQ(studio.counters().queued, 2);
+  painter.release = true;
+}
+
+TEST(StudioQueue, AdmitsByEstimatedMemory) {
+  ScratchDir scratch;
+  JobStore store(scratch.path());
+  FakePainter painter;
+  // Two workers, but two 600-byte jobs do not fit in 1000 bytes together.
+  Studio studio(store, painter, {2, 8, 1000});
+  EXPECT_EQ(refusal_status([&] { studio.submit(fake_job({{"fake_bytes", 5000}}), png_bytes(4, 4), {}); }), 422);
+  EXPECT_EQ(refusal_status([&] { studio.submit(fake_job({{"model", "missing"}}), png_bytes(4, 4), {}); }), 400);
+  const std::string first = studio.submit(fake_job({{"fake_bytes", 600}}), png_bytes(4, 4), {}).id;
+  const std::string second = studio.submit(fake_job({{"fake_bytes", 600}}), png_bytes(4, 4), {}).id;
+  wait_for_status(studio, first, JobStatus::Running);
+  std::this_thread::sleep_for(std::chrono::milliseconds(100));
+  EXPECT_EQ(studio.view(second).job.status, JobStatus::Queued) << "it waits for memory, not for a worker";
+  EXPECT_EQ(studio.view(second).position, 1);
+  EXPECT_EQ(studio.counters().reserved_bytes, 600);
+  painter.release = true;
+  EXPECT_EQ(wait_for_status(studio, second, JobStatus::Done), JobStatus::Done);
+  EXPECT_EQ(painter.most_running.load(), 1);
+}
+
+TEST(StudioQueue, CancelsQueuedAndRunningJobs) {
+  ScratchDir scratch;
+  JobStore store(scratch.path());
+  FakePainter painter;
+  Studio studio(store, painter, {});
+  const std::string running = studio.submit(fake_job(), png_bytes(4, 4), {}).id;
+  const std::string queued = studio.submit(fake_job(), png_bytes(4, 4), {}).id;
+  wait_for_status(studio, running, JobStatus::Running);
+  EXPECT_EQ(studio.cancel(queued).status, JobStatus::Cancelled);
+  studio.cancel(running);
+  EXPECT_EQ(wait_for_status(studio, running, JobStatus::Cancelled), JobStatus::Cancelled);
+  EXPECT_EQ(refusal_status([&] { studio.cancel(running); }), 409);
+  EXPECT_EQ(refusal_status([&] { studio.cancel("0123456789abcdef01234567"); }), 404);
+  // A cancelled job can run again.
+  painter.release = true;
+  studio.rerun(running);
+  EXPECT_EQ(wait_for_status(studio, running, JobStatus::Done), JobStatus::Done);
+  EXPECT_EQ(refusal_status([&] { studio.rerun(running); }), 409);
+}
+
+TEST(StudioQueue, ShutdownInterruptsRunningJobsAndKeepsQueuedOnes) {
+  ScratchDir scratch;
+  std::string running, queued;
+  {
+    JobStore store(scratch.path());
+    FakePainter painter;
+    Studio studio(store, painter, {});
+    running = studio.submit(fake_job(), png_bytes(4, 4), {}).id;
+    queued = studio.submit(fake_job(), png_bytes(4, 4), {}).id;
+    wait_for_status(studio, running, JobStatus::Running);
+    studio.shutdown();
+    EXPECT_EQ(studio.view(running).job.status, JobStatus::Interrupted);
+    EXPECT_NE(studio.view(running).job.message.find("run it again"), std::string::npos);
+    EXPECT_EQ(refusal_status([&] { studio.submit(fake_job(), png_bytes(4, 4), {}); }), 503);
+  }
+  JobStore store(scratch.path());
+  FakePainter painter;
+  painter.release = true;
+  Studio studio(store, painter, {});
+  EXPECT_EQ(wait_for_status(studio, queued, JobStatus::Done), JobStatus::Done) << "queued jobs run after a restart";
+  EXPECT_EQ(studio.view(running).job.status, JobStatus::Interrupted);
+}
+
+TEST(StudioQueue, ARestartAfterACrashMarksRunningJobsInterrupted) {
+  ScratchDir scratch;
+  JobRecord job = fake_job();
+  job.id = new_job_id();
+  job.status = JobStatus::Running;
+  job.iteration = 42;
+  job.created = unix_now();
+  {
+    JobStore store(scratch.path());
+    store.put(job);
+    testing::write_all(store.job_dir(job.id) + "/.result.png.tmp-1-2", "half a file");
+  }
+  JobStore store(scratch.path());
+  FakePainter painter;
+  Studio studio(store, painter, {});
+  const JobView view = studio.view(job.id);
+  EXPECT_EQ(view.job.status, JobStatus::Interrupted);
+  EXPECT_NE(view.job.message.find("iteration 42"), std::string::npos) << view.job.message;
+  EXPECT_TRUE(testing::read_all(store.job_dir(job.id) + "/.result.png.tmp-1-2").empty()) << "temporaries removed";
+}
+
+TEST(StudioQueue, WatchersSeeEveryChange) {
+  ScratchDir scratch;
+  JobStore store(scratch.path());
+  FakePainter painter;
+  Studio studio(store, painter, {});
+  const std::string id = studio.submit(fake_job(), png_bytes(4, 4), {}).id;
+  JobView view = studio.view(id);
+  const JobView changed = studio.wait_for_change(id, view.version, std::chrono::seconds(5));
+  EXPECT_NE(changed.version, view.version);
+  painter.release = true;
+  wait_for_status(studio, id, JobStatus::Done);
+  const JobView ended = studio.wait_for_change(id, changed.version, std::chrono::seconds(5));
+  EXPECT_EQ(ended.job.status, JobStatus::Done);
+}
+
+// --- POST /jobs parsing --------------------------------------------------
+
+int parse_status(const std::vector<UploadedField>& fields, UploadLimits limits = {}) {
+  return refusal_status([&] { parse_job_request(fields, limits); });
+}
+
+TEST(JobRequestParsing, FillsDefaultsAndReadsParamsJson) {
+  const JobRequest fast = parse_job_request({{"content", "photo.png", "image/png", png_bytes(300, 200)},
+                                             {"model", "", "", "candy"}},
+                                            {});
+  EXPECT_EQ(fast.job.method, "fast");
+  EXPECT_EQ(fast.job.params["size"], 300) << "fast jobs keep the photo's size";
+  EXPECT_EQ(fast.job.params["content_name"], "photo.png");
+  const JobRequest gatys = parse_job_request(
+      {{"content", "../../etc/passwd", "", png_bytes(64, 64)},
+       {"style", "s.png", "", png_bytes(32, 32)},
+       {"params", "", "", R"({"iterations": 40, "keep_colors": true, "strength": 0.25, "size": 128})"},
+       {"size", "", "", "96"}},
+      {});
+  EXPECT_EQ(gatys.job.method, "gatys");
+  EXPECT_EQ(gatys.job.params["iterations"], 40);
+  EXPECT_EQ(gatys.job.params["keep_colors"], true);
+  EXPECT_EQ(gatys.job.params["size"], 96) << "a separate field wins over params";
+  EXPECT_EQ(gatys.job.params["content_name"], "....etcpasswd") << "no path survives";
+  EXPECT_EQ(gatys.styles.size(), 1u);
+}
+
+TEST(JobRequestParsing, RefusesBadInputWithTheRightStatus) {
+  const UploadedField photo{"content", "p.png", "", png_bytes(64, 64)};
+  const UploadedField model{"model", "", "", "candy"};
+  EXPECT_EQ(parse_status({model}), 400) << "no photo";
+  EXPECT_EQ(parse_status({photo}), 400) << "no style or model";
+  EXPECT_EQ(parse_status({photo, model, {"size", "", "", "12"}}), 400);
+  EXPECT_EQ(parse_status({photo, model, {"size", "", "", "100px"}}), 400);
+  EXPECT_EQ(parse_status({photo, model, {"strength", "", "", "1.5"}}), 400);
+  EXPECT_EQ(parse_status({photo, model, {"strength", "", "", "nan"}}), 400);
+  EXPECT_EQ(parse_status({photo, model, {"method", "", "", "magic"}}), 400);
+  EXPECT_EQ(parse_status({photo, model, {"keep_colors", "", "", "maybe"}}), 400);
+  EXPECT_EQ(parse_status({photo, model, {"colour", "", "", "red"}}), 400) << "unknown field";
+  EXPECT_EQ(parse_status({photo, model, {"params", "", "", "{not json"}}), 400);
+  EXPECT_EQ(parse_status({photo, model, {"params", "", "", "[1,2]"}}), 400);
+  EXPECT_EQ(parse_status({photo, model, {"params", "", "", R"({"size": [1]})"}}), 400);
+  EXPECT_EQ(parse_status({photo, photo, model}), 400) << "two photos";
+  EXPECT_EQ(parse_status({{"content", "a.png", "", "hello, I am text"}, model}), 415);
+  EXPECT_EQ(parse_status({{"content", "a.png", "", png_bytes(64, 64).substr(0, 40)}, model}), 415) << "truncated";
+  UploadLimits small;
+  small.max_pixels = 1000;
+  EXPECT_EQ(parse_status({photo, model}, small), 413);
+  EXPECT_EQ(parse_status({{"content", "p.png", "", ""}, model}), 400) << "empty file";
+}
+
+TEST(StudioMetrics, ArePrometheusText) {
+  StudioCounters counters;
+  counters.submitted = 3;
+  counters.ended["done"] = 2;
+  const std::string text = prometheus_metrics(counters, {{200, 7}, {429, 1}}, 12.5);
+  EXPECT_NE(text.find("# TYPE atelier_jobs_submitted_total counter\natelier_jobs_submitted_total 3\n"), std::string::npos);
+  EXPECT_NE(text.find("atelier_jobs_ended_total{status=\"done\"} 2\n"), std::string::npos);
+  EXPECT_NE(text.find("atelier_http_responses_total{code=\"429\"} 1\n"), std::string::npos);
+}
+
+}  // namespace
+}  // namespace atelier::studio
