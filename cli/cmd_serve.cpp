@@ -1,7 +1,7 @@
 // atelier serve: Atelier Studio, the web page and HTTP API for painting in a
 // browser (see docs/STUDIO_API.md).
+#include <atomic>
 #include <chrono>
-#include <csignal>
 #include <iostream>
 #include <mutex>
 #include <thread>
@@ -51,6 +51,8 @@ int run_serve(const ServeArgs& args) {
   };
   configure_runtime(args.threads);
   parse_device(args.device);
+  // From here SIGTERM and Ctrl-C only set a flag, watched below.
+  InterruptHandler interrupt_handler;
 
   studio::JobStore store(args.data_dir);
   studio::StudioPainter painter({args.models_dir, args.weights, args.device});
@@ -90,19 +92,21 @@ int run_serve(const ServeArgs& args) {
     log("warning: listening on " + args.host + " without --token: anyone who can reach it can use this studio", {});
 
   // SIGTERM or Ctrl-C: stop the workers first (an optimisation checkpoints
-  // and is marked interrupted, so watchers still see it end), then stop
-  // serving.
-  InterruptHandler interrupt_handler;
+  // and is marked interrupted, and watchers' event streams say so), then
+  // stop serving.
+  std::atomic<bool> serving{true};
   std::thread watcher([&] {
-    while (!interrupt_requested()) std::this_thread::sleep_for(std::chrono::milliseconds(100));
-    log("stopping: running jobs checkpoint, queued jobs wait for the next start", {});
+    while (!interrupt_requested() && serving) std::this_thread::sleep_for(std::chrono::milliseconds(100));
+    if (serving) log("stopping: running jobs checkpoint, queued jobs wait for the next start", {});
     studio.shutdown();
-    server.stop();
+    // A stop before the server has started listening is lost: repeat it.
+    while (serving) {
+      server.stop();
+      std::this_thread::sleep_for(std::chrono::milliseconds(50));
+    }
   });
   server.run();
-  if (!interrupt_requested()) {  // run() ended on its own: make the watcher finish
-    std::raise(SIGTERM);
-  }
+  serving = false;
   watcher.join();
   log("stopped", {});
   return kExitOk;
@@ -118,7 +122,9 @@ Runner add_serve_command(CLI::App& app) {
   cmd->add_option("--port", args->port, "Port (0: any free port, printed at start)")->capture_default_str()->check(CLI::Range(0, 65535));
   cmd->add_option("--workers", args->workers, "Jobs painted at once")->capture_default_str()->check(CLI::Range(1, 64));
   cmd->add_option("--queue", args->queue, "Jobs that may wait; more are refused with 429")->capture_default_str()->check(CLI::Range(1, 10000));
-  cmd->add_option("--token", args->token, "Require 'Authorization: Bearer TOKEN' on the API");
+  cmd->add_option("--token", args->token,
+                  "Require 'Authorization: Bearer TOKEN' on the API (or set ATELIER_STUDIO_TOKEN, which ps does not show)")
+      ->envname("ATELIER_STUDIO_TOKEN");
   cmd->add_option("--max-memory", args->max_memory,
                   "Memory the running jobs may use together, e.g. 8G (default: 90% of free memory)");
   cmd->add_option("--max-upload", args->max_upload, "Largest request body")->capture_default_str();

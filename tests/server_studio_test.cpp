@@ -98,7 +98,9 @@ TEST(StudioQueue, RunsJobsAndKeepsThemAcrossARestart) {
     Studio studio(store, painter, {});
     id = studio.submit(fake_job(), png_bytes(4, 4), {}).id;
     EXPECT_TRUE(is_job_id(id));
-    EXPECT_EQ(wait_for_status(studio, id, JobStatus::Running), JobStatus::Running);
+    ASSERT_EQ(wait_for_status(studio, id, JobStatus::Running), JobStatus::Running);
+    for (int i = 0; i < 500 && studio.view(id).job.iteration < 3; ++i)
+      std::this_thread::sleep_for(std::chrono::milliseconds(5));
     painter.release = true;
     EXPECT_EQ(wait_for_status(studio, id, JobStatus::Done), JobStatus::Done);
     const JobView view = studio.view(id);
@@ -121,7 +123,7 @@ TEST(StudioQueue, RefusesWhenTheQueueIsFullWithARetryTime) {
   FakePainter painter;
   Studio studio(store, painter, {1, 2});
   const std::string running = studio.submit(fake_job(), png_bytes(4, 4), {}).id;
-  wait_for_status(studio, running, JobStatus::Running);
+  ASSERT_EQ(wait_for_status(studio, running, JobStatus::Running), JobStatus::Running);
   studio.submit(fake_job(), png_bytes(4, 4), {});
   studio.submit(fake_job(), png_bytes(4, 4), {});
   int retry_after = 0;
@@ -141,7 +143,7 @@ TEST(StudioQueue, AdmitsByEstimatedMemory) {
   EXPECT_EQ(refusal_status([&] { studio.submit(fake_job({{"model", "missing"}}), png_bytes(4, 4), {}); }), 400);
   const std::string first = studio.submit(fake_job({{"fake_bytes", 600}}), png_bytes(4, 4), {}).id;
   const std::string second = studio.submit(fake_job({{"fake_bytes", 600}}), png_bytes(4, 4), {}).id;
-  wait_for_status(studio, first, JobStatus::Running);
+  ASSERT_EQ(wait_for_status(studio, first, JobStatus::Running), JobStatus::Running);
   std::this_thread::sleep_for(std::chrono::milliseconds(100));
   EXPECT_EQ(studio.view(second).job.status, JobStatus::Queued) << "it waits for memory, not for a worker";
   EXPECT_EQ(studio.view(second).position, 1);
@@ -158,7 +160,7 @@ TEST(StudioQueue, CancelsQueuedAndRunningJobs) {
   Studio studio(store, painter, {});
   const std::string running = studio.submit(fake_job(), png_bytes(4, 4), {}).id;
   const std::string queued = studio.submit(fake_job(), png_bytes(4, 4), {}).id;
-  wait_for_status(studio, running, JobStatus::Running);
+  ASSERT_EQ(wait_for_status(studio, running, JobStatus::Running), JobStatus::Running);
   EXPECT_EQ(studio.cancel(queued).status, JobStatus::Cancelled);
   studio.cancel(running);
   EXPECT_EQ(wait_for_status(studio, running, JobStatus::Cancelled), JobStatus::Cancelled);
@@ -180,7 +182,7 @@ TEST(StudioQueue, ShutdownInterruptsRunningJobsAndKeepsQueuedOnes) {
     Studio studio(store, painter, {});
     running = studio.submit(fake_job(), png_bytes(4, 4), {}).id;
     queued = studio.submit(fake_job(), png_bytes(4, 4), {}).id;
-    wait_for_status(studio, running, JobStatus::Running);
+    ASSERT_EQ(wait_for_status(studio, running, JobStatus::Running), JobStatus::Running);
     studio.shutdown();
     EXPECT_EQ(studio.view(running).job.status, JobStatus::Interrupted);
     EXPECT_NE(studio.view(running).job.message.find("run it again"), std::string::npos);
@@ -215,19 +217,40 @@ TEST(StudioQueue, ARestartAfterACrashMarksRunningJobsInterrupted) {
   EXPECT_TRUE(testing::read_all(store.job_dir(job.id) + "/.result.png.tmp-1-2").empty()) << "temporaries removed";
 }
 
-TEST(StudioQueue, WatchersSeeEveryChange) {
+TEST(StudioQueue, WatchersSeeEveryChangeAndTheEnd) {
   ScratchDir scratch;
   JobStore store(scratch.path());
   FakePainter painter;
   Studio studio(store, painter, {});
   const std::string id = studio.submit(fake_job(), png_bytes(4, 4), {}).id;
   JobView view = studio.view(id);
-  const JobView changed = studio.wait_for_change(id, view.version, std::chrono::seconds(5));
-  EXPECT_NE(changed.version, view.version);
+  int changes = 0;
+  while (changes < 5) {  // each report of the running job wakes the watcher
+    const JobView next = studio.wait_for_change(id, view.version, std::chrono::seconds(5));
+    ASSERT_NE(next.version, view.version) << "no change within 5 s";
+    view = next;
+    ++changes;
+  }
+  EXPECT_EQ(view.job.status, JobStatus::Running);
   painter.release = true;
-  wait_for_status(studio, id, JobStatus::Done);
-  const JobView ended = studio.wait_for_change(id, changed.version, std::chrono::seconds(5));
-  EXPECT_EQ(ended.job.status, JobStatus::Done);
+  while (view.job.status == JobStatus::Running) view = studio.wait_for_change(id, view.version, std::chrono::seconds(5));
+  EXPECT_EQ(view.job.status, JobStatus::Done);
+}
+
+TEST(StudioQueue, AFailingJobIsMarkedFailedAndTheNextOneRuns) {
+  ScratchDir scratch;
+  JobStore store(scratch.path());
+  FakePainter painter;
+  painter.release = true;
+  Studio studio(store, painter, {});
+  const std::string failing = studio.submit(fake_job({{"fail", true}}), png_bytes(4, 4), {}).id;
+  const std::string next = studio.submit(fake_job(), png_bytes(4, 4), {}).id;
+  EXPECT_EQ(wait_for_status(studio, failing, JobStatus::Failed), JobStatus::Failed);
+  EXPECT_EQ(studio.view(failing).job.message, "the fake painter failed on purpose");
+  EXPECT_EQ(wait_for_status(studio, next, JobStatus::Done), JobStatus::Done);
+  EXPECT_EQ(studio.counters().ended["failed"], 1u);
+  // A failed job can be queued again.
+  EXPECT_EQ(studio.rerun(failing).status, JobStatus::Queued);
 }
 
 // --- POST /jobs parsing --------------------------------------------------

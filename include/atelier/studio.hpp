@@ -121,7 +121,9 @@ class Studio {
   JobView view(const std::string& id) const;
   std::vector<JobView> history(int limit) const;
   // Waits up to `timeout` for a change after `version`; returns the view
-  // (whose version equals `version` when nothing changed).
+  // (whose version equals `version` when nothing changed). A job that has
+  // ended is answered at once, from the store (version 0). In a shutdown, a
+  // queued job is answered at once too.
   JobView wait_for_change(const std::string& id, std::uint64_t version, std::chrono::milliseconds timeout) const;
 
   StudioCounters counters() const;
@@ -140,6 +142,10 @@ class Studio {
   void run_job(const std::shared_ptr<LiveJob>& live);
   void finish(const std::shared_ptr<LiveJob>& live, JobStatus status, const std::string& message);
   void enqueue_locked(const std::shared_ptr<LiveJob>& live);
+  // Records a new or re-run job and queues it.
+  void admit_locked(const JobRecord& job);
+  // Throws Refusal 503 when shutting down, 429 with a retry time when full.
+  void check_capacity_locked() const;
   JobView view_locked(const LiveJob& live) const;
   double average_seconds_locked(const std::string& method) const;
   std::shared_ptr<LiveJob> live_locked(const std::string& id) const;

@@ -54,7 +54,7 @@ struct ServerOptions {
   UploadLimits limits;
   int http_threads = 32;
   int max_event_streams = 16;  // open /events streams; more get 503
-  int read_timeout_seconds = 30;  // a client silent this long mid-request is dropped
+  int read_timeout_seconds = 15;  // a client silent this long mid-request is dropped
   std::string cors_origin;     // empty: no CORS headers (browsers refuse cross-origin calls)
   // One line per finished job and per server event; may be empty.
   std::function<void(const std::string&)> log;

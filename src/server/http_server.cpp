@@ -96,6 +96,11 @@ struct StudioServer::Impl {
   void add_job_routes();
   void add_studio_routes();
   void stream_events(const std::string& id, httplib::Response& res);
+  struct EventCursor {
+    std::uint64_t version = 0, preview_version = 0;
+    bool ended = false;
+  };
+  bool send_next_event(const std::string& id, EventCursor& seen, httplib::DataSink& sink);
   bool authorised(const httplib::Request& req) const;
 };
 
@@ -121,6 +126,7 @@ void StudioServer::Impl::setup() {
     headers.emplace("Access-Control-Allow-Origin", options.cors_origin);
     headers.emplace("Access-Control-Allow-Headers", "Authorization, Content-Type");
     headers.emplace("Access-Control-Allow-Methods", "GET, POST, DELETE, OPTIONS");
+    headers.emplace("Access-Control-Expose-Headers", "Retry-After, Location");
     http.Options(kApi + "/.*", [](const httplib::Request&, httplib::Response& res) { res.status = 204; });
   }
   http.set_default_headers(headers);
@@ -224,7 +230,12 @@ void StudioServer::Impl::add_job_routes() {
     const JobView view = studio.view(id);
     if (view.job.status != JobStatus::Done)
       return send_error(res, 404, std::string("job ") + id + " has no result (it is " + status_name(view.job.status) + ")");
-    const std::vector<unsigned char> bytes = read_file_bytes(studio.store().job_dir(id) + "/result.png");
+    std::vector<unsigned char> bytes;
+    try {
+      bytes = read_file_bytes(studio.store().job_dir(id) + "/result.png");
+    } catch (const Error&) {
+      return send_error(res, 404, "the result of job " + id + " is missing from the data directory");
+    }
     if (req.has_param("download"))
       res.set_header("Content-Disposition", "attachment; filename=\"atelier-" + id.substr(0, 8) + ".png\"");
     res.set_header("Cache-Control", "private, max-age=86400, immutable");
@@ -253,46 +264,54 @@ void StudioServer::Impl::add_job_routes() {
 // preview image when the picture changed), an "end" event when it ends.
 void StudioServer::Impl::stream_events(const std::string& id, httplib::Response& res) {
   studio.view(id);  // 404 before any stream starts
-  if (open_streams >= options.max_event_streams) {
+  if (++open_streams > options.max_event_streams) {
+    --open_streams;
     res.set_header("Retry-After", "5");
     return send_error(res, 503, "too many open event streams; poll GET /jobs/{id} instead");
   }
-  ++open_streams;
-  struct Seen {
-    std::uint64_t version = 0, preview_version = 0;
-    bool ended = false;
-  };
-  auto seen = std::make_shared<Seen>();
+  auto seen = std::make_shared<EventCursor>();
   res.set_header("Cache-Control", "no-cache");
   res.set_header("X-Accel-Buffering", "no");
   res.set_chunked_content_provider(
       "text/event-stream",
       [this, id, seen](size_t, httplib::DataSink& sink) {
-        if (seen->ended) {
-          sink.done();
-          return true;
+        // httplib runs providers outside its handler's try: nothing may escape.
+        try {
+          return send_next_event(id, *seen, sink);
+        } catch (const std::exception& error) {
+          log("event stream of job " + id + " ended: " + first_line(error.what()));
+          return false;
         }
-        const JobView view = studio.wait_for_change(id, seen->version, std::chrono::seconds(10));
-        const bool ended = has_ended(view.job.status);
-        if (view.version == seen->version && !ended) {
-          if (studio.shutting_down()) {
-            sink.done();
-            return true;
-          }
-          const std::string ping = ": ping\n\n";
-          return sink.write(ping.data(), ping.size());
-        }
-        seen->version = view.version;
-        nlohmann::json data = job_json(view);
-        if (view.preview_version != seen->preview_version && !view.preview_jpeg.empty()) {
-          data["preview"] = "data:image/jpeg;base64," + base64(view.preview_jpeg);
-          seen->preview_version = view.preview_version;
-        }
-        const std::string event = std::string("event: ") + (ended ? "end" : "progress") + "\ndata: " + json_text(data) + "\n\n";
-        seen->ended = ended;
-        return sink.write(event.data(), event.size());
       },
       [this](bool) { --open_streams; });
+}
+
+// Waits for the job's next change and writes it as one event; false when
+// the client has gone.
+bool StudioServer::Impl::send_next_event(const std::string& id, EventCursor& seen, httplib::DataSink& sink) {
+  if (seen.ended) {
+    sink.done();
+    return true;
+  }
+  const JobView view = studio.wait_for_change(id, seen.version, std::chrono::seconds(10));
+  const bool ended = has_ended(view.job.status);
+  if (view.version == seen.version && !ended) {
+    if (studio.shutting_down()) {  // a queued job: it waits for the next start
+      sink.done();
+      return true;
+    }
+    const std::string ping = ": ping\n\n";
+    return sink.write(ping.data(), ping.size());
+  }
+  seen.version = view.version;
+  nlohmann::json data = job_json(view);
+  if (view.preview_version != seen.preview_version && !view.preview_jpeg.empty()) {
+    data["preview"] = "data:image/jpeg;base64," + base64(view.preview_jpeg);
+    seen.preview_version = view.preview_version;
+  }
+  const std::string event = std::string("event: ") + (ended ? "end" : "progress") + "\ndata: " + json_text(data) + "\n\n";
+  seen.ended = ended;
+  return sink.write(event.data(), event.size());
 }
 
 void StudioServer::Impl::add_studio_routes() {

@@ -58,23 +58,21 @@ std::string prometheus_metrics(const StudioCounters& counters, const std::map<in
         << "atelier_job_duration_seconds_count{method=\"" << method << "\"} "
         << (count == counters.seconds_count.end() ? 0 : count->second) << '\n';
   }
-  metric("atelier_jobs_queued", "gauge", "Jobs waiting for a worker.");
-  out << "atelier_jobs_queued " << counters.queued << '\n';
-  metric("atelier_jobs_running", "gauge", "Jobs being painted.");
-  out << "atelier_jobs_running " << counters.running << '\n';
-  metric("atelier_queue_capacity", "gauge", "Most jobs that may wait (--queue).");
-  out << "atelier_queue_capacity " << counters.max_queue << '\n';
-  metric("atelier_workers", "gauge", "Jobs that may run at once (--workers).");
-  out << "atelier_workers " << counters.workers << '\n';
-  metric("atelier_memory_reserved_bytes", "gauge", "Estimated peak memory of the running jobs.");
-  out << "atelier_memory_reserved_bytes " << counters.reserved_bytes << '\n';
-  metric("atelier_memory_budget_bytes", "gauge", "Memory the jobs may use together (--max-memory; 0: no limit).");
-  out << "atelier_memory_budget_bytes " << counters.budget_bytes << '\n';
+  const auto gauge = [&](const char* name, const char* help, auto value) {
+    metric(name, "gauge", help);
+    out << name << ' ' << value << '\n';
+  };
+  gauge("atelier_jobs_queued", "Jobs waiting for a worker.", counters.queued);
+  gauge("atelier_jobs_running", "Jobs being painted.", counters.running);
+  gauge("atelier_queue_capacity", "Most jobs that may wait (--queue).", counters.max_queue);
+  gauge("atelier_workers", "Jobs that may run at once (--workers).", counters.workers);
+  gauge("atelier_memory_reserved_bytes", "Estimated peak memory of the running jobs.", counters.reserved_bytes);
+  gauge("atelier_memory_budget_bytes", "Memory the jobs may use together (--max-memory; 0: no limit).",
+        counters.budget_bytes);
   metric("atelier_http_responses_total", "counter", "HTTP responses by status code.");
   for (const auto& [status, count] : responses_by_status)
     out << "atelier_http_responses_total{code=\"" << status << "\"} " << count << '\n';
-  metric("atelier_uptime_seconds", "gauge", "Seconds since the server started.");
-  out << "atelier_uptime_seconds " << uptime_seconds << '\n';
+  gauge("atelier_uptime_seconds", "Seconds since the server started.", uptime_seconds);
   return out.str();
 }
 

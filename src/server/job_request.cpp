@@ -146,6 +146,7 @@ std::string display_name(const std::string& filename) {
 JobRequest parse_job_request(const std::vector<UploadedField>& fields, const UploadLimits& limits) {
   JobRequest request;
   std::map<std::string, std::string> settings, from_params;
+  bool params_given = false;
   const UploadedField* content = nullptr;
   std::vector<const UploadedField*> styles;
   for (const auto& field : fields) {
@@ -157,6 +158,8 @@ JobRequest parse_job_request(const std::vector<UploadedField>& fields, const Upl
         throw Refusal(400, "style: at most " + std::to_string(limits.max_styles) + " paintings");
       styles.push_back(&field);
     } else if (field.name == "params") {
+      if (params_given) throw Refusal(400, "params: given twice");
+      params_given = true;
       from_params = settings_from_json(field.content);
     } else if (kSettingNames.count(field.name)) {
       if (!settings.emplace(field.name, field.content).second) throw Refusal(400, field.name + ": given twice");
@@ -186,8 +189,11 @@ JobRequest parse_job_request(const std::vector<UploadedField>& fields, const Upl
 
   if (!content) throw Refusal(400, "content: upload a photo");
   const ImageSize size = check_picture("content", content->content, limits.max_pixels);
-  for (size_t i = 0; i < styles.size(); ++i)
-    check_picture("style " + std::to_string(i + 1), styles[i]->content, limits.max_pixels);
+  std::int64_t style_pixels = 0;
+  for (size_t i = 0; i < styles.size(); ++i) {
+    const ImageSize style = check_picture("style " + std::to_string(i + 1), styles[i]->content, limits.max_pixels);
+    style_pixels += std::int64_t{style.width} * style.height;
+  }
 
   const int own_size = std::max(size.width, size.height);
   const int default_size = method == "gatys" ? std::min(384, limits.max_size) : std::min(own_size, limits.max_size);
@@ -203,6 +209,7 @@ JobRequest parse_job_request(const std::vector<UploadedField>& fields, const Upl
       {"keep_colors", parse_flag("keep_colors", setting("keep_colors"))},
       {"precision", precision},
       {"styles", styles.size()},
+      {"style_pixels", style_pixels},
       {"content_width", size.width},
       {"content_height", size.height},
       {"content_name", display_name(content->filename)}};

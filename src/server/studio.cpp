@@ -23,13 +23,32 @@ constexpr double kPersistEverySeconds = 2.0;
 // Before any job of a method has finished, for queue ETAs and Retry-After.
 double default_seconds(const std::string& method) { return method == "gatys" ? 60.0 : 5.0; }
 
-// write_file_atomically's temporary files left by a killed process.
-void remove_stale_temporaries(const std::string& data_dir) {
+// What a killed process leaves behind: write_file_atomically's temporary
+// files, and the folder of a job whose record was never written (killed
+// between saving the uploads and the record). Nothing else runs yet.
+void remove_leftovers(const JobStore& store) {
   std::error_code error;
-  for (fs::recursive_directory_iterator it(fs::path(data_dir) / "jobs", error), end; !error && it != end;
-       it.increment(error)) {
-    const std::string name = it->path().filename().string();
-    if (it->is_regular_file() && name.find(".tmp-") != std::string::npos) fs::remove(it->path(), error);
+  for (fs::directory_iterator job(fs::path(store.data_dir()) / "jobs", error), end; !error && job != end;
+       job.increment(error)) {
+    const std::string id = job->path().filename().string();
+    if (!is_job_id(id) || !store.get(id)) {
+      std::error_code ignored;
+      fs::remove_all(job->path(), ignored);
+      continue;
+    }
+    for (fs::directory_iterator file(job->path(), error); !error && file != end; file.increment(error))
+      if (file->path().filename().string().find(".tmp-") != std::string::npos) fs::remove(file->path(), error);
+    error.clear();
+  }
+}
+
+// The store is where jobs outlive the process, but a failing disk must not
+// stop the studio: the in-memory state stays right, and the next write of
+// the record catches up.
+void persist(JobStore& store, const JobRecord& job) {
+  try {
+    store.put(job);
+  } catch (const std::exception&) {
   }
 }
 
@@ -48,13 +67,13 @@ struct Studio::LiveJob {
 Studio::Studio(JobStore& store, Painter& painter, StudioOptions options)
     : store_(store), painter_(painter), options_(options) {
   options_.workers = std::max(1, options_.workers);
-  remove_stale_temporaries(store_.data_dir());
+  remove_leftovers(store_);
   for (JobRecord job : store_.with_status(JobStatus::Running)) {
     job.status = JobStatus::Interrupted;
     job.finished = unix_now();
     job.message = "the server stopped while this job ran (at iteration " + std::to_string(job.iteration) +
                   "); run it again to continue";
-    store_.put(job);
+    persist(store_, job);
   }
   {
     std::lock_guard<std::mutex> lock(mutex_);
@@ -83,6 +102,16 @@ void Studio::enqueue_locked(const std::shared_ptr<LiveJob>& live) {
   queue_.push_back(live);
   live_[live->record.id] = live;
   ++live->version;
+}
+
+void Studio::admit_locked(const JobRecord& job) {
+  auto live = std::make_shared<LiveJob>();
+  live->record = job;
+  store_.put(job);  // first: a job the store could not keep is refused, not run
+  enqueue_locked(live);
+  ++counters_.submitted;
+  work_available_.notify_one();
+  changed_.notify_all();
 }
 
 std::shared_ptr<Studio::LiveJob> Studio::live_locked(const std::string& id) const {
@@ -117,17 +146,18 @@ JobView Studio::view_locked(const LiveJob& live) const {
   return view;
 }
 
+void Studio::check_capacity_locked() const {
+  if (shutting_down_) throw Refusal(503, "the studio is shutting down");
+  if (static_cast<int>(queue_.size()) < options_.max_queue) return;
+  // Retry when about one job's place has freed: the queue's mean job time
+  // shared among the workers.
+  double waiting = 0;
+  for (const auto& queued : queue_) waiting += average_seconds_locked(queued->record.method);
+  const int retry = std::max(1, static_cast<int>(std::ceil(waiting / options_.workers / queue_.size())));
+  throw Refusal(429, "the queue is full (" + std::to_string(queue_.size()) + " jobs waiting); try again later", retry);
+}
+
 JobRecord Studio::submit(JobRecord job, const std::string& content, const std::vector<std::string>& styles) {
-  const auto check_capacity_locked = [&] {
-    if (shutting_down_) throw Refusal(503, "the studio is shutting down");
-    if (static_cast<int>(queue_.size()) >= options_.max_queue) {
-      double waiting = 0;
-      for (const auto& queued : queue_) waiting += average_seconds_locked(queued->record.method);
-      const int retry = std::max(1, static_cast<int>(std::ceil(waiting / options_.workers / queue_.size())));
-      throw Refusal(429, "the queue is full (" + std::to_string(queue_.size()) + " jobs waiting); try again later",
-                    retry);
-    }
-  };
   {
     std::lock_guard<std::mutex> lock(mutex_);
     check_capacity_locked();  // fail fast, before the work below
@@ -139,7 +169,7 @@ JobRecord Studio::submit(JobRecord job, const std::string& content, const std::v
     throw;
   } catch (const Error& error) {
     throw Refusal(400, first_line(error.what()));
-  }
+  }  // anything else (a file system error) is the server's fault: 500
   if (options_.memory_budget > 0 && job.estimated_bytes > options_.memory_budget)
     throw Refusal(422, "this job needs about " + format_memory_size(job.estimated_bytes) + ", more than the " +
                            format_memory_size(options_.memory_budget) +
@@ -160,25 +190,17 @@ JobRecord Studio::submit(JobRecord job, const std::string& content, const std::v
     fs::remove_all(dir, ignored);
     throw;
   }
-  auto live = std::make_shared<LiveJob>();
-  live->record = job;
-  store_.put(job);
-  enqueue_locked(live);
-  ++counters_.submitted;
-  work_available_.notify_one();
-  changed_.notify_all();
+  admit_locked(job);
   return job;
 }
 
 JobRecord Studio::rerun(const std::string& id) {
   std::lock_guard<std::mutex> lock(mutex_);
-  if (shutting_down_) throw Refusal(503, "the studio is shutting down");
   if (live_locked(id)) throw Refusal(409, "job " + id + " is already queued or running");
   std::optional<JobRecord> stored = store_.get(id);
   if (!stored) throw Refusal(404, "no job " + id);
   if (stored->status == JobStatus::Done) throw Refusal(409, "job " + id + " is done; submit a new job instead");
-  if (static_cast<int>(queue_.size()) >= options_.max_queue)
-    throw Refusal(429, "the queue is full; try again later", 5);
+  check_capacity_locked();
   JobRecord job = *stored;
   job.status = JobStatus::Queued;
   job.started = job.finished = job.progress = 0;
@@ -186,12 +208,7 @@ JobRecord Studio::rerun(const std::string& id) {
   job.losses = nlohmann::json::object();
   job.loss_history.clear();
   job.message.clear();
-  auto live = std::make_shared<LiveJob>();
-  live->record = job;
-  store_.put(job);
-  enqueue_locked(live);
-  work_available_.notify_one();
-  changed_.notify_all();
+  admit_locked(job);
   return job;
 }
 
@@ -208,8 +225,9 @@ JobRecord Studio::cancel(const std::string& id) {
       ++live->version;
       ++counters_.ended["cancelled"];
       live_.erase(id);
-      store_.put(live->record);
+      persist(store_, live->record);
       changed_.notify_all();
+      work_available_.notify_all();  // the next job may have waited behind this one for memory
       return live->record;
     }
   }
@@ -256,7 +274,9 @@ JobView Studio::wait_for_change(const std::string& id, std::uint64_t version, st
   while (true) {
     auto live = live_locked(id);
     if (!live) break;
-    if (live->version != version || shutting_down_) return view_locked(*live);
+    // In a shutdown a queued job waits for the next start: nothing to wait
+    // for here. A running one ends soon (and watchers see how).
+    if (live->version != version || (shutting_down_ && !live->running)) return view_locked(*live);
     if (changed_.wait_until(lock, deadline) == std::cv_status::timeout) return view_locked(*live);
   }
   lock.unlock();
@@ -293,7 +313,7 @@ void Studio::work() {
     live->record.status = JobStatus::Running;
     live->record.started = unix_now();
     ++live->version;
-    store_.put(live->record);
+    persist(store_, live->record);
     changed_.notify_all();
     lock.unlock();
     run_job(live);
@@ -303,7 +323,7 @@ void Studio::work() {
 
 void Studio::run_job(const std::shared_ptr<LiveJob>& live) {
   const JobRecord job = live->record;  // the painter's own copy of the request
-  JobRun run{job, store_.job_dir(job.id)};
+  JobRun run{job, (fs::path(store_.data_dir()) / "jobs" / job.id).string()};
   run.report = [this, live](int iteration, int iterations, const nlohmann::json& losses) {
     std::lock_guard<std::mutex> lock(mutex_);
     JobRecord& record = live->record;
@@ -322,7 +342,7 @@ void Studio::run_job(const std::shared_ptr<LiveJob>& live) {
     const double now = unix_now();
     if (now - live->last_persisted > kPersistEverySeconds) {
       live->last_persisted = now;
-      store_.put(record);
+      persist(store_, record);
     }
     changed_.notify_all();
   };
@@ -347,6 +367,9 @@ void Studio::run_job(const std::shared_ptr<LiveJob>& live) {
   } catch (const std::exception& error) {
     finish(live, JobStatus::Failed, first_line(error.what()));
     return;
+  } catch (...) {
+    finish(live, JobStatus::Failed, "internal error");
+    return;
   }
   if (outcome == PaintOutcome::Done) {
     {
@@ -365,7 +388,7 @@ void Studio::run_job(const std::shared_ptr<LiveJob>& live) {
 }
 
 void Studio::finish(const std::shared_ptr<LiveJob>& live, JobStatus status, const std::string& message) {
-  std::lock_guard<std::mutex> lock(mutex_);
+  std::unique_lock<std::mutex> lock(mutex_);
   JobRecord& record = live->record;
   record.status = status;
   record.finished = unix_now();
@@ -379,11 +402,16 @@ void Studio::finish(const std::shared_ptr<LiveJob>& live, JobStatus status, cons
   reserved_bytes_ -= record.estimated_bytes;
   --running_;
   ++live->version;
-  store_.put(record);
+  persist(store_, record);
   live_.erase(record.id);
   changed_.notify_all();
   work_available_.notify_all();
-  if (options_.on_ended) options_.on_ended(record);
+  const JobRecord ended = record;
+  lock.unlock();  // on_ended may block (a log pipe): not while holding up every watcher
+  try {
+    if (options_.on_ended) options_.on_ended(ended);
+  } catch (const std::exception&) {  // a log line lost; the worker must go on
+  }
 }
 
 }  // namespace atelier::studio

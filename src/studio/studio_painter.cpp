@@ -32,6 +32,8 @@ bool is_feature_network(const std::string& architecture) {
 // is the process and the weights.
 constexpr std::int64_t kGatysBytesPerPixelF32 = 5 << 10;
 constexpr std::int64_t kGatysBytesPerPixelBF16 = 3 << 10;
+// Decoding an upload at its own size: 8-bit samples, then float RGB.
+constexpr std::int64_t kDecodeBytesPerPixel = 4 + 12;
 
 // The size of a width x height picture whose longest side becomes `longest`.
 cv::Size scaled_size(int width, int height, int longest) {
@@ -56,6 +58,13 @@ cv::Mat thumbnail_scene() {
   cv::cvtColor(bgr, rgb, cv::COLOR_BGR2RGB);
   rgb.convertTo(rgb, CV_32FC3, 1.0 / 255);
   return rgb;
+}
+
+// Memory to decode a job's uploads at their own size, before any resize.
+std::int64_t decode_bytes(const JobRecord& job) {
+  const std::int64_t content_pixels =
+      job.params.at("content_width").get<std::int64_t>() * job.params.at("content_height").get<std::int64_t>();
+  return kDecodeBytesPerPixel * (content_pixels + job.params.value("style_pixels", std::int64_t{0}));
 }
 
 // Keep colours, then the photo's alpha, then save atomically.
@@ -118,16 +127,22 @@ void StudioPainter::check(const JobRecord& job) const {
 std::int64_t StudioPainter::estimate_bytes(const JobRecord& job, std::int64_t budget) const {
   const cv::Size size = scaled_size(job.params.at("content_width"), job.params.at("content_height"),
                                     job.params.at("size"));
+  const std::int64_t decode = decode_bytes(job);
   if (job.method == "fast") {
     // Tiles when the whole picture would not fit: then only the tiles count.
     const TilingPlan whole = plan_tiling(size.height, size.width, 0);
-    if (budget <= 0 || whole.estimated_bytes <= budget) return whole.estimated_bytes;
-    return plan_tiling(size.height, size.width, budget).estimated_bytes;
+    if (budget <= 0 || decode + whole.estimated_bytes <= budget) return decode + whole.estimated_bytes;
+    try {
+      return decode + plan_tiling(size.height, size.width, std::max<std::int64_t>(1, budget - decode)).estimated_bytes;
+    } catch (const Error& error) {
+      throw Refusal(422, std::string("too large for the studio's memory limit: ") + first_line(error.what()));
+    }
   }
-  const std::int64_t weights = static_cast<std::int64_t>(fs::file_size(store_.resolve(options_.gatys_weights)));
+  std::error_code error;
+  const auto weights = fs::file_size(store_.resolve(options_.gatys_weights), error);
   const std::int64_t per_pixel =
       job.params.at("precision") == "bf16" ? kGatysBytesPerPixelBF16 : kGatysBytesPerPixelF32;
-  return weights + per_pixel * size.area();
+  return decode + (error ? 0 : static_cast<std::int64_t>(weights)) + per_pixel * size.area();
 }
 
 std::shared_ptr<const FastStyleNetwork> StudioPainter::fast_network(const std::string& model) {
@@ -165,7 +180,9 @@ PaintOutcome StudioPainter::paint_fast(const JobRun& run, int& width, int& heigh
   run.report(0, 1, nlohmann::json::object());
   const Precision precision = parse_precision(params.at("precision"));
   // The job was admitted with its estimate; tiles keep it within that.
-  cv::Mat rgb = stylize_image_within(*network, content.rgb, std::max<std::int64_t>(run.job.estimated_bytes, 1), precision);
+  const std::int64_t budget = std::max<std::int64_t>(1, run.job.estimated_bytes - decode_bytes(run.job));
+  cv::Mat rgb = stylize_image_within(*network, content.rgb, budget, precision);
+  if (run.cancel_requested()) return PaintOutcome::Stopped;  // one pass cannot stop midway: drop its result
   const double strength = params.at("strength");
   if (strength < 1.0) cv::addWeighted(rgb, strength, content.rgb, 1.0 - strength, 0.0, rgb);
   write_result(run.dir, rgb, content, params.at("keep_colors"));

@@ -55,6 +55,16 @@ void write_atomically(const std::string& path, const unsigned char* data, size_t
     ::unlink(temp.c_str());
     fail("write", path, err);
   }
+  // The rename itself lives in the directory: sync it too, so that after a
+  // power loss the file is there if anything written after it is (a studio
+  // record saying "done"). Best effort: some filesystems refuse.
+  const auto slash = path.find_last_of('/');
+  const std::string dir = slash == std::string::npos ? "." : slash == 0 ? "/" : path.substr(0, slash);
+  const int dir_fd = ::open(dir.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+  if (dir_fd >= 0) {
+    ::fsync(dir_fd);
+    ::close(dir_fd);
+  }
 }
 
 }  // namespace

@@ -21,7 +21,8 @@ cleanup() { [ -n "$server_pid" ] && kill -9 "$server_pid" 2> /dev/null; rm -rf "
 trap cleanup EXIT
 "$fixtures" "$work"
 models=$work/models photo=$work/photo.png painting=$work/painting.png
-if [ -d "$shared/models/fast-style" ] && [ -f "$shared/images/content/tubingen.jpg" ]; then
+if [ -d "$shared/models/fast-style/pytorch-examples" ] && [ -f "$shared/models/vgg19-caffe-partial.safetensors" ] &&
+   [ -f "$shared/images/content/tubingen.jpg" ] && [ -f "$shared/images/style/starry_night.jpg" ]; then
   echo "using the real styles, VGG19 and pictures in $shared"
   models=$work/shared-models
   mkdir -p "$models"

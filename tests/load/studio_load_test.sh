@@ -55,6 +55,9 @@ if echo "$metrics" | grep -q 'atelier_http_responses_total{code="5'; then
 fi
 errors=$(sed -n 's/.*Non-2xx or 3xx responses: \([0-9]*\).*/\1/p' "$work/wrk.txt")
 [ -z "$errors" ] || { echo "not ok - $errors /health requests failed"; exit 1; }
+if grep -q "Socket errors" "$work/wrk.txt"; then
+  echo "not ok - connections failed under load: $(grep 'Socket errors' "$work/wrk.txt")"; exit 1
+fi
 peak_kib=$(sed -n 's/^VmHWM:[[:space:]]*\([0-9]*\) kB/\1/p' /proc/$server_pid/status)
 peak_mib=$((peak_kib / 1024))
 [ $peak_mib -lt $memory_bound_mib ] || { echo "not ok - peak memory $peak_mib MiB >= $memory_bound_mib MiB"; exit 1; }
