@@ -32,7 +32,7 @@ struct ServeArgs {
   std::string weights = "vgg19";
   std::string precision = "fp32";
   int threads = 0;
-  int http_threads = 32;
+  int http_threads = 128;
   std::string cors_origin;
   std::string device = "cpu";
   bool json = false, quiet = false;
@@ -136,7 +136,7 @@ Runner add_serve_command(CLI::App& app) {
       ->capture_default_str()
       ->check(CLI::IsMember({"fp32", "bf16"}));
   cmd->add_option("--threads", args->threads, "CPU threads for painting (0: all cores)")->capture_default_str();
-  cmd->add_option("--http-threads", args->http_threads, "Threads answering HTTP requests")->capture_default_str()->check(CLI::Range(2, 1024));
+  cmd->add_option("--http-threads", args->http_threads, "Threads answering HTTP requests: one per open connection")->capture_default_str()->check(CLI::Range(2, 1024));
   cmd->add_option("--cors-origin", args->cors_origin, "Allow this web origin to call the API (CORS is off by default)");
   cmd->add_option("--device", args->device, "cpu, cuda or cuda:N")->capture_default_str();
   cmd->add_flag("--json", args->json, "Log as JSON lines on stdout");

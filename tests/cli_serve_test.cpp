@@ -123,13 +123,22 @@ TEST_F(ServeTest, ServesThePageTheApiAndAFastJob) {
   ASSERT_EQ(history["jobs"].size(), 1u);
   EXPECT_EQ(history["jobs"][0]["id"], id);
   EXPECT_EQ(status_of(client.Get("/api/v1/jobs?limit=0")), 400);
-  EXPECT_EQ(status_of(client.Delete("/api/v1/jobs/" + id)), 409) << "a done job cannot be cancelled";
-  EXPECT_EQ(status_of(client.Post("/api/v1/jobs/" + id + "/rerun")), 409);
+  EXPECT_EQ(status_of(client.Post("/api/v1/jobs/" + id + "/rerun")), 409) << "a done job is not run again";
 
   const std::string metrics = client.Get("/api/v1/metrics")->body;
   EXPECT_NE(metrics.find("atelier_jobs_submitted_total 1"), std::string::npos) << metrics;
   EXPECT_NE(metrics.find("atelier_jobs_ended_total{status=\"done\"} 1"), std::string::npos) << metrics;
   EXPECT_NE(metrics.find("atelier_http_responses_total{code=\"202\"} 1"), std::string::npos) << metrics;
+
+  // DELETE of an ended job deletes it, record and pictures.
+  auto deleted = client.Delete("/api/v1/jobs/" + id);
+  ASSERT_TRUE(deleted);
+  EXPECT_EQ(deleted->status, 200);
+  EXPECT_EQ(json::parse(deleted->body)["deleted"], true);
+  EXPECT_EQ(status_of(client.Get("/api/v1/jobs/" + id)), 404);
+  EXPECT_EQ(status_of(client.Delete("/api/v1/jobs/" + id)), 404);
+  EXPECT_FALSE(fs::exists(scratch_.file("data/jobs/" + id)));
+  EXPECT_EQ(json::parse(client.Get("/api/v1/jobs")->body)["jobs"].size(), 0u);
 }
 
 TEST_F(ServeTest, AnswersEveryErrorWithItsStatusAndAReadableMessage) {
@@ -177,7 +186,7 @@ TEST_F(ServeTest, AnswersEveryErrorWithItsStatusAndAReadableMessage) {
 TEST_F(ServeTest, RefusesWhenTheQueueIsFullAndCancelsARunningJob) {
   auto server = start({"--queue", "1", "--workers", "1"});
   auto client = server->client();
-  const std::string running = submit(client, gatys_job(2000, 128));
+  const std::string running = submit(client, gatys_job(2000, 96));
   wait_for(client, running, [](const json& j) { return j["iteration"].get<int>() > 0; });
   const std::string queued = submit(client, fast_job());
   EXPECT_EQ(job(client, queued)["position"], 1);
@@ -237,7 +246,7 @@ std::vector<std::pair<std::string, json>> parse_events(const std::string& stream
 TEST_F(ServeTest, StreamsProgressEventsWithPreviewsUntilTheEnd) {
   auto server = start();
   auto client = server->client();
-  const std::string id = submit(client, gatys_job(2000, 128));
+  const std::string id = submit(client, gatys_job(300, 96));
   // Read the stream until it closes; once 8 progress events with 2 previews
   // have come, cancel the job from another connection: the stream must end
   // with it.
@@ -296,7 +305,7 @@ TEST_F(ServeTest, SigtermCheckpointsARunningJobThatResumesWhenRerun) {
   {
     auto server = start();
     auto client = server->client();
-    id = submit(client, gatys_job(2000, 128));
+    id = submit(client, gatys_job(2000, 96));
     wait_for(client, id, [](const json& j) { return j["iteration"].get<int>() > 30; });
     std::string stream;  // a watcher, to see how the job ends
     std::thread watcher([&] {
@@ -337,7 +346,7 @@ TEST_F(ServeTest, AKilledServerKeepsFinishedResultsAndMarksTheRunningJob) {
     finished = submit(client, fast_job());
     wait_for_status(client, finished, "done");
     result = client.Get("/api/v1/jobs/" + finished + "/result")->body;
-    running = submit(client, gatys_job(2000, 128));
+    running = submit(client, gatys_job(2000, 96));
     wait_for(client, running, [](const json& j) { return j["iteration"].get<int>() > 30; });
     server->stop(SIGKILL);
   }

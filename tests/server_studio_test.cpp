@@ -7,6 +7,7 @@
 #include <atomic>
 #include <cmath>
 #include <chrono>
+#include <filesystem>
 #include <thread>
 
 #include "atelier/atomic_file.hpp"
@@ -171,6 +172,12 @@ TEST(StudioQueue, CancelsQueuedAndRunningJobs) {
   studio.rerun(running);
   EXPECT_EQ(wait_for_status(studio, running, JobStatus::Done), JobStatus::Done);
   EXPECT_EQ(refusal_status([&] { studio.rerun(running); }), 409);
+  // Only an ended job can be deleted; then it is gone with its folder.
+  const std::string dir = store.job_dir(running);
+  studio.remove(running);
+  EXPECT_EQ(refusal_status([&] { studio.view(running); }), 404);
+  EXPECT_FALSE(std::filesystem::exists(dir));
+  EXPECT_EQ(refusal_status([&] { studio.remove(running); }), 404);
 }
 
 TEST(StudioQueue, ShutdownInterruptsRunningJobsAndKeepsQueuedOnes) {

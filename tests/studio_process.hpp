@@ -37,7 +37,19 @@ class StudioProcess {
     posix_spawn_file_actions_init(&actions);
     posix_spawn_file_actions_addopen(&actions, 1, (log + ".out").c_str(), O_WRONLY | O_CREAT | O_TRUNC, 0644);
     posix_spawn_file_actions_addopen(&actions, 2, (log + ".err").c_str(), O_WRONLY | O_CREAT | O_TRUNC, 0644);
-    const int spawned = posix_spawn(&pid_, argv[0], &actions, nullptr, argv.data(), environ);
+    // Only the test's models: the environment's ATELIER_MODELS (which
+    // scripts/test.sh points at ../shared) and user data dir are left out.
+    std::vector<std::string> environment;
+    for (char** entry = environ; *entry; ++entry) {
+      const std::string variable = *entry;
+      if (variable.rfind("ATELIER_MODELS=", 0) != 0 && variable.rfind("XDG_DATA_HOME=", 0) != 0)
+        environment.push_back(variable);
+    }
+    environment.push_back("XDG_DATA_HOME=" + data_dir + "-user");
+    std::vector<char*> envp;
+    for (auto& variable : environment) envp.push_back(variable.data());
+    envp.push_back(nullptr);
+    const int spawned = posix_spawn(&pid_, argv[0], &actions, nullptr, argv.data(), envp.data());
     posix_spawn_file_actions_destroy(&actions);
     if (spawned != 0) pid_ = -1;
     for (int i = 0; i < 600 && pid_ > 0 && port_ == 0; ++i) {

@@ -601,6 +601,7 @@ function historyItem(job) {
   item.append(open, caption);
   if (job.status === 'done') item.append(historyDownload(job));
   if (RERUNNABLE.includes(job.status)) item.append(rerunButton(job));
+  if (!ACTIVE.includes(job.status)) item.append(deleteButton(job));
   return item;
 }
 
@@ -635,6 +636,28 @@ function rerunButton(job) {
   button.textContent = 'Run again';
   button.addEventListener('click', () => rerun(job.id));
   return button;
+}
+
+// Deleting an ended job removes its record and pictures from the server; it
+// asks first, since nothing brings them back.
+function deleteButton(job) {
+  const button = document.createElement('button');
+  button.type = 'button';
+  button.className = 'secondary small history-delete';
+  button.textContent = 'Delete';
+  button.setAttribute('aria-label', `Delete ${jobTitle(job)}`);
+  button.addEventListener('click', () => removeJob(job));
+  return button;
+}
+
+async function removeJob(job) {
+  if (!window.confirm(`Delete ${jobTitle(job)} and its pictures from the studio?`)) return;
+  try {
+    await api(`${API}/jobs/${job.id}`, { method: 'DELETE' });
+    refreshHistory();
+  } catch (err) {
+    report(err);
+  }
 }
 
 function jobTitle(job) {

@@ -116,6 +116,8 @@ class Studio {
   JobRecord rerun(const std::string& id);
   // Cancels a queued or running job; 404 / 409 as Refusal.
   JobRecord cancel(const std::string& id);
+  // Deletes an ended job: its record and its folder (404 / 409 as Refusal).
+  void remove(const std::string& id);
 
   // The job (404 as Refusal when unknown).
   JobView view(const std::string& id) const;

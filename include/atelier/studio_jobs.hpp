@@ -68,6 +68,8 @@ class JobStore {
   JobStore& operator=(const JobStore&) = delete;
 
   void put(const JobRecord& job);  // insert or replace
+  // Deletes the record, then the job's folder.
+  void remove(const std::string& id);
   std::optional<JobRecord> get(const std::string& id) const;
   std::vector<JobRecord> newest(int limit) const;
   std::vector<JobRecord> with_status(JobStatus status) const;  // oldest first

@@ -52,7 +52,7 @@ struct ServerOptions {
   std::string token;  // non-empty: /api/v1 (but /health) needs "Authorization: Bearer <token>"
   std::size_t max_upload_bytes = 64 << 20;
   UploadLimits limits;
-  int http_threads = 32;
+  int http_threads = 128;  // one per open connection (cpp-httplib)
   int max_event_streams = 16;  // open /events streams; more get 503
   int read_timeout_seconds = 15;  // a client silent this long mid-request is dropped
   std::string cors_origin;     // empty: no CORS headers (browsers refuse cross-origin calls)

@@ -2,6 +2,7 @@
 // page at /. Handlers stay thin: parsing is in job_request.cpp, the queue in
 // studio.cpp, the painting in the Painter.
 #include <httplib.h>
+#include <sys/socket.h>
 
 #include <atomic>
 #include <chrono>
@@ -81,6 +82,7 @@ struct StudioServer::Impl {
   std::mutex responses_mutex;
   std::map<int, std::uint64_t> responses_by_status;
   std::atomic<int> open_streams{0};
+  int listening_socket = -1;
 
   Impl(Studio& studio, ServerOptions options) : studio(studio), options(std::move(options)) {}
 
@@ -114,7 +116,16 @@ bool StudioServer::Impl::authorised(const httplib::Request& req) const {
 void StudioServer::Impl::setup() {
   http.new_task_queue = [threads = options.http_threads] { return new httplib::ThreadPool(threads); };
   http.set_payload_max_length(options.max_upload_bytes);
-  http.set_keep_alive_max_count(1000);
+  // Headers and body go out in separate writes: without this, Nagle's
+  // algorithm holds the second until the client's delayed ACK (~40 ms).
+  http.set_tcp_nodelay(true);
+  http.set_socket_options([this](socket_t sock) {
+    httplib::default_socket_options(sock);
+    listening_socket = sock;
+  });
+  // With a thread per connection, a keep-alive client holds its thread: after
+  // 100 requests it reconnects and waits its turn like everyone else.
+  http.set_keep_alive_max_count(100);
   http.set_read_timeout(options.read_timeout_seconds);
   httplib::Headers headers = {
       {"X-Content-Type-Options", "nosniff"},
@@ -217,9 +228,15 @@ void StudioServer::Impl::add_job_routes() {
   http.Get(kJobPattern, [this](const httplib::Request& req, httplib::Response& res) {
     send_json(res, 200, job_json(studio.view(req.matches[1])));
   });
+  // DELETE cancels a queued or running job, and deletes an ended one.
   http.Delete(kJobPattern, [this](const httplib::Request& req, httplib::Response& res) {
-    studio.cancel(req.matches[1]);
-    send_json(res, 200, job_json(studio.view(req.matches[1])));
+    const std::string id = req.matches[1];
+    if (has_ended(studio.view(id).job.status)) {
+      studio.remove(id);
+      return send_json(res, 200, {{"id", id}, {"deleted", true}});
+    }
+    studio.cancel(id);
+    send_json(res, 200, job_json(studio.view(id)));
   });
   http.Post(kJobPattern + "/rerun", [this](const httplib::Request& req, httplib::Response& res) {
     studio.rerun(req.matches[1]);
@@ -373,6 +390,10 @@ int StudioServer::bind() {
   if (port == 0)
     throw Error("cannot listen on " + options.host + ":" + std::to_string(options.port) +
                 " (address in use, or not an address of this machine)");
+  // httplib listens with a backlog of 5: a burst of new connections (a page
+  // load, pollers reconnecting) would wait out SYN retries of a second or
+  // more. Linux takes a second listen() as a new backlog.
+  if (impl_->listening_socket >= 0) ::listen(impl_->listening_socket, 1024);
   return port;
 }
 

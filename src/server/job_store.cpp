@@ -175,6 +175,20 @@ void JobStore::put(const JobRecord& job) {
   statement.step();
 }
 
+void JobStore::remove(const std::string& id) {
+  if (!is_job_id(id)) return;
+  {
+    std::lock_guard<std::mutex> lock(mutex_);
+    Statement statement(db_, "DELETE FROM jobs WHERE id = ?");
+    statement.bind(1, id);
+    statement.step();
+  }
+  // After the record: a crash in between leaves a folder that the next
+  // start removes as an orphan, never a record without its files.
+  std::error_code ignored;
+  fs::remove_all(fs::path(data_dir_) / "jobs" / id, ignored);
+}
+
 std::vector<JobRecord> JobStore::query(const std::string& sql, const std::vector<std::string>& arguments) const {
   std::lock_guard<std::mutex> lock(mutex_);
   Statement statement(db_, sql);

@@ -242,6 +242,13 @@ JobRecord Studio::cancel(const std::string& id) {
   return live->record;
 }
 
+void Studio::remove(const std::string& id) {
+  std::lock_guard<std::mutex> lock(mutex_);  // so no rerun can start it meanwhile
+  if (live_locked(id)) throw Refusal(409, "job " + id + " is queued or running: cancel it first");
+  if (!store_.get(id)) throw Refusal(404, "no job " + id);
+  store_.remove(id);
+}
+
 JobView Studio::view(const std::string& id) const {
   {
     std::lock_guard<std::mutex> lock(mutex_);

@@ -15,6 +15,8 @@ command -v node > /dev/null || { echo "SKIPPED: node is not installed"; exit 77;
 [ -d "$here/node_modules/playwright-core" ] ||
   { echo "SKIPPED: playwright-core is missing: run (cd tests/browser && npm ci)"; exit 77; }
 
+# The server sees only the models given here (scripts/test.sh points ATELIER_MODELS at ../shared).
+unset ATELIER_MODELS
 work=$(mktemp -d)
 server_pid=
 cleanup() { [ -n "$server_pid" ] && kill -9 "$server_pid" 2> /dev/null; rm -rf "$work"; }

@@ -214,6 +214,21 @@ async function checkHistory(page) {
   ok(`history shows ${await page.locator('#history .history-item').count()} jobs`);
 }
 
+// Deleting from the history: after the confirmation, the item is gone (and
+// the server answers 404 for it).
+async function checkDelete(page, args) {
+  const items = page.locator('#history .history-item');
+  const before = await items.count();
+  const id = await items.last().getAttribute('data-job-id');
+  page.once('dialog', (dialog) => dialog.accept());
+  await items.last().locator('.history-delete').click();
+  await page.waitForFunction((n) => document.querySelectorAll('#history .history-item').length === n - 1, before,
+    { timeout: 10_000 });
+  const answer = await page.request.get(`${args.url.replace(/\/$/, '')}/api/v1/jobs/${id}`);
+  check(answer.status() === 404, `the deleted job still answers ${answer.status()}`);
+  ok(`deleting a job from the history removes it (${before} -> ${before - 1} jobs)`);
+}
+
 async function phoneChecks(browser, args, problems) {
   const context = await browser.newContext({ viewport: { width: 390, height: 844 }, isMobile: true, hasTouch: true });
   const page = await context.newPage();
@@ -263,6 +278,7 @@ async function main(args, session) {
   await gatysJob(page, args);
   await checkCompareSlider(page);
   await checkHistory(page);
+  await checkDelete(page, args);
   assertClean(problems, 'desktop');
 
   session.page = await phoneChecks(browser, args, problems);
