@@ -629,24 +629,24 @@ function historyDownload(job) {
   return link;
 }
 
-function rerunButton(job) {
+function smallButton(label, className, onClick) {
   const button = document.createElement('button');
   button.type = 'button';
-  button.className = 'secondary small';
-  button.textContent = 'Run again';
-  button.addEventListener('click', () => rerun(job.id));
+  button.className = `secondary small ${className}`;
+  button.textContent = label;
+  button.addEventListener('click', onClick);
   return button;
+}
+
+function rerunButton(job) {
+  return smallButton('Run again', 'history-rerun', () => rerun(job.id));
 }
 
 // Deleting an ended job removes its record and pictures from the server; it
 // asks first, since nothing brings them back.
 function deleteButton(job) {
-  const button = document.createElement('button');
-  button.type = 'button';
-  button.className = 'secondary small history-delete';
-  button.textContent = 'Delete';
+  const button = smallButton('Delete', 'history-delete', () => removeJob(job));
   button.setAttribute('aria-label', `Delete ${jobTitle(job)}`);
-  button.addEventListener('click', () => removeJob(job));
   return button;
 }
 

@@ -15,12 +15,8 @@ command -v node > /dev/null || { echo "SKIPPED: node is not installed"; exit 77;
 [ -d "$here/node_modules/playwright-core" ] ||
   { echo "SKIPPED: playwright-core is missing: run (cd tests/browser && npm ci)"; exit 77; }
 
-# The server sees only the models given here (scripts/test.sh points ATELIER_MODELS at ../shared).
-unset ATELIER_MODELS
-work=$(mktemp -d)
-server_pid=
-cleanup() { [ -n "$server_pid" ] && kill -9 "$server_pid" 2> /dev/null; rm -rf "$work"; }
-trap cleanup EXIT
+source "$here/../studio_server.sh"
+studio_scratch
 "$fixtures" "$work"
 models=$work/models photo=$work/photo.png painting=$work/painting.png
 if [ -d "$shared/models/fast-style/pytorch-examples" ] && [ -f "$shared/models/vgg19-caffe-partial.safetensors" ] &&
@@ -40,12 +36,7 @@ fi
 precision=fp32
 grep -q -E 'amx_bf16|avx512_bf16' /proc/cpuinfo && precision=bf16
 
-"$atelier" serve --port 0 --data-dir "$work/data" --models-dir "$models" --precision $precision \
-  > "$work/server.out" 2> "$work/server.err" &
-server_pid=$!
-for _ in $(seq 100); do grep -q "listening on" "$work/server.out" && break; sleep 0.1; done
-url=$(sed -n 's|.*listening on \(http://[^ ]*\) .*|\1|p' "$work/server.out")
-[ -n "$url" ] || { echo "not ok - the server did not start"; cat "$work/server.err"; exit 1; }
+start_studio "$atelier" --models-dir "$models" --precision $precision
 
 screenshots=${ATELIER_SCREENSHOTS:-$repo/docs/screenshots}
 status=0

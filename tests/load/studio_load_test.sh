@@ -12,20 +12,11 @@ for tool in wrk curl; do
   command -v $tool > /dev/null || { echo "SKIPPED: $tool is not installed (scripts/setup.sh installs it)"; exit 77; }
 done
 
-# The server sees only the models given here (scripts/test.sh points ATELIER_MODELS at ../shared).
-unset ATELIER_MODELS
-work=$(mktemp -d)
-server_pid=
-cleanup() { [ -n "$server_pid" ] && kill -9 "$server_pid" 2> /dev/null; rm -rf "$work"; }
-trap cleanup EXIT
+source "$(dirname "$0")/../studio_server.sh"
+studio_scratch
 "$fixtures" "$work"
 
-"$atelier" serve --port 0 --data-dir "$work/data" --models-dir "$work/models" --queue 32 --workers 1 \
-  --http-threads 256 --quiet > "$work/server.out" 2> "$work/server.err" &
-server_pid=$!
-for _ in $(seq 100); do grep -q "listening on" "$work/server.out" && break; sleep 0.1; done
-port=$(sed -n 's|.*listening on http://127.0.0.1:\([0-9]*\)/.*|\1|p' "$work/server.out")
-[ -n "$port" ] || { echo "not ok - the server did not start"; cat "$work/server.err"; exit 1; }
+start_studio "$atelier" --models-dir "$work/models" --queue 32 --workers 1 --http-threads 256 --quiet
 api=http://127.0.0.1:$port/api/v1
 
 ids=()
