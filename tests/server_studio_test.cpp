@@ -215,11 +215,16 @@ TEST(StudioQueue, ARestartAfterACrashMarksRunningJobsInterrupted) {
     store.put(job);
     testing::write_all(store.job_dir(job.id) + "/.result.png.tmp-1-2", "half a file");
   }
+  std::filesystem::create_directories(scratch.file("jobs/0123456789abcdef01234567"));
+  testing::write_all(scratch.file("jobs/0123456789abcdef01234567/content"), "uploads without a record");
+  ASSERT_TRUE(std::filesystem::exists(scratch.file("jobs/0123456789abcdef01234567/content")));
   JobStore store(scratch.path());
   FakePainter painter;
   Studio studio(store, painter, {});
   const JobView view = studio.view(job.id);
   EXPECT_EQ(view.job.status, JobStatus::Interrupted);
+  EXPECT_FALSE(std::filesystem::exists(scratch.file("jobs/0123456789abcdef01234567"))) << "an orphan folder is removed";
+  EXPECT_TRUE(std::filesystem::exists(scratch.file("jobs/" + job.id))) << "a job with a record keeps its folder";
   EXPECT_NE(view.job.message.find("iteration 42"), std::string::npos) << view.job.message;
   EXPECT_TRUE(testing::read_all(store.job_dir(job.id) + "/.result.png.tmp-1-2").empty()) << "temporaries removed";
 }

@@ -71,6 +71,8 @@ class JobStore {
   // Deletes the record, then the job's folder.
   void remove(const std::string& id);
   std::optional<JobRecord> get(const std::string& id) const;
+  // Whether a record exists, readable by this version or not.
+  bool contains(const std::string& id) const;
   std::vector<JobRecord> newest(int limit) const;
   std::vector<JobRecord> with_status(JobStatus status) const;  // oldest first
   // DATA_DIR/jobs/<id>, created on demand. Throws for anything not an id.

@@ -211,6 +211,14 @@ std::optional<JobRecord> JobStore::get(const std::string& id) const {
   return jobs.front();
 }
 
+bool JobStore::contains(const std::string& id) const {
+  if (!is_job_id(id)) return false;
+  std::lock_guard<std::mutex> lock(mutex_);
+  Statement statement(db_, "SELECT 1 FROM jobs WHERE id = ?");
+  statement.bind(1, id);
+  return statement.step();
+}
+
 std::vector<JobRecord> JobStore::newest(int limit) const {
   return query("SELECT record FROM jobs ORDER BY created DESC LIMIT " + std::to_string(std::max(0, limit)), {});
 }

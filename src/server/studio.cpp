@@ -31,7 +31,7 @@ void remove_leftovers(const JobStore& store) {
   for (fs::directory_iterator job(fs::path(store.data_dir()) / "jobs", error), end; !error && job != end;
        job.increment(error)) {
     const std::string id = job->path().filename().string();
-    if (!is_job_id(id) || !store.get(id)) {
+    if (!store.contains(id)) {  // not get(): a record it cannot read still owns its folder
       std::error_code ignored;
       fs::remove_all(job->path(), ignored);
       continue;
