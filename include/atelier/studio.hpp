@@ -85,7 +85,8 @@ struct JobView {
   int position = 0;  // 1 = next to run; 0 when not queued
   double eta_seconds = -1;  // -1: unknown
   std::uint64_t version = 0;
-  std::vector<unsigned char> preview_jpeg;
+  // Shared, not copied: every poll and event takes a view.
+  std::shared_ptr<const std::vector<unsigned char>> preview_jpeg;
   std::uint64_t preview_version = 0;
 };
 

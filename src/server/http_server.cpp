@@ -322,8 +322,8 @@ bool StudioServer::Impl::send_next_event(const std::string& id, EventCursor& see
   }
   seen.version = view.version;
   nlohmann::json data = job_json(view);
-  if (view.preview_version != seen.preview_version && !view.preview_jpeg.empty()) {
-    data["preview"] = "data:image/jpeg;base64," + base64(view.preview_jpeg);
+  if (view.preview_version != seen.preview_version && view.preview_jpeg) {
+    data["preview"] = "data:image/jpeg;base64," + base64(*view.preview_jpeg);
     seen.preview_version = view.preview_version;
   }
   const std::string event = std::string("event: ") + (ended ? "end" : "progress") + "\ndata: " + json_text(data) + "\n\n";

@@ -57,7 +57,7 @@ void persist(JobStore& store, const JobRecord& job) {
 struct Studio::LiveJob {
   JobRecord record;
   std::uint64_t version = 1;
-  std::vector<unsigned char> preview_jpeg;
+  std::shared_ptr<const std::vector<unsigned char>> preview_jpeg;
   std::uint64_t preview_version = 0;
   std::atomic<bool> cancel{false};
   bool running = false;
@@ -267,7 +267,6 @@ std::vector<JobView> Studio::history(int limit) const {
     std::lock_guard<std::mutex> lock(mutex_);
     if (auto live = live_locked(job.id)) {
       views.push_back(view_locked(*live));
-      views.back().preview_jpeg.clear();
     } else {
       views.push_back(JobView{job});
     }
@@ -357,7 +356,7 @@ void Studio::run_job(const std::shared_ptr<LiveJob>& live) {
     const double scale = static_cast<double>(options_.preview_size) / std::max(rgb.cols, rgb.rows);
     cv::Mat small = rgb;
     if (scale < 1) cv::resize(rgb, small, cv::Size(), scale, scale, cv::INTER_AREA);
-    std::vector<unsigned char> jpeg = encode_image(Image{small, {}}, ".jpg", SaveOptions{80});
+    auto jpeg = std::make_shared<const std::vector<unsigned char>>(encode_image(Image{small, {}}, ".jpg", SaveOptions{80}));
     std::lock_guard<std::mutex> lock(mutex_);
     live->preview_jpeg = std::move(jpeg);
     ++live->preview_version;
