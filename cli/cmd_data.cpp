@@ -2,10 +2,10 @@
 #include <cstdio>
 #include <iostream>
 
-#include "atelier/dataset.hpp"
+#include "atelier/data_prepare.hpp"
 #include "atelier/error.hpp"
 #include "commands.hpp"
-#include "progress.hpp"
+#include "common_flags.hpp"
 
 namespace atelier::cli {
 namespace {
@@ -13,11 +13,11 @@ namespace {
 struct DataArgs {
   std::string input, output, crop = "center";
   PrepareOptions prepare;
-  bool json = false, quiet = false;
+  OutputFlags flags;
 };
 
 int run_prepare(const DataArgs& args) {
-  Progress progress(args.json ? OutputMode::Json : args.quiet ? OutputMode::Quiet : OutputMode::Bar);
+  Progress progress(args.flags.mode());
   PrepareOptions options = args.prepare;
   options.crop = parse_crop_mode(args.crop);
   bool started = false;
@@ -27,7 +27,8 @@ int run_prepare(const DataArgs& args) {
         if (event.rejected) {
           // Every file left out is said, on its own line, whatever the mode.
           progress.finish();
-          if (!args.quiet && !args.json) std::cerr << "left out " << event.source << ": " << event.outcome << std::endl;
+          if (progress.mode() == OutputMode::Bar)
+            std::cerr << "left out " << event.source << ": " << event.outcome << std::endl;
           progress.event("rejected", {{"source", event.source}, {"reason", event.outcome}});
         }
         progress.update(static_cast<long long>(done), event.source, {{"source", event.source}, {"outcome", event.outcome}});
@@ -43,7 +44,7 @@ int run_prepare(const DataArgs& args) {
 
 int run_stats(const DataArgs& args) {
   const DatasetStats stats = dataset_stats(args.input);
-  if (args.json) {
+  if (args.flags.json) {
     nlohmann::json out = {{"images", stats.images},
                           {"unreadable", stats.unreadable},
                           {"longest_side", stats.longest_side_histogram},
@@ -78,11 +79,10 @@ Runner add_data_command(CLI::App& app) {
   prepare->add_option("--crop", args->crop, "center, random or none")->capture_default_str()->check(CLI::IsMember({"center", "random", "none"}));
   prepare->add_option("--val", args->prepare.val_fraction, "Share held out for validation")->capture_default_str();
   prepare->add_option("--min-side", args->prepare.min_side, "Leave out images smaller than this")->capture_default_str();
-  prepare->add_flag("--json", args->json, "Machine-readable progress: one JSON object per line on stdout");
-  prepare->add_flag("--quiet,-q", args->quiet, "No progress output");
+  add_output_flags(prepare, &args->flags);
   CLI::App* stats = data->add_subcommand("stats", "Counts, sizes and colour statistics of a folder");
   stats->add_option("input", args->input, "Folder of images, or one made by data prepare")->required();
-  stats->add_flag("--json", args->json, "One JSON object on stdout");
+  stats->add_flag("--json", args->flags.json, "One JSON object on stdout");
   return [args, prepare] { return prepare->parsed() ? run_prepare(*args) : run_stats(*args); };
 }
 

@@ -7,11 +7,11 @@
 #include <iostream>
 
 #include "atelier/error.hpp"
-#include "atelier/fast_style.hpp"
-#include "atelier/safetensors.hpp"
+#include "atelier/fetch.hpp"
 #include "atelier/model_store.hpp"
+#include "atelier/model_tools.hpp"
 #include "commands.hpp"
-#include "progress.hpp"
+#include "common_flags.hpp"
 
 namespace atelier::cli {
 namespace {
@@ -20,7 +20,7 @@ namespace fs = std::filesystem;
 
 struct ModelsArgs {
   std::string models_dir;
-  bool json = false, quiet = false;
+  OutputFlags flags;
   std::string name, url, sha256;
   bool force = false;
   std::string input, output;  // import
@@ -36,7 +36,7 @@ std::string megabytes(std::uint64_t bytes) {
 int run_list(const ModelsArgs& args) {
   ModelStore store(args.models_dir);
   const auto entries = store.list();
-  if (args.json) {
+  if (args.flags.json) {
     nlohmann::json list = nlohmann::json::array();
     for (const auto& entry : entries)
       list.push_back({{"name", entry.name}, {"path", entry.path}, {"architecture", entry.architecture},
@@ -82,7 +82,7 @@ int run_fetch(const ModelsArgs& args) {
   }
   if (!args.sha256.empty()) entry.sha256 = args.sha256;
   std::transform(entry.sha256.begin(), entry.sha256.end(), entry.sha256.begin(), ::tolower);
-  Progress progress(args.json ? OutputMode::Json : args.quiet ? OutputMode::Quiet : OutputMode::Bar);
+  Progress progress(args.flags.mode());
   const std::string destination = (fs::path(store.install_dir()) / entry.file_name).string();
   if (fs::exists(destination) && !args.force) {
     // Installed before: trust it only if it is what was asked for.
@@ -104,59 +104,34 @@ int run_fetch(const ModelsArgs& args) {
   return kExitOk;
 }
 
-// A PyTorch checkpoint of a fast style network to safetensors, checked
-// against its architecture first (an error names the first offending key).
+// A PyTorch checkpoint of a fast style network to safetensors (model_tools.hpp).
 int run_import(const ModelsArgs& args) {
-  const auto state = load_state_dict(args.input);
-  std::vector<std::string> keys;
-  for (const auto& [key, tensor] : state) keys.push_back(key);
-  const FastStyleArchitecture architecture = FastStyleNetwork::detect(keys);
-  try {
-    FastStyleNetwork validated(architecture, state);
-  } catch (const Error& error) {
-    throw Error(args.input + ": " + error.what());
-  }
-  const auto expected = FastStyleNetwork::expected_shapes(architecture);
-  std::map<std::string, TensorToWrite> tensors;
-  for (const auto& [key, tensor] : state) {
-    if (!expected.count(key)) continue;  // running statistics the network does not use
-    auto values = tensor.contiguous();
-    TensorToWrite entry;
-    entry.dtype = args.half && tensor.dim() == 4 ? DType::F16 : DType::F32;
-    entry.shape = values.sizes().vec();
-    entry.values.assign(values.data_ptr<float>(), values.data_ptr<float>() + values.numel());
-    tensors[key] = std::move(entry);
-  }
-  write_safetensors(args.output, tensors,
-                    {{"architecture", architecture_name(architecture)},
-                     {"source", fs::path(args.input).filename().string()},
-                     {"conv_dtype", args.half ? "F16" : "F32"}});
-  if (!args.quiet) std::cerr << "wrote " << args.output << " (" << architecture_name(architecture) << ")" << std::endl;
+  const std::string architecture = import_fast_style_checkpoint(args.input, args.output, args.half);
+  if (!args.flags.quiet) std::cerr << "wrote " << args.output << " (" << architecture << ")" << std::endl;
   return kExitOk;
 }
 
 }  // namespace
 
 Runner add_models_command(CLI::App& app) {
-  auto args = std::make_shared<ModelsArgs>();
   CLI::App* models = app.add_subcommand("models", "List installed weights, or fetch published ones");
   models->require_subcommand(1);
-  models->add_option("--models-dir", args->models_dir, "Directory searched first (and installed into by fetch)");
+  auto args = std::make_shared<ModelsArgs>();
+  add_models_dir_flag(models, &args->models_dir, "Directory searched first (and installed into by fetch)");
   CLI::App* list = models->add_subcommand("list", "Show the model search path and every weights file in it");
-  list->add_flag("--json", args->json, "Print JSON");
+  list->add_flag("--json", args->flags.json, "Print JSON");
   CLI::App* fetch = models->add_subcommand("fetch", "Download weights, verify their sha256 and install them");
   fetch->add_option("name", args->name, "vgg19 or vgg16 (or any name with --url)")->required();
   fetch->add_option("--url", args->url, "Download from this URL instead of the catalogue's");
   fetch->add_option("--sha256", args->sha256, "Expected sha256 (required with --url)");
   fetch->add_flag("--force", args->force, "Download even when already installed");
-  fetch->add_flag("--json", args->json, "Machine-readable progress");
-  fetch->add_flag("--quiet,-q", args->quiet, "No progress output");
+  add_output_flags(fetch, &args->flags, "Machine-readable progress");
   CLI::App* import = models->add_subcommand("import", "Convert a PyTorch checkpoint (.pth) of a style network to safetensors");
   import->add_option("checkpoint", args->input, "The .pth file (torch.save of a state_dict)")->required();
   import->add_option("--output,-o", args->output, "The .safetensors file to write")->required();
   import->add_flag("--half", args->half, "Store convolution kernels as F16 (half the size)");
-  import->add_flag("--quiet,-q", args->quiet, "No output");
-  for (CLI::App* sub : {list, fetch}) sub->add_option("--models-dir", args->models_dir, "Directory searched first");
+  import->add_flag("--quiet,-q", args->flags.quiet, "No output");
+  for (CLI::App* sub : {list, fetch}) add_models_dir_flag(sub, &args->models_dir, "Directory searched first");
   return [args, list, import] {
     if (list->parsed()) return run_list(*args);
     return import->parsed() ? run_import(*args) : run_fetch(*args);

@@ -7,10 +7,11 @@
 #include <thread>
 
 #include "atelier/memory_size.hpp"
+#include "atelier/runtime.hpp"
 #include "atelier/studio_painter.hpp"
 #include "atelier/studio_server.hpp"
-#include "atelier/tensor_image.hpp"
 #include "commands.hpp"
+#include "common_flags.hpp"
 #include "interrupt.hpp"
 #include "progress.hpp"
 
@@ -30,12 +31,10 @@ struct ServeArgs {
   int max_size = 2048;
   std::string models_dir;
   std::string weights = "vgg19";
-  std::string precision = "fp32";
-  int threads = 0;
   int http_threads = 128;
   std::string cors_origin;
-  std::string device = "cpu";
-  bool json = false, quiet = false;
+  RuntimeFlags runtime;
+  OutputFlags output_flags;
 };
 
 bool is_loopback(const std::string& host) {
@@ -43,19 +42,19 @@ bool is_loopback(const std::string& host) {
 }
 
 int run_serve(const ServeArgs& args) {
-  Progress progress(args.json ? OutputMode::Json : args.quiet ? OutputMode::Quiet : OutputMode::Bar);
+  Progress progress(args.output_flags.mode());
   std::mutex log_mutex;
   const auto log = [&](const std::string& line, const nlohmann::json& fields) {
     std::lock_guard<std::mutex> lock(log_mutex);
     progress.info(line, fields);
   };
-  configure_runtime(args.threads);
-  parse_device(args.device);
+  configure_runtime(args.runtime.threads);
+  check_device(args.runtime.device);
   // From here SIGTERM and Ctrl-C only set a flag, watched below.
   InterruptHandler interrupt_handler;
 
   studio::JobStore store(args.data_dir);
-  studio::StudioPainter painter({args.models_dir, args.weights, args.device});
+  studio::StudioPainter painter({args.models_dir, args.weights, args.runtime.device});
   studio::StudioOptions studio_options;
   studio_options.workers = args.workers;
   studio_options.max_queue = args.queue;
@@ -73,7 +72,7 @@ int run_serve(const ServeArgs& args) {
   server_options.max_upload_bytes = static_cast<std::size_t>(parse_memory_size(args.max_upload));
   server_options.limits.max_pixels = args.max_pixels;
   server_options.limits.max_size = args.max_size;
-  server_options.limits.default_precision = args.precision;
+  server_options.limits.default_precision = args.runtime.precision;
   server_options.http_threads = args.http_threads;
   server_options.cors_origin = args.cors_origin;
   server_options.log = [&](const std::string& line) { log(line, {}); };
@@ -83,7 +82,7 @@ int run_serve(const ServeArgs& args) {
   const int port = server.bind();
   const std::string url = "http://" + (args.host.find(':') != std::string::npos ? "[" + args.host + "]" : args.host) +
                           ":" + std::to_string(port) + "/";
-  if (args.json) {
+  if (args.output_flags.json) {
     std::cout << nlohmann::json{{"event", "listening"}, {"url", url}, {"port", port}}.dump() << std::endl;
   } else {
     std::cout << "Atelier Studio: listening on " << url << " (data in " << args.data_dir << ")" << std::endl;
@@ -130,17 +129,13 @@ Runner add_serve_command(CLI::App& app) {
   cmd->add_option("--max-upload", args->max_upload, "Largest request body")->capture_default_str();
   cmd->add_option("--max-pixels", args->max_pixels, "Largest uploaded picture, in pixels")->capture_default_str();
   cmd->add_option("--max-size", args->max_size, "Largest longest side of a result")->capture_default_str()->check(CLI::Range(64, 16384));
-  cmd->add_option("--models-dir", args->models_dir, "Directory searched first for styles and weights");
+  add_models_dir_flag(cmd, &args->models_dir, "Directory searched first for styles and weights");
   cmd->add_option("--weights", args->weights, "Feature network for optimisation jobs")->capture_default_str();
-  cmd->add_option("--precision", args->precision, "Default precision of jobs: fp32 or bf16")
-      ->capture_default_str()
-      ->check(CLI::IsMember({"fp32", "bf16"}));
-  cmd->add_option("--threads", args->threads, "CPU threads for painting (0: all cores)")->capture_default_str();
+  add_precision_flag(cmd, &args->runtime, "Default precision of jobs: fp32 or bf16");
+  add_threads_and_device_flags(cmd, &args->runtime, "CPU threads for painting (0: all cores)");
   cmd->add_option("--http-threads", args->http_threads, "Threads answering HTTP requests: one per open connection")->capture_default_str()->check(CLI::Range(2, 1024));
   cmd->add_option("--cors-origin", args->cors_origin, "Allow this web origin to call the API (CORS is off by default)");
-  cmd->add_option("--device", args->device, "cpu, cuda or cuda:N")->capture_default_str();
-  cmd->add_flag("--json", args->json, "Log as JSON lines on stdout");
-  cmd->add_flag("--quiet,-q", args->quiet, "Log nothing but errors");
+  add_output_flags(cmd, &args->output_flags, "Log as JSON lines on stdout", "Log nothing but errors");
   return [args] { return run_serve(*args); };
 }
 

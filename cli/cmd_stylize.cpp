@@ -5,31 +5,23 @@
 #include <iomanip>
 #include <sstream>
 
+#include <nlohmann/json.hpp>
+
 #include "atelier/error.hpp"
-#include "atelier/gatys.hpp"
+#include "atelier/finish.hpp"
 #include "atelier/gatys_checkpoint.hpp"
 #include "atelier/image.hpp"
 #include "atelier/model_store.hpp"
-#include "atelier/postprocess.hpp"
-#include "atelier/tensor_image.hpp"
-#include "interrupt.hpp"
+#include "atelier/painters.hpp"
 #include "commands.hpp"
-#include "stylize_args.hpp"
+#include "interrupt.hpp"
 #include "progress.hpp"
+#include "stylize_args.hpp"
 
 namespace atelier::cli {
 namespace {
 
 namespace fs = std::filesystem;
-
-std::vector<std::string> split_list(const std::string& text) {
-  std::vector<std::string> items;
-  std::stringstream stream(text);
-  std::string item;
-  while (std::getline(stream, item, ','))
-    if (!item.empty()) items.push_back(item);
-  return items;
-}
 
 template <typename Number>
 std::vector<Number> parse_numbers(const std::string& text, const std::string& flag) {
@@ -72,7 +64,7 @@ GatysOptions gatys_options(const StylizeArgs& args) {
   options.optimizer = args.optimizer == "adam" ? GatysOptions::Optimizer::Adam : GatysOptions::Optimizer::LBFGS;
   options.learning_rate = args.learning_rate;
   options.iterations = args.iterations;
-  options.precision = parse_precision(args.precision);
+  options.precision = parse_precision(args.runtime.precision);
   options.scales = parse_numbers<int>(args.scales, "--scales");
   if (args.init == "content") {
     options.init = GatysOptions::Init::Content;
@@ -95,7 +87,7 @@ std::string describe_job(const StylizeArgs& args, const std::string& weights_pat
       {"style_layers", options.style_layers}, {"content_weight", options.content_weight},
       {"style_weight", options.style_weight}, {"tv_weight", options.tv_weight}, {"style_blend", options.style_blend},
       {"style_scale", options.style_scale}, {"init", args.init}, {"seed", args.seed}, {"optimizer", args.optimizer},
-      {"lr", options.learning_rate}, {"iterations", options.iterations}, {"precision", args.precision}};
+      {"lr", options.learning_rate}, {"iterations", options.iterations}, {"precision", args.runtime.precision}};
   return job.dump();
 }
 
@@ -112,47 +104,30 @@ std::function<void(const GatysProgress&)> progress_reporter(Progress& progress) 
   };
 }
 
-// Original colours, then each --post step, then the content's alpha; saved atomically.
-void write_output(const StylizeArgs& args, const cv::Mat& stylised, const Image& content, const cv::Mat& style,
-                  const SaveOptions& save_options) {
-  cv::Mat rgb = args.original_colors ? keep_original_colors(stylised, content.rgb) : stylised;
-  std::vector<PostStep> steps;
-  for (const auto& spec : args.post) steps.push_back(parse_post_step(spec));
-  rgb = apply_post_steps(rgb, steps, PostContext{content.rgb, style});
-  Image output{rgb, {}};
-  if (content.has_alpha()) output.alpha = resize_plane(content.alpha, rgb.size());
-  save_image(output, args.output, save_options);
-}
-
 int run_stylize(const StylizeArgs& args) {
   if (!args.model.empty()) return run_fast_stylize(args);
   if (args.content.empty() || args.styles.empty() || args.output.empty())
     throw Error("stylize: --content, --style and --output are required, or --model with input images (see --help)");
-  Progress progress(args.json ? OutputMode::Json : args.quiet ? OutputMode::Quiet : OutputMode::Bar);
-  configure_runtime(args.threads);
-  const torch::Device device = parse_device(args.device);
+  Progress progress(args.output_flags.mode());
+  configure_runtime(args.runtime.threads);
+  check_device(args.runtime.device);
   const SaveOptions save_options{args.quality, args.bit_depth};
   check_can_save(args.output, save_options);  // fail now, not after the long run
-  for (const auto& spec : args.post) parse_post_step(spec);  // reject bad specs before the long run
+  FinishOptions finishing;
+  finishing.original_colors = args.original_colors;
+  finishing.post = parse_post_steps(args.post);  // reject bad specs before the long run
 
   const LoadOptions load_options{args.max_pixels};
   Image content = load_image(args.content, load_options);
   std::vector<cv::Mat> styles;
   for (const auto& path : args.styles) styles.push_back(load_image(path, load_options).rgb);
   GatysOptions options = gatys_options(args);
-  if (options.scales.empty()) {
-    content = resize_longest_side(content, args.size > 0 ? args.size : 512);
-  } else {
-    content = resize_longest_side(content, options.scales.back());
-  }
+  content = resize_longest_side(content, options.scales.empty() ? (args.size > 0 ? args.size : 512) : options.scales.back());
 
   const std::string weights_path = ModelStore(args.models_dir).resolve(args.weights);
-  std::optional<Preprocess> preprocess;
-  if (!args.preprocess.empty()) preprocess = parse_preprocess(args.preprocess);
-  const VggFeatures network = VggFeatures::load(weights_path, preprocess, parse_pooling(args.pooling), device);
-  if (options.content_layers.empty()) options.content_layers = default_content_layers(network);
-  if (options.style_layers.empty()) options.style_layers = default_style_layers(network);
-  progress.info("weights " + weights_path + " (" + network.architecture() + ", " + preprocess_name(network.preprocess()) +
+  const GatysPainter painter({weights_path, args.preprocess, args.pooling, args.runtime.device});
+  options = painter.with_default_layers(options);
+  progress.info("weights " + weights_path + " (" + painter.architecture() + ", " + painter.preprocess() +
                     "); content " + std::to_string(content.width()) + "x" + std::to_string(content.height()),
                 {{"weights", weights_path}, {"width", content.width()}, {"height", content.height()}});
 
@@ -185,7 +160,7 @@ int run_stylize(const StylizeArgs& args) {
           : 0;
   progress.start(static_cast<long long>(options.iterations) * scale_count, "it", already_done);
 
-  GatysResult result = stylize_gatys(network, content.rgb, styles, options, callbacks);
+  GatysResult result = painter.paint(content.rgb, styles, options, callbacks);
   progress.finish();
   if (result.stopped) {
     std::cerr << "atelier: interrupted: " << result.message << "; run the same command with --resume to continue"
@@ -194,7 +169,7 @@ int run_stylize(const StylizeArgs& args) {
   }
   fs::remove(checkpoint_path);
 
-  write_output(args, result.rgb, content, styles.front(), save_options);
+  save_image(finish(result.rgb, content, styles.front(), finishing), args.output, save_options);
 
   if (!result.finite) {
     progress.event("error", {{"message", result.message}, {"output", args.output}});
@@ -233,7 +208,7 @@ Runner add_stylize_command(CLI::App& app) {
   cmd->add_option("--quality", args->quality, "JPEG/WebP quality")->capture_default_str()->check(CLI::Range(1, 100));
   cmd->add_option("--bit-depth", args->bit_depth, "8, or 16 for PNG/TIFF")->capture_default_str()->check(CLI::IsMember({8, 16}));
   cmd->add_option("--weights", args->weights, "Feature network: a name in the model search path or a .safetensors path")->capture_default_str();
-  cmd->add_option("--models-dir", args->models_dir, "Directory searched first for weights");
+  add_models_dir_flag(cmd, &args->models_dir);
   cmd->add_option("--preprocess", args->preprocess, "Input convention, overriding the weights' metadata")->check(CLI::IsMember({"caffe", "torchvision"}));
   cmd->add_option("--pooling", args->pooling, "Pooling in the feature network")->capture_default_str()->check(CLI::IsMember({"max", "avg"}));
   cmd->add_option("--content-layers", args->content_layers, "Comma list (default relu4_2, or relu3_2 when the weights stop before)");
@@ -248,10 +223,7 @@ Runner add_stylize_command(CLI::App& app) {
   cmd->add_option("--optimizer", args->optimizer, "lbfgs or adam")->capture_default_str()->check(CLI::IsMember({"lbfgs", "adam"}));
   cmd->add_option("--lr", args->learning_rate, "Adam learning rate (pixel values are 0..1)")->capture_default_str();
   cmd->add_option("--iterations,-n", args->iterations, "Iterations per scale")->capture_default_str()->check(CLI::Range(1, 1000000));
-  cmd->add_option("--precision", args->precision,
-                  "fp32, or bf16: about twice as fast on CPUs with AMX/AVX512-BF16, slightly less exact")
-      ->capture_default_str()
-      ->check(CLI::IsMember({"fp32", "bf16"}));
+  add_precision_flag(cmd, &args->runtime, "fp32, or bf16: about twice as fast on CPUs with AMX/AVX512-BF16, slightly less exact");
   cmd->add_option("--scales", args->scales, "Coarse-to-fine longest sides, e.g. 256,512 (the last is the output size)");
   cmd->add_flag("--original-colors", args->original_colors, "Keep the content's colours (luminance-only transfer)");
   cmd->add_option("--post", args->post,
@@ -263,10 +235,8 @@ Runner add_stylize_command(CLI::App& app) {
       ->capture_default_str()
       ->check(CLI::NonNegativeNumber);
   cmd->add_flag("--resume", args->resume, "Continue an interrupted run of the same command from its checkpoint");
-  cmd->add_flag("--json", args->json, "Machine-readable progress: one JSON object per line on stdout");
-  cmd->add_flag("--quiet,-q", args->quiet, "No progress output");
-  cmd->add_option("--threads", args->threads, "CPU threads (0: all cores)")->capture_default_str();
-  cmd->add_option("--device", args->device, "cpu, cuda or cuda:N")->capture_default_str();
+  add_output_flags(cmd, &args->output_flags);
+  add_threads_and_device_flags(cmd, &args->runtime);
   return [args] { return run_stylize(*args); };
 }
 

@@ -14,14 +14,16 @@
 #include <iostream>
 
 #include "atelier/error.hpp"
-#include "atelier/fast_style.hpp"
+#include "atelier/finish.hpp"
 #include "atelier/image.hpp"
 #include "atelier/memory_size.hpp"
 #include "atelier/model_store.hpp"
-#include "interrupt.hpp"
+#include "atelier/painters.hpp"
+#include "atelier/video_file.hpp"
 #include "commands.hpp"
+#include "common_flags.hpp"
+#include "interrupt.hpp"
 #include "progress.hpp"
-#include "video_file.hpp"
 
 namespace atelier::cli {
 namespace {
@@ -30,12 +32,11 @@ namespace fs = std::filesystem;
 
 struct VideoArgs {
   std::string input, output, model, models_dir;
-  std::string precision = "fp32";
   std::string max_memory;  // empty: default_memory_budget()
   double strength = 1.0;
-  bool resume = false, json = false, quiet = false;
-  int threads = 0;
-  std::string device = "cpu";
+  bool resume = false;
+  OutputFlags output_flags;
+  RuntimeFlags runtime;
 };
 
 std::string frame_path(const fs::path& folder, long long index) {
@@ -63,8 +64,8 @@ void assemble(const fs::path& folder, long long frames, double fps, cv::Size siz
 }
 
 int run_video(const VideoArgs& args) {
-  Progress progress(args.json ? OutputMode::Json : args.quiet ? OutputMode::Quiet : OutputMode::Bar);
-  configure_runtime(args.threads);
+  Progress progress(args.output_flags.mode());
+  configure_runtime(args.runtime.threads);
   fourcc_for(args.output);
   const fs::path folder = args.output + ".frames";
   if (fs::exists(folder) && !args.resume)
@@ -83,9 +84,10 @@ int run_video(const VideoArgs& args) {
                       static_cast<int>(capture.get(cv::CAP_PROP_FRAME_HEIGHT)));
   const long long expected = static_cast<long long>(capture.get(cv::CAP_PROP_FRAME_COUNT));
 
-  const FastStyleNetwork network =
-      load_fast_style_network(ModelStore(args.models_dir).resolve(args.model), parse_device(args.device));
-  const Precision precision = parse_precision(args.precision);
+  const FastStylePainter painter(ModelStore(args.models_dir).resolve(args.model), args.runtime.device);
+  const Precision precision = parse_precision(args.runtime.precision);
+  FinishOptions finishing;
+  finishing.strength = args.strength;
   const int64_t max_memory = args.max_memory.empty() ? default_memory_budget() : parse_memory_size(args.max_memory);
   fs::create_directories(folder);
   progress.info("stylising " + args.input + " (" + std::to_string(size.width) + "x" + std::to_string(size.height) +
@@ -106,10 +108,9 @@ int run_video(const VideoArgs& args) {
                 << std::endl;
       return kExitInterrupted;
     }
-    const cv::Mat source = to_rgb(frame);
-    cv::Mat rgb = stylize_image_within(network, source, max_memory, precision);
-    if (args.strength < 1.0) cv::addWeighted(rgb, args.strength, source, 1.0 - args.strength, 0.0, rgb);
-    save_image(Image{rgb, {}}, frame_path(folder, index));  // atomic: a frame file is whole or absent
+    const Image source{to_rgb(frame), {}};
+    const Image painted = finish(painter.paint(source.rgb, precision, max_memory), source, {}, finishing);
+    save_image(painted, frame_path(folder, index));  // atomic: a frame file is whole or absent
     progress.update(index + 1, "frame " + std::to_string(index + 1), {{"frame", index + 1}});
   }
   progress.finish();
@@ -128,16 +129,14 @@ Runner add_video_command(CLI::App& app) {
   cmd->add_option("input", args->input, "The video (any container and codec OpenCV's FFmpeg reads)")->required();
   cmd->add_option("--output,-o", args->output, "Output video: .mp4 or .mov (MPEG-4) or .avi (MJPEG)")->required();
   cmd->add_option("--model,-m", args->model, "Style network: a name in the model search path or a file")->required();
-  cmd->add_option("--models-dir", args->models_dir, "Directory searched first for the model");
+  add_models_dir_flag(cmd, &args->models_dir, "Directory searched first for the model");
   cmd->add_option("--strength", args->strength, "Blend with the original frames, 0..1")->capture_default_str()->check(CLI::Range(0.0, 1.0));
-  cmd->add_option("--precision", args->precision, "fp32 or bf16")->capture_default_str()->check(CLI::IsMember({"fp32", "bf16"}));
+  add_precision_flag(cmd, &args->runtime);
   cmd->add_option("--max-memory", args->max_memory,
                   "Memory to stay within, e.g. 4G; larger frames run in tiles (default: 90% of free memory)");
   cmd->add_flag("--resume", args->resume, "Continue an interrupted run from its OUTPUT.frames folder");
-  cmd->add_flag("--json", args->json, "Machine-readable progress: one JSON object per line on stdout");
-  cmd->add_flag("--quiet,-q", args->quiet, "No progress output");
-  cmd->add_option("--threads", args->threads, "CPU threads (0: all cores)")->capture_default_str();
-  cmd->add_option("--device", args->device, "cpu, cuda or cuda:N")->capture_default_str();
+  add_output_flags(cmd, &args->output_flags);
+  add_threads_and_device_flags(cmd, &args->runtime);
   return [args] { return run_video(*args); };
 }
 

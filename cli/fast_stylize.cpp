@@ -1,16 +1,14 @@
 // atelier stylize --model: feed-forward stylisation of one image or a batch.
-#include <c10/util/Exception.h>
-
 #include <filesystem>
 #include <iostream>
 
 #include "atelier/error.hpp"
-#include "atelier/fast_style.hpp"
+#include "atelier/finish.hpp"
 #include "atelier/image.hpp"
 #include "atelier/memory_size.hpp"
 #include "atelier/model_store.hpp"
-#include "atelier/postprocess.hpp"
-#include "atelier/tensor_image.hpp"
+#include "atelier/painters.hpp"
+#include "atelier/tiling.hpp"
 #include "commands.hpp"
 #include "progress.hpp"
 #include "stylize_args.hpp"
@@ -22,8 +20,8 @@ namespace fs = std::filesystem;
 
 struct Job {
   const StylizeArgs& args;
-  const FastStyleNetwork& network;
-  std::vector<PostStep> post_steps;
+  const FastStylePainter& painter;
+  FinishOptions finishing;
   SaveOptions save_options;
   Precision precision;
   int64_t max_memory;
@@ -38,12 +36,8 @@ void stylize_one(const Job& job, const std::string& input, const std::string& ou
     job.progress.info(input + ": in " + std::to_string(plan.tile) + " px tiles to stay within --max-memory " +
                           format_memory_size(job.max_memory),
                       {{"input", input}, {"tile", plan.tile}, {"max_memory", job.max_memory}});
-  cv::Mat rgb = plan.tile > 0 ? stylize_image_tiled(job.network, image.rgb, plan.tile, job.precision)
-                              : stylize_image(job.network, image.rgb, job.precision);
-  if (job.args.strength < 1.0) cv::addWeighted(rgb, job.args.strength, image.rgb, 1.0 - job.args.strength, 0.0, rgb);
-  if (job.args.original_colors) rgb = keep_original_colors(rgb, image.rgb);
-  rgb = apply_post_steps(rgb, job.post_steps, PostContext{image.rgb, {}});
-  save_image(Image{rgb, image.alpha}, output, job.save_options);
+  const cv::Mat painted = job.painter.paint(image.rgb, job.precision, job.max_memory);
+  save_image(finish(painted, image, {}, job.finishing), output, job.save_options);
 }
 
 // The --name pattern with {name} (the input's file name without extension)
@@ -68,27 +62,26 @@ int run_fast_stylize(const StylizeArgs& args) {
   if (args.name_pattern.find("{name}") == std::string::npos || args.name_pattern.find('/') != std::string::npos)
     throw Error("--name " + args.name_pattern + ": needs {name}, and no '/', so that every input gets its own file");
 
-  Progress progress(args.json ? OutputMode::Json : args.quiet ? OutputMode::Quiet : OutputMode::Bar);
-  configure_runtime(args.threads);
-  const torch::Device device = parse_device(args.device);
+  Progress progress(args.output_flags.mode());
+  configure_runtime(args.runtime.threads);
+  check_device(args.runtime.device);
   const SaveOptions save_options{args.quality, args.bit_depth};
   // Fail before any work when the outputs could not be written.
   check_can_save(args.output.empty() ? (fs::path(args.out_dir) / output_name(args.name_pattern, "probe", "model")).string()
                                      : args.output,
                  save_options);
-  std::vector<PostStep> post_steps;
-  for (const auto& spec : args.post) {
-    post_steps.push_back(parse_post_step(spec));
-    if (post_steps.back().reference_is_style) throw Error("--post " + spec + ": --model has no style image to match");
-  }
+  FinishOptions finishing;
+  finishing.strength = args.strength;
+  finishing.original_colors = args.original_colors;
+  finishing.post = parse_post_steps(args.post, /*has_style=*/false);
 
   const std::string model_path = ModelStore(args.models_dir).resolve(args.model);
-  const FastStyleNetwork network = load_fast_style_network(model_path, device);
+  const FastStylePainter painter(model_path, args.runtime.device);
   const int64_t max_memory = args.max_memory.empty() ? default_memory_budget() : parse_memory_size(args.max_memory);
-  const Job job{args, network, post_steps, save_options, parse_precision(args.precision), max_memory, progress};
+  const Job job{args, painter, finishing, save_options, parse_precision(args.runtime.precision), max_memory, progress};
   const std::string model_name = fs::path(model_path).stem().string();
-  progress.info("model " + model_path + " (" + architecture_name(network.architecture()) + ")",
-                {{"model", model_path}, {"architecture", architecture_name(network.architecture())}});
+  progress.info("model " + model_path + " (" + painter.architecture() + ")",
+                {{"model", model_path}, {"architecture", painter.architecture()}});
 
   int written = 0, skipped = 0, failed = 0;
   progress.start(static_cast<long long>(inputs.size()), "img");

@@ -1,5 +1,4 @@
 // atelier: the command-line front end of libatelier.
-#include <c10/util/Exception.h>
 #include <unistd.h>
 
 #include <csignal>
@@ -9,6 +8,7 @@
 #include <string>
 
 #include "atelier/error.hpp"
+#include "atelier/runtime.hpp"
 #include "commands.hpp"
 
 namespace {
@@ -49,12 +49,8 @@ int main(int argc, char** argv) {
     for (const auto& [name, run] : runners)
       if (app.get_subcommand(name)->parsed()) return run();
     return atelier::cli::kExitError;
-  } catch (const atelier::Error& error) {
-    report_error(error.what());
-  } catch (const c10::Error& error) {
-    report_error(std::string("torch: ") + error.what_without_backtrace());
   } catch (const std::exception& error) {
-    report_error(error.what());
+    report_error(atelier::error_message(error));
   }
   return atelier::cli::kExitError;
 }

@@ -5,7 +5,8 @@
 #include <string>
 #include <vector>
 
-#include "atelier/gatys.hpp"
+#include "atelier/gatys_options.hpp"
+#include "common_flags.hpp"
 
 namespace atelier::cli {
 
@@ -26,22 +27,20 @@ struct StylizeArgs {
   double style_weight = GatysOptions{}.style_weight;
   double tv_weight = GatysOptions{}.tv_weight;
   std::string style_blend;
-  double style_scale = 1.0;
+  double style_scale = GatysOptions{}.style_scale;
   std::string init = "content";
-  std::uint64_t seed = 0;
+  std::uint64_t seed = GatysOptions{}.seed;
   std::string optimizer = "lbfgs";
   double learning_rate = GatysOptions{}.learning_rate;
-  int iterations = 500;
-  std::string precision = "fp32";
+  int iterations = GatysOptions{}.iterations;
   std::string scales;
   bool original_colors = false;
   std::vector<std::string> post;
   int save_every = 0;
   int checkpoint_every = 50;
   bool resume = false;
-  bool json = false, quiet = false;
-  int threads = 0;
-  std::string device = "cpu";
+  OutputFlags output_flags;
+  RuntimeFlags runtime;
 
   // Feed-forward stylisation (--model).
   std::string model;

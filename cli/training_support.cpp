@@ -1,51 +1,59 @@
 #include "training_support.hpp"
 
-#include <cstdio>
-#include <filesystem>
+#include <cstdint>
+#include <iostream>
+#include <optional>
 
-#include "atelier/error.hpp"
+#include "atelier/runtime.hpp"
+#include "commands.hpp"
+#include "interrupt.hpp"
+#include "progress.hpp"
 
 namespace atelier::cli {
 
-std::function<void()> add_training_run_flags(CLI::App* command, TrainingRunFlags* flags) {
-  command->add_option("--precision", flags->precision, "fp32 or bf16")->capture_default_str()->check(CLI::IsMember({"fp32", "bf16"}));
-  command->add_option("--checkpoint-every", flags->checkpoint_every, "Checkpoint every N steps (and at the end, and on Ctrl-C)")->capture_default_str();
+std::function<void()> add_training_run_flags(CLI::App* command, TrainingRunFlags* flags, TrainingRunOptions* run) {
+  add_precision_flag(command, &flags->runtime);
+  command->add_option("--checkpoint-every", run->checkpoint_every, "Checkpoint every N steps (and at the end, and on Ctrl-C)")->capture_default_str();
   command->add_option("--log-every", flags->log_every, "Progress line every N steps")->capture_default_str()->check(CLI::PositiveNumber);
-  command->add_flag("--json", flags->json, "Machine-readable progress: one JSON object per line on stdout");
-  command->add_flag("--quiet,-q", flags->quiet, "No progress output");
-  command->add_option("--threads", flags->threads, "CPU threads (0: all cores)")->capture_default_str();
-  command->add_option("--device", flags->device, "cpu, cuda or cuda:N")->capture_default_str();
-  auto* world = command->add_option("--world-size", flags->distributed.world_size, "Processes in data-parallel training ($WORLD_SIZE)");
-  auto* rank = command->add_option("--rank", flags->distributed.rank, "This process's rank, 0..world-size-1 ($RANK)");
-  auto* address = command->add_option("--master-addr", flags->distributed.master_address, "Address of rank 0 ($MASTER_ADDR)");
-  auto* port = command->add_option("--master-port", flags->distributed.master_port, "Port of rank 0's rendezvous ($MASTER_PORT)");
-  command->add_flag("--save-all-ranks", flags->save_all_ranks)->group("");
+  add_output_flags(command, &flags->output);
+  add_threads_and_device_flags(command, &flags->runtime);
+  auto* world = command->add_option("--world-size", run->distributed.world_size, "Processes in data-parallel training ($WORLD_SIZE)");
+  auto* rank = command->add_option("--rank", run->distributed.rank, "This process's rank, 0..world-size-1 ($RANK)");
+  auto* address = command->add_option("--master-addr", run->distributed.master_address, "Address of rank 0 ($MASTER_ADDR)");
+  auto* port = command->add_option("--master-port", run->distributed.master_port, "Port of rank 0's rendezvous ($MASTER_PORT)");
+  command->add_flag("--save-all-ranks", run->save_all_ranks)->group("");
   return [=] {
-    flags->distributed = distributed_options_from_environment(flags->distributed, world->count() > 0, rank->count() > 0,
-                                                              address->count() > 0, port->count() > 0);
+    run->distributed = distributed_options_from_environment(run->distributed, world->count() > 0, rank->count() > 0,
+                                                            address->count() > 0, port->count() > 0);
+    run->device = flags->runtime.device;
+    run->precision = parse_precision(flags->runtime.precision);
   };
 }
 
-NamedTensors read_training_checkpoint(const std::string& path, const std::string& job) {
-  if (!std::filesystem::exists(path)) throw Error("--resume: no checkpoint " + path + " to resume from");
-  std::map<std::string, std::string> metadata;
-  NamedTensors state = load_tensors(path, &metadata);
-  if (metadata["job"] != job)
-    throw Error("--resume: " + path + " was written by a different command (other inputs or settings); "
-                "delete it, or run without --resume to start over");
-  return state;
-}
+int run_training(const TrainingRunFlags& flags, const std::function<TrainingOutcome(const TrainingEvents&)>& train) {
+  Progress progress(flags.output.mode());
+  configure_runtime(flags.runtime.threads);
+  std::optional<InterruptHandler> interrupt_handler;  // Ctrl-C kills the set-up, stops the steps
+  TrainingEvents events;
+  events.info = [&](const std::string& message, const nlohmann::json& fields) { progress.info(message, fields); };
+  events.event = [&](const std::string& name, const nlohmann::json& fields) { progress.event(name, fields); };
+  events.started = [&](int64_t total_steps, int64_t steps_done) {
+    interrupt_handler.emplace();
+    progress.start(total_steps, "steps", steps_done);
+  };
+  events.step = [&](const TrainingProgress& step) {
+    if (step.step % flags.log_every != 0 && step.step != step.total_steps) return;
+    nlohmann::json fields = {{"step", step.step}};
+    for (const auto& [name, value] : step.losses) fields[name] = value;
+    progress.update(step.step, step.summary, fields);
+  };
+  events.finished = [&] { progress.finish(); };
+  events.stop_requested = [] { return interrupt_requested(); };
 
-void check_resume_within(const std::string& path, int64_t checkpoint_step, int64_t total_steps) {
-  if (checkpoint_step > total_steps)
-    throw Error("--resume: " + path + " is at step " + std::to_string(checkpoint_step) + ", beyond --steps " +
-                std::to_string(total_steps));
-}
-
-std::string step_file(const std::string& folder, int64_t step) {
-  char name[32];
-  std::snprintf(name, sizeof name, "step_%06lld.png", static_cast<long long>(step));
-  return (std::filesystem::path(folder) / name).string();
+  const TrainingOutcome outcome = train(events);
+  if (outcome.end == TrainingEnd::Finished) return kExitOk;
+  std::cerr << "atelier: " << outcome.message << std::endl;
+  return outcome.end == TrainingEnd::Interrupted ? kExitInterrupted : kExitDiverged;
 }
 
 }  // namespace atelier::cli

@@ -5,7 +5,9 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 
 packages=(
-  build-essential cmake pkg-config
+  # Ninja builds in parallel without make's overhead; ccache and lld make
+  # rebuilds in the edit loop fast.
+  build-essential cmake pkg-config ninja-build ccache lld
   libtorch-dev libopencv-dev libcli11-dev nlohmann-json3-dev libcpp-httplib-dev libssl-dev
   libgtest-dev
   # Headers of the Gloo library inside libtorch (multi-process training) and
@@ -44,6 +46,7 @@ if [ ! -d tests/browser/node_modules/playwright-core ]; then
     echo "setup: npm ci failed: the browser test will be skipped" >&2
 fi
 
-jobs=$(nproc)
-cmake -S . -B build -DCMAKE_BUILD_TYPE=Release
-cmake --build build -j "$jobs"
+# The tool alone: the tests, fuzz target and benchmarks are built by
+# scripts/test.sh (and CI) when they are needed.
+scripts/configure.sh
+cmake --build build --target atelier_cli -j "$(nproc)"

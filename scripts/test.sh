@@ -4,6 +4,12 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 export ATELIER_MODELS="${ATELIER_MODELS:-$(cd .. && pwd)/shared/models}"
-cmake -S . -B build -DCMAKE_BUILD_TYPE=Release > /dev/null
+# CI also builds and runs the AddressSanitizer fuzz target and builds the
+# benchmarks; in the edit loop they are opt-in (scripts/configure.sh -D...=ON).
+if [ -n "${CI:-}" ]; then
+  scripts/configure.sh -DATELIER_BUILD_TESTS=ON -DATELIER_BUILD_FUZZ=ON -DATELIER_BUILD_BENCH=ON
+else
+  scripts/configure.sh -DATELIER_BUILD_TESTS=ON
+fi
 cmake --build build -j "$(nproc)"
 ctest --test-dir build --output-on-failure -j "$(nproc)" "$@"

@@ -15,6 +15,7 @@
 #include <sstream>
 #include <thread>
 
+#include "atelier/fetch.hpp"
 #include "atelier/model_store.hpp"
 #include "test_support.hpp"
 #include "tiny_vgg.hpp"

@@ -15,6 +15,7 @@
 #include <thread>
 
 #include "atelier/error.hpp"
+#include "atelier/fetch.hpp"
 #include "atelier/model_store.hpp"
 #include "test_support.hpp"
 

@@ -6,7 +6,8 @@ const API = '/api/v1';
 const TOKEN_KEY = 'atelier-token';
 const ACTIVE = ['queued', 'running'];
 const RERUNNABLE = ['interrupted', 'failed', 'cancelled'];
-const DEFAULT_SIZE = { fast: '512', gatys: '384' };
+// The optimisation's defaults (gatys) come from the server's GET /models, their one place.
+const DEFAULT_SIZE = { fast: '512' };
 const MAX_PAINTINGS = 4;
 
 const $ = (id) => document.getElementById(id);
@@ -216,6 +217,10 @@ async function loadModels() {
   try {
     const models = await apiJson(`${API}/models`);
     state.gatysAvailable = models.gatys_available !== false;
+    if (models.defaults) {
+      DEFAULT_SIZE.gatys = String(models.defaults.gatys_size);
+      $('iterations').value = models.defaults.gatys_iterations;
+    }
     renderStyles(models.styles || []);
   } catch (err) {
     $('gallery-note').textContent = 'Could not load the styles.';
@@ -281,7 +286,7 @@ function setMethod(name) {
 function onMethodChange() {
   const m = method();
   $('iterations').disabled = m !== 'gatys';
-  if (!state.sizeTouched) $('size').value = DEFAULT_SIZE[m];
+  if (!state.sizeTouched && DEFAULT_SIZE[m]) $('size').value = DEFAULT_SIZE[m];
   const note = $('method-note');
   note.hidden = m !== 'gatys' || (state.gatysAvailable && state.paintings.length > 0);
   note.textContent = !state.gatysAvailable

@@ -21,6 +21,7 @@
 #include <vector>
 
 #include "atelier/tensor_image.hpp"
+#include "atelier/tiling.hpp"
 
 namespace atelier {
 
@@ -120,15 +121,6 @@ cv::Mat stylize_image(const FastStyleNetwork& network, const cv::Mat& rgb, Preci
 // and the blended output) instead of about 1 KB a pixel.
 cv::Mat stylize_image_tiled(const FastStyleNetwork& network, const cv::Mat& rgb, int64_t tile,
                             Precision precision = Precision::F32);
-
-// How to stylise a height x width image within max_memory bytes (0: no
-// limit): whole (tile 0) or in tiles of `tile` pixels, from measured peaks.
-// Throws atelier::Error when not even small tiles fit.
-struct TilingPlan {
-  int64_t tile = 0;
-  int64_t estimated_bytes = 0;
-};
-TilingPlan plan_tiling(int64_t height, int64_t width, int64_t max_memory);
 
 // stylize_image, or stylize_image_tiled when plan_tiling says so.
 cv::Mat stylize_image_within(const FastStyleNetwork& network, const cv::Mat& rgb, int64_t max_memory,

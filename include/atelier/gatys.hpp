@@ -11,83 +11,11 @@
 #include <string>
 #include <vector>
 
+#include "atelier/gatys_options.hpp"
 #include "atelier/tensor_image.hpp"
 #include "atelier/vgg.hpp"
 
 namespace atelier {
-
-// Where a run stands: enough to continue it later.
-struct GatysCheckpoint {
-  int scale_index = 0;
-  int iteration = 0;  // iterations done at that scale
-  cv::Mat rgb;        // CV_32FC3 RGB [0,1] at that scale's size
-};
-
-struct GatysOptions {
-  // Each empty list gets its default from what the network has (see
-  // default_*_layers); a content weight of 0 turns the content term off.
-  std::vector<std::string> content_layers;
-  std::vector<std::string> style_layers;
-  double content_weight = 1.0;
-  double style_weight = 1.0e3;
-  double tv_weight = 10.0;
-  // One weight per style image (normalised to sum 1); empty means equal.
-  std::vector<double> style_blend;
-  // Longest side of the style images relative to the content's.
-  double style_scale = 1.0;
-
-  enum class Init { Content, Noise, Image } init = Init::Content;
-  cv::Mat init_image;  // CV_32FC3 RGB [0,1], for Init::Image (resized to fit)
-  std::uint64_t seed = 0;
-
-  enum class Optimizer { LBFGS, Adam } optimizer = Optimizer::LBFGS;
-  double learning_rate = 0.02;  // Adam, in [0,1] pixel units
-  int iterations = 500;         // per scale; for L-BFGS one iteration is one loss evaluation
-  // BF16: the network and Gram matrices of the image being optimised run
-  // under bf16 autocast; targets and loss reductions stay fp32.
-  Precision precision = Precision::F32;
-
-  // Longest side of each pass, coarse to fine; empty: one pass at the
-  // content image's own size.
-  std::vector<int> scales;
-
-  // Continue an interrupted run from this checkpoint (the optimiser's own
-  // state, such as L-BFGS history, starts afresh).
-  std::optional<GatysCheckpoint> resume_from;
-};
-
-struct GatysProgress {
-  int scale_index = 0;  // 0-based
-  int scale_count = 1;
-  int width = 0, height = 0;
-  int iteration = 0;  // 1-based within this scale
-  int iterations = 0;
-  double total = 0, content = 0, style = 0, tv = 0;  // weighted terms
-};
-
-struct GatysCallbacks {
-  std::function<void(const GatysProgress&)> on_progress;
-  // Called every `snapshot_every` iterations with the current image.
-  int snapshot_every = 0;
-  std::function<void(const cv::Mat& rgb, const GatysProgress&)> on_snapshot;
-  // Called every `checkpoint_every` iterations, and when a stop is requested.
-  int checkpoint_every = 0;
-  std::function<void(const GatysCheckpoint&)> on_checkpoint;
-  // Polled after every iteration; returning true stops the run cleanly.
-  std::function<bool()> stop_requested;
-};
-
-struct GatysResult {
-  cv::Mat rgb;  // CV_32FC3 RGB [0,1], at the last scale's size
-  // False when the loss became NaN or infinite: `rgb` is then the last image
-  // whose loss was finite, and `message` says where it stopped.
-  bool finite = true;
-  // True when stop_requested() ended the run early (a checkpoint was taken).
-  bool stopped = false;
-  std::string message;
-  double first_loss = 0;  // total loss at the first evaluation of the first scale
-  double final_loss = 0;  // at the last finite evaluation
-};
 
 // The weighted loss terms of one evaluation (scalars, differentiable).
 struct GatysLoss {

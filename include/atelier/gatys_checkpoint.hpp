@@ -8,7 +8,7 @@
 #pragma once
 #include <string>
 
-#include "atelier/gatys.hpp"
+#include "atelier/gatys_options.hpp"
 
 namespace atelier {
 

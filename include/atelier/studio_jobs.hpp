@@ -23,6 +23,29 @@ JobStatus parse_status(const std::string& name);
 // one can be queued again).
 bool has_ended(JobStatus status);
 
+// A job's validated settings, typed: what the request parser fills in and
+// the painter reads. Kept in JobRecord::params as JSON (to_params).
+struct JobSettings {
+  // The studio's own defaults for an optimisation: smaller and shorter than
+  // the CLI's, so that a browser user sees a result within minutes.
+  static constexpr int kGatysSize = 384;
+  static constexpr int kGatysIterations = 150;
+
+  std::string model;  // fast: the style's name
+  int size = 0;       // longest side of the result
+  double strength = 1.0;
+  int iterations = kGatysIterations;
+  bool keep_colors = false;
+  std::string precision = "fp32";
+  int styles = 0;  // gatys: paintings uploaded
+  std::int64_t style_pixels = 0;
+  int content_width = 0, content_height = 0;
+  std::string content_name;
+};
+nlohmann::json to_params(const JobSettings& settings);
+// Throws nlohmann::json's errors when a stored record lacks a setting.
+JobSettings job_settings(const nlohmann::json& params);
+
 struct JobRecord {
   std::string id;  // 24 lowercase hex digits, made by the server
   JobStatus status = JobStatus::Queued;

@@ -9,12 +9,8 @@
 #include <string>
 
 #include "atelier/model_store.hpp"
+#include "atelier/painters.hpp"
 #include "atelier/studio.hpp"
-
-namespace atelier {
-class FastStyleNetwork;
-class VggFeatures;
-}  // namespace atelier
 
 namespace atelier::studio {
 
@@ -40,16 +36,20 @@ class StudioPainter : public Painter {
  private:
   struct Installed;
   Installed installed() const;
-  std::shared_ptr<const FastStyleNetwork> fast_network(const std::string& model);
-  std::shared_ptr<const VggFeatures> vgg();
+  // The installed style a client's name means: its full name
+  // ("fast-style/pytorch-examples/candy") or a short one ("candy") that the
+  // model store resolves, as the CLI does. Throws Error when none is.
+  ModelStore::Entry installed_style(const std::string& model) const;
+  std::shared_ptr<const FastStylePainter> fast_painter(const std::string& model);
+  std::shared_ptr<const GatysPainter> gatys_painter();
   PaintOutcome paint_fast(const JobRun& run, int& width, int& height);
   PaintOutcome paint_gatys(const JobRun& run, int& width, int& height);
 
   PainterOptions options_;
   ModelStore store_;
   std::mutex mutex_;
-  std::map<std::string, std::shared_ptr<const FastStyleNetwork>> fast_networks_;
-  std::shared_ptr<const VggFeatures> vgg_;
+  std::map<std::string, std::shared_ptr<const FastStylePainter>> fast_painters_;  // by file path
+  std::shared_ptr<const GatysPainter> gatys_;
   std::map<std::string, std::vector<unsigned char>> thumbnails_;
 };
 

@@ -1,11 +1,12 @@
 // Bridges between OpenCV images (CV_32FC3 RGB [0,1]) and torch tensors
-// ([1,3,H,W] float32 RGB [0,1]), and the runtime set-up that every torch
-// command shares (device choice, thread count).
+// ([1,3,H,W] float32 RGB [0,1]), the torch device, and autocast (the
+// torch-free half of the runtime is atelier/runtime.hpp).
 #pragma once
 #include <opencv2/core.hpp>
 #include <torch/torch.h>
 #include <string>
 
+#include "atelier/runtime.hpp"
 #include "atelier/safetensors.hpp"
 
 namespace atelier {
@@ -22,12 +23,6 @@ torch::Tensor tensor_from_view(const TensorView& view);
 // but this libtorch has no CUDA or sees no GPU.
 torch::Device parse_device(const std::string& name);
 
-// Numeric precision of the heavy work (convolutions, matrix products).
-// BF16 runs them under autocast: on CPUs with AMX-BF16 or AVX512-BF16
-// oneDNN computes in bf16 with fp32 accumulation, about twice as fast.
-enum class Precision { F32, BF16 };
-Precision parse_precision(const std::string& name);  // "fp32" | "bf16"
-
 // While alive, eligible ops on `device` run in bf16 (when `precision` is BF16).
 class AutocastScope {
  public:
@@ -41,15 +36,5 @@ class AutocastScope {
   bool cuda_ = false;
   bool was_enabled_ = false;
 };
-
-// Process-wide set-up for torch work, done once by each command:
-//  - threads: libtorch starts with a single intra-op thread on these
-//    machines; 0 means all hardware threads.
-//  - memory: glibc's malloc hands buffers above 32 MiB back to the kernel on
-//    every free, so each forward pass faults its activations in again (a
-//    quarter of fp32 and a third of bf16 feed-forward time); freed memory is
-//    kept for reuse instead. The cost: peak memory grows a little, and the
-//    process keeps what it once needed until it exits.
-void configure_runtime(int threads);
 
 }  // namespace atelier

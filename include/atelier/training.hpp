@@ -11,6 +11,8 @@
 #include <string>
 #include <vector>
 
+#include "atelier/distributed.hpp"
+
 namespace atelier {
 
 using NamedTensors = std::map<std::string, torch::Tensor>;
@@ -60,20 +62,7 @@ class LossLog {
 
 // Data-parallel training over processes (on one machine or many): every
 // process computes gradients on its own slice of the batch; average()
-// replaces them with the mean over all processes. Gloo over TCP; the process
-// of rank 0 also hosts the rendezvous store at master_address:master_port.
-struct DistributedOptions {
-  int world_size = 1;
-  int rank = 0;
-  std::string master_address = "127.0.0.1";
-  int master_port = 29500;
-  int timeout_seconds = 300;
-};
-// From the flags, else the usual environment variables (WORLD_SIZE, RANK,
-// MASTER_ADDR, MASTER_PORT) where a flag was left at its default.
-DistributedOptions distributed_options_from_environment(DistributedOptions flags, bool world_size_given,
-                                                        bool rank_given, bool address_given, bool port_given);
-
+// replaces them with the mean over all processes (distributed.hpp).
 class ProcessGroup {
  public:
   // Joins the group (waits for every process). world_size 1: no-op group.

@@ -10,6 +10,36 @@ nlohmann::json time_or_null(double seconds) { return seconds > 0 ? nlohmann::jso
 
 }  // namespace
 
+nlohmann::json to_params(const JobSettings& settings) {
+  return {{"model", settings.model},
+          {"size", settings.size},
+          {"strength", settings.strength},
+          {"iterations", settings.iterations},
+          {"keep_colors", settings.keep_colors},
+          {"precision", settings.precision},
+          {"styles", settings.styles},
+          {"style_pixels", settings.style_pixels},
+          {"content_width", settings.content_width},
+          {"content_height", settings.content_height},
+          {"content_name", settings.content_name}};
+}
+
+JobSettings job_settings(const nlohmann::json& params) {
+  JobSettings settings;
+  settings.model = params.at("model");
+  settings.size = params.at("size");
+  settings.strength = params.at("strength");
+  settings.iterations = params.at("iterations");
+  settings.keep_colors = params.at("keep_colors");
+  settings.precision = params.at("precision");
+  settings.styles = params.at("styles");
+  settings.style_pixels = params.value("style_pixels", std::int64_t{0});  // records from before it was kept
+  settings.content_width = params.at("content_width");
+  settings.content_height = params.at("content_height");
+  settings.content_name = params.value("content_name", std::string());
+  return settings;
+}
+
 nlohmann::json job_json(const JobView& view) {
   const JobRecord& job = view.job;
   const std::string base = "/api/v1/jobs/" + job.id;

@@ -196,24 +196,25 @@ JobRequest parse_job_request(const std::vector<UploadedField>& fields, const Upl
   }
 
   const int own_size = std::max(size.width, size.height);
-  const int default_size = method == "gatys" ? std::min(384, limits.max_size) : std::min(own_size, limits.max_size);
+  const int default_size =
+      method == "gatys" ? std::min(JobSettings::kGatysSize, limits.max_size) : std::min(own_size, limits.max_size);
+  JobSettings typed;
+  typed.model = model;
+  typed.size = setting("size").empty() ? default_size : parse_integer("size", setting("size"), 64, limits.max_size);
+  typed.strength = setting("strength").empty() ? 1.0 : parse_fraction("strength", setting("strength"));
+  if (!setting("iterations").empty())
+    typed.iterations = parse_integer("iterations", setting("iterations"), 1, limits.max_iterations);
+  typed.keep_colors = parse_flag("keep_colors", setting("keep_colors"));
+  typed.precision = precision;
+  typed.styles = static_cast<int>(styles.size());
+  typed.style_pixels = style_pixels;
+  typed.content_width = size.width;
+  typed.content_height = size.height;
+  typed.content_name = display_name(content->filename);
   JobRecord& job = request.job;
   job.method = method;
-  job.params = {
-      {"model", model},
-      {"size", setting("size").empty() ? default_size : parse_integer("size", setting("size"), 64, limits.max_size)},
-      {"strength", setting("strength").empty() ? 1.0 : parse_fraction("strength", setting("strength"))},
-      {"iterations", setting("iterations").empty() ? 150
-                                                   : parse_integer("iterations", setting("iterations"), 1,
-                                                                   limits.max_iterations)},
-      {"keep_colors", parse_flag("keep_colors", setting("keep_colors"))},
-      {"precision", precision},
-      {"styles", styles.size()},
-      {"style_pixels", style_pixels},
-      {"content_width", size.width},
-      {"content_height", size.height},
-      {"content_name", display_name(content->filename)}};
-  job.iterations = method == "gatys" ? job.params["iterations"].get<int>() : 1;
+  job.params = to_params(typed);
+  job.iterations = method == "gatys" ? typed.iterations : 1;
   request.content = content->content;
   for (const auto* style : styles) request.styles.push_back(style->content);
   return request;

@@ -5,14 +5,12 @@
 #include <cmath>
 #include <filesystem>
 
-#include "atelier/fast_style.hpp"
-#include "atelier/gatys.hpp"
+#include "atelier/error.hpp"
+#include "atelier/finish.hpp"
 #include "atelier/gatys_checkpoint.hpp"
 #include "atelier/image.hpp"
 #include "atelier/memory_size.hpp"
-#include "atelier/postprocess.hpp"
-#include "atelier/tensor_image.hpp"
-#include "atelier/vgg.hpp"
+#include "atelier/tiling.hpp"
 
 namespace atelier::studio {
 namespace {
@@ -61,18 +59,16 @@ cv::Mat thumbnail_scene() {
 }
 
 // Memory to decode a job's uploads at their own size, before any resize.
-std::int64_t decode_bytes(const JobRecord& job) {
-  const std::int64_t content_pixels =
-      job.params.at("content_width").get<std::int64_t>() * job.params.at("content_height").get<std::int64_t>();
-  return kDecodeBytesPerPixel * (content_pixels + job.params.value("style_pixels", std::int64_t{0}));
+std::int64_t decode_bytes(const JobSettings& settings) {
+  const std::int64_t content_pixels = std::int64_t{settings.content_width} * settings.content_height;
+  return kDecodeBytesPerPixel * (content_pixels + settings.style_pixels);
 }
 
-// Keep colours, then the photo's alpha, then save atomically.
-void write_result(const std::string& dir, cv::Mat rgb, const Image& content, bool keep_colors) {
-  if (keep_colors) rgb = keep_original_colors(rgb, content.rgb);
-  Image output{rgb, {}};
-  if (content.has_alpha()) output.alpha = resize_plane(content.alpha, rgb.size());
-  save_image(output, dir + "/result.png");
+FinishOptions finish_options(const JobRecord& job, const JobSettings& settings) {
+  FinishOptions finishing;
+  if (job.method == "fast") finishing.strength = settings.strength;  // an optimisation's strength is its style weight
+  finishing.original_colors = settings.keep_colors;
+  return finishing;
 }
 
 }  // namespace
@@ -112,22 +108,43 @@ nlohmann::json StudioPainter::models() const {
   return {{"styles", styles},
           {"feature_networks", networks},
           {"gatys_weights", options_.gatys_weights},
-          {"gatys_available", gatys_available}};
+          {"gatys_available", gatys_available},
+          {"defaults", {{"gatys_size", JobSettings::kGatysSize}, {"gatys_iterations", JobSettings::kGatysIterations}}}};
+}
+
+ModelStore::Entry StudioPainter::installed_style(const std::string& model) const {
+  const Installed found = installed();
+  const auto exact = found.styles.find(model);
+  if (exact != found.styles.end()) return exact->second;
+  // A short name resolves as on the command line; a file path is not a name.
+  const bool looks_like_path = model.empty() || model.front() == '/' || model.find("..") != std::string::npos ||
+                               fs::path(model).extension() == ".safetensors";
+  if (!looks_like_path) {
+    try {
+      const std::string path = store_.resolve(model);
+      for (const auto& [name, entry] : found.styles) {
+        std::error_code error;
+        if (fs::equivalent(entry.path, path, error)) return entry;
+      }
+    } catch (const Error&) {
+      // not found or ambiguous: refused below like any unknown name
+    }
+  }
+  throw Error("model: no installed style \"" + model + "\" (see GET /models)");
 }
 
 void StudioPainter::check(const JobRecord& job) const {
   if (job.method == "fast") {
-    const std::string model = job.params.at("model");
-    if (!installed().styles.count(model)) throw Error("model: no installed style \"" + model + "\" (see GET /models)");
+    installed_style(job_settings(job.params).model);
   } else {
     store_.resolve(options_.gatys_weights);  // throws naming the directories searched
   }
 }
 
 std::int64_t StudioPainter::estimate_bytes(const JobRecord& job, std::int64_t budget) const {
-  const cv::Size size = scaled_size(job.params.at("content_width"), job.params.at("content_height"),
-                                    job.params.at("size"));
-  const std::int64_t decode = decode_bytes(job);
+  const JobSettings settings = job_settings(job.params);
+  const cv::Size size = scaled_size(settings.content_width, settings.content_height, settings.size);
+  const std::int64_t decode = decode_bytes(settings);
   if (job.method == "fast") {
     // Tiles when the whole picture would not fit: then only the tiles count.
     const TilingPlan whole = plan_tiling(size.height, size.width, 0);
@@ -140,32 +157,29 @@ std::int64_t StudioPainter::estimate_bytes(const JobRecord& job, std::int64_t bu
   }
   std::error_code error;
   const auto weights = fs::file_size(store_.resolve(options_.gatys_weights), error);
-  const std::int64_t per_pixel =
-      job.params.at("precision") == "bf16" ? kGatysBytesPerPixelBF16 : kGatysBytesPerPixelF32;
+  const std::int64_t per_pixel = settings.precision == "bf16" ? kGatysBytesPerPixelBF16 : kGatysBytesPerPixelF32;
   return decode + (error ? 0 : static_cast<std::int64_t>(weights)) + per_pixel * size.area();
 }
 
-std::shared_ptr<const FastStyleNetwork> StudioPainter::fast_network(const std::string& model) {
-  std::lock_guard<std::mutex> lock(mutex_);
-  auto& network = fast_networks_[model];
-  if (!network) {
-    const Installed found = installed();
-    const auto entry = found.styles.find(model);
-    if (entry == found.styles.end()) {
-      fast_networks_.erase(model);
-      throw Error("no installed style \"" + model + "\"");
-    }
-    network = std::make_shared<FastStyleNetwork>(load_fast_style_network(entry->second.path, parse_device(options_.device)));
+std::shared_ptr<const FastStylePainter> StudioPainter::fast_painter(const std::string& model) {
+  ModelStore::Entry entry;
+  try {
+    entry = installed_style(model);
+  } catch (const Error&) {
+    throw Error("no installed style \"" + model + "\"");
   }
-  return network;
+  std::lock_guard<std::mutex> lock(mutex_);
+  auto& painter = fast_painters_[entry.path];
+  if (!painter) painter = std::make_shared<const FastStylePainter>(entry.path, options_.device);
+  return painter;
 }
 
-std::shared_ptr<const VggFeatures> StudioPainter::vgg() {
+std::shared_ptr<const GatysPainter> StudioPainter::gatys_painter() {
   std::lock_guard<std::mutex> lock(mutex_);
-  if (!vgg_)
-    vgg_ = std::make_shared<VggFeatures>(VggFeatures::load(store_.resolve(options_.gatys_weights), std::nullopt,
-                                                           Pooling::Max, parse_device(options_.device)));
-  return vgg_;
+  if (!gatys_)
+    gatys_ = std::make_shared<const GatysPainter>(GatysPainter::Network{store_.resolve(options_.gatys_weights), "", "max",
+                                                                        options_.device});
+  return gatys_;
 }
 
 PaintOutcome StudioPainter::paint(const JobRun& run, int& width, int& height) {
@@ -173,20 +187,18 @@ PaintOutcome StudioPainter::paint(const JobRun& run, int& width, int& height) {
 }
 
 PaintOutcome StudioPainter::paint_fast(const JobRun& run, int& width, int& height) {
-  const nlohmann::json& params = run.job.params;
-  const auto network = fast_network(params.at("model"));
+  const JobSettings settings = job_settings(run.job.params);
+  const auto painter = fast_painter(settings.model);
   Image content = load_image(run.dir + "/content", LoadOptions{0});
-  content = resize_longest_side(content, params.at("size"));
+  content = resize_longest_side(content, settings.size);
   run.report(0, 1, nlohmann::json::object());
-  const Precision precision = parse_precision(params.at("precision"));
   // The job was admitted with its estimate; tiles keep it within that.
-  const std::int64_t budget = std::max<std::int64_t>(1, run.job.estimated_bytes - decode_bytes(run.job));
-  cv::Mat rgb = stylize_image_within(*network, content.rgb, budget, precision);
+  const std::int64_t budget = std::max<std::int64_t>(1, run.job.estimated_bytes - decode_bytes(settings));
+  const cv::Mat rgb = painter->paint(content.rgb, parse_precision(settings.precision), budget);
   if (run.cancel_requested()) return PaintOutcome::Stopped;  // one pass cannot stop midway: drop its result
-  const double strength = params.at("strength");
-  if (strength < 1.0) cv::addWeighted(rgb, strength, content.rgb, 1.0 - strength, 0.0, rgb);
-  write_result(run.dir, rgb, content, params.at("keep_colors"));
-  run.preview(rgb);
+  const Image finished = finish(rgb, content, {}, finish_options(run.job, settings));
+  save_image(finished, run.dir + "/result.png");
+  run.preview(finished.rgb);
   run.report(1, 1, nlohmann::json::object());
   width = rgb.cols;
   height = rgb.rows;
@@ -194,23 +206,21 @@ PaintOutcome StudioPainter::paint_fast(const JobRun& run, int& width, int& heigh
 }
 
 PaintOutcome StudioPainter::paint_gatys(const JobRun& run, int& width, int& height) {
-  const nlohmann::json& params = run.job.params;
-  const auto network = vgg();
-  Image content = resize_longest_side(load_image(run.dir + "/content", LoadOptions{0}), params.at("size"));
+  const JobSettings settings = job_settings(run.job.params);
+  const auto painter = gatys_painter();
+  Image content = resize_longest_side(load_image(run.dir + "/content", LoadOptions{0}), settings.size);
   std::vector<cv::Mat> styles;
-  for (int i = 0; i < params.at("styles").get<int>(); ++i)
+  for (int i = 0; i < settings.styles; ++i)
     styles.push_back(load_image(run.dir + "/style-" + std::to_string(i), LoadOptions{0}).rgb);
 
   GatysOptions options;
-  options.content_layers = default_content_layers(*network);
-  options.style_layers = default_style_layers(*network);
-  options.style_weight = 2000.0 * params.at("strength").get<double>();  // strength 0.5: the CLI's default
-  options.iterations = params.at("iterations");
-  options.precision = parse_precision(params.at("precision"));
+  options.style_weight = 2000.0 * settings.strength;  // strength 0.5: the CLI's default
+  options.iterations = settings.iterations;
+  options.precision = parse_precision(settings.precision);
 
   // A re-run continues from the checkpoint its earlier run left.
   const std::string checkpoint_path = run.dir + "/checkpoint.safetensors";
-  const std::string description = params.dump();
+  const std::string description = run.job.params.dump();
   if (fs::exists(checkpoint_path)) {
     try {
       options.resume_from = read_gatys_checkpoint(checkpoint_path, description);
@@ -232,10 +242,10 @@ PaintOutcome StudioPainter::paint_gatys(const JobRun& run, int& width, int& heig
   };
   callbacks.stop_requested = [&] { return run.cancel_requested() || run.shutdown_requested(); };
 
-  const GatysResult result = stylize_gatys(*network, content.rgb, styles, options, callbacks);
+  const GatysResult result = painter->paint(content.rgb, styles, options, callbacks);
   if (result.stopped) return PaintOutcome::Stopped;
   if (!result.finite) throw Error(result.message);
-  write_result(run.dir, result.rgb, content, params.at("keep_colors"));
+  save_image(finish(result.rgb, content, {}, finish_options(run.job, settings)), run.dir + "/result.png");
   fs::remove(checkpoint_path);
   run.preview(result.rgb);
   width = result.rgb.cols;
@@ -249,8 +259,8 @@ std::vector<unsigned char> StudioPainter::thumbnail(const std::string& model) {
     const auto cached = thumbnails_.find(model);
     if (cached != thumbnails_.end()) return cached->second;
   }
-  const auto network = fast_network(model);  // throws for names that are not installed styles
-  const cv::Mat rgb = stylize_image(*network, thumbnail_scene());
+  const auto painter = fast_painter(model);  // throws for names that are not installed styles
+  const cv::Mat rgb = painter->paint(thumbnail_scene());
   std::vector<unsigned char> jpeg = encode_image(Image{rgb, {}}, ".jpg", SaveOptions{85});
   std::lock_guard<std::mutex> lock(mutex_);
   thumbnails_[model] = jpeg;

@@ -46,6 +46,14 @@ torch::Device parse_device(const std::string& name) {
   throw Error("--device " + name + ": expected cpu, cuda or cuda:N");
 }
 
+void check_device(const std::string& name) { parse_device(name); }
+
+std::string error_message(const std::exception& error) {
+  if (const auto* torch_error = dynamic_cast<const c10::Error*>(&error))
+    return std::string("torch: ") + torch_error->what_without_backtrace();
+  return error.what();
+}
+
 Precision parse_precision(const std::string& name) {
   if (name == "fp32") return Precision::F32;
   if (name == "bf16") return Precision::BF16;

@@ -1,12 +1,12 @@
-// Writing a video file the way every command does: the codec chosen from the
-// output's extension, frames written to a temporary file beside it, renamed
-// into place when complete.
+// Writing a video file the way every front end does: the codec chosen from
+// the output's extension, frames written to a temporary file beside it,
+// renamed into place when complete.
 #pragma once
 #include <opencv2/videoio.hpp>
 
 #include <string>
 
-namespace atelier::cli {
+namespace atelier {
 
 // .mp4/.mov: mp4v, .avi: MJPG. Throws atelier::Error for anything else.
 int fourcc_for(const std::string& output);
@@ -24,4 +24,8 @@ class VideoFile {
   cv::VideoWriter writer_;
 };
 
-}  // namespace atelier::cli
+// A picture (CV_32FC3 RGB in [0,1], any size) as a frame for write():
+// resized to `size` (cubic), 8-bit BGR.
+cv::Mat video_frame(const cv::Mat& rgb, cv::Size size);
+
+}  // namespace atelier

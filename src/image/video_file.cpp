@@ -1,10 +1,12 @@
-#include "video_file.hpp"
+#include "atelier/video_file.hpp"
+
+#include <opencv2/imgproc.hpp>
 
 #include <filesystem>
 
 #include "atelier/error.hpp"
 
-namespace atelier::cli {
+namespace atelier {
 
 namespace fs = std::filesystem;
 
@@ -27,4 +29,12 @@ void VideoFile::finish() {
   fs::rename(temporary_, output_);
 }
 
-}  // namespace atelier::cli
+cv::Mat video_frame(const cv::Mat& rgb, cv::Size size) {
+  cv::Mat resized, bgr8;
+  cv::resize(rgb, resized, size, 0, 0, cv::INTER_CUBIC);
+  resized.convertTo(bgr8, CV_8UC3, 255.0);
+  cv::cvtColor(bgr8, bgr8, cv::COLOR_RGB2BGR);
+  return bgr8;
+}
+
+}  // namespace atelier

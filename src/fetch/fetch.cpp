@@ -8,6 +8,7 @@
 #include <string>
 
 #include "atelier/error.hpp"
+#include "atelier/fetch.hpp"
 #include "atelier/model_store.hpp"
 
 namespace fs = std::filesystem;

@@ -1,0 +1,16 @@
+# Build speed for the edit loop: ccache when it is installed, and a faster
+# linker (lld, else gold) when the compiler can use one.
+find_program(ATELIER_CCACHE ccache)
+if(ATELIER_CCACHE AND NOT CMAKE_CXX_COMPILER_LAUNCHER)
+  set(CMAKE_CXX_COMPILER_LAUNCHER ${ATELIER_CCACHE})
+endif()
+include(CheckCXXSourceCompiles)
+foreach(linker lld gold)
+  set(CMAKE_REQUIRED_LINK_OPTIONS -fuse-ld=${linker})
+  check_cxx_source_compiles("int main() { return 0; }" ATELIER_HAS_LD_${linker})
+  unset(CMAKE_REQUIRED_LINK_OPTIONS)
+  if(ATELIER_HAS_LD_${linker})
+    add_link_options(-fuse-ld=${linker})
+    break()
+  endif()
+endforeach()

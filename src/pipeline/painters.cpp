@@ -1,0 +1,42 @@
+#include "atelier/painters.hpp"
+
+#include <optional>
+
+#include "atelier/fast_style.hpp"
+#include "atelier/gatys.hpp"
+#include "atelier/vgg.hpp"
+
+namespace atelier {
+
+GatysPainter::GatysPainter(const Network& network) {
+  std::optional<Preprocess> preprocess;
+  if (!network.preprocess.empty()) preprocess = parse_preprocess(network.preprocess);
+  network_ = std::make_shared<const VggFeatures>(
+      VggFeatures::load(network.weights_path, preprocess, parse_pooling(network.pooling), parse_device(network.device)));
+}
+
+std::string GatysPainter::architecture() const { return network_->architecture(); }
+
+std::string GatysPainter::preprocess() const { return preprocess_name(network_->preprocess()); }
+
+GatysOptions GatysPainter::with_default_layers(GatysOptions options) const {
+  if (options.content_layers.empty()) options.content_layers = default_content_layers(*network_);
+  if (options.style_layers.empty()) options.style_layers = default_style_layers(*network_);
+  return options;
+}
+
+GatysResult GatysPainter::paint(const cv::Mat& content, const std::vector<cv::Mat>& styles,
+                                const GatysOptions& options, const GatysCallbacks& callbacks) const {
+  return stylize_gatys(*network_, content, styles, with_default_layers(options), callbacks);
+}
+
+FastStylePainter::FastStylePainter(const std::string& weights_path, const std::string& device)
+    : network_(std::make_shared<const FastStyleNetwork>(load_fast_style_network(weights_path, parse_device(device)))) {}
+
+std::string FastStylePainter::architecture() const { return architecture_name(network_->architecture()); }
+
+cv::Mat FastStylePainter::paint(const cv::Mat& rgb, Precision precision, std::int64_t max_memory) const {
+  return stylize_image_within(*network_, rgb, max_memory, precision);
+}
+
+}  // namespace atelier
