@@ -23,9 +23,9 @@
 #include <vector>
 
 #include "atelier/error.hpp"
-#include "atelier/fast_style.hpp"
+#include "models/fast_style.hpp"
 #include "atelier/image.hpp"
-#include "atelier/tensor_image.hpp"
+#include "torch/tensor_image.hpp"
 #include "bench_support.hpp"
 
 namespace {

@@ -9,7 +9,7 @@
 #include <cstdio>
 #include <nlohmann/json.hpp>
 
-#include "atelier/gan_training.hpp"
+#include "gan/gan_training.hpp"
 #include "bench_support.hpp"
 
 namespace {

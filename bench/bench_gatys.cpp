@@ -28,9 +28,9 @@
 #include <vector>
 
 #include "atelier/error.hpp"
-#include "atelier/gatys.hpp"
+#include "stylize/gatys.hpp"
 #include "atelier/image.hpp"
-#include "atelier/tensor_image.hpp"
+#include "torch/tensor_image.hpp"
 #include "bench_support.hpp"
 
 namespace {

@@ -12,10 +12,10 @@
 #include <filesystem>
 #include <nlohmann/json.hpp>
 
-#include "atelier/dataset.hpp"
+#include "data/dataset.hpp"
 #include "atelier/image.hpp"
-#include "atelier/style_training.hpp"
-#include "atelier/vgg.hpp"
+#include "train/style_training.hpp"
+#include "models/vgg.hpp"
 #include "bench_support.hpp"
 
 namespace {

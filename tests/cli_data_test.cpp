@@ -7,7 +7,7 @@
 #include <fstream>
 #include <nlohmann/json.hpp>
 
-#include "atelier/dataset.hpp"
+#include "data/dataset.hpp"
 #include "atelier/image.hpp"
 #include "test_support.hpp"
 

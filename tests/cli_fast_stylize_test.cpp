@@ -6,7 +6,7 @@
 #include <filesystem>
 #include <set>
 
-#include "atelier/fast_style.hpp"
+#include "models/fast_style.hpp"
 #include "atelier/image.hpp"
 #include "atelier/safetensors.hpp"
 #include "random_style_network.hpp"

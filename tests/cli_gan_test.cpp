@@ -13,7 +13,7 @@
 #include <thread>
 
 #include "atelier/image.hpp"
-#include "atelier/training.hpp"
+#include "train/training.hpp"
 #include "test_support.hpp"
 
 namespace fs = std::filesystem;

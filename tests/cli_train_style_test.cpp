@@ -9,7 +9,7 @@
 #include <thread>
 
 #include "atelier/image.hpp"
-#include "atelier/training.hpp"
+#include "train/training.hpp"
 #include "test_support.hpp"
 #include "tiny_vgg.hpp"
 

@@ -5,7 +5,7 @@
 
 #include <filesystem>
 
-#include "atelier/fast_style.hpp"
+#include "models/fast_style.hpp"
 #include "atelier/safetensors.hpp"
 #include "random_style_network.hpp"
 #include "test_support.hpp"

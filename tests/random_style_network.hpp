@@ -7,7 +7,7 @@
 #include <map>
 #include <string>
 
-#include "atelier/fast_style.hpp"
+#include "models/fast_style.hpp"
 #include "atelier/safetensors.hpp"
 
 namespace atelier::testing {

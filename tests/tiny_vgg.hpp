@@ -7,7 +7,7 @@
 #include <string>
 
 #include "atelier/safetensors.hpp"
-#include "atelier/vgg.hpp"
+#include "models/vgg.hpp"
 
 namespace atelier::testing {
 

@@ -16,10 +16,10 @@
 #include <stdexcept>
 
 #include "atelier/error.hpp"
-#include "atelier/fast_style.hpp"
+#include "models/fast_style.hpp"
 #include "atelier/image.hpp"
 #include "atelier/safetensors.hpp"
-#include "atelier/tensor_image.hpp"
+#include "torch/tensor_image.hpp"
 #include "random_style_network.hpp"
 #include "test_support.hpp"
 

@@ -12,10 +12,10 @@
 #include <cstdlib>
 #include <filesystem>
 
-#include "atelier/dataset.hpp"
-#include "atelier/gan.hpp"
-#include "atelier/gan_metrics.hpp"
-#include "atelier/gan_training.hpp"
+#include "data/dataset.hpp"
+#include "gan/gan.hpp"
+#include "gan/gan_metrics.hpp"
+#include "gan/gan_training.hpp"
 #include "test_support.hpp"
 
 namespace atelier {

@@ -7,11 +7,11 @@
 
 #include <filesystem>
 
-#include "atelier/dataset.hpp"
+#include "data/dataset.hpp"
 #include "atelier/error.hpp"
-#include "atelier/gan.hpp"
-#include "atelier/gan_metrics.hpp"
-#include "atelier/gan_training.hpp"
+#include "gan/gan.hpp"
+#include "gan/gan_metrics.hpp"
+#include "gan/gan_training.hpp"
 #include "atelier/image.hpp"
 #include "test_support.hpp"
 

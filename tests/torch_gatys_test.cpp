@@ -5,9 +5,9 @@
 #include <opencv2/imgproc.hpp>
 
 #include "atelier/error.hpp"
-#include "atelier/gatys.hpp"
-#include "atelier/losses.hpp"
-#include "atelier/tensor_image.hpp"
+#include "stylize/gatys.hpp"
+#include "losses/losses.hpp"
+#include "torch/tensor_image.hpp"
 #include "test_support.hpp"
 #include "tiny_vgg.hpp"
 

@@ -3,9 +3,9 @@
 #include <gtest/gtest.h>
 
 #include "atelier/error.hpp"
-#include "atelier/gatys.hpp"
-#include "atelier/losses.hpp"
-#include "atelier/vgg.hpp"
+#include "stylize/gatys.hpp"
+#include "losses/losses.hpp"
+#include "models/vgg.hpp"
 #include "test_support.hpp"
 #include "tiny_vgg.hpp"
 

@@ -8,10 +8,10 @@
 
 #include "atelier/error.hpp"
 #include "atelier/image.hpp"
-#include "atelier/resnet.hpp"
-#include "atelier/style_training.hpp"
-#include "atelier/vgg.hpp"
-#include "atelier/tensor_image.hpp"
+#include "models/resnet.hpp"
+#include "train/style_training.hpp"
+#include "models/vgg.hpp"
+#include "torch/tensor_image.hpp"
 #include "test_support.hpp"
 
 namespace atelier {

@@ -3,10 +3,10 @@
 // Night at 256 px.
 #include <gtest/gtest.h>
 
-#include "atelier/gatys.hpp"
+#include "stylize/gatys.hpp"
 #include "atelier/image.hpp"
-#include "atelier/losses.hpp"
-#include "atelier/tensor_image.hpp"
+#include "losses/losses.hpp"
+#include "torch/tensor_image.hpp"
 #include "test_support.hpp"
 
 namespace atelier {

@@ -11,7 +11,7 @@
 #include <limits>
 
 #include "atelier/error.hpp"
-#include "atelier/fast_style.hpp"
+#include "models/fast_style.hpp"
 #include "atelier/image.hpp"
 #include "random_style_network.hpp"
 #include "test_support.hpp"

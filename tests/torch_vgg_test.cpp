@@ -3,7 +3,7 @@
 #include <gtest/gtest.h>
 
 #include "atelier/error.hpp"
-#include "atelier/vgg.hpp"
+#include "models/vgg.hpp"
 #include "test_support.hpp"
 #include "tiny_vgg.hpp"
 

@@ -3,10 +3,10 @@
 #include <algorithm>
 #include <cmath>
 
-#include "atelier/dataset.hpp"
+#include "data/dataset.hpp"
 #include "atelier/error.hpp"
 #include "atelier/image.hpp"
-#include "atelier/tensor_image.hpp"
+#include "torch/tensor_image.hpp"
 #include "util/splitmix.hpp"
 
 namespace atelier {

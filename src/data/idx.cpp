@@ -6,7 +6,7 @@
 
 #include <memory>
 
-#include "atelier/dataset.hpp"
+#include "data/dataset.hpp"
 #include "atelier/error.hpp"
 
 namespace atelier {

@@ -9,7 +9,7 @@
 #include <set>
 
 #include "atelier/atomic_file.hpp"
-#include "atelier/dataset.hpp"
+#include "data/dataset.hpp"
 #include "atelier/error.hpp"
 #include "atelier/image.hpp"
 #include "atelier/model_store.hpp"

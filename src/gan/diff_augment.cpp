@@ -5,7 +5,7 @@
 #include <sstream>
 
 #include "atelier/error.hpp"
-#include "atelier/gan.hpp"
+#include "gan/gan.hpp"
 #include "util/splitmix.hpp"
 
 namespace atelier {

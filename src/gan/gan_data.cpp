@@ -4,9 +4,9 @@
 #include <filesystem>
 #include <map>
 
-#include "atelier/dataset.hpp"
+#include "data/dataset.hpp"
 #include "atelier/error.hpp"
-#include "atelier/gan_training.hpp"
+#include "gan/gan_training.hpp"
 #include "atelier/image.hpp"
 #include "util/splitmix.hpp"
 

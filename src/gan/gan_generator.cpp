@@ -1,5 +1,5 @@
 #include "atelier/error.hpp"
-#include "atelier/gan.hpp"
+#include "gan/gan.hpp"
 
 namespace atelier {
 

@@ -1,7 +1,7 @@
 #include <cmath>
 
 #include "atelier/error.hpp"
-#include "atelier/gan_metrics.hpp"
+#include "gan/gan_metrics.hpp"
 
 namespace atelier {
 namespace {

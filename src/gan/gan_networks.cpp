@@ -2,8 +2,8 @@
 #include <cmath>
 
 #include "atelier/error.hpp"
-#include "atelier/gan.hpp"
-#include "atelier/training.hpp"
+#include "gan/gan.hpp"
+#include "train/training.hpp"
 
 namespace atelier {
 namespace {

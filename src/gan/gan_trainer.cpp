@@ -1,7 +1,7 @@
 #include <cmath>
 
 #include "atelier/error.hpp"
-#include "atelier/gan_training.hpp"
+#include "gan/gan_training.hpp"
 #include "util/splitmix.hpp"
 
 namespace atelier {

@@ -1,7 +1,7 @@
 #include <algorithm>
 #include <cmath>
 
-#include "atelier/gan.hpp"
+#include "gan/gan.hpp"
 #include "util/splitmix.hpp"
 
 namespace atelier {

@@ -1,4 +1,4 @@
-#include "atelier/losses.hpp"
+#include "losses/losses.hpp"
 
 namespace atelier {
 namespace {

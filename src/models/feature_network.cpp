@@ -1,11 +1,11 @@
-#include "atelier/feature_network.hpp"
+#include "models/feature_network.hpp"
 
 #include <algorithm>
 
 #include "atelier/error.hpp"
-#include "atelier/resnet.hpp"
+#include "models/resnet.hpp"
 #include "atelier/safetensors.hpp"
-#include "atelier/vgg.hpp"
+#include "models/vgg.hpp"
 
 namespace atelier {
 

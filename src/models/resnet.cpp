@@ -1,10 +1,10 @@
-#include "atelier/resnet.hpp"
+#include "models/resnet.hpp"
 
 #include <algorithm>
 
 #include "atelier/error.hpp"
 #include "atelier/safetensors.hpp"
-#include "atelier/tensor_image.hpp"
+#include "torch/tensor_image.hpp"
 
 namespace atelier {
 namespace {

@@ -5,7 +5,7 @@
 
 #include "atelier/atomic_file.hpp"
 #include "atelier/error.hpp"
-#include "atelier/fast_style.hpp"
+#include "models/fast_style.hpp"
 #include "atelier/safetensors.hpp"
 
 namespace atelier {

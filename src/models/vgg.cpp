@@ -1,10 +1,10 @@
-#include "atelier/vgg.hpp"
+#include "models/vgg.hpp"
 
 #include <sstream>
 
 #include "atelier/error.hpp"
 #include "atelier/model_store.hpp"
-#include "atelier/tensor_image.hpp"
+#include "torch/tensor_image.hpp"
 
 namespace atelier {
 namespace {

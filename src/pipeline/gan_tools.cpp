@@ -2,11 +2,11 @@
 
 #include <nlohmann/json.hpp>
 
-#include "atelier/gan.hpp"
-#include "atelier/gan_metrics.hpp"
-#include "atelier/gan_training.hpp"
+#include "gan/gan.hpp"
+#include "gan/gan_metrics.hpp"
+#include "gan/gan_training.hpp"
 #include "atelier/model_store.hpp"
-#include "atelier/tensor_image.hpp"
+#include "torch/tensor_image.hpp"
 #include "pipeline/gan_pictures.hpp"
 
 namespace atelier {

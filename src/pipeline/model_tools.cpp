@@ -3,7 +3,7 @@
 #include <filesystem>
 
 #include "atelier/error.hpp"
-#include "atelier/fast_style.hpp"
+#include "models/fast_style.hpp"
 #include "atelier/safetensors.hpp"
 
 namespace atelier {

@@ -2,9 +2,9 @@
 
 #include <optional>
 
-#include "atelier/fast_style.hpp"
-#include "atelier/gatys.hpp"
-#include "atelier/vgg.hpp"
+#include "models/fast_style.hpp"
+#include "stylize/gatys.hpp"
+#include "models/vgg.hpp"
 
 namespace atelier {
 

@@ -8,7 +8,7 @@
 #include <optional>
 
 #include "atelier/error.hpp"
-#include "atelier/gan_training.hpp"
+#include "gan/gan_training.hpp"
 #include "atelier/image.hpp"
 #include "atelier/training_run.hpp"
 #include "pipeline/gan_pictures.hpp"

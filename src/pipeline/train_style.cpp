@@ -5,14 +5,14 @@
 #include <filesystem>
 #include <optional>
 
-#include "atelier/dataset.hpp"
+#include "data/dataset.hpp"
 #include "atelier/error.hpp"
 #include "atelier/image.hpp"
 #include "atelier/model_store.hpp"
-#include "atelier/style_training.hpp"
-#include "atelier/tensor_image.hpp"
+#include "train/style_training.hpp"
+#include "torch/tensor_image.hpp"
 #include "atelier/training_run.hpp"
-#include "atelier/vgg.hpp"
+#include "models/vgg.hpp"
 #include "pipeline/training_driver.hpp"
 
 namespace atelier {

@@ -7,7 +7,7 @@
 #include <string>
 #include <vector>
 
-#include "atelier/training.hpp"
+#include "train/training.hpp"
 #include "atelier/training_run.hpp"
 
 namespace atelier {

@@ -1,4 +1,4 @@
-#include "atelier/fast_style.hpp"
+#include "models/fast_style.hpp"
 
 namespace atelier {
 

@@ -1,4 +1,4 @@
-#include "atelier/gatys.hpp"
+#include "stylize/gatys.hpp"
 
 #include <algorithm>
 #include <cmath>
@@ -6,8 +6,8 @@
 
 #include "atelier/error.hpp"
 #include "atelier/image.hpp"
-#include "atelier/losses.hpp"
-#include "atelier/tensor_image.hpp"
+#include "losses/losses.hpp"
+#include "torch/tensor_image.hpp"
 
 namespace atelier {
 namespace {

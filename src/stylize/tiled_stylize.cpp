@@ -8,7 +8,7 @@
 // every tile uses them all. With enough halo round each tile, every inner
 // pixel is then computed exactly as in one pass over the whole image.
 #include "atelier/error.hpp"
-#include "atelier/fast_style.hpp"
+#include "models/fast_style.hpp"
 #include "atelier/memory_size.hpp"
 
 namespace atelier {

@@ -1,4 +1,4 @@
-#include "atelier/tensor_image.hpp"
+#include "torch/tensor_image.hpp"
 
 #include <ATen/autocast_mode.h>
 

@@ -1,7 +1,7 @@
 #include <cmath>
 
 #include "atelier/error.hpp"
-#include "atelier/training.hpp"
+#include "train/training.hpp"
 
 namespace atelier {
 

@@ -9,7 +9,7 @@
 
 #include "atelier/atomic_file.hpp"
 #include "atelier/error.hpp"
-#include "atelier/training.hpp"
+#include "train/training.hpp"
 
 namespace atelier {
 namespace {

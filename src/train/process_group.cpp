@@ -7,7 +7,7 @@
 #include <cstdlib>
 
 #include "atelier/error.hpp"
-#include "atelier/training.hpp"
+#include "train/training.hpp"
 
 namespace atelier {
 

@@ -2,9 +2,9 @@
 
 #include "atelier/error.hpp"
 #include "atelier/image.hpp"
-#include "atelier/losses.hpp"
-#include "atelier/style_training.hpp"
-#include "atelier/tensor_image.hpp"
+#include "losses/losses.hpp"
+#include "train/style_training.hpp"
+#include "torch/tensor_image.hpp"
 
 namespace atelier {
 namespace {

@@ -1,6 +1,6 @@
 #include "atelier/safetensors.hpp"
-#include "atelier/tensor_image.hpp"
-#include "atelier/training.hpp"
+#include "torch/tensor_image.hpp"
+#include "train/training.hpp"
 
 namespace atelier {
 

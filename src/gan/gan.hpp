@@ -14,7 +14,7 @@
 #include <string>
 #include <vector>
 
-#include "atelier/training.hpp"
+#include "train/training.hpp"
 
 namespace atelier {
 

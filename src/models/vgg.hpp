@@ -13,7 +13,7 @@
 #include <string>
 #include <vector>
 
-#include "atelier/feature_network.hpp"
+#include "models/feature_network.hpp"
 #include "atelier/safetensors.hpp"
 
 namespace atelier {

@@ -15,9 +15,9 @@
 #include <string>
 #include <vector>
 
-#include "atelier/fast_style.hpp"
-#include "atelier/training.hpp"
-#include "atelier/feature_network.hpp"
+#include "models/fast_style.hpp"
+#include "train/training.hpp"
+#include "models/feature_network.hpp"
 
 namespace atelier {
 

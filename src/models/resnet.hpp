@@ -11,8 +11,8 @@
 #include <string>
 #include <vector>
 
-#include "atelier/feature_network.hpp"
-#include "atelier/vgg.hpp"
+#include "models/feature_network.hpp"
+#include "models/vgg.hpp"
 
 namespace atelier {
 

@@ -20,7 +20,7 @@
 #include <string>
 #include <vector>
 
-#include "atelier/tensor_image.hpp"
+#include "torch/tensor_image.hpp"
 #include "atelier/tiling.hpp"
 
 namespace atelier {

@@ -11,7 +11,7 @@
 #pragma once
 #include <torch/torch.h>
 
-#include "atelier/resnet.hpp"
+#include "models/resnet.hpp"
 
 namespace atelier {
 

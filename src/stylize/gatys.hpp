@@ -12,8 +12,8 @@
 #include <vector>
 
 #include "atelier/gatys_options.hpp"
-#include "atelier/tensor_image.hpp"
-#include "atelier/vgg.hpp"
+#include "torch/tensor_image.hpp"
+#include "models/vgg.hpp"
 
 namespace atelier {
 

@@ -12,9 +12,9 @@
 #include <string>
 #include <vector>
 
-#include "atelier/gan.hpp"
-#include "atelier/tensor_image.hpp"
-#include "atelier/training.hpp"
+#include "gan/gan.hpp"
+#include "torch/tensor_image.hpp"
+#include "train/training.hpp"
 
 namespace atelier {
 
