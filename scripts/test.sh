@@ -12,4 +12,8 @@ else
   scripts/configure.sh -DATELIER_BUILD_TESTS=ON
 fi
 cmake --build build -j "$(nproc)"
+# ctest starts the longest tests first when it knows their costs; a fresh
+# build/ gets the costs measured on 2 cores, later runs keep their own.
+costs=build/Testing/Temporary/CTestCostData.txt
+[ -f "$costs" ] || { mkdir -p "$(dirname "$costs")" && { cat tests/ctest_costs.txt; echo ---; } > "$costs"; }
 ctest --test-dir build --output-on-failure -j "$(nproc)" "$@"

@@ -141,6 +141,33 @@ TEST_F(ServeTest, ServesThePageTheApiAndAFastJob) {
   EXPECT_EQ(json::parse(client.Get("/api/v1/jobs")->body)["jobs"].size(), 0u);
 }
 
+// The README's example: a client may name a style as the CLI does, by a
+// short name that resolves to one installed style, or by its full name.
+TEST_F(ServeTest, ShortStyleNamesResolveAsInTheCli) {
+  const std::string models = scratch_.file("models");
+  for (const char* folder : {"/fast-style/family", "/a", "/b"}) fs::create_directories(models + folder);
+  write_random_style_network(models + "/fast-style/family/wave.safetensors", 21, {{"architecture", "pytorch-examples"}});
+  write_random_style_network(models + "/a/twin.safetensors", 22, {{"architecture", "pytorch-examples"}});
+  write_random_style_network(models + "/b/twin.safetensors", 23, {{"architecture", "pytorch-examples"}});
+  auto server = start();
+  auto client = server->client();
+  const json listed = json::parse(client.Get("/api/v1/models")->body);
+  EXPECT_EQ(listed["defaults"]["gatys_size"], 384);
+  EXPECT_EQ(listed["defaults"]["gatys_iterations"], 150);
+  for (const char* name : {"wave", "fast-style/family/wave"}) {
+    const std::string id = submit(client, {{"content", picture_png(64, 48), "photo.png", "image/png"}, {"model", name, "", ""}});
+    ASSERT_FALSE(id.empty()) << name;
+    EXPECT_EQ(wait_for_status(client, id, "done")["status"], "done") << name;
+  }
+  // Two styles of that name, a file path and an unknown name are refused alike.
+  for (const std::string& name : std::vector<std::string>{"twin", models + "/a/twin.safetensors", "../models/candy", "nonesuch"}) {
+    auto res = client.Post("/api/v1/jobs", {{"content", picture_png(64, 48), "photo.png", "image/png"}, {"model", name, "", ""}});
+    ASSERT_TRUE(res);
+    EXPECT_EQ(res->status, 400) << name << ": " << res->body;
+    EXPECT_NE(res->body.find("no installed style"), std::string::npos) << res->body;
+  }
+}
+
 TEST_F(ServeTest, AnswersEveryErrorWithItsStatusAndAReadableMessage) {
   auto server = start({"--max-upload", "300K", "--max-pixels", "200000", "--max-memory", "64M"});
   auto client = server->client();

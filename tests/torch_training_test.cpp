@@ -9,11 +9,11 @@
 #include <filesystem>
 #include <fstream>
 
-#include "atelier/dataset.hpp"
+#include "data/dataset.hpp"
 #include "atelier/error.hpp"
 #include "atelier/image.hpp"
-#include "atelier/losses.hpp"
-#include "atelier/style_training.hpp"
+#include "losses/losses.hpp"
+#include "train/style_training.hpp"
 #include "test_support.hpp"
 #include "tiny_vgg.hpp"
 
@@ -172,8 +172,11 @@ TEST_F(PerceptualLossTest, MissingLayerIsAnError) {
   EXPECT_THROW(PerceptualLoss(features_, style_, options_), Error);
 }
 
-// A few steps on one batch lower the loss: gradients flow through the
-// whole network (reflection padding by copies included).
+// Steps on one batch lower the loss: gradients flow through the whole
+// network (reflection padding by copies included). 30 steps halved it on
+// some CPUs and not on others (31.6 -> 16.7 without AMX): rounding differs
+// between oneDNN's kernels, so the run is long enough that every CPU ends
+// well past the same bar.
 TEST_F(PerceptualLossTest, TrainingLowersTheLoss) {
   configure_runtime(0);
   ProcessGroup single(DistributedOptions{});
@@ -182,10 +185,10 @@ TEST_F(PerceptualLossTest, TrainingLowersTheLoss) {
   torch::manual_seed(5);
   const auto photos = torch::rand({2, 3, 32, 32});
   const double before = trainer.evaluate(photos).total;
-  for (int i = 0; i < 30; ++i) trainer.step(photos);
+  for (int i = 0; i < 80; ++i) trainer.step(photos);
   const double after = trainer.evaluate(photos).total;
   EXPECT_LT(after, before / 2) << before << " -> " << after;
-  EXPECT_EQ(trainer.steps(), 30);
+  EXPECT_EQ(trainer.steps(), 80);
 }
 
 class BatchLoaderTest : public ::testing::Test {
