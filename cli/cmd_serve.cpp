@@ -114,8 +114,8 @@ int run_serve(const ServeArgs& args) {
 }  // namespace
 
 Runner add_serve_command(CLI::App& app) {
-  auto args = std::make_shared<ServeArgs>();
   CLI::App* cmd = app.add_subcommand("serve", "Atelier Studio: a web page and HTTP API for painting in the browser");
+  auto args = std::make_shared<ServeArgs>();
   cmd->add_option("--data-dir", args->data_dir, "Where jobs and their pictures are kept (created if missing)")->required();
   cmd->add_option("--host", args->host, "Address to listen on (loopback by default)")->capture_default_str();
   cmd->add_option("--port", args->port, "Port (0: any free port, printed at start)")->capture_default_str()->check(CLI::Range(0, 65535));

@@ -14,16 +14,18 @@
 #include <string>
 #include <vector>
 
+#include "atelier/training_run.hpp"
 #include "train/training.hpp"
 
 namespace atelier {
 
 struct GanArchitecture {
-  int64_t image_size = 32;  // 32, 64 or 128
-  int64_t channels = 3;     // 1 grey, 3 RGB
-  int64_t latent_dim = 128;
-  int64_t g_width = 32;  // channels of the generator's last block; x2 per block towards 4x4, at most x8
-  int64_t d_width = 32;  // channels of the discriminator's first block, likewise
+  // The defaults are the public job's (training_run.hpp), their one place.
+  int64_t image_size = GanTrainingJob{}.image_size;  // 32, 64 or 128
+  int64_t channels = 3;                              // 1 grey, 3 RGB (a job's 0, "the data's", is resolved by then)
+  int64_t latent_dim = GanTrainingJob{}.latent_dim;
+  int64_t g_width = GanTrainingJob{}.g_width;  // channels of the generator's last block; x2 per block towards 4x4, at most x8
+  int64_t d_width = GanTrainingJob{}.d_width;  // channels of the discriminator's first block, likewise
 };
 
 // Throws atelier::Error naming what is unsupported (size, channels, widths).

@@ -23,10 +23,11 @@ GanLoss parse_gan_loss(const std::string& name);  // "hinge" | "nonsaturating"
 
 struct GanTrainingOptions {
   GanLoss loss = GanLoss::Hinge;
-  double g_learning_rate = 2e-4, d_learning_rate = 2e-4;
-  double beta1 = 0.0, beta2 = 0.99;  // the usual GAN betas
-  double r1_gamma = 0;               // R1 penalty on real images (Mescheder et al. 2018); 0: off
-  double ema_decay = 0.999;          // ramped up over the first steps: min(decay, (1+t)/(10+t))
+  // The defaults are the public job's (training_run.hpp), their one place.
+  double g_learning_rate = GanTrainingJob{}.g_learning_rate, d_learning_rate = GanTrainingJob{}.d_learning_rate;
+  double beta1 = GanTrainingJob{}.beta1, beta2 = GanTrainingJob{}.beta2;  // the usual GAN betas
+  double r1_gamma = GanTrainingJob{}.r1_gamma;    // R1 penalty on real images (Mescheder et al. 2018); 0: off
+  double ema_decay = GanTrainingJob{}.ema_decay;  // ramped up over the first steps: min(decay, (1+t)/(10+t))
   AugmentPolicy augment;
   Precision precision = Precision::F32;
   uint64_t seed = 0;

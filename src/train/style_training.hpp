@@ -15,6 +15,7 @@
 #include <string>
 #include <vector>
 
+#include "atelier/training_run.hpp"
 #include "models/fast_style.hpp"
 #include "train/training.hpp"
 #include "models/feature_network.hpp"
@@ -24,11 +25,12 @@ namespace atelier {
 struct StyleTrainingOptions {
   std::string content_layer;              // empty: the network's default_content_layer()
   std::vector<std::string> style_layers;  // empty: its default_style_layers()
-  double content_weight = 1.0;
-  double style_weight = 10.0;
-  double tv_weight = 10.0;
-  double learning_rate = 1e-3;
-  int64_t style_size = 0;  // longest side of the style image; 0: as it is
+  // The defaults are the public job's (training_run.hpp), their one place.
+  double content_weight = StyleTrainingJob{}.content_weight;
+  double style_weight = StyleTrainingJob{}.style_weight;
+  double tv_weight = StyleTrainingJob{}.tv_weight;
+  double learning_rate = StyleTrainingJob{}.learning_rate;
+  int64_t style_size = StyleTrainingJob{}.style_size;  // longest side of the style image; 0: as it is
   Precision precision = Precision::F32;
   uint64_t seed = 0;  // initial weights
 };
