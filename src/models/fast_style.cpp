@@ -89,6 +89,33 @@ Shapes engstrom_shapes() {
   return shapes;
 }
 
+// What tells the published architectures apart, in one place: a new one is
+// a row here plus its branch in the three stages (encode, trunk, decode).
+struct ArchitectureSpec {
+  FastStyleArchitecture id;
+  const char* name;
+  const char* signature_key;  // a key that only this architecture's files hold
+  double norm_eps;            // of every instance norm
+  std::vector<int64_t> decoder_norm_scales;
+  Shapes (*shapes)();
+};
+
+const std::vector<ArchitectureSpec>& architectures() {
+  static const std::vector<ArchitectureSpec> specs = {
+      {FastStyleArchitecture::PytorchExamples, "pytorch-examples", "conv1.conv2d.weight", 1e-5, {2, 4},
+       pytorch_examples_shapes},
+      // Engstrom's output conv has a norm too.
+      {FastStyleArchitecture::Engstrom, "engstrom", "conv1.norm.scale", 1e-3, {2, 4, 4}, engstrom_shapes},
+  };
+  return specs;
+}
+
+const ArchitectureSpec& spec_of(FastStyleArchitecture architecture) {
+  for (const auto& spec : architectures())
+    if (spec.id == architecture) return spec;
+  throw Error("internal: unregistered fast style architecture");
+}
+
 // Per-channel normalisation over H and W with the biased variance, then an
 // affine map: InstanceNorm2d(affine) in PyTorch, tf.nn.moments in Engstrom's.
 // For one image that is batch norm with batch statistics, whose kernel also
@@ -105,19 +132,16 @@ torch::Tensor instance_norm(const torch::Tensor& x, const torch::Tensor& scale, 
 
 }  // namespace
 
-const char* architecture_name(FastStyleArchitecture architecture) {
-  return architecture == FastStyleArchitecture::PytorchExamples ? "pytorch-examples" : "engstrom";
-}
+const char* architecture_name(FastStyleArchitecture architecture) { return spec_of(architecture).name; }
 
 std::map<std::string, std::vector<int64_t>> FastStyleNetwork::expected_shapes(FastStyleArchitecture architecture) {
-  return architecture == FastStyleArchitecture::PytorchExamples ? pytorch_examples_shapes() : engstrom_shapes();
+  return spec_of(architecture).shapes();
 }
 
 FastStyleArchitecture FastStyleNetwork::detect(const std::vector<std::string>& keys) {
-  for (const auto& key : keys) {
-    if (key == "conv1.conv2d.weight") return FastStyleArchitecture::PytorchExamples;
-    if (key == "conv1.norm.scale") return FastStyleArchitecture::Engstrom;
-  }
+  for (const auto& key : keys)
+    for (const auto& spec : architectures())
+      if (key == spec.signature_key) return spec.id;
   throw Error("not a fast style network: expected the keys of pytorch/examples' TransformerNet "
               "(conv1.conv2d.weight, ...) or of Engstrom's transform net (conv1.weight, conv1.norm.scale, ...)");
 }
@@ -171,13 +195,12 @@ const std::vector<int64_t>& FastStyleNetwork::encoder_norm_scales() {
 }
 
 std::vector<int64_t> FastStyleNetwork::decoder_norm_scales() const {
-  if (architecture_ == FastStyleArchitecture::PytorchExamples) return {2, 4};
-  return {2, 4, 4};  // Engstrom's output conv has a norm too
+  return spec_of(architecture_).decoder_norm_scales;
 }
 
 bool FastStyleNetwork::normalize(torch::Tensor& x, const std::string& scale_key, const std::string& shift_key,
                                  const NormPlan& plan, size_t& index) const {
-  const double eps = architecture_ == FastStyleArchitecture::PytorchExamples ? 1e-5 : 1e-3;
+  const double eps = spec_of(architecture_).norm_eps;
   if (index < plan.fixed.size()) {
     // Given statistics: batch norm's inference mode applies exactly that
     // (fused, in x's dtype and memory format).
