@@ -165,6 +165,7 @@ TEST_F(ServeTest, ShortStyleNamesResolveAsInTheCli) {
     ASSERT_TRUE(res);
     EXPECT_EQ(res->status, 400) << name << ": " << res->body;
     EXPECT_NE(res->body.find("no installed style"), std::string::npos) << res->body;
+    EXPECT_NE(res->body.find("GET /api/v1/models"), std::string::npos) << "points at the API path: " << res->body;
   }
 }
 
@@ -247,6 +248,11 @@ TEST_F(ServeTest, NeedsTheTokenWhenGivenOne) {
   EXPECT_EQ(status_of(anonymous.Get("/")), 200) << "the page itself holds nothing secret";
   auto client = server->client("s3cret");
   EXPECT_EQ(status_of(client.Get("/api/v1/models")), 200);
+  // The scheme's name is case-insensitive; the token is not.
+  for (const char* header : {"bearer s3cret", "BEARER s3cret"})
+    EXPECT_EQ(status_of(anonymous.Get("/api/v1/models", {{"Authorization", header}})), 200) << header;
+  EXPECT_EQ(status_of(anonymous.Get("/api/v1/models", {{"Authorization", "Bearer S3CRET"}})), 401);
+  EXPECT_EQ(status_of(anonymous.Get("/api/v1/models", {{"Authorization", "Basic s3cret"}})), 401);
   const std::string id = submit(client, fast_job());
   EXPECT_EQ(wait_for_status(client, id, "done")["status"], "done");
   server.reset();

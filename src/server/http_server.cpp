@@ -1,6 +1,8 @@
 // The studio's HTTP routes on cpp-httplib: JSON API under /api/v1, the web
 // page at /. Handlers stay thin: parsing is in job_request.cpp, the queue in
 // studio.cpp, the painting in the Painter.
+#include <algorithm>
+#include <cctype>
 #include <httplib.h>
 #include <sys/socket.h>
 
@@ -109,8 +111,13 @@ struct StudioServer::Impl {
 bool StudioServer::Impl::authorised(const httplib::Request& req) const {
   if (options.token.empty()) return true;
   const std::string header = req.get_header_value("Authorization");
-  const std::string prefix = "Bearer ";
-  return header.compare(0, prefix.size(), prefix) == 0 && same_secret(header.substr(prefix.size()), options.token);
+  // The scheme's name is case-insensitive (RFC 9110): "bearer" is Bearer too.
+  const std::string prefix = "bearer ";
+  const bool bearer = header.size() >= prefix.size() &&
+                      std::equal(prefix.begin(), prefix.end(), header.begin(), [](char a, char b) {
+                        return a == std::tolower(static_cast<unsigned char>(b));
+                      });
+  return bearer && same_secret(header.substr(prefix.size()), options.token);
 }
 
 void StudioServer::Impl::setup() {

@@ -130,7 +130,7 @@ ModelStore::Entry StudioPainter::installed_style(const std::string& model) const
       // not found or ambiguous: refused below like any unknown name
     }
   }
-  throw Error("model: no installed style \"" + model + "\" (see GET /models)");
+  throw Error("model: no installed style \"" + model + "\" (see GET /api/v1/models)");
 }
 
 void StudioPainter::check(const JobRecord& job) const {
