@@ -12,6 +12,7 @@ namespace atelier {
 // oneDNN computes in bf16 with fp32 accumulation, about twice as fast.
 enum class Precision { F32, BF16 };
 Precision parse_precision(const std::string& name);  // "fp32" | "bf16"
+std::string precision_name(Precision precision);     // the same spelling back
 
 // Process-wide set-up for torch work, done once by each command:
 //  - threads: libtorch starts with a single intra-op thread on these

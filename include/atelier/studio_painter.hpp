@@ -48,7 +48,7 @@ class StudioPainter : public Painter {
   PainterOptions options_;
   ModelStore store_;
   std::mutex mutex_;
-  std::map<std::string, std::shared_ptr<const FastStylePainter>> fast_painters_;  // by file path
+  std::map<std::string, std::shared_ptr<const FastStylePainter>> fast_painters_;  // by the name asked for
   std::shared_ptr<const GatysPainter> gatys_;
   std::map<std::string, std::vector<unsigned char>> thumbnails_;
 };

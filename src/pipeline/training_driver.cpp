@@ -32,8 +32,6 @@ std::string step_file(const std::string& folder, int64_t step) {
   return (std::filesystem::path(folder) / name).string();
 }
 
-std::string precision_name(Precision precision) { return precision == Precision::BF16 ? "bf16" : "fp32"; }
-
 void report_info(const TrainingEvents& events, const std::string& message, const nlohmann::json& fields) {
   if (events.info) events.info(message, fields);
 }
@@ -47,8 +45,10 @@ void check_output_name(const TrainingRunOptions& run) {
     throw Error("-o " + run.output + ": must end in .safetensors");
 }
 
+bool writes_files(const TrainingRunOptions& run) { return run.distributed.rank == 0; }
+
 bool check_writes(const TrainingRunOptions& run) {
-  const bool writes = run.distributed.rank == 0;
+  const bool writes = writes_files(run);
   if (writes) check_can_save(run.output + ".probe.png", {});
   return writes;
 }
@@ -60,7 +60,7 @@ TrainingLoop training_loop(const TrainingRunOptions& run, const std::string& job
   loop.total_steps = total_steps;
   loop.checkpoint_every = run.checkpoint_every;
   loop.resume = run.resume;
-  loop.writes = run.distributed.rank == 0;
+  loop.writes = writes_files(run);
   return loop;
 }
 

@@ -63,7 +63,9 @@ struct TrainingLoop {
 
 // Throws atelier::Error when the output is not a .safetensors file.
 void check_output_name(const TrainingRunOptions& run);
-// Whether this process writes the run's files (rank 0); if so, checks first that it can.
+// Whether this process writes the run's files: rank 0.
+bool writes_files(const TrainingRunOptions& run);
+// writes_files, having checked first that it can write beside the output.
 bool check_writes(const TrainingRunOptions& run);
 // The loop's settings that come from the run's options.
 TrainingLoop training_loop(const TrainingRunOptions& run, const std::string& job, int64_t total_steps);
@@ -79,8 +81,6 @@ NamedTensors read_training_checkpoint(const std::string& path, const std::string
 void check_resume_within(const std::string& path, int64_t checkpoint_step, int64_t total_steps);
 // FOLDER/step_NNNNNN.png
 std::string step_file(const std::string& folder, int64_t step);
-// "fp32" or "bf16", as the --precision flag and job descriptions spell it.
-std::string precision_name(Precision precision);
 
 // The event callbacks that were given, silent where one was left empty.
 void report_info(const TrainingEvents& events, const std::string& message, const nlohmann::json& fields);

@@ -162,16 +162,21 @@ std::int64_t StudioPainter::estimate_bytes(const JobRecord& job, std::int64_t bu
 }
 
 std::shared_ptr<const FastStylePainter> StudioPainter::fast_painter(const std::string& model) {
+  {
+    // A loaded style is found by the name it was asked by, without listing the store again.
+    std::lock_guard<std::mutex> lock(mutex_);
+    const auto loaded = fast_painters_.find(model);
+    if (loaded != fast_painters_.end()) return loaded->second;
+  }
   ModelStore::Entry entry;
   try {
     entry = installed_style(model);
   } catch (const Error&) {
     throw Error("no installed style \"" + model + "\"");
   }
+  auto painter = std::make_shared<const FastStylePainter>(entry.path, options_.device);
   std::lock_guard<std::mutex> lock(mutex_);
-  auto& painter = fast_painters_[entry.path];
-  if (!painter) painter = std::make_shared<const FastStylePainter>(entry.path, options_.device);
-  return painter;
+  return fast_painters_.emplace(model, std::move(painter)).first->second;
 }
 
 std::shared_ptr<const GatysPainter> StudioPainter::gatys_painter() {

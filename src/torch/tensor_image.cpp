@@ -54,6 +54,8 @@ std::string error_message(const std::exception& error) {
   return error.what();
 }
 
+std::string precision_name(Precision precision) { return precision == Precision::BF16 ? "bf16" : "fp32"; }
+
 Precision parse_precision(const std::string& name) {
   if (name == "fp32") return Precision::F32;
   if (name == "bf16") return Precision::BF16;
