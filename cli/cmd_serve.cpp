@@ -1,5 +1,6 @@
 // atelier serve: Atelier Studio, the web page and HTTP API for painting in a
 // browser (see docs/STUDIO_API.md).
+#include <algorithm>
 #include <atomic>
 #include <chrono>
 #include <iostream>
@@ -31,8 +32,10 @@ struct ServeArgs {
   int max_size = 2048;
   std::string models_dir;
   std::string weights = "vgg19";
-  int http_threads = 128;
+  int http_threads = studio::ServerOptions{}.http_threads;
+  int max_connections = studio::ServerOptions{}.max_connections;
   std::string cors_origin;
+  std::vector<std::string> allowed_hosts;
   RuntimeFlags runtime;
   OutputFlags output_flags;
 };
@@ -74,7 +77,10 @@ int run_serve(const ServeArgs& args) {
   server_options.limits.max_size = args.max_size;
   server_options.limits.default_precision = args.runtime.precision;
   server_options.http_threads = args.http_threads;
+  server_options.max_connections = args.max_connections;
+  server_options.max_connections_per_client = std::min(args.max_connections, server_options.max_connections_per_client);
   server_options.cors_origin = args.cors_origin;
+  server_options.allowed_hosts = args.allowed_hosts;
   server_options.log = [&](const std::string& line) { log(line, {}); };
 
   studio::Studio studio(store, painter, studio_options);
@@ -133,8 +139,15 @@ Runner add_serve_command(CLI::App& app) {
   cmd->add_option("--weights", args->weights, "Feature network for optimisation jobs")->capture_default_str();
   add_precision_flag(cmd, &args->runtime, "Default precision of jobs: fp32 or bf16");
   add_threads_and_device_flags(cmd, &args->runtime, "CPU threads for painting (0: all cores)");
-  cmd->add_option("--http-threads", args->http_threads, "Threads answering HTTP requests: one per open connection")->capture_default_str()->check(CLI::Range(2, 1024));
+  cmd->add_option("--http-threads", args->http_threads,
+                  "Threads running request handlers (connections need none: one event loop serves them all)")
+      ->capture_default_str()->check(CLI::Range(1, 256));
+  cmd->add_option("--max-connections", args->max_connections, "Open connections at once; more are refused with 503")
+      ->capture_default_str()->check(CLI::Range(16, 100000));
   cmd->add_option("--cors-origin", args->cors_origin, "Allow this web origin to call the API (CORS is off by default)");
+  cmd->add_option("--allowed-host", args->allowed_hosts,
+                  "A host name the studio answers to besides its IP addresses and localhost (repeatable; "
+                  "without --token, other Host headers are refused, against DNS rebinding)");
   add_output_flags(cmd, &args->output_flags, "Log as JSON lines on stdout", "Log nothing but errors");
   return [args] { return run_serve(*args); };
 }

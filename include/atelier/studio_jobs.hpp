@@ -83,8 +83,9 @@ inline std::string json_text(const nlohmann::json& value) {
 // DATA_DIR/jobs/<id>/. Thread-safe.
 class JobStore {
  public:
-  // Creates the directory, database and table when missing. Throws
-  // atelier::Error when the directory cannot be used.
+  // Creates the directory, database and table when missing, and locks the
+  // directory. Throws atelier::Error when it cannot be used or another
+  // store (in any process) has it open.
   explicit JobStore(const std::string& data_dir);
   ~JobStore();
   JobStore(const JobStore&) = delete;
@@ -106,6 +107,7 @@ class JobStore {
   std::vector<JobRecord> query(const std::string& sql, const std::vector<std::string>& arguments) const;
   std::string data_dir_;
   sqlite3* db_ = nullptr;
+  int lock_fd_ = -1;  // DATA_DIR/studio.lock, held while the store is open
   mutable std::mutex mutex_;
 };
 

@@ -1,5 +1,6 @@
 // Atelier Studio's HTTP side: the JSON API under /api/v1 (see
-// docs/STUDIO_API.md) and the web page, served by cpp-httplib.
+// docs/STUDIO_API.md) and the web page, served by an event-driven HTTP/1.1
+// transport (src/server/http_transport.hpp, on Boost.Beast).
 #pragma once
 #include <cstddef>
 #include <cstdint>
@@ -52,10 +53,16 @@ struct ServerOptions {
   std::string token;  // non-empty: /api/v1 (but /health) needs "Authorization: Bearer <token>"
   std::size_t max_upload_bytes = 64 << 20;
   UploadLimits limits;
-  int http_threads = 128;  // one per open connection (cpp-httplib)
+  int http_threads = 8;        // threads running request handlers (I/O needs none per connection)
   int max_event_streams = 16;  // open /events streams; more get 503
-  int read_timeout_seconds = 15;  // a client silent this long mid-request is dropped
+  int header_seconds = 10;     // a request's head must arrive within this (slow clients are dropped)
+  int read_timeout_seconds = 15;  // a body's deadline: this plus one second per 256 KiB
+  int max_connections = 1000;  // open connections in all (capped by the descriptor limit)
+  int max_connections_per_client = 400;
   std::string cors_origin;     // empty: no CORS headers (browsers refuse cross-origin calls)
+  // Host names the studio answers to besides IP addresses and localhost
+  // (any other Host is how DNS rebinding shows). With a token, any Host.
+  std::vector<std::string> allowed_hosts;
   // One line per finished job and per server event; may be empty.
   std::function<void(const std::string&)> log;
 };

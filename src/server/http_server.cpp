@@ -1,24 +1,34 @@
-// The studio's HTTP routes on cpp-httplib: JSON API under /api/v1, the web
-// page at /. Handlers stay thin: parsing is in job_request.cpp, the queue in
+// The studio's HTTP routes: JSON API under /api/v1, the web page at /, on
+// the event-driven transport of http_transport.hpp. Handlers stay thin:
+// parsing is in request_parsing.cpp and job_request.cpp, the queue in
 // studio.cpp, the painting in the Painter.
 #include <algorithm>
 #include <cctype>
-#include <httplib.h>
-#include <sys/socket.h>
 
 #include <atomic>
 #include <chrono>
 #include <fstream>
 #include <map>
 #include <mutex>
+#include <optional>
+#include <regex>
 
 #include "atelier/atomic_file.hpp"
 #include "atelier/image.hpp"
 #include "atelier/studio_server.hpp"
+#include "server/http_transport.hpp"
+#include "server/request_parsing.hpp"
 #include "server/web_assets.hpp"
 
 namespace atelier::studio {
 namespace {
+
+using http::Request;
+using http::Response;
+using http::StreamWriter;
+using http::Transport;
+using http::TransportCallbacks;
+using http::TransportOptions;
 
 const std::string kApi = "/api/v1";
 const std::string kJobPattern = "/api/v1/jobs/([0-9a-f]{24})";
@@ -60,31 +70,45 @@ bool same_secret(const std::string& given, const std::string& expected) {
   return difference == 0;
 }
 
-void send_json(httplib::Response& res, int status, const nlohmann::json& body) {
+void send_json(Response& res, int status, const nlohmann::json& body) {
   res.status = status;
-  res.set_content(json_text(body), "application/json");
+  res.body = json_text(body);
+  res.content_type = "application/json";
 }
 
-void send_error(httplib::Response& res, int status, const std::string& message) {
+void send_error(Response& res, int status, const std::string& message) {
   send_json(res, status, {{"error", message}});
 }
 
-void send_refusal(httplib::Response& res, const Refusal& refusal) {
+Response error_response(int status, const std::string& message) {
+  Response res;
+  send_error(res, status, message);
+  return res;
+}
+
+void send_refusal(Response& res, const Refusal& refusal) {
   if (refusal.retry_after_seconds > 0) res.set_header("Retry-After", std::to_string(refusal.retry_after_seconds));
   send_error(res, refusal.status, refusal.what());
 }
+
+using Handler = std::function<void(const Request&, Response&)>;
+struct Route {
+  std::string method;
+  std::regex pattern;
+  Handler handle;
+  bool takes_body = false;
+};
 
 }  // namespace
 
 struct StudioServer::Impl {
   Studio& studio;
   ServerOptions options;
-  httplib::Server http;
+  std::vector<Route> routes;
+  std::unique_ptr<Transport> transport;
   std::chrono::steady_clock::time_point started = std::chrono::steady_clock::now();
   std::mutex responses_mutex;
   std::map<int, std::uint64_t> responses_by_status;
-  std::atomic<int> open_streams{0};
-  int listening_socket = -1;
 
   Impl(Studio& studio, ServerOptions options) : studio(studio), options(std::move(options)) {}
 
@@ -96,21 +120,28 @@ struct StudioServer::Impl {
   }
 
   void setup();
+  void add(const std::string& method, const std::string& pattern, Handler handle, bool takes_body = false) {
+    routes.push_back({method, std::regex(pattern), std::move(handle), takes_body});
+  }
   void add_page_routes();
   void add_job_routes();
   void add_studio_routes();
-  void stream_events(const std::string& id, httplib::Response& res);
+  // The route for a request (its matches filled in); null with a 404/405 in `refusal`.
+  const Route* route(Request& req, Response& refusal) const;
+  std::optional<Response> check_head(const Request& head) const;
+  Response handle(Request& req) const;
+  void stream_events(const std::string& id, Response& res);
   struct EventCursor {
     std::uint64_t version = 0, preview_version = 0;
     bool ended = false;
   };
-  bool send_next_event(const std::string& id, EventCursor& seen, httplib::DataSink& sink);
-  bool authorised(const httplib::Request& req) const;
+  bool send_next_event(const std::string& id, EventCursor& seen, const StreamWriter& write);
+  bool authorised(const Request& req) const;
 };
 
-bool StudioServer::Impl::authorised(const httplib::Request& req) const {
+bool StudioServer::Impl::authorised(const Request& req) const {
   if (options.token.empty()) return true;
-  const std::string header = req.get_header_value("Authorization");
+  const std::string header = req.header("authorization");
   // The scheme's name is case-insensitive (RFC 9110): "bearer" is Bearer too.
   const std::string prefix = "bearer ";
   const bool bearer = header.size() >= prefix.size() &&
@@ -120,74 +151,126 @@ bool StudioServer::Impl::authorised(const httplib::Request& req) const {
   return bearer && same_secret(header.substr(prefix.size()), options.token);
 }
 
+const Route* StudioServer::Impl::route(Request& req, Response& refusal) const {
+  bool path_known = false;
+  for (const Route& candidate : routes) {
+    std::smatch match;
+    if (!std::regex_match(req.path, match, candidate.pattern)) continue;
+    path_known = true;
+    if (candidate.method != req.method && !(candidate.method == "GET" && req.method == "HEAD")) continue;
+    req.matches.assign(match.begin(), match.end());
+    return &candidate;
+  }
+  if (path_known) {
+    send_error(refusal, 405, req.method + " is not allowed on " + req.path);
+  } else {
+    send_error(refusal, 404, "no such page or API route");
+  }
+  return nullptr;
+}
+
+// Everything that can refuse a request is decided from its head, before its
+// body is read: a stranger's upload costs the studio nothing.
+std::optional<Response> StudioServer::Impl::check_head(const Request& head) const {
+  Response refusal;
+  // Without a token, a name other than this machine's addresses is how DNS
+  // rebinding shows (the attacker's domain resolving to 127.0.0.1).
+  if (options.token.empty() && !host_allowed(head.header("host"), options.allowed_hosts)) {
+    send_error(refusal, 403,
+               "this studio answers only to its IP address or localhost, not to Host \"" +
+                   head.header("host").substr(0, 100) + "\" (add the name with --allowed-host)");
+    return refusal;
+  }
+  // A page on another site may post forms here: browsers say whose page it is.
+  if (!origin_allowed(head.header("origin"), head.header("host"), options.cors_origin)) {
+    send_error(refusal, 403,
+               "requests from the web page at " + head.header("origin").substr(0, 100) +
+                   " are refused (only this studio's own page, or --cors-origin)");
+    return refusal;
+  }
+  if (head.method == "OPTIONS" && !options.cors_origin.empty() && head.path.rfind(kApi + "/", 0) == 0) return {};
+  const bool api = head.path.compare(0, kApi.size() + 1, kApi + "/") == 0;
+  if (api && head.path != kApi + "/health" && !authorised(head)) {
+    refusal.set_header("WWW-Authenticate", "Bearer");
+    send_error(refusal, 401, "this studio needs its access token (Authorization: Bearer ...)");
+    return refusal;
+  }
+  Request probe = head;
+  const Route* found = route(probe, refusal);
+  if (!found) return refusal;
+  const std::string length = head.header("content-length");
+  const bool has_body = !head.header("transfer-encoding").empty() || (!length.empty() && length != "0");
+  if (has_body && !found->takes_body) {
+    send_error(refusal, 413, head.method + " " + head.path + " takes no request body");
+    return refusal;
+  }
+  return {};
+}
+
+Response StudioServer::Impl::handle(Request& req) const {
+  Response res;
+  if (req.method == "OPTIONS") {
+    res.status = 204;
+    return res;
+  }
+  const Route* found = route(req, res);
+  if (!found) return res;
+  try {
+    found->handle(req, res);
+  } catch (const Refusal& refusal) {
+    res = Response{};
+    send_refusal(res, refusal);
+  } catch (const std::exception& failure) {
+    const std::string message = first_line(failure.what());
+    log("error in " + req.method + " " + req.path + ": " + message);
+    res = Response{};
+    send_error(res, 500, message);
+  }
+  if (req.method == "HEAD") res.body.clear();
+  return res;
+}
+
 void StudioServer::Impl::setup() {
-  http.new_task_queue = [threads = options.http_threads] { return new httplib::ThreadPool(threads); };
-  http.set_payload_max_length(options.max_upload_bytes);
-  // Headers and body go out in separate writes: without this, Nagle's
-  // algorithm holds the second until the client's delayed ACK (~40 ms).
-  http.set_tcp_nodelay(true);
-  http.set_socket_options([this](socket_t sock) {
-    httplib::default_socket_options(sock);
-    listening_socket = sock;
-  });
-  // With a thread per connection, a keep-alive client holds its thread: after
-  // 100 requests it reconnects and waits its turn like everyone else.
-  http.set_keep_alive_max_count(100);
-  http.set_read_timeout(options.read_timeout_seconds);
-  httplib::Headers headers = {
+  add_page_routes();
+  add_job_routes();
+  add_studio_routes();
+
+  TransportOptions transport;
+  transport.host = options.host;
+  transport.port = options.port;
+  transport.max_body_bytes = options.max_upload_bytes;
+  transport.max_bodies_bytes = 4 * options.max_upload_bytes;
+  transport.header_seconds = options.header_seconds;
+  transport.body_seconds = options.read_timeout_seconds;
+  transport.max_connections = options.max_connections;
+  transport.max_connections_per_client = options.max_connections_per_client;
+  transport.handler_threads = options.http_threads;
+  transport.max_streams = options.max_event_streams;
+
+  TransportCallbacks callbacks;
+  callbacks.check_head = [this](const Request& head) { return check_head(head); };
+  callbacks.handle = [this](Request& req) { return handle(req); };
+  callbacks.is_quick = [](const Request& head) {
+    return head.method == "GET" && (head.path == kApi + "/health" || head.path.rfind(kApi, 0) != 0);
+  };
+  callbacks.error = error_response;
+  callbacks.on_response = [this](int status) {
+    std::lock_guard<std::mutex> lock(responses_mutex);
+    ++responses_by_status[status];
+  };
+  callbacks.default_headers = {
       {"X-Content-Type-Options", "nosniff"},
       {"Referrer-Policy", "no-referrer"},
       {"X-Frame-Options", "DENY"},
       {"Content-Security-Policy",
        "default-src 'self'; img-src 'self' data: blob:; style-src 'self'; frame-ancestors 'none'"}};
   if (!options.cors_origin.empty()) {
-    headers.emplace("Access-Control-Allow-Origin", options.cors_origin);
-    headers.emplace("Access-Control-Allow-Headers", "Authorization, Content-Type");
-    headers.emplace("Access-Control-Allow-Methods", "GET, POST, DELETE, OPTIONS");
-    headers.emplace("Access-Control-Expose-Headers", "Retry-After, Location");
-    http.Options(kApi + "/.*", [](const httplib::Request&, httplib::Response& res) { res.status = 204; });
+    callbacks.default_headers.emplace_back("Access-Control-Allow-Origin", options.cors_origin);
+    callbacks.default_headers.emplace_back("Access-Control-Allow-Headers", "Authorization, Content-Type");
+    callbacks.default_headers.emplace_back("Access-Control-Allow-Methods", "GET, POST, DELETE, OPTIONS");
+    callbacks.default_headers.emplace_back("Access-Control-Expose-Headers", "Retry-After, Location");
   }
-  http.set_default_headers(headers);
-
-  http.set_pre_routing_handler([this](const httplib::Request& req, httplib::Response& res) {
-    const bool api = req.path.compare(0, kApi.size() + 1, kApi + "/") == 0;
-    if (!api || req.path == kApi + "/health" || req.method == "OPTIONS" || authorised(req))
-      return httplib::Server::HandlerResponse::Unhandled;
-    res.set_header("WWW-Authenticate", "Bearer");
-    send_error(res, 401, "this studio needs its access token (Authorization: Bearer ...)");
-    return httplib::Server::HandlerResponse::Handled;
-  });
-  // Errors that httplib answers itself (no route, body too large, bad
-  // request) get the same JSON body as ours.
-  http.set_error_handler([](const httplib::Request&, httplib::Response& res) {
-    if (!res.body.empty()) return;
-    std::string message = "HTTP " + std::to_string(res.status);
-    if (res.status == 404) message = "no such page or API route";
-    if (res.status == 413) message = "the upload is larger than the studio accepts (--max-upload)";
-    if (res.status == 400) message = "malformed request";
-    send_error(res, res.status, message);
-  });
-  http.set_exception_handler([this](const httplib::Request& req, httplib::Response& res, std::exception_ptr error) {
-    std::string message = "internal error";
-    try {
-      std::rethrow_exception(error);
-    } catch (const Refusal& refusal) {
-      send_refusal(res, refusal);
-      return;
-    } catch (const std::exception& failure) {
-      message = first_line(failure.what());
-    } catch (...) {
-    }
-    log("error in " + req.method + " " + req.path + ": " + message);
-    send_error(res, 500, message);
-  });
-  http.set_logger([this](const httplib::Request&, const httplib::Response& res) {
-    std::lock_guard<std::mutex> lock(responses_mutex);
-    ++responses_by_status[res.status];
-  });
-  add_page_routes();
-  add_job_routes();
-  add_studio_routes();
+  this->transport = std::make_unique<Transport>(std::move(transport), std::move(callbacks));
 }
 
 void StudioServer::Impl::add_page_routes() {
@@ -195,30 +278,32 @@ void StudioServer::Impl::add_page_routes() {
     const std::string path = asset.path;
     if (path == "/openapi.json") continue;  // served under the API below
     const std::string body(reinterpret_cast<const char*>(asset.data), asset.size);
-    const auto serve = [body, type = content_type_of(path)](const httplib::Request&, httplib::Response& res) {
+    const auto serve = [body, type = content_type_of(path)](const Request&, Response& res) {
       res.set_header("Cache-Control", "no-cache");
-      res.set_content(body, type.c_str());
+      res.body = body;
+      res.content_type = type;
     };
-    http.Get(path, serve);
-    if (path == "/index.html") http.Get("/", serve);
+    add("GET", std::regex_replace(path, std::regex(R"([.])"), R"(\.)"), serve);
+    if (path == "/index.html") add("GET", "/", serve);
   }
 }
 
 void StudioServer::Impl::add_job_routes() {
-  http.Post(kApi + "/jobs", [this](const httplib::Request& req, httplib::Response& res) {
-    if (!req.is_multipart_form_data()) return send_error(res, 400, "send the job as multipart/form-data");
-    std::vector<UploadedField> fields;
-    for (const auto& [name, part] : req.files) fields.push_back({name, part.filename, part.content_type, part.content});
-    const JobRequest request = parse_job_request(fields, options.limits);
-    const JobRecord job = studio.submit(request.job, request.content, request.styles);
-    const JobView view = studio.view(job.id);
-    res.set_header("Location", kApi + "/jobs/" + job.id);
-    send_json(res, 202, {{"id", job.id}, {"status", status_name(view.job.status)}, {"position", view.position}});
-  });
-  http.Get(kApi + "/jobs", [this](const httplib::Request& req, httplib::Response& res) {
+  add(
+      "POST", kApi + "/jobs",
+      [this](const Request& req, Response& res) {
+        const std::vector<UploadedField> fields = parse_multipart(req.body, req.header("content-type"));
+        const JobRequest request = parse_job_request(fields, options.limits);
+        const JobRecord job = studio.submit(request.job, request.content, request.styles);
+        const JobView view = studio.view(job.id);
+        res.set_header("Location", kApi + "/jobs/" + job.id);
+        send_json(res, 202, {{"id", job.id}, {"status", status_name(view.job.status)}, {"position", view.position}});
+      },
+      true);
+  add("GET", kApi + "/jobs", [this](const Request& req, Response& res) {
     int limit = 50;
     if (req.has_param("limit")) {
-      const std::string text = req.get_param_value("limit");
+      const std::string text = req.param("limit");
       try {
         size_t used = 0;
         limit = std::stoi(text, &used);
@@ -232,11 +317,11 @@ void StudioServer::Impl::add_job_routes() {
     for (const JobView& view : studio.history(limit)) jobs.push_back(job_json(view));
     send_json(res, 200, {{"jobs", jobs}});
   });
-  http.Get(kJobPattern, [this](const httplib::Request& req, httplib::Response& res) {
+  add("GET", kJobPattern, [this](const Request& req, Response& res) {
     send_json(res, 200, job_json(studio.view(req.matches[1])));
   });
   // DELETE cancels a queued or running job, and deletes an ended one.
-  http.Delete(kJobPattern, [this](const httplib::Request& req, httplib::Response& res) {
+  add("DELETE", kJobPattern, [this](const Request& req, Response& res) {
     const std::string id = req.matches[1];
     if (has_ended(studio.view(id).job.status)) {
       studio.remove(id);
@@ -245,11 +330,11 @@ void StudioServer::Impl::add_job_routes() {
     studio.cancel(id);
     send_json(res, 200, job_json(studio.view(id)));
   });
-  http.Post(kJobPattern + "/rerun", [this](const httplib::Request& req, httplib::Response& res) {
+  add("POST", kJobPattern + "/rerun", [this](const Request& req, Response& res) {
     studio.rerun(req.matches[1]);
     send_json(res, 202, job_json(studio.view(req.matches[1])));
   });
-  http.Get(kJobPattern + "/result", [this](const httplib::Request& req, httplib::Response& res) {
+  add("GET", kJobPattern + "/result", [this](const Request& req, Response& res) {
     const std::string id = req.matches[1];
     const JobView view = studio.view(id);
     if (view.job.status != JobStatus::Done)
@@ -263,69 +348,60 @@ void StudioServer::Impl::add_job_routes() {
     if (req.has_param("download"))
       res.set_header("Content-Disposition", "attachment; filename=\"atelier-" + id.substr(0, 8) + ".png\"");
     res.set_header("Cache-Control", "private, max-age=86400, immutable");
-    res.set_content(std::string(bytes.begin(), bytes.end()), "image/png");
+    res.body.assign(bytes.begin(), bytes.end());
+    res.content_type = "image/png";
   });
-  http.Get(kJobPattern + "/content", [this](const httplib::Request& req, httplib::Response& res) {
+  add("GET", kJobPattern + "/content", [this](const Request& req, Response& res) {
     const std::string id = req.matches[1];
     studio.view(id);  // 404 for unknown jobs
-    const std::vector<unsigned char> bytes = read_file_bytes(studio.store().job_dir(id) + "/content");
+    std::vector<unsigned char> bytes;
+    try {
+      bytes = read_file_bytes(studio.store().job_dir(id) + "/content");
+    } catch (const Error&) {  // its message names the server's own path
+      return send_error(res, 404, "the photo of job " + id + " is missing from the data directory");
+    }
     const std::string format = sniff_image_format(bytes);
     res.set_header("Cache-Control", "private, max-age=86400, immutable");
     if (format == "png" || format == "jpeg" || format == "webp" || format == "bmp") {
-      res.set_content(std::string(bytes.begin(), bytes.end()), format == "jpeg" ? "image/jpeg" : "image/" + format);
+      res.body.assign(bytes.begin(), bytes.end());
+      res.content_type = format == "jpeg" ? "image/jpeg" : "image/" + format;
       return;
     }
     // Browsers show no TIFF: send it as PNG.
     const std::vector<unsigned char> png = encode_image(decode_image(bytes, "content", LoadOptions{0}), ".png");
-    res.set_content(std::string(png.begin(), png.end()), "image/png");
+    res.body.assign(png.begin(), png.end());
+    res.content_type = "image/png";
   });
-  http.Get(kJobPattern + "/events", [this](const httplib::Request& req, httplib::Response& res) {
-    stream_events(req.matches[1], res);
-  });
+  add("GET", kJobPattern + "/events", [this](const Request& req, Response& res) { stream_events(req.matches[1], res); });
 }
 
 // Server-Sent Events: one "progress" event per change of the job (with a
 // preview image when the picture changed), an "end" event when it ends.
-void StudioServer::Impl::stream_events(const std::string& id, httplib::Response& res) {
+void StudioServer::Impl::stream_events(const std::string& id, Response& res) {
   studio.view(id);  // 404 before any stream starts
-  if (++open_streams > options.max_event_streams) {
-    --open_streams;
-    res.set_header("Retry-After", "5");
-    return send_error(res, 503, "too many open event streams; poll GET /jobs/{id} instead");
-  }
-  auto seen = std::make_shared<EventCursor>();
   res.set_header("Cache-Control", "no-cache");
   res.set_header("X-Accel-Buffering", "no");
-  res.set_chunked_content_provider(
-      "text/event-stream",
-      [this, id, seen](size_t, httplib::DataSink& sink) {
-        // httplib runs providers outside its handler's try: nothing may escape.
-        try {
-          return send_next_event(id, *seen, sink);
-        } catch (const std::exception& error) {
-          log("event stream of job " + id + " ended: " + first_line(error.what()));
-          return false;
-        }
-      },
-      [this](bool) { --open_streams; });
+  res.content_type = "text/event-stream";
+  res.stream = [this, id](const StreamWriter& write) {
+    EventCursor seen;
+    try {
+      while (send_next_event(id, seen, write)) {
+      }
+    } catch (const std::exception& error) {
+      log("event stream of job " + id + " ended: " + first_line(error.what()));
+    }
+  };
 }
 
 // Waits for the job's next change and writes it as one event; false when
-// the client has gone.
-bool StudioServer::Impl::send_next_event(const std::string& id, EventCursor& seen, httplib::DataSink& sink) {
-  if (seen.ended) {
-    sink.done();
-    return true;
-  }
+// the stream has ended or the client has gone.
+bool StudioServer::Impl::send_next_event(const std::string& id, EventCursor& seen, const StreamWriter& write) {
+  if (seen.ended) return false;
   const JobView view = studio.wait_for_change(id, seen.version, std::chrono::seconds(10));
   const bool ended = has_ended(view.job.status);
   if (view.version == seen.version && !ended) {
-    if (studio.shutting_down()) {  // a queued job: it waits for the next start
-      sink.done();
-      return true;
-    }
-    const std::string ping = ": ping\n\n";
-    return sink.write(ping.data(), ping.size());
+    if (studio.shutting_down()) return false;  // a queued job: it waits for the next start
+    return write(": ping\n\n");
   }
   seen.version = view.version;
   nlohmann::json data = job_json(view);
@@ -333,13 +409,12 @@ bool StudioServer::Impl::send_next_event(const std::string& id, EventCursor& see
     data["preview"] = "data:image/jpeg;base64," + base64(*view.preview_jpeg);
     seen.preview_version = view.preview_version;
   }
-  const std::string event = std::string("event: ") + (ended ? "end" : "progress") + "\ndata: " + json_text(data) + "\n\n";
   seen.ended = ended;
-  return sink.write(event.data(), event.size());
+  return write(std::string("event: ") + (ended ? "end" : "progress") + "\ndata: " + json_text(data) + "\n\n");
 }
 
 void StudioServer::Impl::add_studio_routes() {
-  http.Get(kApi + "/health", [this](const httplib::Request&, httplib::Response& res) {
+  add("GET", kApi + "/health", [this](const Request&, Response& res) {
     const StudioCounters counters = studio.counters();
     send_json(res, 200,
               {{"status", studio.shutting_down() ? "stopping" : "ok"},
@@ -348,18 +423,19 @@ void StudioServer::Impl::add_studio_routes() {
                {"workers", counters.workers},
                {"uptime_seconds", uptime()}});
   });
-  http.Get(kApi + "/metrics", [this](const httplib::Request&, httplib::Response& res) {
+  add("GET", kApi + "/metrics", [this](const Request&, Response& res) {
     std::map<int, std::uint64_t> responses;
     {
       std::lock_guard<std::mutex> lock(responses_mutex);
       responses = responses_by_status;
     }
-    res.set_content(prometheus_metrics(studio.counters(), responses, uptime()), "text/plain; version=0.0.4");
+    res.body = prometheus_metrics(studio.counters(), responses, uptime());
+    res.content_type = "text/plain; version=0.0.4";
   });
-  http.Get(kApi + "/models", [this](const httplib::Request&, httplib::Response& res) {
+  add("GET", kApi + "/models", [this](const Request&, Response& res) {
     send_json(res, 200, studio.painter().models());
   });
-  http.Get(kApi + "/models/(.+)/thumbnail", [this](const httplib::Request& req, httplib::Response& res) {
+  add("GET", kApi + "/models/(.+)/thumbnail", [this](const Request& req, Response& res) {
     std::vector<unsigned char> jpeg;
     try {
       jpeg = studio.painter().thumbnail(req.matches[1]);
@@ -367,13 +443,15 @@ void StudioServer::Impl::add_studio_routes() {
       return send_error(res, 404, first_line(error.what()));
     }
     res.set_header("Cache-Control", "max-age=3600");
-    res.set_content(std::string(jpeg.begin(), jpeg.end()), "image/jpeg");
+    res.body.assign(jpeg.begin(), jpeg.end());
+    res.content_type = "image/jpeg";
   });
   for (const WebAsset& asset : web_assets()) {
     if (std::string(asset.path) != "/openapi.json") continue;
     const std::string body(reinterpret_cast<const char*>(asset.data), asset.size);
-    http.Get(kApi + "/openapi.json", [body](const httplib::Request&, httplib::Response& res) {
-      res.set_content(body, "application/json");
+    add("GET", kApi + "/openapi\\.json", [body](const Request&, Response& res) {
+      res.body = body;
+      res.content_type = "application/json";
     });
   }
 }
@@ -385,29 +463,10 @@ StudioServer::StudioServer(Studio& studio, ServerOptions options)
 
 StudioServer::~StudioServer() { stop(); }
 
-int StudioServer::bind() {
-  const ServerOptions& options = impl_->options;
-  int port = options.port;
-  if (port == 0) {
-    port = impl_->http.bind_to_any_port(options.host);
-    if (port < 0) port = 0;
-  } else if (!impl_->http.bind_to_port(options.host, port)) {
-    port = 0;
-  }
-  if (port == 0)
-    throw Error("cannot listen on " + options.host + ":" + std::to_string(options.port) +
-                " (address in use, or not an address of this machine)");
-  // httplib listens with a backlog of 5: a burst of new connections (a page
-  // load, pollers reconnecting) would wait out SYN retries of a second or
-  // more. Linux takes a second listen() as a new backlog.
-  if (impl_->listening_socket >= 0) ::listen(impl_->listening_socket, 1024);
-  return port;
-}
+int StudioServer::bind() { return impl_->transport->bind(); }
 
-void StudioServer::run() { impl_->http.listen_after_bind(); }
+void StudioServer::run() { impl_->transport->run(); }
 
-void StudioServer::stop() {
-  if (impl_->http.is_running()) impl_->http.stop();
-}
+void StudioServer::stop() { impl_->transport->stop(); }
 
 }  // namespace atelier::studio

@@ -1,6 +1,9 @@
 #include "atelier/studio_jobs.hpp"
 
+#include <fcntl.h>
 #include <sqlite3.h>
+#include <sys/file.h>
+#include <unistd.h>
 
 #include <algorithm>
 #include <chrono>
@@ -140,14 +143,42 @@ double unix_now() {
   return std::chrono::duration<double>(std::chrono::system_clock::now().time_since_epoch()).count();
 }
 
+namespace {
+
+// Holds DATA_DIR/studio.lock for the store's life: a second studio on the
+// same directory would run the same queued jobs twice. The kernel drops the
+// lock when the process ends, however it ends.
+int lock_data_dir(const std::string& data_dir) {
+  const std::string path = (fs::path(data_dir) / "studio.lock").string();
+  const int fd = ::open(path.c_str(), O_RDWR | O_CREAT | O_CLOEXEC, 0644);
+  if (fd < 0) throw Error("--data-dir " + data_dir + ": cannot create " + path);
+  if (::flock(fd, LOCK_EX | LOCK_NB) != 0) {
+    char pid[32] = {};
+    const ssize_t got = ::pread(fd, pid, sizeof pid - 1, 0);
+    ::close(fd);
+    const std::string owner = got > 0 ? std::string(pid, static_cast<size_t>(got)) : "";
+    throw Error("--data-dir " + data_dir + " is in use by another studio" +
+                (owner.empty() ? "" : " (process " + owner.substr(0, owner.find('\n')) + ")") +
+                "; stop it or choose another directory");
+  }
+  const std::string pid = std::to_string(::getpid()) + "\n";
+  if (::ftruncate(fd, 0) != 0 || ::pwrite(fd, pid.data(), pid.size(), 0) < 0) {
+  }  // the pid is only a hint for the message above
+  return fd;
+}
+
+}  // namespace
+
 JobStore::JobStore(const std::string& data_dir) : data_dir_(data_dir) {
   std::error_code error;
   fs::create_directories(fs::path(data_dir) / "jobs", error);
   if (error) throw Error("--data-dir " + data_dir + ": cannot create it (" + error.message() + ")");
+  lock_fd_ = lock_data_dir(data_dir);
   const std::string path = (fs::path(data_dir) / "studio.sqlite3").string();
   if (sqlite3_open(path.c_str(), &db_) != SQLITE_OK) {
     const std::string message = db_ ? sqlite3_errmsg(db_) : "out of memory";
     sqlite3_close(db_);
+    ::close(lock_fd_);
     throw Error("cannot open " + path + ": " + message);
   }
   try {
@@ -159,11 +190,15 @@ JobStore::JobStore(const std::string& data_dir) : data_dir_(data_dir) {
     execute(db_, "CREATE INDEX IF NOT EXISTS jobs_by_created ON jobs(created)");
   } catch (const Error& failure) {
     sqlite3_close(db_);
+    ::close(lock_fd_);
     throw Error("cannot use " + path + ": " + failure.what());
   }
 }
 
-JobStore::~JobStore() { sqlite3_close(db_); }
+JobStore::~JobStore() {
+  sqlite3_close(db_);
+  ::close(lock_fd_);
+}
 
 void JobStore::put(const JobRecord& job) {
   std::lock_guard<std::mutex> lock(mutex_);

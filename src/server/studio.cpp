@@ -200,6 +200,8 @@ JobRecord Studio::rerun(const std::string& id) {
   std::optional<JobRecord> stored = store_.get(id);
   if (!stored) throw Refusal(404, "no job " + id);
   if (stored->status == JobStatus::Done) throw Refusal(409, "job " + id + " is done; submit a new job instead");
+  if (!fs::exists(store_.job_dir(id) + "/content"))
+    throw Refusal(410, "the photo of job " + id + " is gone from the data directory; submit a new job");
   check_capacity_locked();
   JobRecord job = *stored;
   job.status = JobStatus::Queued;
