@@ -8,7 +8,7 @@ packages=(
   # Ninja builds in parallel without make's overhead; ccache and lld make
   # rebuilds in the edit loop fast.
   build-essential cmake pkg-config ninja-build ccache lld
-  libtorch-dev libopencv-dev libcli11-dev nlohmann-json3-dev libcpp-httplib-dev libssl-dev
+  libtorch-dev libopencv-dev libcli11-dev nlohmann-json3-dev libcpp-httplib-dev libboost-dev libssl-dev
   libgtest-dev
   # Headers of the Gloo library inside libtorch (multi-process training) and
   # zlib (gzipped IDX datasets).

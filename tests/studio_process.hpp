@@ -70,6 +70,7 @@ class StudioProcess {
   StudioProcess& operator=(const StudioProcess&) = delete;
 
   int port() const { return port_; }
+  int pid() const { return pid_; }
   std::string log() const { return read_all(log_ + ".out") + read_all(log_ + ".err"); }
   httplib::Client client(const std::string& token = "") const {
     httplib::Client client("127.0.0.1", port_);

@@ -16,7 +16,7 @@ source "$(dirname "$0")/../studio_server.sh"
 studio_scratch
 "$fixtures" "$work"
 
-start_studio "$atelier" --models-dir "$work/models" --queue 32 --workers 1 --http-threads 256 --quiet
+start_studio "$atelier" --models-dir "$work/models" --queue 32 --workers 1 --quiet
 api=http://127.0.0.1:$port/api/v1
 
 ids=()
