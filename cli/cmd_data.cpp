@@ -75,10 +75,10 @@ Runner add_data_command(CLI::App& app) {
   CLI::App* prepare = data->add_subcommand("prepare", "Decode, check, de-duplicate and resize a folder, with a manifest");
   prepare->add_option("input", args->input, "Folder of images (searched recursively)")->required();
   prepare->add_option("--output,-o", args->output, "Folder to write (re-running adds only new files)")->required();
-  prepare->add_option("--size", args->prepare.size, "Side of the squares (--crop none: the shorter side)")->capture_default_str();
+  prepare->add_option("--size", args->prepare.size, "Side of the squares (--crop none: the shorter side)")->capture_default_str()->check(whole_number_in(16, 16384));
   prepare->add_option("--crop", args->crop, "center, random or none")->capture_default_str()->check(CLI::IsMember({"center", "random", "none"}));
-  prepare->add_option("--val", args->prepare.val_fraction, "Share held out for validation")->capture_default_str();
-  prepare->add_option("--min-side", args->prepare.min_side, "Leave out images smaller than this")->capture_default_str();
+  prepare->add_option("--val", args->prepare.val_fraction, "Share held out for validation")->capture_default_str()->check(number_in(0, 0.9));
+  prepare->add_option("--min-side", args->prepare.min_side, "Leave out images smaller than this")->capture_default_str()->check(whole_number_in(0, 16384));
   add_output_flags(prepare, &args->flags);
   CLI::App* stats = data->add_subcommand("stats", "Counts, sizes and colour statistics of a folder");
   stats->add_option("input", args->input, "Folder of images, or one made by data prepare")->required();

@@ -59,13 +59,13 @@ Runner add_gan_eval_command(CLI::App* gan) {
   GanEvalOptions& options = args->options;
   cmd->add_option("--model,-m", args->model, "A generator written by gan train")->required();
   cmd->add_option("--data,-d", options.data, "Real pictures: a folder (random crops) or an IDX file (its first ones)")->required();
-  cmd->add_option("-n,--count", options.count, "Pictures of each kind")->capture_default_str();
+  cmd->add_option("-n,--count", options.count, "Pictures of each kind")->capture_default_str()->check(whole_number_in(4, 100000));
   cmd->add_option("--features", options.features, "ResNet-50 weights: a name in the model search path or a path")->capture_default_str();
   add_models_dir_flag(cmd, &options.models_dir);
-  cmd->add_option("--input-size", options.input_size, "Side the pictures are resized to for the network")->capture_default_str()->check(CLI::Range(32, 512));
-  cmd->add_option("--blocks", options.blocks, "KID blocks (for its standard error)")->capture_default_str()->check(CLI::Range(1, 1000));
-  cmd->add_option("--seed", options.seed, "Seed of the generated latents and the real crops")->capture_default_str();
-  cmd->add_option("--truncation", options.truncation, "Latent truncation, as in gan sample")->capture_default_str();
+  cmd->add_option("--input-size", options.input_size, "Side the pictures are resized to for the network")->capture_default_str()->check(whole_number_in(32, 512));
+  cmd->add_option("--blocks", options.blocks, "KID blocks (for its standard error)")->capture_default_str()->check(whole_number_in(1, 1000));
+  cmd->add_option("--seed", options.seed, "Seed of the generated latents and the real crops")->capture_default_str()->check(whole_number_in(0, kAnySeed));
+  add_truncation_flag(cmd, &options.truncation, "Latent truncation, as in gan sample");
   cmd->add_flag("--json", args->json, "One JSON object on stdout");
   add_threads_and_device_flags(cmd, &args->runtime);
   return [args] { return run_gan_eval(*args); };

@@ -6,6 +6,7 @@
 #include <filesystem>
 #include <iostream>
 
+#include "atelier/atomic_file.hpp"
 #include "atelier/error.hpp"
 #include "atelier/fetch.hpp"
 #include "atelier/model_store.hpp"
@@ -106,6 +107,9 @@ int run_fetch(const ModelsArgs& args) {
 
 // A PyTorch checkpoint of a fast style network to safetensors (model_tools.hpp).
 int run_import(const ModelsArgs& args) {
+  refuse_overwriting_input(args.input, args.output);  // even with --force
+  if (fs::exists(args.output) && !args.force)
+    throw Error(args.output + " exists: add --force to replace it");
   const std::string architecture = import_fast_style_checkpoint(args.input, args.output, args.half);
   if (!args.flags.quiet) std::cerr << "wrote " << args.output << " (" << architecture << ")" << std::endl;
   return kExitOk;
@@ -130,6 +134,7 @@ Runner add_models_command(CLI::App& app) {
   import->add_option("checkpoint", args->input, "The .pth file (torch.save of a state_dict)")->required();
   import->add_option("--output,-o", args->output, "The .safetensors file to write")->required();
   import->add_flag("--half", args->half, "Store convolution kernels as F16 (half the size)");
+  import->add_flag("--force", args->force, "Replace OUTPUT when it exists");
   import->add_flag("--quiet,-q", args->flags.quiet, "No output");
   for (CLI::App* sub : {list, fetch}) add_models_dir_flag(sub, &args->models_dir, "Directory searched first");
   return [args, list, import] {

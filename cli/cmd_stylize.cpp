@@ -7,6 +7,7 @@
 
 #include <nlohmann/json.hpp>
 
+#include "atelier/atomic_file.hpp"
 #include "atelier/error.hpp"
 #include "atelier/finish.hpp"
 #include "atelier/gatys_checkpoint.hpp"
@@ -23,17 +24,8 @@ namespace {
 
 namespace fs = std::filesystem;
 
-template <typename Number>
-std::vector<Number> parse_numbers(const std::string& text, const std::string& flag) {
-  std::vector<Number> numbers;
-  for (const auto& item : split_list(text)) {
-    std::istringstream stream(item);
-    Number value;
-    if (!(stream >> value) || !stream.eof()) throw Error(flag + ": \"" + item + "\" is not a number");
-    numbers.push_back(value);
-  }
-  return numbers;
-}
+// Sides beyond this are refused before any allocation (the output, the scales).
+constexpr int kMaxSide = 16384;
 
 // "out.png" -> "out.iter0050.png" (and "out.scale2.iter0050.png" for later scales).
 std::string snapshot_path(const std::string& output, const GatysProgress& progress) {
@@ -58,14 +50,14 @@ GatysOptions gatys_options(const StylizeArgs& args) {
   options.content_weight = args.content_weight;
   options.style_weight = args.style_weight;
   options.tv_weight = args.tv_weight;
-  options.style_blend = parse_numbers<double>(args.style_blend, "--style-blend");
+  options.style_blend = parse_number_list<double>(args.style_blend, "--style-blend", 0, kAnyFinite);
   options.style_scale = args.style_scale;
   options.seed = args.seed;
   options.optimizer = args.optimizer == "adam" ? GatysOptions::Optimizer::Adam : GatysOptions::Optimizer::LBFGS;
   options.learning_rate = args.learning_rate;
   options.iterations = args.iterations;
   options.precision = parse_precision(args.runtime.precision);
-  options.scales = parse_numbers<int>(args.scales, "--scales");
+  options.scales = parse_number_list<int>(args.scales, "--scales", 16, kMaxSide);
   if (args.init == "content") {
     options.init = GatysOptions::Init::Content;
   } else if (args.init == "noise") {
@@ -113,6 +105,9 @@ int run_stylize(const StylizeArgs& args) {
   check_device(args.runtime.device);
   const SaveOptions save_options{args.quality, args.bit_depth};
   check_can_save(args.output, save_options);  // fail now, not after the long run
+  refuse_overwriting_input(args.content, args.output);
+  for (const auto& style : args.styles) refuse_overwriting_input(style, args.output);
+  refuse_overwriting_input(args.init, args.output);
   FinishOptions finishing;
   finishing.original_colors = args.original_colors;
   finishing.post = parse_post_steps(args.post);  // reject bad specs before the long run
@@ -194,46 +189,48 @@ Runner add_stylize_command(CLI::App& app) {
                   "Feed-forward style network (a name in the model search path or a file): no --style needed");
   cmd->add_option("inputs", args->inputs, "Images to stylise with --model");
   cmd->add_option("--out-dir", args->out_dir, "With --model: write each output into this folder");
-  cmd->add_option("--name", args->name_pattern, "With --out-dir: output file names, from {name} (the input's) and {model}")
+  cmd->add_option("--name", args->name_pattern, "With --out-dir: output file names, from {name} (the input's without extension), {ext}, {parent} (its folder's name) and {model}")
       ->capture_default_str();
   cmd->add_flag("--overwrite", args->overwrite, "With --out-dir: redo outputs that already exist");
   cmd->add_option("--max-memory", args->max_memory,
                   "With --model: memory to stay within, e.g. 4G; larger images run in tiles (default: 90% of free memory)");
   cmd->add_option("--strength", args->strength, "With --model: blend with the photo, 0..1")
       ->capture_default_str()
-      ->check(CLI::Range(0.0, 1.0));
+      ->check(number_in(0, 1));
   cmd->add_option("--size", args->size, "Longest side of the output (default 512; with --model the input's size)")
-      ->check(CLI::Range(16, 16384));
-  cmd->add_option("--max-pixels", args->max_pixels, "Refuse input images with more pixels than this")->capture_default_str();
-  cmd->add_option("--quality", args->quality, "JPEG/WebP quality")->capture_default_str()->check(CLI::Range(1, 100));
-  cmd->add_option("--bit-depth", args->bit_depth, "8, or 16 for PNG/TIFF")->capture_default_str()->check(CLI::IsMember({8, 16}));
+      ->check(whole_number_in(16, kMaxSide));
+  cmd->add_option("--max-pixels", args->max_pixels, "Refuse input images with more pixels than this (0: no limit)")
+      ->capture_default_str()
+      ->check(whole_number_in(0, 1e12));
+  cmd->add_option("--quality", args->quality, "JPEG/WebP quality")->capture_default_str()->check(whole_number_in(1, 100));
+  cmd->add_option("--bit-depth", args->bit_depth, "8, or 16 for PNG/TIFF")->capture_default_str()->check(whole_number_of({8, 16}));
   cmd->add_option("--weights", args->weights, "Feature network: a name in the model search path or a .safetensors path")->capture_default_str();
   add_models_dir_flag(cmd, &args->models_dir);
   cmd->add_option("--preprocess", args->preprocess, "Input convention, overriding the weights' metadata")->check(CLI::IsMember({"caffe", "torchvision"}));
   cmd->add_option("--pooling", args->pooling, "Pooling in the feature network")->capture_default_str()->check(CLI::IsMember({"max", "avg"}));
   cmd->add_option("--content-layers", args->content_layers, "Comma list (default relu4_2, or relu3_2 when the weights stop before)");
   cmd->add_option("--style-layers", args->style_layers, "Comma list (default relu1_1..relu5_1, those present)");
-  cmd->add_option("--content-weight", args->content_weight, "Weight of the content loss")->capture_default_str();
-  cmd->add_option("--style-weight", args->style_weight, "Weight of the style loss: higher paints more")->capture_default_str();
-  cmd->add_option("--tv-weight", args->tv_weight, "Weight of total-variation smoothing")->capture_default_str();
+  cmd->add_option("--content-weight", args->content_weight, "Weight of the content loss")->capture_default_str()->check(number_in(0, kAnyFinite));
+  cmd->add_option("--style-weight", args->style_weight, "Weight of the style loss: higher paints more")->capture_default_str()->check(number_in(0, kAnyFinite));
+  cmd->add_option("--tv-weight", args->tv_weight, "Weight of total-variation smoothing")->capture_default_str()->check(number_in(0, kAnyFinite));
   cmd->add_option("--style-blend", args->style_blend, "Comma list of weights, one per --style");
-  cmd->add_option("--style-scale", args->style_scale, "Style image size relative to the content")->capture_default_str();
+  cmd->add_option("--style-scale", args->style_scale, "Style image size relative to the content")->capture_default_str()->check(number_in(0.01, 8));
   cmd->add_option("--init", args->init, "content, noise, or an image file")->capture_default_str();
-  cmd->add_option("--seed", args->seed, "Seed for noise initialisation")->capture_default_str();
+  cmd->add_option("--seed", args->seed, "Seed for noise initialisation")->capture_default_str()->check(whole_number_in(0, kAnySeed));
   cmd->add_option("--optimizer", args->optimizer, "lbfgs or adam")->capture_default_str()->check(CLI::IsMember({"lbfgs", "adam"}));
-  cmd->add_option("--lr", args->learning_rate, "Adam learning rate (pixel values are 0..1)")->capture_default_str();
-  cmd->add_option("--iterations,-n", args->iterations, "Iterations per scale")->capture_default_str()->check(CLI::Range(1, 1000000));
+  cmd->add_option("--lr", args->learning_rate, "Adam learning rate (pixel values are 0..1)")->capture_default_str()->check(number_in(0, kAnyFinite));
+  cmd->add_option("--iterations,-n", args->iterations, "Iterations per scale")->capture_default_str()->check(whole_number_in(1, 1000000));
   add_precision_flag(cmd, &args->runtime, "fp32, or bf16: about twice as fast on CPUs with AMX/AVX512-BF16, slightly less exact");
   cmd->add_option("--scales", args->scales, "Coarse-to-fine longest sides, e.g. 256,512 (the last is the output size)");
   cmd->add_flag("--original-colors", args->original_colors, "Keep the content's colours (luminance-only transfer)");
   cmd->add_option("--post", args->post,
                   "Post-processing step, repeatable: hist:content|style, lab:content|style, "
                   "unsharp[:AMOUNT[:SIGMA]], guided[:RADIUS[:EPS]], denoise[:STRENGTH]");
-  cmd->add_option("--save-every", args->save_every, "Also save the image every N iterations")->check(CLI::NonNegativeNumber);
+  cmd->add_option("--save-every", args->save_every, "Also save the image every N iterations")->check(whole_number_in(0, 1000000));
   cmd->add_option("--checkpoint-every", args->checkpoint_every,
                   "Write OUTPUT.checkpoint.safetensors every N iterations (0: never); Ctrl-C also writes it")
       ->capture_default_str()
-      ->check(CLI::NonNegativeNumber);
+      ->check(whole_number_in(0, 1000000));
   cmd->add_flag("--resume", args->resume, "Continue an interrupted run of the same command from its checkpoint");
   add_output_flags(cmd, &args->output_flags);
   add_threads_and_device_flags(cmd, &args->runtime);

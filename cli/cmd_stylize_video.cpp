@@ -4,15 +4,23 @@
 // lossless PNG), then assembled into OUT through a temporary file and a
 // rename. An interrupted run (Ctrl-C, a crash) leaves the folder; --resume
 // skips the frames already there. Audio is not carried over.
+//
+// A video that ends before the frame count its header announces (a file cut
+// short) is still written with the frames that could be read, with a warning
+// naming both counts, and the command exits 1: the output is shorter than the
+// input. A file that is not a video (a picture named .mp4) is an error.
 #include <opencv2/core/utils/logger.hpp>
 #include <opencv2/imgcodecs.hpp>
 #include <opencv2/imgproc.hpp>
 #include <opencv2/videoio.hpp>
 
+#include <cmath>
 #include <cstdio>
 #include <filesystem>
+#include <fstream>
 #include <iostream>
 
+#include "atelier/atomic_file.hpp"
 #include "atelier/error.hpp"
 #include "atelier/finish.hpp"
 #include "atelier/image.hpp"
@@ -45,6 +53,14 @@ std::string frame_path(const fs::path& folder, long long index) {
   return (folder / name).string();
 }
 
+std::vector<unsigned char> read_file_head(const std::string& path, std::size_t count) {
+  std::ifstream in(path, std::ios::binary);
+  std::vector<unsigned char> bytes(count);
+  in.read(reinterpret_cast<char*>(bytes.data()), static_cast<std::streamsize>(count));
+  bytes.resize(static_cast<std::size_t>(std::max<std::streamsize>(0, in.gcount())));
+  return bytes;
+}
+
 cv::Mat to_rgb(const cv::Mat& bgr8) {
   cv::Mat rgb;
   cv::cvtColor(bgr8, rgb, cv::COLOR_BGR2RGB);
@@ -74,6 +90,7 @@ int run_video(const VideoArgs& args) {
     throw Error("cannot write " + args.output + ": its directory does not exist");
 
   if (!fs::is_regular_file(args.input)) throw Error("cannot read " + args.input + ": no such file");
+  refuse_overwriting_input(args.input, args.output);
   // OpenCV's backends print their own warnings; our error says it in one line.
   cv::utils::logging::setLogLevel(cv::utils::logging::LOG_LEVEL_SILENT);
   cv::VideoCapture capture(args.input, cv::CAP_FFMPEG);
@@ -82,7 +99,13 @@ int run_video(const VideoArgs& args) {
   const double fps = capture.get(cv::CAP_PROP_FPS);
   const cv::Size size(static_cast<int>(capture.get(cv::CAP_PROP_FRAME_WIDTH)),
                       static_cast<int>(capture.get(cv::CAP_PROP_FRAME_HEIGHT)));
-  const long long expected = static_cast<long long>(capture.get(cv::CAP_PROP_FRAME_COUNT));
+  const double count = capture.get(cv::CAP_PROP_FRAME_COUNT);
+  // FFmpeg opens a picture as a one-frame "video" with no frame count.
+  const std::string picture = sniff_image_format(read_file_head(args.input, 64));
+  if (!picture.empty()) throw Error("cannot read " + args.input + ": it is a " + picture + " picture, not a video");
+  if (!(std::isfinite(fps) && fps > 0) || size.width <= 0 || size.height <= 0)
+    throw Error("cannot read " + args.input + ": not a video (no frame rate or frame size)");
+  const long long expected = std::isfinite(count) && count > 0 ? static_cast<long long>(count) : 0;  // 0: unknown
 
   const FastStylePainter painter(ModelStore(args.models_dir).resolve(args.model), args.runtime.device);
   const Precision precision = parse_precision(args.runtime.precision);
@@ -114,10 +137,21 @@ int run_video(const VideoArgs& args) {
     progress.update(index + 1, "frame " + std::to_string(index + 1), {{"frame", index + 1}});
   }
   progress.finish();
+  if (index == 0) throw Error("cannot read " + args.input + ": no frame could be decoded");
   assemble(folder, index, fps, size, args.output);
   fs::remove_all(folder);
   progress.info("wrote " + args.output + " (" + std::to_string(index) + " frames, no audio)",
                 {{"output", args.output}, {"frames", index}});
+  // Frame counts from a container's header may be off by one (rounded from
+  // the duration); more is a video cut short.
+  if (expected > 0 && index + 1 < expected) {
+    const std::string message = args.input + " ended after " + std::to_string(index) + " of the " +
+                                std::to_string(expected) + " frames its header announces (cut short?); " +
+                                args.output + " holds the " + std::to_string(index) + " frames read";
+    progress.event("warning", {{"message", message}, {"frames_read", index}, {"frames_expected", expected}});
+    std::cerr << "atelier: warning: " << message << std::endl;
+    return kExitError;
+  }
   return kExitOk;
 }
 
@@ -130,7 +164,7 @@ Runner add_video_command(CLI::App& app) {
   cmd->add_option("--output,-o", args->output, "Output video: .mp4 or .mov (MPEG-4) or .avi (MJPEG)")->required();
   cmd->add_option("--model,-m", args->model, "Style network: a name in the model search path or a file")->required();
   add_models_dir_flag(cmd, &args->models_dir, "Directory searched first for the model");
-  cmd->add_option("--strength", args->strength, "Blend with the original frames, 0..1")->capture_default_str()->check(CLI::Range(0.0, 1.0));
+  cmd->add_option("--strength", args->strength, "Blend with the original frames, 0..1")->capture_default_str()->check(number_in(0, 1));
   add_precision_flag(cmd, &args->runtime);
   cmd->add_option("--max-memory", args->max_memory,
                   "Memory to stay within, e.g. 4G; larger frames run in tiles (default: 90% of free memory)");

@@ -4,7 +4,10 @@
 #pragma once
 #include <CLI/CLI.hpp>
 
+#include <cstdint>
+#include <limits>
 #include <string>
+#include <type_traits>
 #include <vector>
 
 #include "progress.hpp"
@@ -37,5 +40,41 @@ void add_models_dir_flag(CLI::App* command, std::string* models_dir,
 
 // "a,b,,c" -> {"a", "b", "c"}.
 std::vector<std::string> split_list(const std::string& text);
+
+// The bounds of a numeric flag, checked on its text before CLI11 converts it,
+// so that every numeric flag says what it takes: "abc" is "not a number",
+// "1.5" for a count "not a whole number", NaN and infinities are refused, and
+// a value outside says the range. The help shows the range as [LO..HI].
+// Every numeric flag of every command has one (tests/cli_flags_test.cpp
+// walks the help texts).
+CLI::Validator number_in(double lo, double hi);                      // real numbers
+CLI::Validator whole_number_in(long double lo, long double hi);      // counts, sizes, seeds
+// A whole number that must be one of `allowed` (8 or 16, 32/64/128).
+CLI::Validator whole_number_of(const std::vector<long long>& allowed);
+// Loss weights and learning rates: any finite non-negative number (a huge one
+// is how a run is made to diverge on purpose, and tests do).
+constexpr double kAnyFinite = 1e300;
+constexpr long double kAnySeed = static_cast<long double>(std::numeric_limits<std::uint64_t>::max());
+
+// The number `text` as the validators read it; throws atelier::Error
+// "FLAG: <why>" when it is not one or lies outside [lo, hi].
+long double parse_number(const std::string& text, const std::string& flag, long double lo, long double hi, bool whole);
+
+// A comma list of numbers ("256,512"), each within [lo, hi]. Empty text (the
+// flag not given) is an empty list; an empty entry (",," or "1,,2") is refused.
+template <typename Number>
+std::vector<Number> parse_number_list(const std::string& text, const std::string& flag, long double lo,
+                                      long double hi) {
+  std::vector<Number> numbers;
+  if (text.empty()) return numbers;
+  std::string::size_type start = 0;
+  for (;;) {
+    const auto comma = text.find(',', start);
+    const std::string item = text.substr(start, comma == std::string::npos ? std::string::npos : comma - start);
+    numbers.push_back(static_cast<Number>(parse_number(item, flag, lo, hi, std::is_integral_v<Number>)));
+    if (comma == std::string::npos) return numbers;
+    start = comma + 1;
+  }
+}
 
 }  // namespace atelier::cli

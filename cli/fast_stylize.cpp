@@ -1,7 +1,9 @@
 // atelier stylize --model: feed-forward stylisation of one image or a batch.
 #include <filesystem>
 #include <iostream>
+#include <map>
 
+#include "atelier/atomic_file.hpp"
 #include "atelier/error.hpp"
 #include "atelier/finish.hpp"
 #include "atelier/image.hpp"
@@ -40,14 +42,47 @@ void stylize_one(const Job& job, const std::string& input, const std::string& ou
   save_image(finish(painted, image, {}, job.finishing), output, job.save_options);
 }
 
-// The --name pattern with {name} (the input's file name without extension)
-// and {model} filled in.
+// The --name pattern with {name} (the input's file name without extension),
+// {ext} (its extension without the dot), {parent} (its folder's name) and
+// {model} filled in.
 std::string output_name(std::string pattern, const std::string& input, const std::string& model) {
-  const std::pair<std::string, std::string> fields[] = {{"{name}", fs::path(input).stem().string()}, {"{model}", model}};
+  const fs::path path(input);
+  const std::string extension = path.extension().string();
+  const std::string parent = fs::absolute(path).parent_path().filename().string();
+  const std::pair<std::string, std::string> fields[] = {{"{name}", path.stem().string()},
+                                                        {"{ext}", extension.empty() ? "" : extension.substr(1)},
+                                                        {"{parent}", parent},
+                                                        {"{model}", model}};
   for (const auto& [field, value] : fields)
     for (size_t at = pattern.find(field); at != std::string::npos; at = pattern.find(field, at + value.size()))
       pattern.replace(at, field.size(), value);
   return pattern;
+}
+
+// Where each input goes, decided before any work so that no input is lost:
+// an input given twice (the same file) is stylised once, two inputs that
+// would share an output are refused naming both, and so is an output that
+// is one of the inputs.
+std::vector<std::pair<std::string, std::string>> plan_outputs(const std::vector<std::string>& inputs,
+                                                              const StylizeArgs& args, const std::string& model) {
+  std::vector<std::pair<std::string, std::string>> plan;
+  std::map<std::string, std::string> input_of;  // output -> input
+  for (const std::string& input : inputs) {
+    const std::string output = !args.output.empty()
+                                   ? args.output
+                                   : (fs::path(args.out_dir) / output_name(args.name_pattern, input, model)).string();
+    const auto [claimed, fresh] = input_of.emplace(fs::weakly_canonical(output).string(), input);
+    std::error_code error;
+    if (!fresh && fs::equivalent(claimed->second, input, error)) continue;  // the same file again
+    if (!fresh)
+      throw Error("inputs " + claimed->second + " and " + input + " would both be written to " + output +
+                  ": give --name a pattern that tells them apart, e.g. \"{parent}-{name}.{model}.png\" or "
+                  "\"{name}.{ext}.{model}.png\"");
+    plan.emplace_back(input, output);
+  }
+  for (const auto& [input, ignored] : plan)
+    for (const auto& [other, output] : plan) refuse_overwriting_input(input, output);
+  return plan;
 }
 
 }  // namespace
@@ -76,20 +111,18 @@ int run_fast_stylize(const StylizeArgs& args) {
   finishing.post = parse_post_steps(args.post, /*has_style=*/false);
 
   const std::string model_path = ModelStore(args.models_dir).resolve(args.model);
+  const std::string model_name = fs::path(model_path).stem().string();
+  const auto plan = plan_outputs(inputs, args, model_name);
   const FastStylePainter painter(model_path, args.runtime.device);
   const int64_t max_memory = args.max_memory.empty() ? default_memory_budget() : parse_memory_size(args.max_memory);
   const Job job{args, painter, finishing, save_options, parse_precision(args.runtime.precision), max_memory, progress};
-  const std::string model_name = fs::path(model_path).stem().string();
   progress.info("model " + model_path + " (" + painter.architecture() + ")",
                 {{"model", model_path}, {"architecture", painter.architecture()}});
 
   int written = 0, skipped = 0, failed = 0;
-  progress.start(static_cast<long long>(inputs.size()), "img");
-  for (size_t i = 0; i < inputs.size(); ++i) {
-    const std::string& input = inputs[i];
-    const std::string output = !args.output.empty()
-                                   ? args.output
-                                   : (fs::path(args.out_dir) / output_name(args.name_pattern, input, model_name)).string();
+  progress.start(static_cast<long long>(plan.size()), "img");
+  for (size_t i = 0; i < plan.size(); ++i) {
+    const auto& [input, output] = plan[i];
     if (args.output.empty() && fs::exists(output) && !args.overwrite) {
       ++skipped;
     } else if (args.output.empty()) {

@@ -13,14 +13,14 @@ namespace atelier::cli {
 
 std::function<void()> add_training_run_flags(CLI::App* command, TrainingRunFlags* flags, TrainingRunOptions* run) {
   add_precision_flag(command, &flags->runtime);
-  command->add_option("--checkpoint-every", run->checkpoint_every, "Checkpoint every N steps (and at the end, and on Ctrl-C)")->capture_default_str();
-  command->add_option("--log-every", flags->log_every, "Progress line every N steps")->capture_default_str()->check(CLI::PositiveNumber);
+  command->add_option("--checkpoint-every", run->checkpoint_every, "Checkpoint every N steps (and at the end, and on Ctrl-C)")->capture_default_str()->check(whole_number_in(0, kMaxSteps));
+  command->add_option("--log-every", flags->log_every, "Progress line every N steps")->capture_default_str()->check(whole_number_in(1, kMaxSteps));
   add_output_flags(command, &flags->output);
   add_threads_and_device_flags(command, &flags->runtime);
-  auto* world = command->add_option("--world-size", run->distributed.world_size, "Processes in data-parallel training ($WORLD_SIZE)");
-  auto* rank = command->add_option("--rank", run->distributed.rank, "This process's rank, 0..world-size-1 ($RANK)");
+  auto* world = command->add_option("--world-size", run->distributed.world_size, "Processes in data-parallel training ($WORLD_SIZE)")->check(whole_number_in(1, 4096));
+  auto* rank = command->add_option("--rank", run->distributed.rank, "This process's rank, 0..world-size-1 ($RANK)")->check(whole_number_in(0, 4095));
   auto* address = command->add_option("--master-addr", run->distributed.master_address, "Address of rank 0 ($MASTER_ADDR)");
-  auto* port = command->add_option("--master-port", run->distributed.master_port, "Port of rank 0's rendezvous ($MASTER_PORT)");
+  auto* port = command->add_option("--master-port", run->distributed.master_port, "Port of rank 0's rendezvous ($MASTER_PORT)")->check(whole_number_in(1, 65535));
   command->add_flag("--save-all-ranks", run->save_all_ranks)->group("");
   return [=] {
     run->distributed = distributed_options_from_environment(run->distributed, world->count() > 0, rank->count() > 0,

@@ -12,6 +12,9 @@
 
 namespace atelier::cli {
 
+// Steps, and step intervals, of a training run.
+constexpr long double kMaxSteps = 1e9;
+
 // The flags that shape the CLI's side of a run; the rest go into the job's TrainingRunOptions.
 struct TrainingRunFlags {
   OutputFlags output;

@@ -109,5 +109,18 @@ TEST_F(CliDataTest, StatsCountsSizesAndColours) {
   EXPECT_EQ(run("data stats " + scratch_.file("nothing")).code, 1);
 }
 
+// Issue 13: one symbolic link loop aborted the whole `data prepare` run. It
+// is left out, with its reason, like any unreadable file.
+TEST_F(CliDataTest, SymlinkLoopIsLeftOutNotFatal) {
+  fs::create_symlink("loop.png", input_ + "/loop.png");
+  const CliResult first = run("data prepare " + input_ + " -o " + output_ + " --size 32 --json");
+  ASSERT_EQ(first.code, 0) << first.err;
+  EXPECT_NE(first.out.find("loop.png"), std::string::npos) << first.out;
+  EXPECT_NE(first.out.find("unreadable: Too many levels of symbolic links"), std::string::npos) << first.out;
+  EXPECT_TRUE(fs::exists(output_ + "/manifest.json"));
+  const CliResult stats = run("data stats " + input_ + " --json");
+  EXPECT_EQ(stats.code, 0) << stats.err;
+}
+
 }  // namespace
 }  // namespace atelier

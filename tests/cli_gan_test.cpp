@@ -212,5 +212,27 @@ TEST_F(CliGanTest, EvalReportsKidAndFidWithTheNetwork) {
   EXPECT_NE(report["features"].get<std::string>().find("ResNet-50"), std::string::npos);
 }
 
+// Issue 13: `gan sample -n 100000` held every picture in memory and showed no
+// progress. Pictures are now made and written a few at a time, with progress;
+// sample i is still the same picture whatever -n (batch edges differ here).
+TEST_F(CliGanTest, SamplingToAFolderStreamsWithProgress) {
+  const std::string model = scratch_.file("gan.safetensors");
+  ASSERT_EQ(run(train(model, "--steps 0")).code, 0);
+  const std::string common = "gan sample --model " + model + " --threads 1 --seed 5 ";
+  const CliResult many = run(common + "-n 40 --json --out-dir " + scratch_.file("many"));
+  ASSERT_EQ(many.code, 0) << many.err;
+  int progress_lines = 0;
+  for (const auto& line : testing::lines_of(many.out)) progress_lines += line.find("\"progress\"") != std::string::npos;
+  EXPECT_GE(progress_lines, 2) << many.out;
+  int files = 0;
+  for (const auto& entry : fs::directory_iterator(scratch_.file("many"))) files += entry.path().extension() == ".png";
+  EXPECT_EQ(files, 40);
+  ASSERT_EQ(run(common + "-n 21 -q --out-dir " + scratch_.file("few")).code, 0);
+  EXPECT_EQ(testing::read_all(scratch_.file("many/seed5_00020.png")), testing::read_all(scratch_.file("few/seed5_00020.png")));
+  const CliResult grid = run(common + "-n 5000 -q --grid " + scratch_.file("g.png"));
+  EXPECT_EQ(grid.code, 1);
+  EXPECT_NE(grid.err.find("use --out-dir"), std::string::npos) << grid.err;
+}
+
 }  // namespace
 }  // namespace atelier

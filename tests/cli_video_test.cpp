@@ -6,6 +6,7 @@
 #include <filesystem>
 
 #include "models/fast_style.hpp"
+#include "atelier/image.hpp"
 #include "atelier/safetensors.hpp"
 #include "random_style_network.hpp"
 #include "test_support.hpp"
@@ -105,6 +106,47 @@ TEST_F(CliVideoTest, BadInputIsAOneLineError) {
   }
   EXPECT_FALSE(fs::exists(output_));
   EXPECT_FALSE(fs::exists(output_ + ".frames"));
+}
+
+// Issue 13: a video cut short (10 of 24 frames) was stylised with exit 0 and
+// no word. The frames read are written, a warning gives both counts, and the
+// exit code is 1.
+TEST_F(CliVideoTest, VideoCutShortWarnsAndExitsNonZero) {
+  write_clip(24, {32, 24}, 12.0);
+  const std::string bytes = testing::read_all(clip_);
+  testing::write_all(clip_, bytes.substr(0, bytes.size() / 2));
+  const CliResult result = stylize_video("-q");
+  EXPECT_EQ(result.code, 1) << result.err;
+  EXPECT_EQ(result.err.find("atelier: error"), std::string::npos) << result.err;
+  const auto warning = result.err.find("atelier: warning: " + clip_ + " ended after ");
+  ASSERT_NE(warning, std::string::npos) << result.err;
+  EXPECT_NE(result.err.find(" of the 24 frames its header announces", warning), std::string::npos) << result.err;
+  cv::VideoCapture styled(output_, cv::CAP_FFMPEG);
+  ASSERT_TRUE(styled.isOpened());
+  EXPECT_LT(styled.get(cv::CAP_PROP_FRAME_COUNT), 24);
+  EXPECT_GT(styled.get(cv::CAP_PROP_FRAME_COUNT), 0);
+}
+
+// Issue 13: a JPEG named .mp4 was taken as a video of -9223372036854775808
+// frames; the output the input itself was overwritten.
+TEST_F(CliVideoTest, PictureNamedMp4AndOutputOverInputAreErrors) {
+  const std::string picture = scratch_.file("photo.mp4");
+  save_image(Image{cv::Mat(24, 32, CV_32FC3, cv::Scalar(0.2, 0.5, 0.7)), {}}, scratch_.file("photo.jpg"));
+  fs::copy_file(scratch_.file("photo.jpg"), picture);
+  write_clip(4, {32, 24}, 12.0);
+  const std::vector<std::pair<std::string, std::string>> cases = {
+      {"stylize-video " + picture + " -o " + output_ + " --model " + model_, "it is a jpeg picture, not a video"},
+      {"stylize-video " + clip_ + " -o " + scratch_.file("./clip.avi") + " --model " + model_, "it is the input"},
+  };
+  for (const auto& [arguments, needle] : cases) {
+    const CliResult result = testing::run_atelier(scratch_, arguments + " --threads 1 -q");
+    EXPECT_EQ(result.code, 1) << arguments;
+    const auto lines = lines_of(result.err);
+    ASSERT_EQ(lines.size(), 1u) << arguments << "\n" << result.err;
+    EXPECT_NE(lines[0].find(needle), std::string::npos) << lines[0];
+  }
+  EXPECT_FALSE(fs::exists(output_));
+  EXPECT_GT(fs::file_size(clip_), 1000u);
 }
 
 }  // namespace

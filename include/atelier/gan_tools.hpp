@@ -18,6 +18,10 @@ namespace atelier {
 
 class GanGenerator;
 
+// Truncation T is 0 (off) or at least this: below it, redrawing latent
+// entries until |z| <= T would take almost for ever. Smaller T throws.
+constexpr double kMinTruncation = 0.1;
+
 // A generator written by `gan train`, loaded once. Sample i of a seed is the
 // same picture whatever the count; truncation T > 0 redraws latent entries
 // beyond +-T (variety traded for quality).
@@ -26,8 +30,10 @@ class GanSampler {
   // Throws atelier::Error for a bad device name or a file that is not a generator.
   explicit GanSampler(const std::string& path, const std::string& device = "cpu");
 
-  // Samples 0..count-1 of `seed`.
+  // Samples 0..count-1 of `seed`; with `first`, samples first..first+count-1
+  // (the same pictures, made a few at a time).
   std::vector<cv::Mat> sample(uint64_t seed, int64_t count, double truncation = 0) const;
+  std::vector<cv::Mat> sample(uint64_t seed, int64_t first, int64_t count, double truncation) const;
   // The same pictures as one: `columns` per row, 2 px gaps.
   cv::Mat sample_grid(uint64_t seed, int64_t count, int64_t columns, double truncation = 0) const;
   // `frames` pictures (at least 2) along a spherical path through the first

@@ -41,6 +41,15 @@ std::string fingerprint(const fs::path& file) {
   return std::to_string(fs::file_size(file)) + ":" + std::to_string(time);
 }
 
+// Whether a listed entry is a file to look at: regular files, and entries
+// whose type cannot be known (a symbolic link loop), which are then left out
+// with the reason instead of ending the whole run.
+bool worth_a_look(const fs::directory_entry& entry) {
+  std::error_code error;
+  const bool regular = entry.is_regular_file(error);
+  return regular || error;
+}
+
 cv::Mat fit(const cv::Mat& rgb, const PrepareOptions& options, uint64_t seed) {
   const double scale = static_cast<double>(options.size) / std::min(rgb.cols, rgb.rows);
   cv::Mat scaled;
@@ -114,7 +123,7 @@ PrepareSummary prepare_dataset(const std::string& input_folder, const std::strin
 
   std::vector<fs::path> files;
   for (const auto& entry : fs::recursive_directory_iterator(input_folder))
-    if (entry.is_regular_file()) files.push_back(entry.path());
+    if (worth_a_look(entry)) files.push_back(entry.path());
   std::sort(files.begin(), files.end());
   const fs::path output_absolute = fs::absolute(output_folder);
 
@@ -123,14 +132,26 @@ PrepareSummary prepare_dataset(const std::string& input_folder, const std::strin
   for (const fs::path& file : files) {
     ++done;
     if (fs::absolute(file).string().rfind(output_absolute.string() + "/", 0) == 0) continue;  // our own output
-    const std::string source = fs::relative(file, input_folder).string();
-    const std::string print = fingerprint(file);
+    std::error_code error;  // a link loop cannot be resolved: its name as listed
+    std::string source = fs::relative(file, input_folder, error).string();
+    if (error) source = file.lexically_relative(input_folder).string();
+    std::string print, unreadable;
+    try {
+      print = fingerprint(file);
+    } catch (const fs::filesystem_error& error) {
+      unreadable = error.code().message();
+    }
     PrepareEvent event{source, "", false};
     auto reject = [&](const std::string& reason) {
       manifest["rejected"].push_back({{"source", source}, {"fingerprint", print}, {"reason", reason}});
       event.outcome = reason, event.rejected = true;
       ++summary.rejected;
     };
+    if (!unreadable.empty()) {
+      reject("unreadable: " + unreadable);
+      on_file(event, done, files.size());
+      continue;
+    }
     auto found = known.find(source);
     if (found != known.end() && found->second == print) {
       ++summary.known;
@@ -189,7 +210,7 @@ DatasetStats dataset_stats(const std::string& folder) {
   } else {
     if (!fs::is_directory(folder)) throw Error("no data folder " + folder);
     for (const auto& entry : fs::recursive_directory_iterator(folder))
-      if (entry.is_regular_file() && has_image_extension(entry.path().string())) files.push_back(entry.path().string());
+      if (worth_a_look(entry) && has_image_extension(entry.path().string())) files.push_back(entry.path().string());
   }
   double sum[3] = {0, 0, 0}, square[3] = {0, 0, 0}, pixels = 0;
   for (const auto& file : files) {

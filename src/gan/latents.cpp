@@ -1,12 +1,21 @@
 #include <algorithm>
 #include <cmath>
+#include <cstdio>
 
+#include "atelier/error.hpp"
+#include "atelier/gan_tools.hpp"
 #include "gan/gan.hpp"
 #include "util/splitmix.hpp"
 
 namespace atelier {
 
 torch::Tensor latent_for(uint64_t seed, int64_t index, int64_t dim, double truncation) {
+  if (!(truncation == 0 || (truncation >= kMinTruncation && std::isfinite(truncation))))
+  {
+    char text[32];
+    std::snprintf(text, sizeof text, "%g", truncation);
+    throw Error(std::string("truncation ") + text + " must be 0 (off) or a finite number of at least 0.1");
+  }
   SplitMix random(mix_seed(seed, static_cast<uint64_t>(index), 0x1A7E));
   auto latent = torch::empty({dim});
   auto* values = latent.data_ptr<float>();

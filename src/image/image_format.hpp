@@ -58,6 +58,12 @@ std::optional<std::uint32_t> tiff_first_ifd_value(ByteView tiff, std::uint16_t t
 ImageSize parse_header_size(const std::vector<unsigned char>& bytes, Format format,
                             const std::string& path);
 
+// For a file cut short, what is missing ("no end-of-image marker"), else "".
+// OpenCV decodes such files partially (grey or repeated rows below the cut)
+// without a word. JPEG: no EOI (FF D9) after the last start of scan; PNG: the
+// chunks end before IEND.
+std::string missing_end(const std::vector<unsigned char>& bytes, Format format);
+
 // EXIF orientation (1..8) from a JPEG's APP1 segment; 1 when absent or bad.
 int jpeg_exif_orientation(const std::vector<unsigned char>& bytes);
 

@@ -4,6 +4,8 @@
 #include <cstdlib>
 
 #include "atelier/error.hpp"
+#include <cstring>
+
 #include "image/image_format.hpp"
 
 namespace atelier::image_detail {
@@ -182,6 +184,31 @@ ImageSize parse_header_size(const std::vector<unsigned char>& bytes, Format form
   const auto valid = [](std::int64_t side) { return side > 0 && side <= INT_MAX; };
   if (!valid(size.first) || !valid(size.second)) throw bad_header();
   return {static_cast<int>(size.first), static_cast<int>(size.second)};
+}
+
+std::string missing_end(const std::vector<unsigned char>& bytes, Format format) {
+  if (format == Format::jpeg) {
+    // Entropy-coded data never holds FF DA or FF D9 (FF is stuffed), and an
+    // EXIF thumbnail's own markers come before the main image's scans.
+    std::size_t last_scan = 0;
+    for (std::size_t i = 0; i + 1 < bytes.size(); ++i)
+      if (bytes[i] == 0xFF && bytes[i + 1] == 0xDA) last_scan = i;
+    for (std::size_t i = last_scan; i + 1 < bytes.size(); ++i)
+      if (bytes[i] == 0xFF && bytes[i + 1] == 0xD9) return "";
+    return "no end-of-image marker";
+  }
+  if (format == Format::png) {
+    // Chunks: length (4, big-endian), type (4), data, CRC (4), from offset 8.
+    std::size_t at = 8;
+    while (at + 8 <= bytes.size()) {
+      const std::size_t length = (std::size_t{bytes[at]} << 24) | (std::size_t{bytes[at + 1]} << 16) |
+                                 (std::size_t{bytes[at + 2]} << 8) | bytes[at + 3];
+      if (std::memcmp(&bytes[at + 4], "IEND", 4) == 0) return "";
+      at += 12 + length;
+    }
+    return "no IEND chunk";
+  }
+  return "";
 }
 
 }  // namespace atelier::image_detail

@@ -55,6 +55,12 @@ void check_pixel_limit(const ImageSize& size, std::int64_t max_pixels, const std
 }
 
 cv::Mat decode(const std::vector<unsigned char>& bytes, Format format, const std::string& path) {
+  // Refused rather than painted: OpenCV decodes a JPEG cut short with grey
+  // below the cut, without a word.
+  const std::string missing = image_detail::missing_end(bytes, format);
+  if (!missing.empty())
+    throw Error("cannot read " + path + ": corrupt " + image_detail::format_name(format) + " data (" + missing +
+                ": the file was cut short)");
   cv::Mat pixels;
   try {
     // UNCHANGED keeps alpha and 16-bit samples (and skips OpenCV's own EXIF

@@ -24,7 +24,7 @@ ResNet50 ResNet50::load(const std::string& path, const torch::Device& device) {
   const SafetensorsFile file = SafetensorsFile::open(path);
   ResNet50 network;
   network.device_ = device;
-  for (const auto& name : file.names()) network.weights_[name] = tensor_from_view(file.tensor(name)).to(device);
+  for (const auto& name : file.names()) network.weights_[name] = load_tensor(file, name).to(device);
   network.stride_in_1x1_ = file.metadata_value("variant").rfind("stride_in_1x1", 0) == 0;
   network.preprocess_ = parse_preprocess(file.metadata_value("preprocess", "torchvision"));
   // Every key the forward pass reads, with the shapes that matter.

@@ -6,6 +6,7 @@
 #include "atelier/atomic_file.hpp"
 #include "atelier/error.hpp"
 #include "models/fast_style.hpp"
+#include "torch/tensor_image.hpp"
 #include "atelier/safetensors.hpp"
 
 namespace atelier {
@@ -19,7 +20,7 @@ std::map<std::string, torch::Tensor> load_safetensors_state(const std::string& p
   const SafetensorsFile file = SafetensorsFile::open(path);
   std::map<std::string, torch::Tensor> state;
   for (const auto& name : file.names()) {
-    state[name] = tensor_from_view(file.tensor(name));
+    state[name] = load_tensor(file, name);
   }
   return state;
 }
@@ -40,7 +41,9 @@ std::map<std::string, torch::Tensor> load_checkpoint_state(const std::string& pa
   for (const auto& item : value.toGenericDict()) {
     if (!item.key().isString() || !item.value().isTensor())
       throw Error(path + ": the checkpoint's dict must map names to tensors");
-    state[item.key().toStringRef()] = item.value().toTensor().to(torch::kFloat32).contiguous();
+    const std::string& name = item.key().toStringRef();
+    state[name] = item.value().toTensor().to(torch::kFloat32).contiguous();
+    check_finite(state[name], path, name);
   }
   return state;
 }

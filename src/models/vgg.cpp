@@ -99,7 +99,7 @@ VggFeatures VggFeatures::load(const std::string& path, std::optional<Preprocess>
 
   std::map<std::string, torch::Tensor> weights;
   for (const auto& name : file.names()) {
-    if (name.rfind("features.", 0) == 0) weights[name] = tensor_from_view(file.tensor(name));
+    if (name.rfind("features.", 0) == 0) weights[name] = load_tensor(file, name);
   }
   VggFeatures network(architecture, weights, preprocess, pooling, device);
   network.source_ = path;

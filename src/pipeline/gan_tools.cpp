@@ -29,7 +29,11 @@ GanSampler::GanSampler(const std::string& path, const std::string& device)
     : generator_(std::make_shared<const GanGenerator>(GanGenerator::load(path, parse_device(device)))) {}
 
 std::vector<cv::Mat> GanSampler::sample(uint64_t seed, int64_t count, double truncation) const {
-  const auto latents = latents_for(seed, 0, count, generator_->architecture().latent_dim, truncation);
+  return sample(seed, 0, count, truncation);
+}
+
+std::vector<cv::Mat> GanSampler::sample(uint64_t seed, int64_t first, int64_t count, double truncation) const {
+  const auto latents = latents_for(seed, first, count, generator_->architecture().latent_dim, truncation);
   return pictures(generator_->generate(latents));
 }
 

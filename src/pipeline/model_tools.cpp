@@ -2,6 +2,7 @@
 
 #include <filesystem>
 
+#include "atelier/atomic_file.hpp"
 #include "atelier/error.hpp"
 #include "models/fast_style.hpp"
 #include "atelier/safetensors.hpp"
@@ -9,6 +10,9 @@
 namespace atelier {
 
 std::string import_fast_style_checkpoint(const std::string& checkpoint, const std::string& output, bool half) {
+  if (std::filesystem::path(output).extension() != ".safetensors")
+    throw Error("cannot write " + output + ": the output of an import must be a .safetensors file");
+  refuse_overwriting_input(checkpoint, output);
   const auto state = load_state_dict(checkpoint);
   std::vector<std::string> keys;
   for (const auto& [key, tensor] : state) keys.push_back(key);

@@ -12,6 +12,9 @@
 namespace atelier {
 namespace {
 
+// The longest side of any picture the optimisation works on.
+constexpr int kMaxGatysSide = 16384;
+
 // Thrown from inside the optimiser's closure to stop at a NaN/inf loss.
 struct NonFiniteLoss {
   int iteration;
@@ -67,7 +70,17 @@ void check_options(const VggFeatures& network, const std::vector<cv::Mat>& style
   if (options.iterations < 1) throw Error("--iterations must be at least 1");
   if (!(options.style_scale > 0)) throw Error("--style-scale must be positive");
   for (int scale : options.scales)
-    if (scale < 16) throw Error("--scales entries must be at least 16 pixels");
+    if (scale < 16 || scale > kMaxGatysSide) throw Error("--scales entries must be 16.." + std::to_string(kMaxGatysSide) + " pixels");
+}
+
+// The style images are resized to style_scale times each scale: refuse sizes
+// no allocation could hold before trying.
+void check_style_sizes(const std::vector<int>& scales, double style_scale) {
+  for (int scale : scales)
+    if (style_scale * scale > kMaxGatysSide)
+      throw Error("--style-scale " + std::to_string(style_scale).substr(0, 6) + " makes the style images " +
+                  std::to_string(static_cast<long long>(style_scale * scale)) + " px on their longest side (at most " +
+                  std::to_string(kMaxGatysSide) + ")");
 }
 
 // Runs the optimiser over one scale, reporting progress and checkpoints, and
@@ -237,6 +250,7 @@ GatysResult stylize_gatys(const VggFeatures& network, const cv::Mat& content, co
   const auto blend = normalised_blend(options, styles.size());
   std::vector<int> scales = options.scales;
   if (scales.empty()) scales.push_back(std::max(content.cols, content.rows));
+  check_style_sizes(scales, options.style_scale);
   const int first_scale = options.resume_from ? options.resume_from->scale_index : 0;
   if (first_scale < 0 || first_scale >= static_cast<int>(scales.size()))
     throw Error("checkpoint is for scale " + std::to_string(first_scale + 1) + " of a run with other --scales");

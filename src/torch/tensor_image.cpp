@@ -35,6 +35,17 @@ torch::Tensor tensor_from_view(const TensorView& view) {
   return stored == torch::kFloat32 ? borrowed.clone() : borrowed.to(torch::kFloat32);
 }
 
+void check_finite(const torch::Tensor& tensor, const std::string& file, const std::string& name) {
+  if (tensor.is_floating_point() && !torch::isfinite(tensor).all().item<bool>())
+    throw Error(file + ": tensor " + name + " holds NaN or infinite values (damaged weights)");
+}
+
+torch::Tensor load_tensor(const SafetensorsFile& file, const std::string& name) {
+  torch::Tensor tensor = tensor_from_view(file.tensor(name));
+  check_finite(tensor, file.path(), name);
+  return tensor;
+}
+
 torch::Device parse_device(const std::string& name) {
   if (name == "cpu") return torch::kCPU;
   if (name.rfind("cuda", 0) == 0) {

@@ -19,6 +19,14 @@ cv::Mat tensor_to_image(const torch::Tensor& tensor);
 // converted straight from the mapped bytes.
 torch::Tensor tensor_from_view(const TensorView& view);
 
+// The tensor `name` of `file` as float32, refused (atelier::Error naming the
+// file and the tensor) when it holds a NaN or an infinity: damaged weights
+// would otherwise paint black pictures without a word. Every loader of
+// weights and checkpoints reads through this.
+torch::Tensor load_tensor(const SafetensorsFile& file, const std::string& name);
+// The same check for a tensor from elsewhere (a .pth checkpoint).
+void check_finite(const torch::Tensor& tensor, const std::string& file, const std::string& name);
+
 // "cpu", "cuda" or "cuda:N". Throws atelier::Error when CUDA is asked for
 // but this libtorch has no CUDA or sees no GPU.
 torch::Device parse_device(const std::string& name);

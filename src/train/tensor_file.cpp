@@ -19,7 +19,7 @@ void save_tensors(const std::string& path, const NamedTensors& tensors,
 NamedTensors load_tensors(const std::string& path, std::map<std::string, std::string>* metadata) {
   const SafetensorsFile file = SafetensorsFile::open(path);
   NamedTensors tensors;
-  for (const auto& name : file.names()) tensors[name] = tensor_from_view(file.tensor(name));
+  for (const auto& name : file.names()) tensors[name] = load_tensor(file, name);
   if (metadata) *metadata = file.metadata();
   return tensors;
 }

@@ -1,17 +1,29 @@
 #include "atelier/atomic_file.hpp"
 
 #include <fcntl.h>
+#include <signal.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include <cerrno>
+#include <chrono>
 #include <cstdio>
 #include <cstring>
+#include <filesystem>
+#include <mutex>
 #include <random>
+#include <regex>
+#include <set>
 
 #include "atelier/error.hpp"
 
 namespace atelier {
 namespace {
+
+namespace fs = std::filesystem;
+
+// Temporary files older than this process were left by a run that is over.
+const fs::file_time_type process_start = fs::file_time_type::clock::now();
 
 [[noreturn]] void fail(const char* verb, const std::string& path, int err) {
   throw Error(std::string("cannot ") + verb + " " + path + ": " + std::strerror(err));
@@ -42,7 +54,49 @@ int write_all(int fd, const unsigned char* data, size_t size) {
   return 0;
 }
 
-void write_atomically(const std::string& path, const unsigned char* data, size_t size) {
+// Where a write to `path` lands: through a symbolic link to its target (a
+// chain of them, relative ones relative to the link's folder), so that a link
+// stays a link and the file it points to is replaced.
+std::string write_target(const std::string& path) {
+  fs::path target = path;
+  for (int hops = 0; hops < 40; ++hops) {
+    std::error_code error;
+    if (!fs::is_symlink(target, error)) return target.string();
+    const fs::path link = fs::read_symlink(target, error);
+    if (error) return target.string();
+    target = link.is_absolute() ? link : target.parent_path() / link;
+  }
+  throw Error("cannot write " + path + ": too many levels of symbolic links");
+}
+
+// Removes our own temporary files (".NAME.tmp-PID-RANDOM") that a killed run
+// left in `dir`: only those of a process that is gone and older than this one.
+// Once per directory and process, at its first write there.
+void remove_stale_temporaries(const std::string& dir) {
+  static std::mutex mutex;
+  static std::set<std::string> cleaned;
+  {
+    std::lock_guard<std::mutex> lock(mutex);
+    if (!cleaned.insert(dir).second) return;
+  }
+  static const std::regex pattern(R"(\..+\.tmp-([0-9]+)-[0-9]+)");
+  std::error_code error;
+  for (fs::directory_iterator it(dir.empty() ? "." : dir, error), end; !error && it != end; it.increment(error)) {
+    const std::string name = it->path().filename().string();
+    std::smatch match;
+    if (!std::regex_match(name, match, pattern) || !it->is_regular_file(error)) continue;
+    const long pid = std::strtol(match[1].str().c_str(), nullptr, 10);
+    const bool running = pid == ::getpid() || ::kill(static_cast<pid_t>(pid), 0) == 0 || errno == EPERM;
+    if (running || it->last_write_time(error) >= process_start) continue;
+    fs::remove(it->path(), error);
+  }
+}
+
+void write_atomically(const std::string& requested, const unsigned char* data, size_t size) {
+  const std::string path = write_target(requested);
+  const auto slash = path.find_last_of('/');
+  const std::string dir = slash == std::string::npos ? "." : slash == 0 ? "/" : path.substr(0, slash);
+  remove_stale_temporaries(dir);
   const std::string temp = temp_path_for(path);
   const int fd = ::open(temp.c_str(), O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0644);
   if (fd < 0) fail("write", path, errno);
@@ -58,8 +112,6 @@ void write_atomically(const std::string& path, const unsigned char* data, size_t
   // The rename itself lives in the directory: sync it too, so that after a
   // power loss the file is there if anything written after it is (a studio
   // record saying "done"). Best effort: some filesystems refuse.
-  const auto slash = path.find_last_of('/');
-  const std::string dir = slash == std::string::npos ? "." : slash == 0 ? "/" : path.substr(0, slash);
   const int dir_fd = ::open(dir.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC);
   if (dir_fd >= 0) {
     ::fsync(dir_fd);
@@ -68,6 +120,12 @@ void write_atomically(const std::string& path, const unsigned char* data, size_t
 }
 
 }  // namespace
+
+void refuse_overwriting_input(const std::string& input, const std::string& output) {
+  std::error_code error;
+  if (fs::equivalent(input, output, error))
+    throw Error("refusing to write " + output + ": it is the input " + input + " itself (choose another output)");
+}
 
 void write_file_atomically(const std::string& path, const std::vector<unsigned char>& bytes) {
   write_atomically(path, bytes.data(), bytes.size());
