@@ -1,8 +1,9 @@
 // A bounded fuzz run of the studio's request handling, built with
 // AddressSanitizer and UBSan (see CMakeLists.txt): mutated requests over
 // real sockets to an in-process StudioServer (malformed multipart, JSON,
-// headers, huge fields), and mutated uploads straight into
-// parse_job_request (which runs our own image-header parser). Any memory
+// headers, huge fields), and mutated targets, Host and Origin headers,
+// multipart bodies and uploads straight into the studio's parsers
+// (request_parsing.hpp, parse_job_request and our image-header parser). Any memory
 // error aborts; LeakSanitizer checks for leaks at exit.
 //
 //   fuzz_studio_requests [--seconds N] [--seed S]
@@ -25,6 +26,7 @@
 
 #include "atelier/studio.hpp"
 #include "atelier/studio_server.hpp"
+#include "server/request_parsing.hpp"
 
 namespace {
 
@@ -156,6 +158,8 @@ int main(int argc, char** argv) {
     options.port = 0;
     options.max_upload_bytes = 1 << 20;
     options.read_timeout_seconds = 1;
+    options.header_seconds = 1;
+    options.allowed_hosts = {"x"};  // the seeds' Host
     options.limits.max_pixels = 1 << 20;
     StudioServer server(studio, options);
     const int port = server.bind();
@@ -195,7 +199,20 @@ int main(int argc, char** argv) {
     for (int i = 0; i < 8; ++i) clients.emplace_back(fuzz_sockets, seed * 8 + i);
     Mutator mutator(seed);
     const std::vector<std::string> pictures = {png, jpeg, bmp, encoded(".webp", 9, 7), encoded(".tiff", 5, 6)};
+    const std::string job_body = multipart(boundary, {{"content", png}, {"style", bmp}, {"params", "{}"}});
     while (std::chrono::steady_clock::now() < deadline) {
+      // The studio's own parsers of targets, headers and multipart bodies.
+      try {
+        parse_multipart(mutator.mutate(job_body), mutator.below(4) ? type : mutator.mutate(type));
+      } catch (const atelier::Error&) {
+      }
+      try {
+        parse_target(mutator.mutate("/api/v1/jobs/0123456789abcdef01234567?limit=5&download=%41+b"));
+      } catch (const atelier::Error&) {
+      }
+      const std::string host = mutator.mutate("[::1]:8080");
+      host_allowed(host, {"studio.lan"});
+      origin_allowed(mutator.mutate("http://127.0.0.1:8080"), host, mutator.below(2) ? "" : "https://app.example");
       std::vector<UploadedField> fields = {{"content", "p", "", mutator.mutate(pictures[mutator.below(pictures.size())])},
                                            {"model", "", "", "candy"}};
       if (mutator.below(2)) fields.push_back({"params", "", "", mutator.mutate(R"({"size": 64, "strength": 0.5})")});
