@@ -8,6 +8,7 @@
 #include "stylize/gatys.hpp"
 #include "losses/losses.hpp"
 #include "torch/tensor_image.hpp"
+#include "atelier/gatys_checkpoint.hpp"
 #include "test_support.hpp"
 #include "tiny_vgg.hpp"
 
@@ -259,6 +260,41 @@ TEST_F(GatysTest, StopTakesACheckpointAndResumeFinishesTheRun) {
   EXPECT_EQ(resumed.back(), std::make_pair(1, 8));
   EXPECT_LT(finished.first_loss, stopped.first_loss) << "the resumed run starts from the stylised checkpoint";
   EXPECT_EQ(finished.rgb.size(), cv::Size(32, 24));
+}
+
+// Issue 13: a resumed L-BFGS run was not the uninterrupted one (loss 163 vs 58
+// at the same iteration): the optimiser's history was not in the checkpoint.
+// Stopped, written to a checkpoint file, read back and resumed, a run takes
+// the same steps as one never stopped, for L-BFGS and Adam.
+TEST_F(GatysTest, ResumeThroughACheckpointFileIsExact) {
+  testing::ScratchDir scratch;
+  for (const auto optimizer : {GatysOptions::Optimizer::LBFGS, GatysOptions::Optimizer::Adam}) {
+    GatysOptions options = base_options();
+    options.optimizer = optimizer;
+    options.iterations = 30;
+    std::map<int, double> straight;  // iteration -> loss
+    GatysCallbacks record;
+    record.on_progress = [&](const GatysProgress& step) { straight[step.iteration] = step.total; };
+    const GatysResult uninterrupted = stylize_gatys(network_, content_, {red_}, options, record);
+
+    const std::string path = scratch.file("run.checkpoint.safetensors");
+    GatysCallbacks stopping;
+    stopping.stop_requested = [evaluations = 0]() mutable { return ++evaluations == 12; };
+    stopping.on_checkpoint = [&](const GatysCheckpoint& checkpoint) { write_gatys_checkpoint(path, "job", checkpoint); };
+    ASSERT_TRUE(stylize_gatys(network_, content_, {red_}, options, stopping).stopped);
+
+    options.resume_from = read_gatys_checkpoint(path, "job");
+    ASSERT_EQ(options.resume_from->iteration, 12);
+    std::map<int, double> resumed;
+    GatysCallbacks again;
+    again.on_progress = [&](const GatysProgress& step) { resumed[step.iteration] = step.total; };
+    const GatysResult finished = stylize_gatys(network_, content_, {red_}, options, again);
+    ASSERT_EQ(resumed.size(), 18u);
+    for (const auto& [iteration, loss] : resumed)
+      EXPECT_NEAR(loss, straight.at(iteration), 1e-5 * std::abs(straight.at(iteration)))
+          << "iteration " << iteration << (optimizer == GatysOptions::Optimizer::LBFGS ? " (L-BFGS)" : " (Adam)");
+    EXPECT_LE(cv::norm(finished.rgb, uninterrupted.rgb, cv::NORM_INF), 1e-4);
+  }
 }
 
 TEST_F(GatysTest, CheckpointFromAnotherScaleCountIsAnError) {

@@ -6,19 +6,30 @@
 
 #include <cstdint>
 #include <functional>
+#include <map>
 #include <optional>
 #include <string>
 #include <vector>
 
 #include "atelier/runtime.hpp"
+#include "atelier/safetensors.hpp"
 
 namespace atelier {
 
-// Where a run stands: enough to continue it later.
+// Where a run stands: enough to continue it later, exactly: the resumed run
+// takes the same steps as one never stopped.
 struct GatysCheckpoint {
   int scale_index = 0;
   int iteration = 0;  // iterations done at that scale
   cv::Mat rgb;        // CV_32FC3 RGB [0,1] at that scale's size
+  // The optimiser where it stands, by name: "parameter" (the image being
+  // optimised, unclamped) and the optimiser's state (L-BFGS: d, H_diag,
+  // prev_flat_grad, old_dirs.N, old_stps.N, ro.N, al.N; Adam: exp_avg,
+  // exp_avg_sq), with its numbers (n_iter, func_evals, t, prev_loss, step)
+  // as exact decimal text. Empty in checkpoints from before they were kept:
+  // such a run resumes from `rgb` with a fresh optimiser.
+  std::map<std::string, TensorToWrite> optimizer_tensors;
+  std::map<std::string, std::string> optimizer_values;
 };
 
 struct GatysOptions {
@@ -49,8 +60,8 @@ struct GatysOptions {
   // content image's own size.
   std::vector<int> scales;
 
-  // Continue an interrupted run from this checkpoint (the optimiser's own
-  // state, such as L-BFGS history, starts afresh).
+  // Continue an interrupted run from this checkpoint (with the optimiser's
+  // state when the checkpoint holds it).
   std::optional<GatysCheckpoint> resume_from;
 };
 

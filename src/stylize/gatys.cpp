@@ -2,6 +2,8 @@
 
 #include <algorithm>
 #include <cmath>
+#include <cstdio>
+#include <deque>
 #include <set>
 
 #include "atelier/error.hpp"
@@ -90,14 +92,21 @@ class ScaleRunner {
   ScaleRunner(const GatysOptions& options, const GatysCallbacks& callbacks, GatysResult& result)
       : options_(options), callbacks_(callbacks), result_(result) {}
 
-  // Optimises from `start` for the iterations left after progress.iteration.
-  // Returns the final image (the last finite one when the run stopped).
-  torch::Tensor optimise(const GatysObjective& objective, const torch::Tensor& start, GatysProgress progress) {
+  // Optimises from `start` for the iterations left after progress.iteration,
+  // with the optimiser's state from `resumed` when it holds one. Returns the
+  // final image (the last finite one when the run stopped).
+  torch::Tensor optimise(const GatysObjective& objective, const torch::Tensor& start, GatysProgress progress,
+                         const GatysCheckpoint* resumed = nullptr) {
     const int remaining = options_.iterations - progress.iteration;
-    auto image = start.detach().clone().requires_grad_(true);
+    auto image = start.detach().clone();
+    if (resumed && resumed->optimizer_tensors.count("parameter") &&
+        static_cast<int64_t>(resumed->optimizer_tensors.at("parameter").values.size()) == start.numel())
+      image = restored(resumed->optimizer_tensors.at("parameter"), start).reshape(start.sizes());
+    image.requires_grad_(true);
     torch::Tensor last_good = image.detach().clamp(0, 1);
     if (remaining <= 0) return last_good;
-    auto optimizer = make_optimizer(image, remaining);
+    auto optimizer = make_optimizer(image);
+    if (resumed) restore_state(*optimizer, image, *resumed);
 
     auto closure = [&]() -> torch::Tensor {
       optimizer->zero_grad();
@@ -113,15 +122,19 @@ class ScaleRunner {
       last_good = image.detach().clamp(0, 1);
       record(progress, terms, total);
       report(progress, last_good);
-      if (callbacks_.stop_requested && callbacks_.stop_requested()) throw StopRequested{};
       return terms.total;
     };
 
+    // One optimiser step is one iteration (one loss evaluation, for L-BFGS
+    // too), so that between steps the optimiser's whole state is at hand for
+    // a checkpoint that resumes exactly.
+    const auto due = [&](int every) { return every > 0 && progress.iteration % every == 0; };
     try {
-      if (options_.optimizer == GatysOptions::Optimizer::LBFGS) {
+      for (int i = 0; i < remaining; ++i) {
         optimizer->step(closure);
-      } else {
-        for (int i = 0; i < remaining; ++i) optimizer->step(closure);
+        if (callbacks_.stop_requested && callbacks_.stop_requested()) throw StopRequested{};
+        if (callbacks_.on_checkpoint && due(callbacks_.checkpoint_every) && progress.iteration < progress.iterations)
+          callbacks_.on_checkpoint(checkpoint(progress, image, *optimizer));
       }
     } catch (const NonFiniteLoss& stop) {
       result_.rgb = tensor_to_image(last_good);
@@ -135,8 +148,7 @@ class ScaleRunner {
       result_.stopped = true;
       result_.message = "stopped at iteration " + std::to_string(progress.iteration) + " of scale " +
                         std::to_string(progress.scale_index + 1);
-      if (callbacks_.on_checkpoint)
-        callbacks_.on_checkpoint(GatysCheckpoint{progress.scale_index, progress.iteration, result_.rgb});
+      if (callbacks_.on_checkpoint) callbacks_.on_checkpoint(checkpoint(progress, image, *optimizer));
       return last_good;
     }
     // The optimiser's last step lands on an image it never evaluated; keep
@@ -147,18 +159,121 @@ class ScaleRunner {
  private:
   struct StopRequested {};
 
-  std::unique_ptr<torch::optim::Optimizer> make_optimizer(const torch::Tensor& image, int iterations) const {
+  std::unique_ptr<torch::optim::Optimizer> make_optimizer(const torch::Tensor& image) const {
     if (options_.optimizer == GatysOptions::Optimizer::Adam)
       return std::make_unique<torch::optim::Adam>(std::vector<torch::Tensor>{image},
                                                   torch::optim::AdamOptions(options_.learning_rate));
     // No line search: one loss evaluation per iteration, as in neural-style;
-    // tolerances off so it runs the iterations asked for.
+    // tolerances off so it runs the iterations asked for. A step of one
+    // iteration continues from the state the last step left (its history),
+    // so N such steps are one step of N iterations.
     return std::make_unique<torch::optim::LBFGS>(std::vector<torch::Tensor>{image}, torch::optim::LBFGSOptions(1.0)
-                                                                                     .max_iter(iterations)
-                                                                                     .max_eval(iterations)
+                                                                                     .max_iter(1)
+                                                                                     .max_eval(1)
                                                                                      .history_size(100)
                                                                                      .tolerance_grad(-1)
                                                                                      .tolerance_change(-1));
+  }
+
+  static TensorToWrite saved(const torch::Tensor& tensor) {
+    const auto values = tensor.detach().to(torch::kCPU, torch::kFloat32).contiguous();
+    return {DType::F32, values.sizes().vec(),
+            std::vector<float>(values.data_ptr<float>(), values.data_ptr<float>() + values.numel())};
+  }
+
+  static torch::Tensor restored(const TensorToWrite& tensor, const torch::Tensor& like) {
+    auto values = torch::tensor(tensor.values, torch::kFloat32).reshape(tensor.shape);
+    return values.to(like.device());
+  }
+
+  static std::string exact(double value) {
+    char text[40];
+    std::snprintf(text, sizeof text, "%.17g", value);
+    return text;
+  }
+
+  // The image and the optimiser's state after `progress.iteration` steps.
+  GatysCheckpoint checkpoint(const GatysProgress& progress, const torch::Tensor& image,
+                             torch::optim::Optimizer& optimizer) const {
+    GatysCheckpoint saved_state{progress.scale_index, progress.iteration, tensor_to_image(image.detach().clamp(0, 1))};
+    auto& tensors = saved_state.optimizer_tensors;
+    auto& values = saved_state.optimizer_values;
+    tensors["parameter"] = saved(image);
+    const auto found = optimizer.state().find(c10::guts::to_string(image.unsafeGetTensorImpl()));
+    if (found == optimizer.state().end()) return saved_state;
+    if (auto* lbfgs = dynamic_cast<torch::optim::LBFGSParamState*>(found->second.get())) {
+      values["n_iter"] = std::to_string(lbfgs->n_iter());
+      values["func_evals"] = std::to_string(lbfgs->func_evals());
+      values["t"] = exact(lbfgs->t());
+      values["prev_loss"] = exact(lbfgs->prev_loss());
+      for (const auto& [name, tensor] : {std::pair<std::string, torch::Tensor>{"d", lbfgs->d()},
+                                         {"H_diag", lbfgs->H_diag()},
+                                         {"prev_flat_grad", lbfgs->prev_flat_grad()}})
+        if (tensor.defined()) tensors[name] = saved(tensor);
+      const auto save_list = [&](const std::string& name, const auto& list) {
+        values[name + ".count"] = std::to_string(list.size());
+        for (size_t i = 0; i < list.size(); ++i)
+          if (list[i].defined()) tensors[name + "." + std::to_string(i)] = saved(list[i]);
+      };
+      save_list("old_dirs", lbfgs->old_dirs());
+      save_list("old_stps", lbfgs->old_stps());
+      save_list("ro", lbfgs->ro());
+      if (lbfgs->al()) save_list("al", *lbfgs->al());
+    } else if (auto* adam = dynamic_cast<torch::optim::AdamParamState*>(found->second.get())) {
+      values["step"] = std::to_string(adam->step());
+      tensors["exp_avg"] = saved(adam->exp_avg());
+      tensors["exp_avg_sq"] = saved(adam->exp_avg_sq());
+      if (adam->max_exp_avg_sq().defined()) tensors["max_exp_avg_sq"] = saved(adam->max_exp_avg_sq());
+    }
+    return saved_state;
+  }
+
+  // Puts the state a checkpoint holds back into a fresh optimiser of `image`.
+  void restore_state(torch::optim::Optimizer& optimizer, const torch::Tensor& image,
+                     const GatysCheckpoint& from) const {
+    const auto& tensors = from.optimizer_tensors;
+    const auto& values = from.optimizer_values;
+    if (values.empty()) return;  // an older checkpoint: a fresh optimiser
+    const auto number = [&](const std::string& name) {
+      const auto found = values.find(name);
+      if (found == values.end()) throw Error("checkpoint: optimiser value \"" + name + "\" is missing");
+      return std::stod(found->second);
+    };
+    const auto tensor = [&](const std::string& name) {
+      const auto found = tensors.find(name);
+      return found == tensors.end() ? torch::Tensor() : restored(found->second, image);
+    };
+    const auto list = [&](const std::string& name) {
+      std::vector<torch::Tensor> items(static_cast<size_t>(number(name + ".count")));
+      for (size_t i = 0; i < items.size(); ++i) items[i] = tensor(name + "." + std::to_string(i));
+      return items;
+    };
+    const std::string key = c10::guts::to_string(image.unsafeGetTensorImpl());
+    if (options_.optimizer == GatysOptions::Optimizer::LBFGS) {
+      auto state = std::make_unique<torch::optim::LBFGSParamState>();
+      state->n_iter(static_cast<int64_t>(number("n_iter")));
+      state->func_evals(static_cast<int64_t>(number("func_evals")));
+      state->t(number("t"));
+      state->prev_loss(number("prev_loss"));
+      state->d(tensor("d"));
+      state->H_diag(tensor("H_diag"));
+      state->prev_flat_grad(tensor("prev_flat_grad"));
+      const auto as_deque = [](const std::vector<torch::Tensor>& items) {
+        return std::deque<torch::Tensor>(items.begin(), items.end());
+      };
+      state->old_dirs(as_deque(list("old_dirs")));
+      state->old_stps(as_deque(list("old_stps")));
+      state->ro(as_deque(list("ro")));
+      if (values.count("al.count")) state->al(list("al"));
+      optimizer.state()[key] = std::move(state);
+    } else {
+      auto state = std::make_unique<torch::optim::AdamParamState>();
+      state->step(static_cast<int64_t>(number("step")));
+      state->exp_avg(tensor("exp_avg"));
+      state->exp_avg_sq(tensor("exp_avg_sq"));
+      if (tensors.count("max_exp_avg_sq")) state->max_exp_avg_sq(tensor("max_exp_avg_sq"));
+      optimizer.state()[key] = std::move(state);
+    }
   }
 
   void record(GatysProgress& progress, const GatysLoss& terms, double total) {
@@ -176,8 +291,6 @@ class ScaleRunner {
     const auto due = [&](int every) { return every > 0 && progress.iteration % every == 0; };
     if (callbacks_.on_snapshot && due(callbacks_.snapshot_every))
       callbacks_.on_snapshot(tensor_to_image(image), progress);
-    if (callbacks_.on_checkpoint && due(callbacks_.checkpoint_every) && progress.iteration < progress.iterations)
-      callbacks_.on_checkpoint(GatysCheckpoint{progress.scale_index, progress.iteration, tensor_to_image(image)});
   }
 
   const GatysOptions& options_;
@@ -287,7 +400,8 @@ GatysResult stylize_gatys(const VggFeatures& network, const cv::Mat& content, co
     } else {
       start = initial_image(content_scaled, options, network.device());
     }
-    image = runner.optimise(objective, start, progress);
+    const bool resuming = options.resume_from && scale_index == first_scale;
+    image = runner.optimise(objective, start, progress, resuming ? &*options.resume_from : nullptr);
     if (!result.finite || result.stopped) return result;
   }
   result.rgb = tensor_to_image(image);

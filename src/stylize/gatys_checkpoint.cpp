@@ -8,6 +8,9 @@
 namespace atelier {
 namespace {
 
+// Tensors and metadata of the optimiser's state carry this prefix.
+const std::string kOptimizer = "optimizer.";
+
 int metadata_int(const SafetensorsFile& file, const std::string& key) {
   try {
     return std::stoi(file.metadata_value(key));
@@ -24,10 +27,13 @@ void write_gatys_checkpoint(const std::string& path, const std::string& job, con
   image.dtype = DType::F32;
   image.shape = {rgb.rows, rgb.cols, 3};
   image.values.assign(rgb.ptr<float>(), rgb.ptr<float>() + rgb.total() * 3);
-  write_safetensors(path, {{"image", image}},
-                    {{"job", job},
-                     {"scale_index", std::to_string(checkpoint.scale_index)},
-                     {"iteration", std::to_string(checkpoint.iteration)}});
+  std::map<std::string, TensorToWrite> tensors = {{"image", image}};
+  std::map<std::string, std::string> metadata = {{"job", job},
+                                                 {"scale_index", std::to_string(checkpoint.scale_index)},
+                                                 {"iteration", std::to_string(checkpoint.iteration)}};
+  for (const auto& [name, tensor] : checkpoint.optimizer_tensors) tensors[kOptimizer + name] = tensor;
+  for (const auto& [name, value] : checkpoint.optimizer_values) metadata[kOptimizer + name] = value;
+  write_safetensors(path, tensors, metadata);
 }
 
 GatysCheckpoint read_gatys_checkpoint(const std::string& path, const std::string& job) {
@@ -44,6 +50,16 @@ GatysCheckpoint read_gatys_checkpoint(const std::string& path, const std::string
   checkpoint.iteration = metadata_int(file, "iteration");
   checkpoint.rgb = cv::Mat(static_cast<int>(view.shape[0]), static_cast<int>(view.shape[1]), CV_32FC3,
                            values.data()).clone();
+  const auto optimizer_name = [](const std::string& name) {
+    return name.rfind(kOptimizer, 0) == 0 ? name.substr(kOptimizer.size()) : std::string();
+  };
+  for (const auto& name : file.names())
+    if (!optimizer_name(name).empty()) {
+      const TensorView& tensor = file.tensor(name);
+      checkpoint.optimizer_tensors[optimizer_name(name)] = {DType::F32, tensor.shape, tensor.to_float()};
+    }
+  for (const auto& [key, value] : file.metadata())
+    if (!optimizer_name(key).empty()) checkpoint.optimizer_values[optimizer_name(key)] = value;
   return checkpoint;
 }
 
