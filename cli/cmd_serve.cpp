@@ -72,7 +72,11 @@ int run_serve(const ServeArgs& args) {
   server_options.host = args.host;
   server_options.port = args.port;
   server_options.token = args.token;
-  server_options.max_upload_bytes = static_cast<std::size_t>(parse_memory_size(args.max_upload));
+  const std::int64_t max_upload = parse_memory_size(args.max_upload);
+  // Four uploads may be held at once: keep that within reason.
+  if (max_upload < (1 << 10) || max_upload > (std::int64_t{2} << 30))
+    throw Error("--max-upload: " + args.max_upload + " is out of range [1K..2G]");
+  server_options.max_upload_bytes = static_cast<std::size_t>(max_upload);
   server_options.limits.max_pixels = args.max_pixels;
   server_options.limits.max_size = args.max_size;
   server_options.limits.default_precision = args.runtime.precision;
@@ -124,26 +128,27 @@ Runner add_serve_command(CLI::App& app) {
   auto args = std::make_shared<ServeArgs>();
   cmd->add_option("--data-dir", args->data_dir, "Where jobs and their pictures are kept (created if missing)")->required();
   cmd->add_option("--host", args->host, "Address to listen on (loopback by default)")->capture_default_str();
-  cmd->add_option("--port", args->port, "Port (0: any free port, printed at start)")->capture_default_str()->check(CLI::Range(0, 65535));
-  cmd->add_option("--workers", args->workers, "Jobs painted at once")->capture_default_str()->check(CLI::Range(1, 64));
-  cmd->add_option("--queue", args->queue, "Jobs that may wait; more are refused with 429")->capture_default_str()->check(CLI::Range(1, 10000));
+  cmd->add_option("--port", args->port, "Port (0: any free port, printed at start)")->capture_default_str()->check(whole_number_in(0, 65535));
+  cmd->add_option("--workers", args->workers, "Jobs painted at once")->capture_default_str()->check(whole_number_in(1, 64));
+  cmd->add_option("--queue", args->queue, "Jobs that may wait; more are refused with 429")->capture_default_str()->check(whole_number_in(1, 10000));
   cmd->add_option("--token", args->token,
                   "Require 'Authorization: Bearer TOKEN' on the API (or set ATELIER_STUDIO_TOKEN, which ps does not show)")
       ->envname("ATELIER_STUDIO_TOKEN");
   cmd->add_option("--max-memory", args->max_memory,
                   "Memory the running jobs may use together, e.g. 8G (default: 90% of free memory)");
   cmd->add_option("--max-upload", args->max_upload, "Largest request body")->capture_default_str();
-  cmd->add_option("--max-pixels", args->max_pixels, "Largest uploaded picture, in pixels")->capture_default_str();
-  cmd->add_option("--max-size", args->max_size, "Largest longest side of a result")->capture_default_str()->check(CLI::Range(64, 16384));
+  cmd->add_option("--max-pixels", args->max_pixels, "Largest uploaded picture, in pixels")
+      ->capture_default_str()->check(whole_number_in(1, 1'000'000'000));
+  cmd->add_option("--max-size", args->max_size, "Largest longest side of a result")->capture_default_str()->check(whole_number_in(64, 16384));
   add_models_dir_flag(cmd, &args->models_dir, "Directory searched first for styles and weights");
   cmd->add_option("--weights", args->weights, "Feature network for optimisation jobs")->capture_default_str();
   add_precision_flag(cmd, &args->runtime, "Default precision of jobs: fp32 or bf16");
   add_threads_and_device_flags(cmd, &args->runtime, "CPU threads for painting (0: all cores)");
   cmd->add_option("--http-threads", args->http_threads,
                   "Threads running request handlers (connections need none: one event loop serves them all)")
-      ->capture_default_str()->check(CLI::Range(1, 256));
+      ->capture_default_str()->check(whole_number_in(1, 256));
   cmd->add_option("--max-connections", args->max_connections, "Open connections at once; more are refused with 503")
-      ->capture_default_str()->check(CLI::Range(16, 100000));
+      ->capture_default_str()->check(whole_number_in(16, 100000));
   cmd->add_option("--cors-origin", args->cors_origin, "Allow this web origin to call the API (CORS is off by default)");
   cmd->add_option("--allowed-host", args->allowed_hosts,
                   "A host name the studio answers to besides its IP addresses and localhost (repeatable; "
