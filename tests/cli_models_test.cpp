@@ -228,12 +228,13 @@ TEST(CliUsage, VersionFlagPrintsVersion) {
 
 // Issue 13: every numeric flag of every command has a bound that its help
 // shows ("INT:[16..16384]" or a set "INT:{8,16}"), checked by the one shared
-// validator (cli/common_flags.hpp). `serve`'s own flags are the studio's.
+// validator (cli/common_flags.hpp).
 TEST(CliUsage, EveryNumericFlagShowsItsBound) {
   ScratchDir scratch;
   const std::vector<std::string> commands = {"stylize",     "stylize-video", "models list", "models fetch",
                                              "models import", "train-style", "data prepare", "data stats",
-                                             "gan train",   "gan sample",    "gan walk",    "gan eval"};
+                                             "gan train",   "gan sample",    "gan walk",    "gan eval",
+                                             "serve"};
   const std::regex numeric(R"(^\s+(?:-\w,)?(--[\w-]+)(?:,-\w)? (INT|UINT|FLOAT)(\S*))");
   int flags = 0;
   for (const std::string& command : commands) {

@@ -12,6 +12,8 @@
 #include <atomic>
 #include <filesystem>
 #include <fstream>
+#include <tuple>
+#include <functional>
 #include <nlohmann/json.hpp>
 
 #include "studio_fixtures.hpp"
@@ -138,6 +140,15 @@ TEST_F(StudioAttack, SlowClientsDoNotStallTheStudio) {
     for (Slow& client : slow)
       if (client.fd >= 0) ::close(client.fd);
   });
+  // Stops the attack however the test ends (a failed ASSERT returns early).
+  const auto stop_attack = [&] {
+    attacking = false;
+    if (attacker.joinable()) attacker.join();
+  };
+  struct Guard {
+    std::function<void()> at_exit;
+    ~Guard() { at_exit(); }
+  } guard{stop_attack};
   std::this_thread::sleep_for(std::chrono::seconds(1));  // every slow client connected
 
   auto client = server->client();
@@ -159,8 +170,7 @@ TEST_F(StudioAttack, SlowClientsDoNotStallTheStudio) {
     ASSERT_TRUE(health && health->status == 200) << "/health failed during the attack";
     std::this_thread::sleep_for(std::chrono::milliseconds(50));
   }
-  attacking = false;
-  attacker.join();
+  stop_attack();
   std::sort(latencies_ms.begin(), latencies_ms.end());
   const double p99 = latencies_ms[latencies_ms.size() * 99 / 100];
   EXPECT_LT(p99, 100.0) << latencies_ms.size() << " probes, slowest " << latencies_ms.back() << " ms";
@@ -270,14 +280,15 @@ TEST_F(StudioAttack, ForgedHostAndForeignOriginAreRefused) {
 
 TEST_F(StudioAttack, ASecondStudioOnTheSamePortOrDataDirectoryRefusesToStart) {
   auto first = start();
-  const std::string port = std::to_string(first->port());
-  const std::string models = " --models-dir " + scratch_.file("models");
-  const CliResult second_port = run_atelier(scratch_, "serve --data-dir " + scratch_.file("other") + models + " --port " + port);
-  EXPECT_NE(second_port.code, 0);
-  EXPECT_NE(second_port.err.find("the port is in use"), std::string::npos) << second_port.err;
-  const CliResult same_data = run_atelier(scratch_, "serve --data-dir " + scratch_.file("data") + models + " --port 0");
-  EXPECT_NE(same_data.code, 0);
-  EXPECT_NE(same_data.err.find("is in use by another studio"), std::string::npos) << same_data.err;
+  // Each second studio must exit with an error instead of listening.
+  StudioProcess same_port(scratch_.file("other"), scratch_.file("models"), scratch_.file("second-port"),
+                          {"--port", std::to_string(first->port())});
+  EXPECT_EQ(same_port.port(), 0) << "a second studio listens on the busy port";
+  EXPECT_EQ(same_port.stop(SIGKILL, 1), -1) << "it had already exited";
+  EXPECT_NE(same_port.log().find("the port is in use"), std::string::npos) << same_port.log();
+  StudioProcess same_data(scratch_.file("data"), scratch_.file("models"), scratch_.file("second-data"));
+  EXPECT_EQ(same_data.port(), 0) << "a second studio listens on the same data directory";
+  EXPECT_NE(same_data.log().find("is in use by another studio"), std::string::npos) << same_data.log();
   EXPECT_EQ(first->client().Get("/api/v1/health")->status, 200);
 }
 
@@ -308,6 +319,20 @@ TEST_F(StudioAttack, ARemovedPhotoIsReportedWithoutServerPaths) {
   EXPECT_EQ(rerun.rfind("HTTP/1.1 410 ", 0), 0u) << rerun;
   EXPECT_NE(rerun.find("gone from the data directory"), std::string::npos) << rerun;
   EXPECT_EQ(rerun.find(scratch_.path()), std::string::npos) << rerun;
+}
+
+TEST_F(StudioAttack, EveryNumericServeFlagIsBounded) {
+  for (const auto& [flag, value, words] : std::vector<std::tuple<std::string, std::string, std::string>>{
+           {"--port", "abc", "not a number"},
+           {"--max-pixels", "-5", "out of range"},
+           {"--http-threads", "99999", "out of range"},
+           {"--max-connections", "1", "out of range"},
+           {"--max-upload", "5G", "out of range [1K..2G]"},
+           {"--max-upload", "abc", "memory size"}}) {
+    StudioProcess refused(scratch_.file("flags"), scratch_.file("models"), scratch_.file("flags-log"), {flag, value});
+    EXPECT_EQ(refused.port(), 0) << flag << " " << value << " was accepted";
+    EXPECT_NE(refused.log().find(words), std::string::npos) << flag << " " << value << ": " << refused.log();
+  }
 }
 
 }  // namespace

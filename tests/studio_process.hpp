@@ -8,6 +8,7 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <chrono>
 #include <sstream>
 #include <string>
@@ -23,12 +24,13 @@ namespace atelier::testing {
 class StudioProcess {
  public:
   // Starts `atelier serve --port 0 --data-dir DATA --models-dir MODELS ARGS`
-  // and waits until it listens. Output goes to LOG.out / LOG.err.
+  // (ARGS may name another --port) and waits until it listens or exits. Output goes to LOG.out / LOG.err.
   StudioProcess(const std::string& data_dir, const std::string& models_dir, const std::string& log,
                 const std::vector<std::string>& extra = {})
       : log_(log) {
-    std::vector<std::string> args = {ATELIER_CLI_PATH, "serve", "--port", "0", "--data-dir", data_dir,
+    std::vector<std::string> args = {ATELIER_CLI_PATH, "serve", "--data-dir", data_dir,
                                      "--models-dir", models_dir, "--threads", "2"};
+    if (std::find(extra.begin(), extra.end(), "--port") == extra.end()) args.insert(args.end(), {"--port", "0"});
     args.insert(args.end(), extra.begin(), extra.end());
     std::vector<char*> argv;
     for (auto& arg : args) argv.push_back(arg.data());
