@@ -8,11 +8,6 @@
 #include "atelier/error.hpp"
 
 namespace atelier {
-namespace {
-
-namespace F = torch::nn::functional;
-constexpr int64_t kMinimumSide = 8;
-using Shapes = std::map<std::string, std::vector<int64_t>>;
 
 std::string shape_text(const std::vector<int64_t>& shape) {
   std::ostringstream text;
@@ -21,6 +16,12 @@ std::string shape_text(const std::vector<int64_t>& shape) {
   text << "]";
   return text.str();
 }
+
+namespace {
+
+namespace F = torch::nn::functional;
+constexpr int64_t kMinimumSide = 8;
+using Shapes = std::map<std::string, std::vector<int64_t>>;
 
 // Old pytorch/examples checkpoints hold InstanceNorm running statistics that
 // the network never uses; the reference code deletes exactly these.
@@ -226,8 +227,10 @@ torch::ScalarType convolution_dtype(const torch::Tensor& x) {
   return x.is_cpu() && at::autocast::is_cpu_enabled() ? at::autocast::get_autocast_cpu_dtype() : x.scalar_type();
 }
 
-// Reflection padding by copies, in `dtype`. libtorch 1.13's CPU
-// reflection_pad2d is a serial loop that took a third of a whole pass.
+}  // namespace
+
+// libtorch 1.13's CPU reflection_pad2d is a serial loop that took a third of
+// a whole pass; this copies instead.
 torch::Tensor reflection_pad(const torch::Tensor& x, int64_t p, torch::ScalarType dtype) {
   using torch::indexing::Slice;
   const int64_t h = x.size(2), w = x.size(3);
@@ -245,6 +248,8 @@ torch::Tensor reflection_pad(const torch::Tensor& x, int64_t p, torch::ScalarTyp
   rows(h + p, h + 2 * p).copy_(rows(h - 1, h + p - 1).flip(2));
   return out;
 }
+
+namespace {
 
 torch::Tensor pytorch_examples_conv(const torch::Tensor& x, const torch::Tensor& weight, const torch::Tensor& bias,
                                     int64_t kernel, int64_t stride, bool upsample) {

@@ -126,6 +126,13 @@ cv::Mat stylize_image_tiled(const FastStyleNetwork& network, const cv::Mat& rgb,
 cv::Mat stylize_image_within(const FastStyleNetwork& network, const cv::Mat& rgb, int64_t max_memory,
                              Precision precision = Precision::F32);
 
+// "[3,8,9,9]", as errors about weights show shapes.
+std::string shape_text(const std::vector<int64_t>& shape);
+
+// Reflection padding of `p` pixels on all four sides (PyTorch's 'reflect':
+// the edge pixel is not repeated), written in `dtype`. Needs p < H and p < W.
+torch::Tensor reflection_pad(const torch::Tensor& x, int64_t p, torch::ScalarType dtype);
+
 // Loads weights from a safetensors file (F16 kernels are computed in F32)
 // or a PyTorch checkpoint (.pth/.pt: torch.save of a state_dict).
 std::map<std::string, torch::Tensor> load_state_dict(const std::string& path);

@@ -1,0 +1,226 @@
+#include "models/magenta.hpp"
+
+#include <algorithm>
+
+#include "atelier/error.hpp"
+#include "models/fast_style.hpp"
+
+namespace atelier {
+// A named namespace, not an anonymous one: the library compiles in unity
+// batches, where anonymous helpers of different files would collide.
+namespace magenta_detail {
+
+using Shapes = std::map<std::string, std::vector<int64_t>>;
+
+// Eps of every conditional instance norm: 1e-5 as the fp16 graph stores it.
+constexpr double kNormEps = 1.0013580322265625e-05;
+
+// `weights` checked against `expected` (every key present with its shape, no
+// other key) and moved to `device` as float32.
+std::map<std::string, torch::Tensor> checked(const Shapes& expected, const std::map<std::string, torch::Tensor>& weights,
+                                             const std::string& what, const torch::Device& device) {
+  std::map<std::string, torch::Tensor> out;
+  for (const auto& [key, shape] : expected) {
+    const auto found = weights.find(key);
+    if (found == weights.end()) throw Error("weights for " + what + " lack \"" + key + "\"");
+    if (found->second.sizes().vec() != shape)
+      throw Error("\"" + key + "\" has shape " + shape_text(found->second.sizes().vec()) + ", expected " +
+                  shape_text(shape) + " for " + what);
+    out[key] = found->second.to(device, torch::kFloat32).contiguous();
+  }
+  for (const auto& [key, tensor] : weights)
+    if (!expected.count(key)) throw Error("unexpected key \"" + key + "\" for " + what);
+  return out;
+}
+
+struct Block {
+  int64_t in, hidden, out, stride;
+  bool residual;
+};
+
+// MobileNetV2 (width 1.0) as the README's table gives it.
+const std::vector<Block>& predictor_blocks() {
+  static const std::vector<Block> blocks = {
+      {32, 32, 16, 1, false},    {16, 96, 24, 2, false},    {24, 144, 24, 1, true},    {24, 144, 32, 2, false},
+      {32, 192, 32, 1, true},    {32, 192, 32, 1, true},    {32, 192, 64, 2, false},   {64, 384, 64, 1, true},
+      {64, 384, 64, 1, true},    {64, 384, 64, 1, true},    {64, 384, 96, 1, false},   {96, 576, 96, 1, true},
+      {96, 576, 96, 1, true},    {96, 576, 160, 2, false},  {160, 960, 160, 1, true},  {160, 960, 160, 1, true},
+      {160, 960, 320, 1, false}};
+  return blocks;
+}
+
+void add_conv(Shapes& shapes, const std::string& name, int64_t in, int64_t out, int64_t kernel, bool bias) {
+  shapes[name + ".weight"] = {out, in, kernel, kernel};
+  if (bias) shapes[name + ".bias"] = {out};
+}
+
+struct TransferConv {
+  std::string name;
+  int64_t in, out, kernel;
+  bool norm;  // conditional instance norm (and then no bias)
+};
+
+const std::vector<TransferConv>& transfer_convs() {
+  static const std::vector<TransferConv> convs = [] {
+    std::vector<TransferConv> list = {{"transfer.contract.conv1", 3, 8, 9, false},
+                                      {"transfer.contract.conv2", 8, 16, 3, false},
+                                      {"transfer.contract.conv3", 16, 32, 3, false}};
+    for (int r = 1; r <= 5; ++r)
+      for (int c = 1; c <= 2; ++c)
+        list.push_back({"transfer.residual" + std::to_string(r) + ".conv" + std::to_string(c), 32, 32, 3, true});
+    list.push_back({"transfer.expand.conv1", 32, 16, 3, true});
+    list.push_back({"transfer.expand.conv2", 16, 8, 3, true});
+    list.push_back({"transfer.expand.conv3", 8, 3, 9, true});
+    return list;
+  }();
+  return convs;
+}
+
+torch::Tensor relu6(torch::Tensor x) { return x.clamp_(0.0, 6.0); }
+
+}  // namespace magenta_detail
+
+namespace md = magenta_detail;
+
+torch::Tensor pad_tf_same(const torch::Tensor& x, int64_t kernel, int64_t stride) {
+  auto total = [&](int64_t n) {
+    const int64_t out = (n + stride - 1) / stride;
+    return std::max<int64_t>((out - 1) * stride + kernel - n, 0);
+  };
+  const int64_t rows = total(x.size(2)), cols = total(x.size(3));
+  if (rows == 0 && cols == 0) return x;
+  return torch::constant_pad_nd(x, {cols / 2, cols - cols / 2, rows / 2, rows - rows / 2}, 0.0);
+}
+
+// ------------------------------------------------------------ predictor
+
+std::map<std::string, std::vector<int64_t>> MagentaPredictor::expected_shapes() {
+  md::Shapes shapes;
+  md::add_conv(shapes, "predictor.conv0", 3, 32, 3, true);
+  const auto& blocks = md::predictor_blocks();
+  for (size_t i = 0; i < blocks.size(); ++i) {
+    const auto& b = blocks[i];
+    const std::string name = "predictor.block" + std::to_string(i);
+    if (i > 0) md::add_conv(shapes, name + ".expand", b.in, b.hidden, 1, true);
+    shapes[name + ".depthwise.weight"] = {b.hidden, 1, 3, 3};
+    shapes[name + ".depthwise.bias"] = {b.hidden};
+    md::add_conv(shapes, name + ".project", b.hidden, b.out, 1, true);
+  }
+  md::add_conv(shapes, "predictor.conv_last", 320, 1280, 1, true);
+  md::add_conv(shapes, "predictor.bottleneck", 1280, kMagentaStyleSize, 1, true);
+  return shapes;
+}
+
+MagentaPredictor::MagentaPredictor(const std::map<std::string, torch::Tensor>& weights, const torch::Device& device)
+    : device_(device), weights_(md::checked(expected_shapes(), weights, "the Magenta style predictor", device)) {}
+
+torch::Tensor MagentaPredictor::forward(const torch::Tensor& rgb) const {
+  if (rgb.dim() != 4 || rgb.size(1) != 3) throw Error("the style predictor takes [N,3,H,W] RGB images");
+  if (rgb.size(2) < 2 || rgb.size(3) < 2) throw Error("a style picture needs at least 2x2 pixels");
+  auto w = [&](const std::string& key) -> const torch::Tensor& { return weights_.at(key); };
+  auto conv = [&](const torch::Tensor& x, const std::string& name, int64_t kernel, int64_t stride, int64_t groups) {
+    const std::vector<int64_t> strides = {stride, stride}, none = {0, 0}, dilation = {1, 1};
+    return torch::conv2d(pad_tf_same(x, kernel, stride), w(name + ".weight"), w(name + ".bias"), strides, none,
+                         dilation, groups);
+  };
+  auto x = md::relu6(conv(rgb.to(device_, torch::kFloat32), "predictor.conv0", 3, 2, 1));
+  const auto& blocks = md::predictor_blocks();
+  for (size_t i = 0; i < blocks.size(); ++i) {
+    const auto& b = blocks[i];
+    const std::string name = "predictor.block" + std::to_string(i);
+    auto h = i > 0 ? md::relu6(conv(x, name + ".expand", 1, 1, 1)) : x;
+    h = md::relu6(conv(h, name + ".depthwise", 3, b.stride, b.hidden));
+    h = conv(h, name + ".project", 1, 1, 1);
+    x = b.residual ? h.add_(x) : h;
+  }
+  x = md::relu6(conv(x, "predictor.conv_last", 1, 1, 1)).mean({2, 3}, /*keepdim=*/true);
+  return conv(x, "predictor.bottleneck", 1, 1, 1).flatten(1);
+}
+
+// ------------------------------------------------------------- transfer
+
+std::map<std::string, std::vector<int64_t>> MagentaTransfer::expected_shapes() {
+  md::Shapes shapes;
+  for (const auto& conv : md::transfer_convs()) {
+    md::add_conv(shapes, conv.name, conv.in, conv.out, conv.kernel, !conv.norm);
+    if (!conv.norm) continue;
+    for (const char* part : {".norm.gamma", ".norm.beta"}) {
+      shapes[conv.name + part + ".weight"] = {conv.out, kMagentaStyleSize};
+      shapes[conv.name + part + ".bias"] = {conv.out};
+    }
+  }
+  return shapes;
+}
+
+MagentaTransfer::MagentaTransfer(const std::map<std::string, torch::Tensor>& weights, const torch::Device& device)
+    : device_(device), weights_(md::checked(expected_shapes(), weights, "the Magenta style transfer network", device)) {}
+
+torch::Tensor MagentaTransfer::forward(const torch::Tensor& rgb, const torch::Tensor& style) const {
+  if (rgb.dim() != 4 || rgb.size(1) != 3) throw Error("the style transfer network takes [N,3,H,W] RGB images");
+  const int64_t h = rgb.size(2), w = rgb.size(3);
+  if (h % kMagentaMultiple || w % kMagentaMultiple || h < 8 || w < 8)
+    throw Error("the style transfer network takes sides that are multiples of 4 and at least 8, not " +
+                std::to_string(w) + "x" + std::to_string(h));
+  if (style.dim() != 2 || style.size(1) != kMagentaStyleSize || (style.size(0) != 1 && style.size(0) != rgb.size(0)))
+    throw Error("a Magenta style vector holds " + std::to_string(kMagentaStyleSize) + " numbers");
+  const auto s = style.to(device_, torch::kFloat32);
+  auto weight = [&](const std::string& key) -> const torch::Tensor& { return weights_.at(key); };
+  auto conv = [&](const torch::Tensor& x, const std::string& name, int64_t kernel, int64_t stride, bool bias) {
+    return torch::conv2d(reflection_pad(x, kernel / 2, x.scalar_type()), weight(name + ".weight"),
+                         bias ? weight(name + ".bias") : torch::Tensor(), stride);
+  };
+  // Conditional instance norm, as the graph computes it (biased two-pass
+  // variance; scale and shift projected from the style vector).
+  // In float32 also under bf16 autocast: the statistics need it.
+  auto norm = [&](const torch::Tensor& input, const std::string& name) {
+    const auto x = input.to(torch::kFloat32);
+    const auto gamma = torch::addmm(weight(name + ".norm.gamma.bias"), s, weight(name + ".norm.gamma.weight").t());
+    const auto beta = torch::addmm(weight(name + ".norm.beta.bias"), s, weight(name + ".norm.beta.weight").t());
+    const auto mean = x.mean({2, 3}, /*keepdim=*/true);
+    const auto variance = (x - mean).square().mean({2, 3}, /*keepdim=*/true);
+    const auto m = torch::rsqrt(variance + md::kNormEps) * gamma.unsqueeze(-1).unsqueeze(-1);
+    return x * m + (beta.unsqueeze(-1).unsqueeze(-1) - mean * m);
+  };
+  auto upsample = [](const torch::Tensor& x) {
+    return torch::nn::functional::interpolate(
+        x, torch::nn::functional::InterpolateFuncOptions().scale_factor(std::vector<double>{2, 2}).mode(torch::kNearest));
+  };
+  auto x = conv(rgb.to(device_, torch::kFloat32), "transfer.contract.conv1", 9, 1, true).relu_();
+  x = conv(x, "transfer.contract.conv2", 3, 2, true).relu_();
+  x = conv(x, "transfer.contract.conv3", 3, 2, true).relu_();
+  for (int r = 1; r <= 5; ++r) {
+    const std::string block = "transfer.residual" + std::to_string(r);
+    auto y = norm(conv(x, block + ".conv1", 3, 1, false), block + ".conv1").relu_();
+    y = norm(conv(y, block + ".conv2", 3, 1, false), block + ".conv2");
+    x = y.add_(x);
+  }
+  x = norm(conv(upsample(x), "transfer.expand.conv1", 3, 1, false), "transfer.expand.conv1").relu_();
+  x = norm(conv(upsample(x), "transfer.expand.conv2", 3, 1, false), "transfer.expand.conv2").relu_();
+  return torch::sigmoid(norm(conv(x, "transfer.expand.conv3", 9, 1, false), "transfer.expand.conv3"));
+}
+
+// --------------------------------------------------------------- loading
+
+namespace magenta_detail {
+
+template <typename Network>
+Network load_network(const std::string& path, const torch::Device& device) {
+  const auto state = load_state_dict(path);
+  try {
+    return Network(state, device);
+  } catch (const Error& error) {
+    throw Error(path + ": " + error.what());
+  }
+}
+
+}  // namespace magenta_detail
+
+MagentaPredictor load_magenta_predictor(const std::string& path, const torch::Device& device) {
+  return md::load_network<MagentaPredictor>(path, device);
+}
+
+MagentaTransfer load_magenta_transfer(const std::string& path, const torch::Device& device) {
+  return md::load_network<MagentaTransfer>(path, device);
+}
+
+}  // namespace atelier
