@@ -97,6 +97,7 @@ std::function<void(const GatysProgress&)> progress_reporter(Progress& progress) 
 }
 
 int run_stylize(const StylizeArgs& args) {
+  if (args.method == "magenta") return run_magenta_stylize(args);
   if (!args.model.empty()) return run_fast_stylize(args);
   if (args.content.empty() || args.styles.empty() || args.output.empty())
     throw Error("stylize: --content, --style and --output are required, or --model with input images (see --help)");
@@ -194,7 +195,18 @@ Runner add_stylize_command(CLI::App& app) {
   cmd->add_flag("--overwrite", args->overwrite, "With --out-dir: redo outputs that already exist");
   cmd->add_option("--max-memory", args->max_memory,
                   "With --model: memory to stay within, e.g. 4G; larger images run in tiles (default: 90% of free memory)");
-  cmd->add_option("--strength", args->strength, "With --model: blend with the photo, 0..1")
+  cmd->add_option("--method", args->method,
+                  "With --style: gatys (optimisation, minutes) or magenta (any picture as a style, one pass; "
+                  "a style may also be a .json file from style-vector)")
+      ->capture_default_str()
+      ->check(CLI::IsMember({"gatys", "magenta"}));
+  cmd->add_option("--style-fit", args->style_fit,
+                  "With --method magenta: crop (the style picture's centred square) or whole (squeezed)")
+      ->capture_default_str()
+      ->check(CLI::IsMember({"crop", "whole"}));
+  cmd->add_option("--strength", args->strength,
+                  "With --model: blend with the photo; with --method magenta: from the photo's own style (0) to "
+                  "the painting's (1); 0..1")
       ->capture_default_str()
       ->check(number_in(0, 1));
   cmd->add_option("--size", args->size, "Longest side of the output (default 512; with --model the input's size)")

@@ -24,5 +24,6 @@ Runner add_train_style_command(CLI::App& app);
 Runner add_data_command(CLI::App& app);
 Runner add_gan_command(CLI::App& app);
 Runner add_serve_command(CLI::App& app);
+Runner add_style_vector_command(CLI::App& app);
 
 }  // namespace atelier::cli

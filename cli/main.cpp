@@ -38,6 +38,7 @@ int main(int argc, char** argv) {
       {"data", atelier::cli::add_data_command(app)},
       {"gan", atelier::cli::add_gan_command(app)},
       {"serve", atelier::cli::add_serve_command(app)},
+      {"style-vector", atelier::cli::add_style_vector_command(app)},
   };
 
   try {

@@ -50,10 +50,17 @@ struct StylizeArgs {
   bool overwrite = false;
   double strength = 1.0;
   std::string max_memory;  // empty: default_memory_budget()
+
+  // "gatys" (optimisation, the default) or "magenta" (arbitrary, one pass).
+  std::string method = "gatys";
+  std::string style_fit = "crop";  // magenta: how a style picture becomes its square
 };
 
 // Stylises args.inputs (or --content) with the feed-forward network
 // args.model; returns the exit code.
 int run_fast_stylize(const StylizeArgs& args);
+// Paints --content with the Magenta vector of --style (pictures or .json
+// vector files, blended by --style-blend, --strength on the vector).
+int run_magenta_stylize(const StylizeArgs& args);
 
 }  // namespace atelier::cli
