@@ -13,4 +13,14 @@ namespace atelier {
 // `output` that is not a .safetensors file or is `checkpoint` itself.
 std::string import_fast_style_checkpoint(const std::string& checkpoint, const std::string& output, bool half);
 
+// The original TFLite file of one of Magenta's arbitrary stylisation networks
+// (TensorFlow's mobile release of arbitrary-image-stylization-v1-256: the
+// style predictor or the style transfer network, int8 or fp16) written as
+// float32 safetensors in the library's layout (OIHW convolutions, depthwise
+// [C,1,kh,kw], style-norm projections [C,100]), int8 weights dequantized per
+// channel and fp16 widened exactly. A file that is not TFLite, is damaged, or
+// holds another network is an atelier::Error naming it. Returns
+// "magenta-predictor" or "magenta-transfer". Needs no torch.
+std::string import_magenta_tflite(const std::string& tflite, const std::string& output);
+
 }  // namespace atelier
