@@ -105,12 +105,19 @@ int run_fetch(const ModelsArgs& args) {
   return kExitOk;
 }
 
-// A PyTorch checkpoint of a fast style network to safetensors (model_tools.hpp).
+// A PyTorch checkpoint of a fast style network, or one of Magenta's TFLite
+// files, to safetensors (model_tools.hpp), chosen by the input's extension.
 int run_import(const ModelsArgs& args) {
   refuse_overwriting_input(args.input, args.output);  // even with --force
   if (fs::exists(args.output) && !args.force)
     throw Error(args.output + " exists: add --force to replace it");
-  const std::string architecture = import_fast_style_checkpoint(args.input, args.output, args.half);
+  std::string extension = fs::path(args.input).extension().string();
+  std::transform(extension.begin(), extension.end(), extension.begin(), ::tolower);
+  if (extension == ".tflite" && args.half)
+    throw Error("--half applies to .pth checkpoints; " + args.input + " is imported as float32");
+  const std::string architecture = extension == ".tflite"
+                                       ? import_magenta_tflite(args.input, args.output)
+                                       : import_fast_style_checkpoint(args.input, args.output, args.half);
   if (!args.flags.quiet) std::cerr << "wrote " << args.output << " (" << architecture << ")" << std::endl;
   return kExitOk;
 }
@@ -130,8 +137,12 @@ Runner add_models_command(CLI::App& app) {
   fetch->add_option("--sha256", args->sha256, "Expected sha256 (required with --url)");
   fetch->add_flag("--force", args->force, "Download even when already installed");
   add_output_flags(fetch, &args->flags, "Machine-readable progress");
-  CLI::App* import = models->add_subcommand("import", "Convert a PyTorch checkpoint (.pth) of a style network to safetensors");
-  import->add_option("checkpoint", args->input, "The .pth file (torch.save of a state_dict)")->required();
+  CLI::App* import = models->add_subcommand(
+      "import", "Convert a PyTorch checkpoint (.pth) of a style network, or a Magenta .tflite file, to safetensors");
+  import->add_option("checkpoint", args->input,
+                     "The .pth file (torch.save of a state_dict), or the .tflite file of Magenta's arbitrary style "
+                     "predictor or transfer network")
+      ->required();
   import->add_option("--output,-o", args->output, "The .safetensors file to write")->required();
   import->add_flag("--half", args->half, "Store convolution kernels as F16 (half the size)");
   import->add_flag("--force", args->force, "Replace OUTPUT when it exists");

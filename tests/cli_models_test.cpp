@@ -18,6 +18,7 @@
 
 #include "atelier/fetch.hpp"
 #include "atelier/model_store.hpp"
+#include "atelier/safetensors.hpp"
 #include "test_support.hpp"
 #include "tiny_vgg.hpp"
 
@@ -205,6 +206,34 @@ TEST(CliModelsFetch, UnknownCatalogueName) {
   EXPECT_NE(lines[0].find("vgg19"), std::string::npos) << lines[0];
   EXPECT_NE(lines[0].find("vgg16"), std::string::npos) << lines[0];
   EXPECT_FALSE(fs::exists(models + "/nosuch.safetensors"));
+}
+
+// --- models import of Magenta's TFLite files. ---
+
+// The fp16 transfer file becomes the shared safetensors' tensors; a picture
+// renamed .tflite is one line of error and no output.
+TEST(CliModelsImport, MagentaTfliteFile) {
+  ATELIER_REQUIRE_SHARED(
+      source, "models/magenta-arbitrary/source/magenta_arbitrary-image-stylization-v1-256_fp16_transfer_1.tflite");
+  ATELIER_REQUIRE_SHARED(reference, "models/magenta-arbitrary/style_transfer.safetensors");
+  ScratchDir scratch;
+  const std::string output = scratch.file("transfer.safetensors");
+  const CliResult run = run_atelier(scratch, "models import " + source + " -o " + output);
+  ASSERT_EQ(run.code, 0) << run.err;
+  EXPECT_NE(run.err.find("magenta-transfer"), std::string::npos) << run.err;
+  const SafetensorsFile mine = SafetensorsFile::open(output), theirs = SafetensorsFile::open(reference);
+  ASSERT_EQ(mine.names(), theirs.names());
+  for (const std::string& name : theirs.names())
+    EXPECT_EQ(mine.tensor(name).to_float(), theirs.tensor(name).to_float()) << name;  // fp16 widening is exact
+
+  write_all(scratch.file("photo.tflite"), read_all(testing::shared_path("images/content/tubingen.jpg")));
+  const CliResult bad = run_atelier(scratch, "models import " + scratch.file("photo.tflite") + " -o " +
+                                                 scratch.file("bad.safetensors"));
+  EXPECT_EQ(bad.code, 1);
+  const auto lines = lines_of(bad.err);
+  ASSERT_EQ(lines.size(), 1u) << bad.err;
+  EXPECT_NE(lines[0].find("photo.tflite: not a TFLite model"), std::string::npos) << lines[0];
+  EXPECT_FALSE(fs::exists(scratch.file("bad.safetensors")));
 }
 
 // --- The top-level command line. ---
