@@ -1,7 +1,8 @@
 // A bounded fuzz run of what Atelier reads from files a user hands it:
 // pictures (our header parser, then OpenCV's decoders), safetensors
-// (our parser) and PyTorch .pth checkpoints (libtorch's zip and pickle
-// readers, behind our checks). Built with AddressSanitizer and UBSan on
+// (our parser), PyTorch .pth checkpoints (libtorch's zip and pickle
+// readers, behind our checks) and TFLite flatbuffers (our reader and the
+// Magenta import; the seed is a small model built by hand). Built with AddressSanitizer and UBSan on
 // Atelier's own code (see CMakeLists.txt). Every mutant must load or fail
 // with an exception; a crash or a sanitizer report fails the run.
 //
@@ -14,14 +15,20 @@
 #include <chrono>
 #include <cstring>
 #include <filesystem>
+#include <fstream>
+#include <iterator>
 #include <iostream>
 #include <map>
 #include <random>
 
 #include "atelier/atomic_file.hpp"
+#include "atelier/error.hpp"
 #include "atelier/image.hpp"
+#include "atelier/model_tools.hpp"
 #include "atelier/safetensors.hpp"
 #include "models/fast_style.hpp"
+#include "../tiny_tflite.hpp"
+#include "weights/tflite_reader.hpp"
 
 #include <torch/csrc/jit/serialization/pickle.h>
 #include <torch/torch.h>
@@ -105,17 +112,54 @@ int main(int argc, char** argv) {
   const std::vector<Bytes> pictures = {encoded(".png", 24, 16), encoded(".jpg", 24, 16), encoded(".bmp", 8, 8),
                                        encoded(".webp", 9, 7), encoded(".tiff", 5, 6)};
   const Bytes safetensors = safetensors_seed(), checkpoint = checkpoint_seed();
-  Mutator mutator(seed);
+  // TFLite seeds: a small model built by hand, and Magenta's fp16 transfer file when ../shared is
+  // beside the repository (this binary lives in <repo>/build).
+  std::vector<Bytes> tflites = {atelier::testing::tiny_tflite()};
+  std::error_code error;
+  const std::filesystem::path magenta =
+      std::filesystem::canonical("/proc/self/exe", error).parent_path().parent_path().parent_path() /
+      "shared/models/magenta-arbitrary/source/magenta_arbitrary-image-stylization-v1-256_fp16_transfer_1.tflite";
+  if (!error && std::filesystem::is_regular_file(magenta)) {
+    std::ifstream in(magenta, std::ios::binary);
+    tflites.emplace_back(std::istreambuf_iterator<char>(in), std::istreambuf_iterator<char>());
+  }
+  Mutator mutator(seed), tflite_mutator(seed + 1000003);
+  std::uint64_t turn = 0;
   std::map<std::string, std::pair<long, long>> runs;  // kind -> (loaded, refused)
   const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(seconds);
   while (std::chrono::steady_clock::now() < deadline) {
-    const std::size_t kind = mutator.below(3);
-    const char* name = kind == 0 ? "picture" : kind == 1 ? "safetensors" : "pth";
-    const Bytes& base = kind == 0 ? pictures[mutator.below(pictures.size())] : kind == 1 ? safetensors : checkpoint;
-    const Bytes bytes = mutator.below(20) == 0 ? base : mutator.mutate(base);
+    // Every fourth run is a TFLite file from its own mutator, so that the other kinds see the same
+    // sequence of mutants for a given seed as before TFLite was added.
+    const bool tflite_turn = ++turn % 4 == 0;
+    Mutator& draw = tflite_turn ? tflite_mutator : mutator;
+    const std::size_t kind = tflite_turn ? 3 : draw.below(3);
+    const char* name = kind == 0 ? "picture" : kind == 1 ? "safetensors" : kind == 2 ? "pth" : "tflite";
+    const Bytes& base = kind == 0   ? pictures[draw.below(pictures.size())]
+                        : kind == 1 ? safetensors
+                        : kind == 2 ? checkpoint
+                                    : tflites[draw.below(tflites.size())];
+    const Bytes bytes = draw.below(20) == 0 ? base : draw.mutate(base);
     try {
       if (kind == 0) {
         atelier::decode_image(bytes, "fuzz", atelier::LoadOptions{1 << 20});
+      } else if (kind == 3) {
+        const atelier::tflite::Model model = atelier::tflite::parse_model(bytes, "fuzz.tflite");
+        for (const auto& tensor : model.tensors) {
+          try {  // an integer tensor without scales (shapes, paddings) is refused alone
+            std::size_t size = 0;
+            if (model.data(tensor, &size)) model.to_float(tensor);
+          } catch (const atelier::Error&) {
+          }
+        }
+        // Read (counted as loaded); then the import, which refuses anything but Magenta's networks.
+        const std::string path = (dir / "m.tflite").string();
+        atelier::write_file_atomically(path, std::string(bytes.begin(), bytes.end()));
+        try {
+          atelier::import_magenta_tflite(path, (dir / "out.safetensors").string());
+          ++runs["tflite import"].first;
+        } catch (const atelier::Error&) {
+          ++runs["tflite import"].second;
+        }
       } else {
         const std::string path = (dir / (kind == 1 ? "m.safetensors" : "m.pth")).string();
         atelier::write_file_atomically(path, std::string(bytes.begin(), bytes.end()));
