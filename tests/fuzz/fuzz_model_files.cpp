@@ -21,6 +21,7 @@
 #include <map>
 #include <random>
 
+#include "fuzz_run.hpp"
 #include "atelier/atomic_file.hpp"
 #include "atelier/error.hpp"
 #include "atelier/image.hpp"
@@ -99,13 +100,9 @@ class Mutator {
 }  // namespace
 
 int main(int argc, char** argv) {
-  int seconds = 30;
-  std::uint64_t seed = 1;
-  for (int i = 1; i + 1 < argc; i += 2) {
-    if (std::strcmp(argv[i], "--seconds") == 0) seconds = std::atoi(argv[i + 1]);
-    if (std::strcmp(argv[i], "--seed") == 0) seed = std::strtoull(argv[i + 1], nullptr, 10);
-  }
-  cv::utils::logging::setLogLevel(cv::utils::logging::LOG_LEVEL_SILENT);  // decoders complain of every mutant
+  const FuzzRun run = parse_fuzz_run(argc, argv);
+  const int seconds = run.seconds;
+  const std::uint64_t seed = run.seed;
   const std::filesystem::path dir =
       std::filesystem::temp_directory_path() / ("atelier-fuzz-files-" + std::to_string(getpid()));
   std::filesystem::create_directories(dir);

@@ -24,6 +24,7 @@
 #include <random>
 #include <thread>
 
+#include "fuzz_run.hpp"
 #include "atelier/studio.hpp"
 #include "atelier/studio_server.hpp"
 #include "server/request_parsing.hpp"
@@ -139,13 +140,9 @@ std::string exchange(int port, const std::string& request) {
 }  // namespace
 
 int main(int argc, char** argv) {
-  int seconds = 30;
-  std::uint64_t seed = 1;
-  for (int i = 1; i + 1 < argc; i += 2) {
-    if (std::strcmp(argv[i], "--seconds") == 0) seconds = std::atoi(argv[i + 1]);
-    if (std::strcmp(argv[i], "--seed") == 0) seed = std::strtoull(argv[i + 1], nullptr, 10);
-  }
-  cv::utils::logging::setLogLevel(cv::utils::logging::LOG_LEVEL_SILENT);  // decoders complain of every mutant
+  const FuzzRun run = parse_fuzz_run(argc, argv);
+  const int seconds = run.seconds;
+  const std::uint64_t seed = run.seed;
   const std::string data_dir = (std::filesystem::temp_directory_path() / ("atelier-fuzz-" + std::to_string(getpid()))).string();
   const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(seconds);
   long requests = 0, parses = 0;
