@@ -316,6 +316,69 @@ TEST(JobRequestParsing, RefusesBadInputWithTheRightStatus) {
   EXPECT_EQ(parse_status({{"content", "p.png", "", ""}, model}), 400) << "empty file";
 }
 
+// The refusal's message, or "" when the request was accepted.
+std::string refusal_message(const std::vector<UploadedField>& fields) {
+  try {
+    parse_job_request(fields, {});
+  } catch (const Refusal& refusal) {
+    return refusal.what();
+  }
+  return "";
+}
+
+TEST(JobRequestParsing, PaintingsDefaultToMagentaWhichBlendsByWeights) {
+  const UploadedField photo{"content", "p.png", "", png_bytes(300, 200)};
+  const UploadedField painting{"style", "a.png", "", png_bytes(40, 30)};
+  const JobRequest plain = parse_job_request({photo, painting}, {});
+  EXPECT_EQ(plain.job.method, "magenta") << "an uploaded painting is painted in one pass by default";
+  EXPECT_EQ(plain.job.params["size"], 300) << "like a fast job, the photo's own size";
+  EXPECT_EQ(plain.job.params["strength"], 1.0);
+  EXPECT_EQ(plain.job.params["style_blend"], nlohmann::json::array()) << "equal weights";
+  EXPECT_EQ(plain.job.iterations, 1);
+  EXPECT_EQ(parse_job_request({photo, painting, {"iterations", "", "", "50"}}, {}).job.method, "gatys")
+      << "iterations ask for an optimisation, as before Magenta";
+
+  const JobRequest blend = parse_job_request(
+      {photo, painting, painting, {"style_blend", "", "", "0.7, 0.3"}, {"strength", "", "", "0.4"}}, {});
+  EXPECT_EQ(blend.job.method, "magenta");
+  EXPECT_EQ(blend.job.params["style_blend"], (nlohmann::json{0.7, 0.3}));
+  EXPECT_EQ(blend.job.params["strength"], 0.4);
+  EXPECT_EQ(blend.styles.size(), 2u);
+  const JobRequest in_params = parse_job_request(
+      {photo, painting, painting, {"params", "", "", R"({"method": "magenta", "style_blend": [1, 3]})"}}, {});
+  EXPECT_EQ(in_params.job.params["style_blend"], (nlohmann::json{1.0, 3.0}));
+  EXPECT_EQ(job_settings(in_params.job.params).style_blend, (std::vector<double>{1, 3})) << "kept and read back";
+}
+
+TEST(JobRequestParsing, RefusesBadMagentaRequestsWithOneLine) {
+  const UploadedField photo{"content", "p.png", "", png_bytes(64, 64)};
+  const UploadedField painting{"style", "a.png", "", png_bytes(32, 32)};
+  const UploadedField magenta{"method", "", "", "magenta"};
+  const auto blend = [](const std::string& text) { return UploadedField{"style_blend", "", "", text}; };
+  const std::vector<std::pair<std::vector<UploadedField>, std::string>> cases = {
+      {{photo, magenta}, "style: a magenta job needs a painting"},
+      {{photo, painting, magenta, {"model", "", "", "candy"}}, "model: a magenta job takes paintings, not a model"},
+      {{photo, painting, painting, blend("1")}, "style_blend: 1 weights for 2 paintings"},
+      {{photo, painting, painting, blend("1,2,3")}, "style_blend: more weights than the 2 paintings uploaded"},
+      {{photo, painting, painting, blend("1,-2")}, "style_blend: -2 is out of range (0..1000)"},
+      {{photo, painting, painting, blend("1,nan")}, "style_blend: nan is out of range (0..1000)"},
+      {{photo, painting, painting, blend("1,1e9")}, "style_blend: 1e9 is out of range (0..1000)"},
+      {{photo, painting, painting, blend("1,,2")}, "style_blend: \"\" is not a number"},
+      {{photo, painting, painting, blend("1,two")}, "style_blend: \"two\" is not a number"},
+      {{photo, painting, painting, blend("0,0")}, "style_blend: the weights are all zero"},
+      {{photo, painting, {"params", "", "", R"({"style_blend": ["x"]})"}}, "params: \"style_blend\" must be numbers"},
+      {{photo, painting, blend("1"), {"method", "", "", "gatys"}}, "style_blend: only a magenta job blends paintings"},
+      {{photo, {"model", "", "", "candy"}, blend("1")}, "style_blend: only a magenta job blends paintings"},
+      {{photo, painting, {"strength", "", "", "1.5"}}, "strength: 1.5 is out of range (0..1)"},
+      {{photo, painting, {"method", "", "", "adain"}}, "method: \"adain\" is not fast, magenta or gatys"},
+      {{photo, painting, painting, painting, painting, painting}, "style: at most 4 paintings"},
+  };
+  for (const auto& [fields, expected] : cases) {
+    EXPECT_EQ(refusal_status([&] { parse_job_request(fields, {}); }), 400) << expected;
+    EXPECT_EQ(refusal_message(fields), expected);
+  }
+}
+
 TEST(StudioMetrics, ArePrometheusText) {
   StudioCounters counters;
   counters.submitted = 3;

@@ -18,6 +18,7 @@ nlohmann::json to_params(const JobSettings& settings) {
           {"keep_colors", settings.keep_colors},
           {"precision", settings.precision},
           {"styles", settings.styles},
+          {"style_blend", settings.style_blend},
           {"style_pixels", settings.style_pixels},
           {"content_width", settings.content_width},
           {"content_height", settings.content_height},
@@ -33,6 +34,7 @@ JobSettings job_settings(const nlohmann::json& params) {
   settings.keep_colors = params.at("keep_colors");
   settings.precision = params.at("precision");
   settings.styles = params.at("styles");
+  settings.style_blend = params.value("style_blend", std::vector<double>{});  // likewise
   settings.style_pixels = params.value("style_pixels", std::int64_t{0});  // records from before it was kept
   settings.content_width = params.at("content_width");
   settings.content_height = params.at("content_height");
@@ -80,7 +82,7 @@ std::string prometheus_metrics(const StudioCounters& counters, const std::map<in
         << '\n';
   }
   metric("atelier_job_duration_seconds", "summary", "Run time of finished jobs, by method.");
-  for (const char* method : {"fast", "gatys"}) {
+  for (const char* method : {"fast", "magenta", "gatys"}) {
     const auto sum = counters.seconds_sum.find(method);
     const auto count = counters.seconds_count.find(method);
     out << "atelier_job_duration_seconds_sum{method=\"" << method << "\"} "

@@ -6,6 +6,7 @@
 #include <map>
 #include <mutex>
 #include <set>
+#include <sstream>
 
 #include "atelier/image.hpp"
 #include "atelier/studio_server.hpp"
@@ -14,7 +15,9 @@ namespace atelier::studio {
 namespace {
 
 const std::set<std::string> kSettingNames = {"method", "model", "size", "strength", "iterations", "keep_colors",
-                                             "precision"};
+                                             "precision", "style_blend"};
+// A blend weight's bounds: only their ratios matter, so this is no real limit.
+constexpr double kMaxBlendWeight = 1000;
 
 // A client's text as error messages echo it: printable ASCII, short.
 std::string shown(const std::string& text) {
@@ -87,7 +90,15 @@ long long parse_integer(const std::string& field, const std::string& text, long 
   return value;
 }
 
-double parse_fraction(const std::string& field, const std::string& text) {
+// 0.5 -> "0.5", 1000 -> "1000".
+std::string plain(double value) {
+  std::ostringstream out;
+  out << value;
+  return out.str();
+}
+
+// The whole text must be a number within [low, high] (NaN is not).
+double parse_number(const std::string& field, const std::string& text, double low, double high) {
   size_t used = 0;
   double value = 0;
   try {
@@ -96,8 +107,30 @@ double parse_fraction(const std::string& field, const std::string& text) {
     used = 0;
   }
   if (used == 0 || used != text.size()) throw Refusal(400, field + ": \"" + shown(text) + "\" is not a number");
-  if (!(value >= 0 && value <= 1)) throw Refusal(400, field + ": " + text + " is out of range (0..1)");
+  if (!(value >= low && value <= high))
+    throw Refusal(400, field + ": " + shown(text) + " is out of range (" + plain(low) + ".." + plain(high) + ")");
   return value;
+}
+
+double parse_fraction(const std::string& field, const std::string& text) { return parse_number(field, text, 0, 1); }
+
+// "0.7,0.3": one weight per uploaded painting, not all zero.
+std::vector<double> parse_style_blend(const std::string& text, int styles) {
+  std::vector<double> weights;
+  std::size_t at = 0;
+  while (at <= text.size()) {
+    const std::size_t comma = std::min(text.find(',', at), text.size());
+    if (static_cast<int>(weights.size()) == styles)
+      throw Refusal(400, "style_blend: more weights than the " + std::to_string(styles) + " paintings uploaded");
+    weights.push_back(parse_number("style_blend", text.substr(at, comma - at), 0, kMaxBlendWeight));
+    at = comma + 1;
+  }
+  if (static_cast<int>(weights.size()) != styles)
+    throw Refusal(400, "style_blend: " + std::to_string(weights.size()) + " weights for " + std::to_string(styles) +
+                           " paintings");
+  if (std::all_of(weights.begin(), weights.end(), [](double w) { return w == 0; }))
+    throw Refusal(400, "style_blend: the weights are all zero");
+  return weights;
 }
 
 bool parse_flag(const std::string& field, const std::string& text) {
@@ -118,7 +151,14 @@ std::map<std::string, std::string> settings_from_json(const std::string& text) {
   std::map<std::string, std::string> settings;
   for (const auto& [key, value] : params.items()) {
     if (!kSettingNames.count(key)) throw Refusal(400, "params: unknown setting \"" + shown(key) + "\"");
-    if (value.is_string()) {
+    if (key == "style_blend" && value.is_array()) {  // [0.7, 0.3] as the field's "0.7,0.3"
+      std::string joined;
+      for (const auto& weight : value) {
+        if (!weight.is_number()) throw Refusal(400, "params: \"style_blend\" must be numbers");
+        joined += (joined.empty() ? "" : ",") + weight.dump();
+      }
+      settings[key] = joined;
+    } else if (value.is_string()) {
       settings[key] = value.get<std::string>();
     } else if (value.is_boolean()) {
       settings[key] = value.get<bool>() ? "true" : "false";
@@ -173,14 +213,20 @@ JobRequest parse_job_request(const std::vector<UploadedField>& fields, const Upl
     return found == settings.end() ? std::string() : found->second;
   };
 
+  // Paintings without a method: Magenta (one pass), unless iterations ask for an optimisation.
   std::string method = setting("method");
   const std::string model = setting("model");
-  if (method.empty()) method = styles.empty() ? "fast" : "gatys";
-  if (method != "fast" && method != "gatys") throw Refusal(400, "method: \"" + shown(method) + "\" is not fast or gatys");
-  if (method == "fast" && model.empty()) throw Refusal(400, "model: choose a style (fast) or upload a painting (gatys)");
+  if (method.empty()) method = styles.empty() ? "fast" : setting("iterations").empty() ? "magenta" : "gatys";
+  if (method != "fast" && method != "magenta" && method != "gatys")
+    throw Refusal(400, "method: \"" + shown(method) + "\" is not fast, magenta or gatys");
+  const bool paints_with_uploads = method != "fast";
+  if (method == "fast" && model.empty()) throw Refusal(400, "model: choose a style (fast) or upload a painting (magenta)");
   if (method == "fast" && !styles.empty()) throw Refusal(400, "style: a fast job uses its model, not paintings");
-  if (method == "gatys" && styles.empty()) throw Refusal(400, "style: an optimisation (gatys) needs a painting");
-  if (method == "gatys" && !model.empty()) throw Refusal(400, "model: an optimisation (gatys) takes paintings, not a model");
+  if (paints_with_uploads && styles.empty()) throw Refusal(400, "style: a " + method + " job needs a painting");
+  if (paints_with_uploads && !model.empty())
+    throw Refusal(400, "model: a " + method + " job takes paintings, not a model");
+  if (method != "magenta" && !setting("style_blend").empty())
+    throw Refusal(400, "style_blend: only a magenta job blends paintings");
   const auto printable = [](char c) { return std::isprint(static_cast<unsigned char>(c)) != 0; };
   if (model.size() > 200 || !std::all_of(model.begin(), model.end(), printable))
     throw Refusal(400, "model: \"" + shown(model) + "\" is not a style name");
@@ -200,13 +246,14 @@ JobRequest parse_job_request(const std::vector<UploadedField>& fields, const Upl
       method == "gatys" ? std::min(JobSettings::kGatysSize, limits.max_size) : std::min(own_size, limits.max_size);
   JobSettings typed;
   typed.model = model;
+  typed.styles = static_cast<int>(styles.size());
   typed.size = setting("size").empty() ? default_size : parse_integer("size", setting("size"), 64, limits.max_size);
   typed.strength = setting("strength").empty() ? 1.0 : parse_fraction("strength", setting("strength"));
   if (!setting("iterations").empty())
     typed.iterations = parse_integer("iterations", setting("iterations"), 1, limits.max_iterations);
   typed.keep_colors = parse_flag("keep_colors", setting("keep_colors"));
+  if (!setting("style_blend").empty()) typed.style_blend = parse_style_blend(setting("style_blend"), typed.styles);
   typed.precision = precision;
-  typed.styles = static_cast<int>(styles.size());
   typed.style_pixels = style_pixels;
   typed.content_width = size.width;
   typed.content_height = size.height;

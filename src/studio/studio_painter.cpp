@@ -30,6 +30,12 @@ bool is_feature_network(const std::string& architecture) {
 // is the process and the weights.
 constexpr std::int64_t kGatysBytesPerPixelF32 = 5 << 10;
 constexpr std::int64_t kGatysBytesPerPixelBF16 = 3 << 10;
+// Magenta peak memory per pixel of the picture painted (the transfer
+// network's activations): `atelier stylize --method magenta` peaks ~460
+// bytes/pixel above its process and weights between 512 and 1024 px.
+constexpr std::int64_t kMagentaBytesPerPixel = 512;
+// The predictor on a 256 x 256 picture, and the process around it.
+constexpr std::int64_t kMagentaFixedBytes = std::int64_t{64} << 20;
 // Decoding an upload at its own size: 8-bit samples, then float RGB.
 constexpr std::int64_t kDecodeBytesPerPixel = 4 + 12;
 
@@ -66,7 +72,8 @@ std::int64_t decode_bytes(const JobSettings& settings) {
 
 FinishOptions finish_options(const JobRecord& job, const JobSettings& settings) {
   FinishOptions finishing;
-  if (job.method == "fast") finishing.strength = settings.strength;  // an optimisation's strength is its style weight
+  // An optimisation's strength is its style weight; Magenta's moves the style vector.
+  if (job.method == "fast") finishing.strength = settings.strength;
   finishing.original_colors = settings.keep_colors;
   return finishing;
 }
@@ -105,10 +112,18 @@ nlohmann::json StudioPainter::models() const {
   } catch (const Error&) {
     gatys_available = false;
   }
+  std::string magenta_missing;
+  try {
+    magenta_paths();
+  } catch (const Error& error) {
+    magenta_missing = first_line(error.what());
+  }
   return {{"styles", styles},
           {"feature_networks", networks},
           {"gatys_weights", options_.gatys_weights},
           {"gatys_available", gatys_available},
+          {"magenta_available", magenta_missing.empty()},
+          {"magenta_missing", magenta_missing},
           {"defaults", {{"gatys_size", JobSettings::kGatysSize}, {"gatys_iterations", JobSettings::kGatysIterations}}}};
 }
 
@@ -133,9 +148,29 @@ ModelStore::Entry StudioPainter::installed_style(const std::string& model) const
   throw Error("model: no installed style \"" + model + "\" (see GET /api/v1/models)");
 }
 
+std::pair<std::string, std::string> StudioPainter::magenta_paths() const {
+  std::vector<std::string> missing;
+  std::string paths[2];
+  const char* names[] = {kMagentaPredictorName, kMagentaTransferName};
+  for (int i = 0; i < 2; ++i) {
+    try {
+      paths[i] = store_.resolve(names[i]);
+    } catch (const Error&) {
+      missing.push_back(names[i]);
+    }
+  }
+  if (!missing.empty())
+    throw Error("magenta: the Magenta weights are not installed (" + missing.front() +
+                (missing.size() > 1 ? " and " + missing.back() : "") +
+                " not found): run `atelier models fetch magenta`, or `atelier models import` the two .tflite files");
+  return {paths[0], paths[1]};
+}
+
 void StudioPainter::check(const JobRecord& job) const {
   if (job.method == "fast") {
     installed_style(job_settings(job.params).model);
+  } else if (job.method == "magenta") {
+    magenta_paths();
   } else {
     store_.resolve(options_.gatys_weights);  // throws naming the directories searched
   }
@@ -156,6 +191,12 @@ std::int64_t StudioPainter::estimate_bytes(const JobRecord& job, std::int64_t bu
     }
   }
   std::error_code error;
+  if (job.method == "magenta") {
+    const auto [predictor, transfer] = magenta_paths();
+    const auto weights = fs::file_size(predictor, error) + fs::file_size(transfer, error);
+    return decode + (error ? 0 : static_cast<std::int64_t>(weights)) + kMagentaFixedBytes +
+           kMagentaBytesPerPixel * size.area();
+  }
   const auto weights = fs::file_size(store_.resolve(options_.gatys_weights), error);
   const std::int64_t per_pixel = settings.precision == "bf16" ? kGatysBytesPerPixelBF16 : kGatysBytesPerPixelF32;
   return decode + (error ? 0 : static_cast<std::int64_t>(weights)) + per_pixel * size.area();
@@ -187,8 +228,46 @@ std::shared_ptr<const GatysPainter> StudioPainter::gatys_painter() {
   return gatys_;
 }
 
+std::shared_ptr<const MagentaPainter> StudioPainter::magenta_painter() {
+  std::lock_guard<std::mutex> lock(mutex_);
+  if (!magenta_) {
+    const auto [predictor, transfer] = magenta_paths();
+    magenta_ = std::make_shared<const MagentaPainter>(predictor, transfer, options_.device);
+  }
+  return magenta_;
+}
+
+StyleVector StudioPainter::cached_style_vector(const std::string& key, const std::function<StyleVector()>& predict) {
+  {
+    std::lock_guard<std::mutex> lock(mutex_);
+    const auto cached = style_vectors_.find(key);
+    if (cached != style_vectors_.end()) {
+      ++style_vector_counts_.reused;
+      return cached->second;
+    }
+  }
+  StyleVector vector = predict();  // outside the lock: other jobs go on meanwhile
+  std::lock_guard<std::mutex> lock(mutex_);
+  ++style_vector_counts_.predicted;
+  if (style_vectors_.emplace(key, vector).second) {
+    style_vector_order_.push_back(key);
+    if (style_vector_order_.size() > kCachedStyleVectors) {
+      style_vectors_.erase(style_vector_order_.front());
+      style_vector_order_.pop_front();
+    }
+  }
+  return vector;
+}
+
+StyleVectorCounts StudioPainter::style_vector_counts() const {
+  std::lock_guard<std::mutex> lock(mutex_);
+  return style_vector_counts_;
+}
+
 PaintOutcome StudioPainter::paint(const JobRun& run, int& width, int& height) {
-  return run.job.method == "fast" ? paint_fast(run, width, height) : paint_gatys(run, width, height);
+  if (run.job.method == "fast") return paint_fast(run, width, height);
+  if (run.job.method == "magenta") return paint_magenta(run, width, height);
+  return paint_gatys(run, width, height);
 }
 
 PaintOutcome StudioPainter::paint_fast(const JobRun& run, int& width, int& height) {
@@ -200,6 +279,41 @@ PaintOutcome StudioPainter::paint_fast(const JobRun& run, int& width, int& heigh
   // The job was admitted with its estimate; tiles keep it within that.
   const std::int64_t budget = std::max<std::int64_t>(1, run.job.estimated_bytes - decode_bytes(settings));
   const cv::Mat rgb = painter->paint(content.rgb, parse_precision(settings.precision), budget);
+  if (run.cancel_requested()) return PaintOutcome::Stopped;  // one pass cannot stop midway: drop its result
+  const Image finished = finish(rgb, content, {}, finish_options(run.job, settings));
+  save_image(finished, run.dir + "/result.png");
+  run.preview(finished.rgb);
+  run.report(1, 1, nlohmann::json::object());
+  width = rgb.cols;
+  height = rgb.rows;
+  return PaintOutcome::Done;
+}
+
+PaintOutcome StudioPainter::paint_magenta(const JobRun& run, int& width, int& height) {
+  const JobSettings settings = job_settings(run.job.params);
+  const auto painter = magenta_painter();
+  const Image content = resize_longest_side(load_image(run.dir + "/content", LoadOptions{0}), settings.size);
+  run.report(0, 1, nlohmann::json::object());
+  // Each painting's vector is predicted once per upload (its bytes' hash)
+  // and the photo's own once per upload and size, so that another strength
+  // or blend of the same pictures only runs the transfer network.
+  std::vector<StyleVector> styles;
+  for (int i = 0; i < settings.styles; ++i) {
+    const std::string path = run.dir + "/style-" + std::to_string(i);
+    styles.push_back(cached_style_vector("style:" + sha256_file(path), [&] {
+      return painter->style_vector(load_image(path, LoadOptions{0}).rgb);
+    }));
+  }
+  std::vector<double> weights = settings.style_blend;
+  if (weights.empty()) weights.assign(styles.size(), 1.0);
+  StyleVector style = blend_style_vectors(styles, weights);
+  if (settings.strength < 1.0) {
+    const std::string key = "photo:" + sha256_file(run.dir + "/content") + "@" + std::to_string(settings.size);
+    const StyleVector own = cached_style_vector(key, [&] { return painter->style_vector(content.rgb); });
+    style = interpolate_style_vectors(style, own, settings.strength);
+  }
+  if (run.cancel_requested()) return PaintOutcome::Stopped;
+  const cv::Mat rgb = painter->paint(content.rgb, style, /*strength=*/1.0, parse_precision(settings.precision));
   if (run.cancel_requested()) return PaintOutcome::Stopped;  // one pass cannot stop midway: drop its result
   const Image finished = finish(rgb, content, {}, finish_options(run.job, settings));
   save_image(finished, run.dir + "/result.png");
