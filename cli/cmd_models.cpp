@@ -22,7 +22,7 @@ namespace fs = std::filesystem;
 struct ModelsArgs {
   std::string models_dir;
   OutputFlags flags;
-  std::string name, url, sha256;
+  std::string name, url, mirror, sha256;
   bool force = false;
   std::string input, output;  // import
   bool half = false;
@@ -57,7 +57,8 @@ int run_list(const ModelsArgs& args) {
     std::cout << '\n';
   }
   std::cout << "\nfetchable:";
-  for (const auto& item : model_catalog()) std::cout << "\n  " << item.name << "  " << item.description;
+  for (const auto& item : model_catalog())
+    if (!item.description.empty()) std::cout << "\n  " << item.name << "  " << item.description;
   std::cout << std::endl;
   return kExitOk;
 }
@@ -70,38 +71,75 @@ void check_model_name(const std::string& name) {
   if (!plain) throw Error("model name \"" + name + "\" must use only letters, digits, '.', '_' and '-'");
 }
 
-int run_fetch(const ModelsArgs& args) {
-  ModelStore store(args.models_dir);
-  CatalogEntry entry;
+// The file name at the end of a URL ("https://host/a/b.tflite" -> "b.tflite").
+std::string url_file_name(const std::string& url) { return url.substr(url.find_last_of('/') + 1); }
+
+// What `name` downloads: the catalogue's files (from --mirror's folder when
+// given), or the one file at --url.
+std::vector<CatalogEntry> fetch_plan(const ModelsArgs& args) {
   if (!args.url.empty()) {
+    if (!args.mirror.empty()) throw Error("give --url (one file) or --mirror (a folder), not both");
     check_model_name(args.name);
+    CatalogEntry entry;
     entry.name = args.name;
     entry.url = args.url;
     entry.file_name = args.name + ".safetensors";
-  } else {
-    entry = catalog_entry(args.name);
+    entry.sha256 = args.sha256;
+    return {entry};
   }
-  if (!args.sha256.empty()) entry.sha256 = args.sha256;
+  std::vector<CatalogEntry> entries = catalog_entries(args.name);
+  if (!args.sha256.empty() && entries.size() > 1)
+    throw Error(args.name + " is " + std::to_string(entries.size()) + " files, each with its catalogued sha256: drop --sha256");
+  for (CatalogEntry& entry : entries) {
+    if (!args.mirror.empty()) entry.url = args.mirror + (args.mirror.back() == '/' ? "" : "/") + url_file_name(entry.url);
+    if (!args.sha256.empty()) entry.sha256 = args.sha256;
+  }
+  return entries;
+}
+
+// Downloads one file unless it is already there with the expected sha256.
+void fetch_one(CatalogEntry entry, const std::string& destination, bool force, Progress& progress) {
   std::transform(entry.sha256.begin(), entry.sha256.end(), entry.sha256.begin(), ::tolower);
-  Progress progress(args.flags.mode());
-  const std::string destination = (fs::path(store.install_dir()) / entry.file_name).string();
-  if (fs::exists(destination) && !args.force) {
+  if (fs::exists(destination) && !force) {
     // Installed before: trust it only if it is what was asked for.
     if (!entry.sha256.empty() && sha256_file(destination) != entry.sha256)
       throw Error(destination + " exists but its sha256 differs from the expected one (use --force to replace it)");
     progress.info(destination + " is already installed (--force downloads it again)", {{"path", destination}});
-    return kExitOk;
+    return;
   }
-  fs::create_directories(store.install_dir());
+  fs::create_directories(fs::path(destination).parent_path());
   progress.info("fetching " + entry.url + " -> " + destination, {{"url", entry.url}, {"destination", destination}});
-  bool started = false;
+  // Counted in MB, or kB for small files; reported when the count moves.
+  std::uint64_t unit = 0;
+  long long shown = -1;
   fetch_file(entry.url, entry.sha256, destination, [&](const FetchProgress& step) {
-    if (!started) progress.start(static_cast<long long>(step.total / 1000000), "MB");
-    started = true;
-    progress.update(static_cast<long long>(step.received / 1000000), "MB", {{"bytes", step.received}});
+    if (unit == 0) {
+      unit = step.total >= 10'000'000 || step.total == 0 ? 1'000'000 : 1'000;
+      progress.start(static_cast<long long>(step.total / unit), unit == 1'000 ? "kB" : "MB");
+    }
+    const auto done = static_cast<long long>(step.received / unit);
+    if (done == shown) return;
+    shown = done;
+    progress.update(done, unit == 1'000 ? "kB" : "MB", {{"bytes", step.received}});
   });
   progress.finish();
   progress.info("installed " + destination + " (sha256 verified)", {{"path", destination}});
+}
+
+int run_fetch(const ModelsArgs& args) {
+  const ModelStore store(args.models_dir);
+  Progress progress(args.flags.mode());
+  for (const CatalogEntry& entry : fetch_plan(args)) {
+    const fs::path install_dir = store.install_dir();
+    const std::string source = (install_dir / entry.file_name).string();
+    fetch_one(entry, source, args.force, progress);
+    if (entry.imported_as.empty()) continue;
+    // A source format (TFLite) becomes the safetensors the painters load.
+    const std::string imported = (install_dir / (entry.imported_as + ".safetensors")).string();
+    if (fs::exists(imported) && !args.force) continue;
+    const std::string architecture = import_magenta_tflite(source, imported);
+    progress.info("imported " + imported + " (" + architecture + ")", {{"path", imported}, {"architecture", architecture}});
+  }
   return kExitOk;
 }
 
@@ -132,8 +170,10 @@ Runner add_models_command(CLI::App& app) {
   CLI::App* list = models->add_subcommand("list", "Show the model search path and every weights file in it");
   list->add_flag("--json", args->flags.json, "Print JSON");
   CLI::App* fetch = models->add_subcommand("fetch", "Download weights, verify their sha256 and install them");
-  fetch->add_option("name", args->name, "vgg19 or vgg16 (or any name with --url)")->required();
-  fetch->add_option("--url", args->url, "Download from this URL instead of the catalogue's");
+  fetch->add_option("name", args->name, "vgg19, vgg16 or magenta (or any name with --url)")->required();
+  fetch->add_option("--url", args->url, "Download this one file instead of the catalogue's");
+  fetch->add_option("--mirror", args->mirror,
+                    "Download the catalogue's files from this folder URL instead (the same file names, the same sha256)");
   fetch->add_option("--sha256", args->sha256, "Expected sha256 (required with --url)");
   fetch->add_flag("--force", args->force, "Download even when already installed");
   add_output_flags(fetch, &args->flags, "Machine-readable progress");

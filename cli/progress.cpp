@@ -25,6 +25,7 @@ void Progress::start(long long total, const std::string& unit, long long already
   already_done_ = already_done;
   unit_ = unit;
   last_decile_ = -1;
+  last_done_ = -1;
   started_ = std::chrono::steady_clock::now();
 }
 
@@ -44,8 +45,10 @@ void Progress::update(long long done, const std::string& detail, const nlohmann:
     return;
   }
   const int decile = total_ > 0 ? static_cast<int>(10 * done / total_) : 0;
-  if (!terminal_ && decile == last_decile_ && done != total_) return;
+  // Off a terminal: a line per tenth, and the last one once.
+  if (!terminal_ && decile == last_decile_ && (done != total_ || last_done_ == total_)) return;
   last_decile_ = decile;
+  last_done_ = done;
 
   constexpr int kWidth = 24;
   const int filled = total_ > 0 ? static_cast<int>(kWidth * done / total_) : 0;

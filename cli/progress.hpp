@@ -39,6 +39,7 @@ class Progress {
   long long already_done_ = 0;
   std::string unit_;
   int last_decile_ = -1;
+  long long last_done_ = -1;
   bool line_open_ = false;
   std::chrono::steady_clock::time_point started_;
 };

@@ -208,6 +208,82 @@ TEST(CliModelsFetch, UnknownCatalogueName) {
   EXPECT_FALSE(fs::exists(models + "/nosuch.safetensors"));
 }
 
+// --- models fetch magenta: two TFLite files, verified, then imported. ---
+
+// Serves the shared Magenta source files at /mirror/<file name>; `corrupt`
+// flips one byte of the transfer file.
+class MirrorServer {
+ public:
+  MirrorServer(const std::string& folder, bool corrupt) {
+    for (const auto& file : fs::directory_iterator(folder)) files_[file.path().filename().string()] = read_all(file.path());
+    if (corrupt)
+      for (auto& [name, body] : files_)
+        if (name.find("transfer") != std::string::npos) body[body.size() / 2] ^= 1;
+    server_.Get(R"(/mirror/(.+))", [this](const httplib::Request& request, httplib::Response& response) {
+      const auto found = files_.find(request.matches[1]);
+      if (found == files_.end()) return void(response.status = 404);
+      response.set_content(found->second, "application/octet-stream");
+    });
+    port_ = server_.bind_to_any_port("127.0.0.1");
+    thread_ = std::thread([this] { server_.listen_after_bind(); });
+    while (!server_.is_running()) std::this_thread::sleep_for(std::chrono::milliseconds(1));
+  }
+  ~MirrorServer() {
+    server_.stop();
+    thread_.join();
+  }
+  std::string url() const { return "http://127.0.0.1:" + std::to_string(port_) + "/mirror/"; }
+
+ private:
+  std::map<std::string, std::string> files_;
+  httplib::Server server_;
+  int port_ = 0;
+  std::thread thread_;
+};
+
+// The catalogue's two files come from the mirror, pass their sha256 and are
+// imported to exactly the shared safetensors' tensors, under the names the
+// painter resolves; a second fetch downloads nothing.
+TEST(CliModelsFetch, MagentaIsDownloadedVerifiedAndImported) {
+  ATELIER_REQUIRE_SHARED(source, "models/magenta-arbitrary/source");
+  ScratchDir scratch;
+  const std::string models = scratch.file("models");
+  MirrorServer mirror(source, /*corrupt=*/false);
+  const std::string command = "models fetch magenta --json --mirror " + mirror.url() + " --models-dir " + models;
+  const CliResult run = run_atelier(scratch, command);
+  ASSERT_EQ(run.code, 0) << run.err;
+  for (const char* name : {"style_predict", "style_transfer"}) {
+    const std::string mine = models + "/magenta-arbitrary/" + name + ".safetensors";
+    const SafetensorsFile ours = SafetensorsFile::open(mine);
+    const SafetensorsFile theirs = SafetensorsFile::open(testing::shared_path("models/magenta-arbitrary/") + name + ".safetensors");
+    ASSERT_EQ(ours.names(), theirs.names()) << name;
+    for (const std::string& tensor : theirs.names())
+      EXPECT_EQ(ours.tensor(tensor).to_float(), theirs.tensor(tensor).to_float()) << name << " " << tensor;
+  }
+  const CliResult again = run_atelier(scratch, command);
+  ASSERT_EQ(again.code, 0) << again.err;
+  EXPECT_EQ(again.out.find("\"fetching"), std::string::npos) << again.out;
+  EXPECT_NE(again.out.find("already installed"), std::string::npos) << again.out;
+}
+
+// A file that fails its sha256 is one line of error, and nothing is
+// installed under the name the painter resolves.
+TEST(CliModelsFetch, MagentaWithAWrongFileInstallsNothingOfIt) {
+  ATELIER_REQUIRE_SHARED(source, "models/magenta-arbitrary/source");
+  ScratchDir scratch;
+  const std::string models = scratch.file("models");
+  MirrorServer mirror(source, /*corrupt=*/true);
+  const CliResult run =
+      run_atelier(scratch, "models fetch magenta --quiet --mirror " + mirror.url() + " --models-dir " + models);
+  EXPECT_EQ(run.code, 1);
+  const auto lines = lines_of(run.err);
+  ASSERT_EQ(lines.size(), 1u) << run.err;
+  EXPECT_NE(lines[0].find("sha256"), std::string::npos) << lines[0];
+  EXPECT_FALSE(fs::exists(models + "/magenta-arbitrary/style_transfer.safetensors"));
+  for (const auto& file : fs::recursive_directory_iterator(models))
+    EXPECT_EQ(file.path().string().find("transfer"), std::string::npos) << file.path();
+}
+
 // --- models import of Magenta's TFLite files. ---
 
 // The fp16 transfer file becomes the shared safetensors' tensors; a picture

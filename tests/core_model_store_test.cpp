@@ -210,15 +210,45 @@ TEST_F(ModelStoreTest, RealPartialVgg19ResolvesByPrefix) {
 
 TEST(ModelCatalog, ListsTorchvisionVggWeightsWithHashes) {
   for (const char* name : {"vgg19", "vgg16"}) {
-    const CatalogEntry& entry = catalog_entry(name);
+    const auto entries = catalog_entries(name);
+    ASSERT_EQ(entries.size(), 1u);
+    const CatalogEntry& entry = entries[0];
     EXPECT_EQ(entry.file_name, std::string(name) + ".safetensors");
     EXPECT_EQ(entry.url.rfind("https://huggingface.co/timm/" + std::string(name) + ".tv_in1k/", 0), 0u) << entry.url;
     EXPECT_EQ(entry.sha256.size(), 64u);
     EXPECT_EQ(entry.sha256.find_first_not_of("0123456789abcdef"), std::string::npos);
+    EXPECT_EQ(entry.imported_as, "");
   }
-  const std::string message = error_message([] { catalog_entry("alexnet"); });
+  const std::string message = error_message([] { catalog_entries("alexnet"); });
   EXPECT_NE(message.find("alexnet"), std::string::npos);
-  EXPECT_NE(message.find("vgg19, vgg16"), std::string::npos) << message;
+  EXPECT_NE(message.find("vgg19, vgg16, magenta)"), std::string::npos) << message;
+}
+
+// Magenta is two TFLite files from TensorFlow's folder, each imported into
+// the name the arbitrary painter resolves.
+TEST(ModelCatalog, MagentaIsTwoImportedTfliteFiles) {
+  const auto entries = catalog_entries("magenta");
+  ASSERT_EQ(entries.size(), 2u);
+  EXPECT_EQ(entries[0].imported_as, "magenta-arbitrary/style_predict");
+  EXPECT_EQ(entries[1].imported_as, "magenta-arbitrary/style_transfer");
+  for (const CatalogEntry& entry : entries) {
+    EXPECT_EQ(entry.url.rfind("https://storage.googleapis.com/download.tensorflow.org/models/tflite/", 0), 0u);
+    EXPECT_EQ(entry.file_name.rfind("magenta-arbitrary/source/", 0), 0u) << entry.file_name;
+    EXPECT_EQ(entry.url.substr(entry.url.rfind('/') + 1), entry.file_name.substr(entry.file_name.rfind('/') + 1));
+    EXPECT_EQ(entry.sha256.size(), 64u);
+  }
+  EXPECT_EQ(catalog_names(), (std::vector<std::string>{"vgg19", "vgg16", "magenta"}));
+}
+
+// The sha256 values are those the shared README gives for the files beside
+// it: checked against the files themselves.
+TEST(ModelCatalog, MagentaHashesMatchTheSharedSourceFiles) {
+  ATELIER_REQUIRE_SHARED(source, "models/magenta-arbitrary/source");
+  for (const CatalogEntry& entry : catalog_entries("magenta")) {
+    const std::string path = source + "/" + entry.url.substr(entry.url.rfind('/') + 1);
+    EXPECT_EQ(sha256_file(path), entry.sha256) << path;
+    EXPECT_EQ(std::filesystem::file_size(path), entry.bytes) << path;
+  }
 }
 
 }  // namespace

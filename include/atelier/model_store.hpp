@@ -55,6 +55,8 @@ class ModelStore {
 };
 
 // A published weights file that `atelier models fetch NAME` can download.
+// A model made of several files (Magenta's two networks) has one entry per
+// file, all with the same name.
 struct CatalogEntry {
   std::string name;
   std::string url;
@@ -62,10 +64,16 @@ struct CatalogEntry {
   std::uint64_t bytes = 0;
   std::string file_name;  // installed as <install_dir>/<file_name>
   std::string description;
+  // Not empty: the download is a source file (e.g. TFLite) that `models
+  // import` converts into <install_dir>/<imported_as>.safetensors, the name
+  // the model store then resolves; the source is kept, for checking.
+  std::string imported_as;
 };
 const std::vector<CatalogEntry>& model_catalog();
-// Throws atelier::Error listing the known names.
-const CatalogEntry& catalog_entry(const std::string& name);
+// Every file of `name`. Throws atelier::Error listing the known names.
+std::vector<CatalogEntry> catalog_entries(const std::string& name);
+// The catalogue's names, each once, in order.
+std::vector<std::string> catalog_names();
 
 // Lowercase hex sha256 of a file's contents.
 std::string sha256_file(const std::string& path);

@@ -55,12 +55,9 @@ std::string join(const std::vector<std::string>& items, const std::string& separ
 
 // What to suggest when a name is not installed.
 std::string not_found_hint(const std::string& name) {
-  std::vector<std::string> known;
-  for (const CatalogEntry& entry : model_catalog()) {
-    if (entry.name == name) return "try: atelier models fetch " + name;
-    known.push_back(entry.name);
-  }
-  return "atelier models fetch knows: " + join(known, ", ");
+  for (const CatalogEntry& entry : model_catalog())
+    if (entry.name == name || entry.imported_as == name) return "try: atelier models fetch " + entry.name;
+  return "atelier models fetch knows: " + join(catalog_names(), ", ");
 }
 
 size_t edit_distance(const std::string& a, const std::string& b) {
