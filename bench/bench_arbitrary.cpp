@@ -1,0 +1,154 @@
+// Benchmark (not a test): arbitrary style transfer on the CPU with the real
+// Magenta networks (../shared/models/magenta-arbitrary) painting amber.jpg,
+// scaled to each size (longest side), in the manner of starry_night.jpg.
+//
+// The style vector is predicted once, before the clock starts, as a batch or
+// a video does; each timed run is one picture painted through the public
+// painter (padding to a multiple of 4 and cropping back included). For each
+// size and precision it prints milliseconds per image (the median of --runs
+// after one warm-up) and the peak resident memory of a fresh process that
+// did only that; and the PSNR of the bf16 output against fp32.
+//
+//   build/bench/bench_arbitrary [--sizes 512,1080] [--runs 5] [--threads T] [--json]
+//
+// bench/run_arbitrary.sh puts these beside the same computation in PyTorch
+// eager (bench/arbitrary_reference.py). Prints "SKIPPED: ..." and exits 0
+// when the weights or pictures in ../shared are absent.
+#include <CLI/CLI.hpp>
+#include <algorithm>
+#include <chrono>
+#include <cmath>
+#include <cstdio>
+#include <filesystem>
+#include <nlohmann/json.hpp>
+#include <opencv2/core.hpp>
+#include <string>
+#include <vector>
+
+#include "atelier/arbitrary_style.hpp"
+#include "atelier/image.hpp"
+#include "atelier/runtime.hpp"
+#include <torch/torch.h>
+#include "bench_support.hpp"
+
+namespace {
+
+namespace fs = std::filesystem;
+using Clock = std::chrono::steady_clock;
+
+const std::string kSharedDir = ATELIER_SHARED_DIR;
+const std::string kPredictor = kSharedDir + "/models/magenta-arbitrary/style_predict.safetensors";
+const std::string kTransfer = kSharedDir + "/models/magenta-arbitrary/style_transfer.safetensors";
+const std::string kImage = kSharedDir + "/images/content/amber.jpg";
+const std::string kStyle = kSharedDir + "/images/style/starry_night.jpg";
+
+struct Args {
+  std::vector<int> sizes = {512, 1080};
+  int runs = 5;
+  int threads = 0;
+  bool json = false;
+  // Internal, for the child processes.
+  int one_size = 0;
+  std::string precision = "fp32";
+  int psnr_size = 0;
+};
+
+struct Setup {
+  atelier::MagentaPainter painter{kPredictor, kTransfer};
+  atelier::StyleVector style;
+  cv::Mat photo;  // CV_32FC3 RGB [0,1]
+};
+
+Setup load(int size) {
+  Setup setup;
+  setup.style = setup.painter.style_vector(atelier::load_image(kStyle).rgb);
+  setup.photo = atelier::resize_longest_side(atelier::load_image(kImage), size).rgb;
+  return setup;
+}
+
+nlohmann::json measure_one(const Args& args) {
+  atelier::configure_runtime(args.threads);
+  const Setup setup = load(args.one_size);
+  const atelier::Precision precision = atelier::parse_precision(args.precision);
+  setup.painter.paint(setup.photo, setup.style, 1.0, precision);  // warm-up: oneDNN picks its kernels
+  std::vector<double> milliseconds;
+  for (int run = 0; run < args.runs; ++run) {
+    const auto start = Clock::now();
+    setup.painter.paint(setup.photo, setup.style, 1.0, precision);
+    milliseconds.push_back(std::chrono::duration<double, std::milli>(Clock::now() - start).count());
+  }
+  std::sort(milliseconds.begin(), milliseconds.end());
+  return {{"method", "magenta"},
+          {"size", args.one_size},
+          {"width", setup.photo.cols},
+          {"height", setup.photo.rows},
+          {"precision", args.precision},
+          {"threads", torch::get_num_threads()},
+          {"ms_per_image", milliseconds[milliseconds.size() / 2]},
+          {"peak_rss_mib", atelier::bench::peak_rss_mib()}};
+}
+
+nlohmann::json measure_psnr(const Args& args) {
+  atelier::configure_runtime(args.threads);
+  const Setup setup = load(args.psnr_size);
+  const cv::Mat exact = setup.painter.paint(setup.photo, setup.style, 1.0, atelier::Precision::F32);
+  const cv::Mat reduced = setup.painter.paint(setup.photo, setup.style, 1.0, atelier::Precision::BF16);
+  return {{"method", "magenta"}, {"size", args.psnr_size}, {"psnr_bf16_db", cv::PSNR(exact, reduced, 1.0)}};
+}
+
+void run_all(const Args& args) {
+  const std::string threads = std::to_string(args.threads), runs = std::to_string(args.runs);
+  if (!args.json) std::printf("%6s %10s %5s %10s %9s\n", "size", "image", "prec", "ms/image", "peak MiB");
+  for (int size : args.sizes) {
+    for (const std::string precision : {"fp32", "bf16"}) {
+      const auto row = atelier::bench::run_self(
+          {"--one-size", std::to_string(size), "--precision", precision, "--runs", runs, "--threads", threads});
+      if (args.json) {
+        std::printf("%s\n", row.dump().c_str());
+        continue;
+      }
+      const std::string image = std::to_string(row["width"].get<int>()) + "x" + std::to_string(row["height"].get<int>());
+      std::printf("%6d %10s %5s %10.1f %9.1f\n", size, image.c_str(), precision.c_str(),
+                  row["ms_per_image"].get<double>(), row["peak_rss_mib"].get<double>());
+    }
+    const auto psnr = atelier::bench::run_self({"--psnr-size", std::to_string(size), "--threads", threads});
+    if (args.json)
+      std::printf("%s\n", psnr.dump().c_str());
+    else
+      std::printf("%6d  bf16 vs fp32 PSNR %.1f dB\n", size, psnr["psnr_bf16_db"].get<double>());
+  }
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+  Args args;
+  CLI::App app{"Atelier arbitrary style transfer benchmark (not a test)"};
+  app.add_option("--sizes", args.sizes, "longest sides to measure")->delimiter(',')->check(CLI::Range(16, 8192));
+  app.add_option("--runs", args.runs, "timed runs per configuration (after one warm-up)")->check(CLI::Range(1, 1000));
+  app.add_option("--threads", args.threads, "torch threads (0: all hardware threads)")->check(CLI::Range(0, 256));
+  app.add_flag("--json", args.json, "one JSON object per line");
+  app.add_option("--one-size", args.one_size)->group("");  // internal: the child processes
+  app.add_option("--precision", args.precision)->group("");
+  app.add_option("--psnr-size", args.psnr_size)->group("");
+  CLI11_PARSE(app, argc, argv);
+  for (const std::string& path : {kPredictor, kTransfer, kImage, kStyle}) {
+    if (!fs::exists(path)) {
+      std::printf("SKIPPED: %s absent (the benchmark needs the real data in ../shared)\n", path.c_str());
+      return 0;
+    }
+  }
+  try {
+    if (args.one_size > 0) {
+      std::printf("%s\n", measure_one(args).dump().c_str());
+    } else if (args.psnr_size > 0) {
+      std::printf("%s\n", measure_psnr(args).dump().c_str());
+    } else {
+      run_all(args);
+    }
+  } catch (const std::exception& error) {
+    std::fprintf(stderr, "bench_arbitrary: %s\n", error.what());
+    return 1;
+  }
+  return 0;
+}
