@@ -7,8 +7,10 @@ const TOKEN_KEY = 'atelier-token';
 const ACTIVE = ['queued', 'running'];
 const RERUNNABLE = ['interrupted', 'failed', 'cancelled'];
 // The optimisation's defaults (gatys) come from the server's GET /models, their one place.
-const DEFAULT_SIZE = { fast: '512' };
+const DEFAULT_SIZE = { fast: '512', magenta: '512' };
 const MAX_PAINTINGS = 4;
+// A slider's last move waits this long before Magenta repaints (moves in between start no job).
+const LIVE_DELAY_MS = 250;
 
 const $ = (id) => document.getElementById(id);
 
@@ -16,11 +18,16 @@ const state = {
   photo: null,          // File chosen for the content
   photoUrl: null,       // object URL of that file (preview and "before" picture)
   model: null,          // selected fast style name
-  paintings: [],        // Files chosen as styles for optimisation
+  paintings: [],        // Files chosen as styles (Magenta or optimisation)
   paintingUrls: [],
   gatysAvailable: true,
+  magentaAvailable: true,
+  magentaMissing: '',   // why Magenta is unavailable, as the server says
+  paintSeq: 0,          // grows with every submission: a late answer for an older one is dropped
+  liveTimer: null,      // the pending live repaint after a slider move
   sizeTouched: false,   // once the user picks a size, method changes keep it
   jobId: null,          // the job shown in the picture panel
+  jobMethod: '',        // its method
   follow: null,         // AbortController of the stream or polling for jobId
   shownResult: null,    // id of the job whose result is on screen
   lastStatus: '',       // the shown job's last status: a change refreshes the history
@@ -217,6 +224,8 @@ async function loadModels() {
   try {
     const models = await apiJson(`${API}/models`);
     state.gatysAvailable = models.gatys_available !== false;
+    state.magentaAvailable = models.magenta_available !== false;
+    state.magentaMissing = models.magenta_missing || '';
     if (models.defaults) {
       DEFAULT_SIZE.gatys = String(models.defaults.gatys_size);
       $('iterations').value = models.defaults.gatys_iterations;
@@ -266,7 +275,9 @@ function onPaintingsChosen() {
   previews.replaceChildren(...state.paintingUrls.map(paintingThumb));
   const extra = files.length > MAX_PAINTINGS ? ` (only the first ${MAX_PAINTINGS} are used)` : '';
   $('upload-caption').textContent = `${state.paintings.length} painting${state.paintings.length > 1 ? 's' : ''}${extra}`;
-  setMethod('gatys');
+  // Your own painting: instant (Magenta) unless the optimisation was chosen already or Magenta is not installed.
+  if (method() === 'fast') setMethod(state.magentaAvailable || !state.gatysAvailable ? 'magenta' : 'gatys');
+  else onMethodChange();
 }
 
 function paintingThumb(url, i) {
@@ -276,7 +287,8 @@ function paintingThumb(url, i) {
   return img;
 }
 
-const method = () => ($('method-gatys').checked ? 'gatys' : 'fast');
+const method = () => document.querySelector('input[name="method"]:checked').value;
+const usesPaintings = (m) => m === 'magenta' || m === 'gatys';
 
 function setMethod(name) {
   $(`method-${name}`).checked = true;
@@ -288,10 +300,17 @@ function onMethodChange() {
   $('iterations').disabled = m !== 'gatys';
   if (!state.sizeTouched && DEFAULT_SIZE[m]) $('size').value = DEFAULT_SIZE[m];
   const note = $('method-note');
-  note.hidden = m !== 'gatys' || (state.gatysAvailable && state.paintings.length > 0);
-  note.textContent = !state.gatysAvailable
-    ? 'Optimisation is not available on this server (its VGG-19 weights are not installed).'
-    : 'Upload a painting to copy its style.';
+  const available = m === 'gatys' ? state.gatysAvailable : m === 'magenta' ? state.magentaAvailable : true;
+  note.hidden = !usesPaintings(m) || (available && state.paintings.length > 0);
+  if (!available && m === 'gatys') {
+    note.textContent = 'Optimisation is not available on this server (its VGG-19 weights are not installed).';
+  } else if (!available) {
+    note.textContent = `Instant painting is not available on this server: ${state.magentaMissing || 'its Magenta weights are not installed.'}`;
+  } else {
+    note.textContent = 'Upload a painting to copy its style.';
+  }
+  $('blend-field').hidden = m !== 'magenta' || state.paintings.length !== 2;
+  $('live-note').hidden = m !== 'magenta';
   renderSelection();
 }
 
@@ -302,7 +321,7 @@ function renderSelection() {
     tile.classList.toggle('selected', on);
     tile.setAttribute('aria-pressed', String(on));
   });
-  $('upload-tile').classList.toggle('selected', m === 'gatys' && state.paintings.length > 0);
+  $('upload-tile').classList.toggle('selected', usesPaintings(m) && state.paintings.length > 0);
 }
 
 // ---------- painting ----------
@@ -311,7 +330,7 @@ function renderSelection() {
 function validate() {
   if (!state.photo) return 'Choose a photo first.';
   if (method() === 'fast' && !state.model) return 'Choose a style, or upload a painting.';
-  if (method() === 'gatys' && !state.paintings.length) return 'Upload a painting to copy its style.';
+  if (usesPaintings(method()) && !state.paintings.length) return 'Upload a painting to copy its style.';
   const iterations = Number($('iterations').value);
   if (method() === 'gatys' && !(Number.isInteger(iterations) && iterations >= 1 && iterations <= 2000)) {
     return 'Iterations must be a whole number from 1 to 2000.';
@@ -326,6 +345,10 @@ function buildForm() {
   if (m === 'fast') form.append('model', state.model);
   else state.paintings.forEach((file) => form.append('style', file));
   form.append('method', m);
+  if (m === 'magenta' && state.paintings.length === 2) {
+    const second = Number($('blend').value);
+    form.append('style_blend', `${(1 - second).toFixed(2)},${second.toFixed(2)}`);
+  }
   form.append('size', $('size').value);
   form.append('strength', $('strength').value);
   if (m === 'gatys') form.append('iterations', $('iterations').value);
@@ -334,21 +357,55 @@ function buildForm() {
 }
 
 async function onPaint() {
+  clearTimeout(state.liveTimer);
   const problem = validate();
   if (problem) return showError(problem);
   hideError();
   const button = $('paint-button');
   button.disabled = true;  // no double submits while the upload runs
   try {
+    await submit();
+  } finally {
+    button.disabled = false;
+  }
+}
+
+// Posts the form and shows the new job, unless a newer submission started meanwhile: then this one
+// is cancelled, since nobody will look at it.
+async function submit() {
+  const seq = ++state.paintSeq;
+  try {
     const job = await apiJson(`${API}/jobs`, { method: 'POST', body: buildForm() });
+    if (seq !== state.paintSeq) return cancelQuietly(job.id);
     startShowing({ ...job, status: job.status || 'queued' }, state.photoUrl);
     showPicturePanel();
     refreshHistory();
     follow(job.id);
   } catch (err) {
-    report(err);
-  } finally {
-    button.disabled = false;
+    if (seq === state.paintSeq) report(err);
+  }
+}
+
+// Live painting: with Magenta, a slider's move repaints (debounced), superseding a repaint still under way.
+function scheduleLivePaint() {
+  if (method() !== 'magenta' || !state.photo || !state.paintings.length || !state.magentaAvailable) return;
+  clearTimeout(state.liveTimer);
+  state.liveTimer = setTimeout(livePaint, LIVE_DELAY_MS);
+}
+
+function livePaint() {
+  if (validate()) return;
+  if (state.jobId && state.jobMethod === 'magenta' && ACTIVE.includes(state.lastStatus)) cancelQuietly(state.jobId);
+  hideError();
+  submit();
+}
+
+// Cancels a job the page no longer shows; one that ended meanwhile is left alone.
+async function cancelQuietly(id) {
+  try {
+    await api(`${API}/jobs/${id}`, { method: 'DELETE' });
+  } catch (err) {
+    if (err.status !== 409 && err.status !== 404) report(err);
   }
 }
 
@@ -463,9 +520,11 @@ async function pollJob(id, signal) {
 function startShowing(job, beforeUrl) {
   stopFollowing();
   state.jobId = job.id;
+  state.jobMethod = job.method || method();
   state.shownResult = null;
   state.lastStatus = job.status;
   state.previewCount = 0;
+  document.body.dataset.jobId = job.id;
   document.body.dataset.previewCount = '0';
   $('live-image').hidden = true;
   $('live-image').removeAttribute('src');
@@ -667,7 +726,10 @@ async function removeJob(job) {
 
 function jobTitle(job) {
   const p = job.params || {};
-  const what = job.method === 'fast' ? p.model || 'fast style' : `${p.styles || 1} painting${p.styles > 1 ? 's' : ''}`;
+  const paintings = `${p.styles || 1} painting${p.styles > 1 ? 's' : ''}`;
+  const what = job.method === 'fast' ? p.model || 'fast style'
+    : job.method === 'magenta' ? `${paintings} (Magenta, strength ${Number(p.strength ?? 1).toFixed(2)})`
+      : `${paintings} (Gatys)`;
   return [what, p.size ? `${p.size} px` : '', job.created ? formatWhen(job.created) : ''].filter(Boolean).join(', ');
 }
 
@@ -697,11 +759,16 @@ function bind() {
   $('photo-input').addEventListener('change', (e) => choosePhoto(e.target.files[0]));
   $('photo-preview').addEventListener('error', onPhotoPreviewError);
   $('style-upload').addEventListener('change', onPaintingsChosen);
-  $('method-fast').addEventListener('change', onMethodChange);
-  $('method-gatys').addEventListener('change', onMethodChange);
+  document.querySelectorAll('input[name="method"]').forEach((radio) => radio.addEventListener('change', onMethodChange));
   $('size').addEventListener('change', () => { state.sizeTouched = true; });
   $('strength').addEventListener('input', () => {
     $('strength-value').textContent = Number($('strength').value).toFixed(2);
+    scheduleLivePaint();
+  });
+  $('blend').addEventListener('input', () => {
+    const second = Math.round(Number($('blend').value) * 100);
+    $('blend-value').textContent = `${100 - second}% / ${second}%`;
+    scheduleLivePaint();
   });
   $('paint-button').addEventListener('click', onPaint);
   $('cancel-button').addEventListener('click', onCancel);

@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # The studio in headless Chromium: starts `atelier serve` and runs
 # studio.test.mjs (playwright-core) against it. Real styles and VGG weights
-# from ../shared when present, else tiny random ones. Screenshots go to
+# (and Magenta's networks) from ../shared when present, else tiny random ones. Screenshots go to
 # docs/screenshots/ (or $ATELIER_SCREENSHOTS).
 #   run_browser_test.sh ATELIER MAKE_STUDIO_FIXTURES
 set -euo pipefail
@@ -29,6 +29,12 @@ if [ -d "$shared/models/fast-style/pytorch-examples" ] && [ -f "$shared/models/v
       ln -s "$shared/models/fast-style/pytorch-examples/$style.safetensors" "$models/"
   done
   ln -s "$shared/models/vgg19-caffe-partial.safetensors" "$models/vgg19.safetensors"
+  if [ -f "$shared/models/magenta-arbitrary/style_predict.safetensors" ]; then
+    ln -s "$shared/models/magenta-arbitrary" "$models/magenta-arbitrary"
+  else
+    echo "NOTE: no Magenta weights in $shared: the random ones stand in"
+    ln -s "$work/models/magenta-arbitrary" "$models/magenta-arbitrary"
+  fi
   photo=$shared/images/content/tubingen.jpg painting=$shared/images/style/starry_night.jpg
 else
   echo "NOTE: ../shared is absent: tiny random models (the screenshots will show noise, the test is the same)"

@@ -135,6 +135,84 @@ async function checkDownload(page) {
   ok(`download link saved a PNG (${download.suggestedFilename()}, ${fs.statSync(saved).size} bytes)`);
 }
 
+// The job shown in the picture panel, as the API describes it.
+async function shownJob(page, args) {
+  const id = await page.evaluate(() => document.body.dataset.jobId);
+  const answer = await page.request.get(`${args.url.replace(/\/$/, '')}/api/v1/jobs/${id}`);
+  check(answer.ok(), `GET job ${id} answered ${answer.status()}`);
+  return answer.json();
+}
+
+async function resultBytes(page, args, job) {
+  const answer = await page.request.get(`${args.url.replace(/\/$/, '')}${job.result_url}`);
+  check(answer.ok(), `GET ${job.result_url} answered ${answer.status()}`);
+  return answer.body();
+}
+
+// Moves a range input from the keyboard (as a keyboard user does): `presses` of `key`.
+async function pressOn(page, selector, key, presses) {
+  await page.focus(selector);
+  for (let i = 0; i < presses; i += 1) await page.keyboard.press(key);
+}
+
+// Waits for the live repaint that a slider move starts: a new job shown, ended as done.
+async function waitForRepaint(page, previousId, what) {
+  await page.waitForFunction((id) => document.body.dataset.jobId !== id, previousId, { timeout: 15_000 });
+  await waitForDone(page, what);
+  await waitForLoadedResult(page);
+}
+
+// An uploaded painting is painted by Magenta in one pass, the default for one's own painting; the strength
+// slider repaints live (from the keyboard), and two paintings blend by the blend slider.
+async function magentaJob(page, args) {
+  await page.selectOption('#size', '256');
+  await page.setInputFiles('#style-upload', args.painting);
+  check(await page.isChecked('#method-magenta'), 'uploading a painting did not choose the instant (Magenta) method');
+  check(await page.isVisible('#live-note'), 'the live-repaint note is not shown for Magenta');
+  await recordTimeline(page);
+  await page.click('#paint-button');
+  await waitForDone(page, 'Magenta job with an uploaded painting');
+  await waitForLoadedResult(page);
+  const strong = await shownJob(page, args);
+  check(strong.method === 'magenta' && strong.params.strength === 1,
+    `the first job is ${strong.method} at strength ${strong.params.strength}`);
+  ok(`Magenta painted ${strong.width}x${strong.height} in ${(strong.finished - strong.started).toFixed(2)} s`);
+
+  const jobsBefore = (await (await page.request.get(`${args.url.replace(/\/$/, '')}/api/v1/jobs?limit=100`)).json()).jobs;
+  await recordTimeline(page);
+  await pressOn(page, '#strength', 'ArrowLeft', 14);
+  check(await page.inputValue('#strength') === '0.3', `#strength is ${await page.inputValue('#strength')} after 14 ArrowLeft`);
+  await waitForRepaint(page, strong.id, 'live repaint at strength 0.30');
+  const weak = await shownJob(page, args);
+  check(weak.method === 'magenta' && Math.abs(weak.params.strength - 0.3) < 1e-9,
+    `the repaint is ${weak.method} at strength ${weak.params.strength}`);
+  const [strongPng, weakPng] = [await resultBytes(page, args, strong), await resultBytes(page, args, weak)];
+  check(!strongPng.equals(weakPng), 'the paintings at strength 1.00 and 0.30 are the same file');
+  const jobsAfter = (await (await page.request.get(`${args.url.replace(/\/$/, '')}/api/v1/jobs?limit=100`)).json()).jobs;
+  const started = jobsAfter.length - jobsBefore.length;
+  check(started >= 1 && started <= 3, `14 key presses on the slider started ${started} jobs (debouncing expected)`);
+  ok(`the strength slider repainted live: strength 0.30 in ${(weak.finished - weak.started).toFixed(2)} s, ` +
+    `a different picture (${started} job(s) for 14 key presses)`);
+  await page.screenshot({ path: path.join(args.screenshots, 'studio_magenta.png'), fullPage: true });
+  ok('screenshot studio_magenta.png');
+
+  // Two paintings: the blend slider appears; all the way to the second painting is another picture.
+  await page.setInputFiles('#style-upload', [args.painting, args.photo]);
+  check(await page.isChecked('#method-magenta'), 'uploading two paintings left the Magenta method');
+  check(await page.isVisible('#blend'), 'the blend slider is not shown for two paintings');
+  await recordTimeline(page);
+  await pressOn(page, '#blend', 'End', 1);
+  await waitForRepaint(page, weak.id, 'live repaint blending two paintings');
+  const blended = await shownJob(page, args);
+  check(JSON.stringify(blended.params.style_blend) === '[0,1]' && blended.params.styles === 2,
+    `the blend job has style_blend ${JSON.stringify(blended.params.style_blend)} for ${blended.params.styles} paintings`);
+  check(!(await resultBytes(page, args, blended)).equals(weakPng), 'blending in the second painting changed nothing');
+  ok(`blend slider: style_blend ${JSON.stringify(blended.params.style_blend)} repainted live`);
+  // Back to full strength for the optimisation below (with Gatys chosen first, so that nothing repaints).
+  await page.check('#method-gatys');
+  await pressOn(page, '#strength', 'End', 1);
+}
+
 async function gatysJob(page, args) {
   await page.check('#method-gatys');
   await page.setInputFiles('#style-upload', args.painting);
@@ -275,6 +353,7 @@ async function main(args, session) {
   ok(`page loaded at 1280x900 with ${styles} fast styles`);
   await fastJob(page, args);
   await checkDownload(page);
+  await magentaJob(page, args);
   await gatysJob(page, args);
   await checkCompareSlider(page);
   await checkHistory(page);
