@@ -155,7 +155,7 @@ int run_import(const ModelsArgs& args) {
     throw Error("--half applies to .pth checkpoints; " + args.input + " is imported as float32");
   const std::string architecture = extension == ".tflite"
                                        ? import_magenta_tflite(args.input, args.output)
-                                       : import_fast_style_checkpoint(args.input, args.output, args.half);
+                                       : import_pytorch_checkpoint(args.input, args.output, args.half);
   if (!args.flags.quiet) std::cerr << "wrote " << args.output << " (" << architecture << ")" << std::endl;
   return kExitOk;
 }
@@ -178,9 +178,11 @@ Runner add_models_command(CLI::App& app) {
   fetch->add_flag("--force", args->force, "Download even when already installed");
   add_output_flags(fetch, &args->flags, "Machine-readable progress");
   CLI::App* import = models->add_subcommand(
-      "import", "Convert a PyTorch checkpoint (.pth) of a style network, or a Magenta .tflite file, to safetensors");
+      "import",
+      "Convert a PyTorch checkpoint (.pth) of a style network or of AdaIN, or a Magenta .tflite file, to safetensors");
   import->add_option("checkpoint", args->input,
-                     "The .pth file (torch.save of a state_dict), or the .tflite file of Magenta's arbitrary style "
+                     "The .pth file (torch.save of a state_dict: a fast style network, or naoto0804/pytorch-AdaIN's "
+                     "vgg_normalised.pth or decoder.pth), or the .tflite file of Magenta's arbitrary style "
                      "predictor or transfer network")
       ->required();
   import->add_option("--output,-o", args->output, "The .safetensors file to write")->required();

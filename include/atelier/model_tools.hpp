@@ -13,6 +13,15 @@ namespace atelier {
 // `output` that is not a .safetensors file or is `checkpoint` itself.
 std::string import_fast_style_checkpoint(const std::string& checkpoint, const std::string& output, bool half);
 
+// Any PyTorch checkpoint Atelier reads, read once: a fast style network as
+// above, or naoto0804/pytorch-AdaIN's vgg_normalised.pth (architecture
+// "vgg-normalised") or decoder.pth ("adain-decoder"), written tensor for
+// tensor with metadata "architecture", "level" (relu4_1, or relu3_1 for a
+// decoder tail) and "source"; `half` stores kernels as F16. A damaged,
+// truncated or foreign file is a one-line atelier::Error naming it. Returns
+// the architecture's name.
+std::string import_pytorch_checkpoint(const std::string& checkpoint, const std::string& output, bool half);
+
 // The original TFLite file of one of Magenta's arbitrary stylisation networks
 // (TensorFlow's mobile release of arbitrary-image-stylization-v1-256: the
 // style predictor or the style transfer network, int8 or fp16) written as
