@@ -8,17 +8,20 @@
 
 #include <cmath>
 #include <cstring>
+#include <functional>
 #include <filesystem>
 #include <iostream>
 #include <limits>
 #include <sstream>
 #include <stdexcept>
 
+#include "atelier/adain_style.hpp"
 #include "atelier/error.hpp"
 #include "atelier/safetensors.hpp"
 #include "models/adain.hpp"
 #include "random_adain_network.hpp"
 #include "test_support.hpp"
+#include "torch/tensor_image.hpp"
 
 namespace atelier {
 // Named, not anonymous: test files compile in unity batches.
@@ -312,6 +315,108 @@ TEST_F(AdainReferenceTest, Relu3_1WithTheProjectsVggMatchesReference) {
   job.styles = torch::rand({1, 3, 28, 36}).pow(2);
   job.alpha = 0.6;
   EXPECT_GE(reported_psnr(paint_with(files, job), run_reference(scratch, files, job)), 50.0);
+}
+
+// The torch-free painter (src/pipeline/adain_style.cpp) on pictures whose
+// sides are not multiples of the level's stride: padded by reflection,
+// painted, cropped back to exactly the picture's size.
+cv::Mat picture_of(const torch::Tensor& batch, int64_t i) { return tensor_to_image(batch.slice(0, i, i + 1)); }
+
+TEST_F(AdainReferenceTest, PainterBlendsStylesOnAnOddSizedPicture) {
+  const auto files = testing::write_random_adain_models(scratch.path(), "relu4_1", 41);
+  const AdainPainter painter(files.encoder, files.decoder);
+  EXPECT_EQ(painter.level(), "relu4_1");
+  EXPECT_EQ(painter.multiple(), 8);
+  torch::manual_seed(42);
+  ReferenceJob job;
+  job.content = torch::rand({1, 3, 37, 29});
+  job.styles = torch::rand({2, 3, 24, 32});
+  job.styles[0] = job.styles[0].sqrt();
+  job.weights = "2,1";
+  job.alpha = 0.7;
+  job.multiple = 8;
+  AdainOptions options;
+  options.weights = {2, 1};
+  options.alpha = 0.7;
+  const cv::Mat painted = painter.paint(picture_of(job.content, 0),
+                                        {painter.style(picture_of(job.styles, 0)), painter.style(picture_of(job.styles, 1))},
+                                        options);
+  ASSERT_EQ(painted.cols, 29);
+  ASSERT_EQ(painted.rows, 37);
+  const auto reference = run_reference(scratch, files, job).clamp(0, 1);
+  EXPECT_GE(reported_psnr(image_to_tensor(painted), reference), 50.0);
+}
+
+TEST_F(AdainReferenceTest, PainterMasksTwoStylesAtRelu3_1) {
+  const auto files = testing::write_random_adain_models(scratch.path(), "relu3_1", 51);
+  const AdainPainter painter(files.encoder, files.decoder);
+  EXPECT_EQ(painter.multiple(), 4);
+  torch::manual_seed(52);
+  ReferenceJob job;
+  job.content = torch::rand({1, 3, 30, 43});
+  job.styles = torch::rand({2, 3, 28, 28});
+  job.styles[1] = job.styles[1].pow(4);
+  job.alpha = 1.0;
+  job.multiple = 4;
+  job.mask = torch::zeros({30, 43});
+  job.mask.index_put_({torch::indexing::Slice(), torch::indexing::Slice(0, 20)}, 1.0);
+  AdainOptions options;
+  options.mask = cv::Mat(30, 43, CV_32FC1, job.mask.data_ptr<float>()).clone();
+  const std::vector<AdainStyle> styles = {painter.style(picture_of(job.styles, 0)),
+                                          painter.style(picture_of(job.styles, 1))};
+  const cv::Mat painted = painter.paint(picture_of(job.content, 0), styles, options);
+  ASSERT_EQ(painted.cols, 43);
+  ASSERT_EQ(painted.rows, 30);
+  EXPECT_GE(reported_psnr(image_to_tensor(painted), run_reference(scratch, files, job).clamp(0, 1)), 50.0);
+  // Away from the edge of the mask, each side is nearer what its own style
+  // paints alone than what the other does (not equal: each region is
+  // normalised by its own statistics).
+  const cv::Mat first = painter.paint(picture_of(job.content, 0), {styles[0]});
+  const cv::Mat second = painter.paint(picture_of(job.content, 0), {styles[1]});
+  const auto distance = [](const cv::Mat& a, const cv::Mat& b, const cv::Rect& region) {
+    return cv::norm(a(region), b(region), cv::NORM_L2);
+  };
+  const cv::Rect left(0, 0, 12, 30), right(30, 0, 13, 30);
+  EXPECT_LT(distance(painted, first, left), distance(painted, second, left));
+  EXPECT_LT(distance(painted, second, right), distance(painted, first, right));
+}
+
+TEST(AdainPainter, RefusesWhatItCannotPaint) {
+  testing::ScratchDir scratch;
+  const auto relu3 = testing::write_random_adain_models(scratch.file("a"), "relu3_1", 61);
+  const auto relu4 = testing::write_random_adain_models(scratch.file("b"), "relu4_1", 62);
+  auto message_of = [](const std::function<void()>& run) {
+    try {
+      run();
+    } catch (const Error& error) {
+      return std::string(error.what());
+    }
+    return std::string("no error");
+  };
+  // A relu4_1 decoder needs an encoder that reaches relu4_1.
+  EXPECT_NE(message_of([&] { AdainPainter(relu3.encoder, relu4.decoder); }).find("stops at relu3_1"), std::string::npos);
+  // A decoder file given as the encoder, and the other way round.
+  EXPECT_NE(message_of([&] { AdainPainter(relu4.decoder, relu4.decoder); }).find(relu4.decoder), std::string::npos);
+  EXPECT_NE(message_of([&] { AdainPainter(relu4.encoder, relu4.encoder); }).find(relu4.encoder), std::string::npos);
+
+  const AdainPainter painter(relu3.encoder, relu3.decoder);
+  const cv::Mat picture(32, 32, CV_32FC3, cv::Scalar(0.2, 0.5, 0.7));
+  EXPECT_NE(message_of([&] { painter.style(cv::Mat(1, 1, CV_32FC3, cv::Scalar(0.5, 0.5, 0.5))); }).find("too small"),
+            std::string::npos);
+  const AdainStyle style = painter.style(picture);
+  EXPECT_EQ(style.mean.size(), 256u);
+  AdainOptions options;
+  options.mask = cv::Mat(32, 32, CV_8UC1, cv::Scalar(255));
+  EXPECT_NE(message_of([&] { painter.paint(picture, {style}, options); }).find("two styles"), std::string::npos);
+  options.mask = cv::Mat(16, 32, CV_8UC1, cv::Scalar(255));
+  EXPECT_NE(message_of([&] { painter.paint(picture, {style, style}, options); }).find("same size"), std::string::npos);
+  options = {};
+  options.weights = {1, 2};
+  EXPECT_NE(message_of([&] { painter.paint(picture, {style}, options); }).find("2 blend weights for 1"),
+            std::string::npos);
+  AdainStyle other = style;
+  other.level = "relu4_1";
+  EXPECT_NE(message_of([&] { painter.paint(picture, {other}, {}); }).find("relu4_1"), std::string::npos);
 }
 
 }  // namespace adain_test

@@ -209,12 +209,26 @@ std::pair<torch::Tensor, torch::Tensor> channel_mean_std(const torch::Tensor& fe
 torch::Tensor adaptive_instance_norm(const torch::Tensor& content, const torch::Tensor& style) {
   if (content.dim() != 4 || style.dim() != 4 || content.size(1) != style.size(1))
     throw Error("internal: AdaIN needs [N,C,H,W] content and style with the same channels");
+  return adaptive_instance_norm_to(content, channel_mean_std(style));
+}
+
+torch::Tensor adaptive_instance_norm_to(const torch::Tensor& content, const AdainStatistics& style) {
   const auto [content_mean, content_std] = channel_mean_std(content);
-  const auto [style_mean, style_std] = channel_mean_std(style);
-  return (content - content_mean) / content_std * style_std + style_mean;
+  return (content - content_mean) / content_std * style.second + style.first;
 }
 
 torch::Tensor adain_target(const torch::Tensor& content, const std::vector<torch::Tensor>& styles,
+                           const std::vector<double>& weights, double alpha) {
+  std::vector<AdainStatistics> statistics;
+  for (const auto& style : styles) {
+    if (style.dim() != 4 || content.dim() != 4 || style.size(1) != content.size(1))
+      throw Error("internal: AdaIN needs [N,C,H,W] content and style with the same channels");
+    statistics.push_back(channel_mean_std(style));
+  }
+  return adain_target(content, statistics, weights, alpha);
+}
+
+torch::Tensor adain_target(const torch::Tensor& content, const std::vector<AdainStatistics>& styles,
                            const std::vector<double>& weights, double alpha) {
   if (!(alpha >= 0.0 && alpha <= 1.0)) throw Error("the AdaIN strength (alpha) must be in [0,1]");
   if (styles.empty()) throw Error("AdaIN needs at least one style");
@@ -229,7 +243,7 @@ torch::Tensor adain_target(const torch::Tensor& content, const std::vector<torch
   torch::Tensor mixed;
   for (size_t i = 0; i < styles.size(); ++i) {
     if (weights[i] == 0) continue;
-    const auto part = adaptive_instance_norm(content, styles[i]) * (weights[i] / total);
+    const auto part = adaptive_instance_norm_to(content, styles[i]) * (weights[i] / total);
     mixed = mixed.defined() ? mixed + part : part;
   }
   return alpha == 1.0 ? mixed : mixed * alpha + content * (1.0 - alpha);
@@ -246,6 +260,11 @@ torch::Tensor mask_at_size(const torch::Tensor& mask, int64_t height, int64_t wi
 
 torch::Tensor adain_masked_target(const torch::Tensor& content, const torch::Tensor& style_fg,
                                   const torch::Tensor& style_bg, const torch::Tensor& foreground, double alpha) {
+  return adain_masked_target(content, channel_mean_std(style_fg), channel_mean_std(style_bg), foreground, alpha);
+}
+
+torch::Tensor adain_masked_target(const torch::Tensor& content, const AdainStatistics& style_fg,
+                                  const AdainStatistics& style_bg, const torch::Tensor& foreground, double alpha) {
   if (!(alpha >= 0.0 && alpha <= 1.0)) throw Error("the AdaIN strength (alpha) must be in [0,1]");
   if (content.dim() != 4 || content.size(0) != 1) throw Error("internal: masked AdaIN takes one [1,C,H,W] picture");
   if (foreground.sizes() != content.sizes().slice(2)) throw Error("internal: the mask is not at the features' size");
@@ -261,7 +280,7 @@ torch::Tensor adain_masked_target(const torch::Tensor& content, const torch::Ten
     // Unbiased variance; one pixel has none, so its variance is taken as 0.
     const auto mean = region.mean(1, /*keepdim=*/true);
     const auto variance = (region - mean).pow(2).sum(1, /*keepdim=*/true) / static_cast<double>(std::max<int64_t>(n - 1, 1));
-    const auto [style_mean, style_std] = channel_mean_std(fg ? style_fg : style_bg);
+    const auto& [style_mean, style_std] = fg ? style_fg : style_bg;
     const auto painted = (region - mean) / (variance + kAdainEps).sqrt() * style_std.view({channels, 1}) +
                          style_mean.view({channels, 1});
     target.index_copy_(1, indices, painted);

@@ -89,12 +89,21 @@ std::pair<torch::Tensor, torch::Tensor> channel_mean_std(const torch::Tensor& fe
 // and std of `style` ([N,C,h,w], any h,w; N equal or 1).
 torch::Tensor adaptive_instance_norm(const torch::Tensor& content, const torch::Tensor& style);
 
+// A style as AdaIN sees it: the per-channel mean and std of its features
+// ([1,C,1,1] each), computed once and reused for any number of pictures.
+using AdainStatistics = std::pair<torch::Tensor, torch::Tensor>;
+// AdaIN to given statistics.
+torch::Tensor adaptive_instance_norm_to(const torch::Tensor& content, const AdainStatistics& style);
+
 // The decoder's target (naoto0804's style_transfer): sum_i weights[i] *
 // AdaIN(content, styles[i]) with the weights normalised to sum 1, then
 // alpha * that + (1 - alpha) * content. `content` [1,C,H,W], each style
 // [1,C,h,w]. Throws atelier::Error on a count mismatch, a negative or
 // non-finite weight, all-zero weights, or alpha outside [0,1].
 torch::Tensor adain_target(const torch::Tensor& content, const std::vector<torch::Tensor>& styles,
+                           const std::vector<double>& weights, double alpha);
+// The same from the styles' statistics.
+torch::Tensor adain_target(const torch::Tensor& content, const std::vector<AdainStatistics>& styles,
                            const std::vector<double>& weights, double alpha);
 // Spatial control (the original AdaIN test code): features where
 // `foreground` ([H,W] bool at the features' size) is true take the mean and
@@ -103,6 +112,8 @@ torch::Tensor adain_target(const torch::Tensor& content, const std::vector<torch
 // alpha as above.
 torch::Tensor adain_masked_target(const torch::Tensor& content, const torch::Tensor& style_fg,
                                   const torch::Tensor& style_bg, const torch::Tensor& foreground, double alpha);
+torch::Tensor adain_masked_target(const torch::Tensor& content, const AdainStatistics& style_fg,
+                                  const AdainStatistics& style_bg, const torch::Tensor& foreground, double alpha);
 // A mask picture ([H,W] float in [0,1], any size) at the features' size:
 // nearest-neighbour resize, then >= 0.5 is foreground.
 torch::Tensor mask_at_size(const torch::Tensor& mask, int64_t height, int64_t width);
