@@ -19,6 +19,7 @@
 #include <vector>
 
 #include "atelier/runtime.hpp"
+#include "atelier/tiling.hpp"
 
 namespace atelier {
 
@@ -64,13 +65,22 @@ class MagentaPainter {
   // reflection to a multiple of 4 for the network, then cropped back).
   // `strength` 1 paints with `style`; below 1 the vector moves towards the
   // picture's own (style_vector(rgb, options)); 0 is the picture's own style.
+  // A picture whose whole pass would need more than `max_memory` bytes (0:
+  // no limit) runs in tiles (plan_magenta_tiling) whose conditional norms
+  // use the whole picture's statistics: the same result up to rounding.
   cv::Mat paint(const cv::Mat& rgb, const StyleVector& style, double strength = 1.0,
-                Precision precision = Precision::F32, const StylePictureOptions& options = {}) const;
+                Precision precision = Precision::F32, const StylePictureOptions& options = {},
+                std::int64_t max_memory = 0) const;
 
  private:
   std::shared_ptr<const MagentaPredictor> predictor_;
   std::shared_ptr<const MagentaTransfer> transfer_;
 };
+
+// How paint() runs a height x width picture within max_memory bytes (0: no
+// limit): whole (tile 0) or in tiles, from measured peaks (bench/
+// bench_magenta_tiles). Throws atelier::Error when not even small tiles fit.
+TilingPlan plan_magenta_tiling(std::int64_t height, std::int64_t width, std::int64_t max_memory);
 
 // sum_i weights[i] * styles[i] / sum_i weights[i]. Throws atelier::Error when
 // the counts differ, a weight is negative or not finite, or all are zero.

@@ -20,30 +20,14 @@
 #include <string>
 #include <vector>
 
-#include "torch/tensor_image.hpp"
 #include "atelier/tiling.hpp"
+#include "models/staged_network.hpp"
+#include "torch/tensor_image.hpp"
 
 namespace atelier {
 
 enum class FastStyleArchitecture { PytorchExamples, Engstrom };
 const char* architecture_name(FastStyleArchitecture architecture);
-
-// Per-channel mean and biased variance ([C] float32) of the input of one
-// instance-norm layer.
-struct ChannelStatistics {
-  torch::Tensor mean, variance;
-};
-
-// Where the instance norms of the encoder or the decoder take their
-// statistics from. The first fixed.size() norms use the given ones (those
-// of the whole image, for tiled runs). The next one computes them from its
-// own input, as in an ordinary forward pass; or, with stop_at_next, the
-// stage ends there and returns that input, so that a caller can gather its
-// statistics over all tiles.
-struct NormPlan {
-  std::vector<ChannelStatistics> fixed;
-  bool stop_at_next = false;
-};
 
 class FastStyleNetwork {
  public:
@@ -107,6 +91,30 @@ class FastStyleNetwork {
   torch::Device device_;
   bool channels_last_ = false;
   std::map<std::string, torch::Tensor> weights_;
+};
+
+// A FastStyleNetwork as stylize_tiled runs it: RGB [0,1] in and out
+// (the network's own range is 0..255), clamped.
+class FastStyleStages final : public StagedNetwork {
+ public:
+  explicit FastStyleStages(const FastStyleNetwork& network) : network_(network) {}
+  const torch::Device& device() const override { return network_.device(); }
+  torch::Tensor input(const cv::Mat& rgb) const override;
+  torch::Tensor encode(const torch::Tensor& input, const NormPlan& plan, std::array<int64_t, 2> whole) const override {
+    return network_.encode(input, plan, whole);
+  }
+  torch::Tensor trunk(const torch::Tensor& encoded) const override { return network_.trunk(encoded); }
+  torch::Tensor decode(const torch::Tensor& trunk_output, const NormPlan& plan) const override;
+  std::vector<int64_t> encoder_norm_scales() const override { return FastStyleNetwork::encoder_norm_scales(); }
+  std::vector<int64_t> decoder_norm_scales() const override { return network_.decoder_norm_scales(); }
+  // Both architectures: the encoder sees 7 image pixels each way (9x9, then
+  // two 3x3 stride-2 convolutions), under 2 map pixels; the decoder (two
+  // nearest x2 + 3x3, then 9x9) under 2 map pixels. 4 leaves a margin.
+  int64_t encoder_reach() const override { return 4; }
+  int64_t decoder_reach() const override { return 4; }
+
+ private:
+  const FastStyleNetwork& network_;
 };
 
 // Stylises one image (CV_32FC3 RGB [0,1]) and returns it at the same size

@@ -4,6 +4,7 @@
 
 #include "atelier/error.hpp"
 #include "models/fast_style.hpp"
+#include "torch/tensor_image.hpp"
 
 namespace atelier {
 // A named namespace, not an anonymous one: the library compiles in unity
@@ -155,48 +156,102 @@ std::map<std::string, std::vector<int64_t>> MagentaTransfer::expected_shapes() {
 MagentaTransfer::MagentaTransfer(const std::map<std::string, torch::Tensor>& weights, const torch::Device& device)
     : device_(device), weights_(md::checked(expected_shapes(), weights, "the Magenta style transfer network", device)) {}
 
-torch::Tensor MagentaTransfer::forward(const torch::Tensor& rgb, const torch::Tensor& style) const {
+torch::Tensor MagentaTransfer::checked_style(const torch::Tensor& style, int64_t batch) const {
+  if (style.dim() != 2 || style.size(1) != kMagentaStyleSize || (style.size(0) != 1 && style.size(0) != batch))
+    throw Error("a Magenta style vector holds " + std::to_string(kMagentaStyleSize) + " numbers");
+  return style.to(device_, torch::kFloat32);
+}
+
+torch::Tensor MagentaTransfer::conv(const torch::Tensor& x, const std::string& name, int64_t kernel, int64_t stride,
+                                    bool bias) const {
+  return torch::conv2d(reflection_pad(x, kernel / 2, x.scalar_type()), weights_.at(name + ".weight"),
+                       bias ? weights_.at(name + ".bias") : torch::Tensor(), stride);
+}
+
+// Conditional instance norm, as the graph computes it (biased two-pass
+// variance; scale and shift projected from the style vector), with the
+// plan's statistics where it gives them. In float32 also under bf16
+// autocast: the statistics need it.
+bool MagentaTransfer::normalize(torch::Tensor& x, const std::string& name, const torch::Tensor& style,
+                                const NormPlan& plan, size_t& index) const {
+  torch::Tensor mean, variance;
+  if (index < plan.fixed.size()) {
+    mean = plan.fixed[index].mean.to(device_, torch::kFloat32).view({1, -1, 1, 1});
+    variance = plan.fixed[index].variance.to(device_, torch::kFloat32).view({1, -1, 1, 1});
+  } else if (plan.stop_at_next) {
+    return false;
+  }
+  const auto input = x.to(torch::kFloat32);
+  if (!mean.defined()) {
+    mean = input.mean({2, 3}, /*keepdim=*/true);
+    variance = (input - mean).square().mean({2, 3}, /*keepdim=*/true);
+  }
+  auto w = [&](const std::string& key) -> const torch::Tensor& { return weights_.at(name + key); };
+  const auto gamma = torch::addmm(w(".norm.gamma.bias"), style, w(".norm.gamma.weight").t());
+  const auto beta = torch::addmm(w(".norm.beta.bias"), style, w(".norm.beta.weight").t());
+  const auto m = torch::rsqrt(variance + md::kNormEps) * gamma.unsqueeze(-1).unsqueeze(-1);
+  x = input * m + (beta.unsqueeze(-1).unsqueeze(-1) - mean * m);
+  ++index;
+  return true;
+}
+
+const std::vector<int64_t>& MagentaTransfer::decoder_norm_scales() {
+  static const std::vector<int64_t> scales = {2, 4, 4};
+  return scales;
+}
+
+torch::Tensor MagentaTransfer::encode(const torch::Tensor& rgb) const {
   if (rgb.dim() != 4 || rgb.size(1) != 3) throw Error("the style transfer network takes [N,3,H,W] RGB images");
   const int64_t h = rgb.size(2), w = rgb.size(3);
   if (h % kMagentaMultiple || w % kMagentaMultiple || h < 8 || w < 8)
     throw Error("the style transfer network takes sides that are multiples of 4 and at least 8, not " +
                 std::to_string(w) + "x" + std::to_string(h));
-  if (style.dim() != 2 || style.size(1) != kMagentaStyleSize || (style.size(0) != 1 && style.size(0) != rgb.size(0)))
-    throw Error("a Magenta style vector holds " + std::to_string(kMagentaStyleSize) + " numbers");
-  const auto s = style.to(device_, torch::kFloat32);
-  auto weight = [&](const std::string& key) -> const torch::Tensor& { return weights_.at(key); };
-  auto conv = [&](const torch::Tensor& x, const std::string& name, int64_t kernel, int64_t stride, bool bias) {
-    return torch::conv2d(reflection_pad(x, kernel / 2, x.scalar_type()), weight(name + ".weight"),
-                         bias ? weight(name + ".bias") : torch::Tensor(), stride);
-  };
-  // Conditional instance norm, as the graph computes it (biased two-pass
-  // variance; scale and shift projected from the style vector).
-  // In float32 also under bf16 autocast: the statistics need it.
-  auto norm = [&](const torch::Tensor& input, const std::string& name) {
-    const auto x = input.to(torch::kFloat32);
-    const auto gamma = torch::addmm(weight(name + ".norm.gamma.bias"), s, weight(name + ".norm.gamma.weight").t());
-    const auto beta = torch::addmm(weight(name + ".norm.beta.bias"), s, weight(name + ".norm.beta.weight").t());
-    const auto mean = x.mean({2, 3}, /*keepdim=*/true);
-    const auto variance = (x - mean).square().mean({2, 3}, /*keepdim=*/true);
-    const auto m = torch::rsqrt(variance + md::kNormEps) * gamma.unsqueeze(-1).unsqueeze(-1);
-    return x * m + (beta.unsqueeze(-1).unsqueeze(-1) - mean * m);
-  };
+  auto x = conv(rgb.to(device_, torch::kFloat32), "transfer.contract.conv1", 9, 1, true).relu_();
+  x = conv(x, "transfer.contract.conv2", 3, 2, true).relu_();
+  return conv(x, "transfer.contract.conv3", 3, 2, true).relu_();
+}
+
+torch::Tensor MagentaTransfer::trunk(const torch::Tensor& encoded, const torch::Tensor& style) const {
+  const auto s = checked_style(style, encoded.size(0));
+  const NormPlan own;  // the trunk runs on the whole map: its own statistics
+  size_t index = 0;
+  auto x = encoded;
+  for (int r = 1; r <= 5; ++r) {
+    const std::string block = "transfer.residual" + std::to_string(r);
+    auto y = conv(x, block + ".conv1", 3, 1, false);
+    normalize(y, block + ".conv1", s, own, index);
+    y = conv(y.relu_(), block + ".conv2", 3, 1, false);
+    normalize(y, block + ".conv2", s, own, index);
+    x = y.add_(x);
+  }
+  return x;
+}
+
+torch::Tensor MagentaTransfer::decode(const torch::Tensor& trunk_output, const torch::Tensor& style,
+                                      const NormPlan& plan) const {
+  const auto s = checked_style(style, trunk_output.size(0));
   auto upsample = [](const torch::Tensor& x) {
     return torch::nn::functional::interpolate(
         x, torch::nn::functional::InterpolateFuncOptions().scale_factor(std::vector<double>{2, 2}).mode(torch::kNearest));
   };
-  auto x = conv(rgb.to(device_, torch::kFloat32), "transfer.contract.conv1", 9, 1, true).relu_();
-  x = conv(x, "transfer.contract.conv2", 3, 2, true).relu_();
-  x = conv(x, "transfer.contract.conv3", 3, 2, true).relu_();
-  for (int r = 1; r <= 5; ++r) {
-    const std::string block = "transfer.residual" + std::to_string(r);
-    auto y = norm(conv(x, block + ".conv1", 3, 1, false), block + ".conv1").relu_();
-    y = norm(conv(y, block + ".conv2", 3, 1, false), block + ".conv2");
-    x = y.add_(x);
-  }
-  x = norm(conv(upsample(x), "transfer.expand.conv1", 3, 1, false), "transfer.expand.conv1").relu_();
-  x = norm(conv(upsample(x), "transfer.expand.conv2", 3, 1, false), "transfer.expand.conv2").relu_();
-  return torch::sigmoid(norm(conv(x, "transfer.expand.conv3", 9, 1, false), "transfer.expand.conv3"));
+  size_t index = 0;
+  auto x = conv(upsample(trunk_output), "transfer.expand.conv1", 3, 1, false);
+  if (!normalize(x, "transfer.expand.conv1", s, plan, index)) return x;
+  x = conv(upsample(x.relu_()), "transfer.expand.conv2", 3, 1, false);
+  if (!normalize(x, "transfer.expand.conv2", s, plan, index)) return x;
+  x = conv(x.relu_(), "transfer.expand.conv3", 9, 1, false);
+  if (!normalize(x, "transfer.expand.conv3", s, plan, index)) return x;
+  return torch::sigmoid(x);
+}
+
+torch::Tensor MagentaTransfer::forward(const torch::Tensor& rgb, const torch::Tensor& style) const {
+  return decode(trunk(encode(rgb), style), style, {});
+}
+
+torch::Tensor MagentaStages::input(const cv::Mat& rgb) const { return image_to_tensor(rgb, transfer_.device()); }
+
+torch::Tensor MagentaStages::encode(const torch::Tensor& input, const NormPlan&, std::array<int64_t, 2>) const {
+  return transfer_.encode(input);  // no norms in the contracting part; reflect padding needs no whole size
 }
 
 // --------------------------------------------------------------- loading

@@ -16,6 +16,8 @@
 #include <string>
 #include <vector>
 
+#include "models/staged_network.hpp"
+
 namespace atelier {
 
 constexpr int64_t kMagentaStyleSize = 100;   // length of a style vector
@@ -50,9 +52,52 @@ class MagentaTransfer {
   torch::Tensor forward(const torch::Tensor& rgb, const torch::Tensor& style) const;
   const torch::Device& device() const { return device_; }
 
+  // forward() in three stages, for tiles (MagentaStages): the contracting
+  // convolutions (no norms) down to the quarter-size map; the residual
+  // blocks on it; the expanding convolutions, whose three norms see their
+  // input at 2, 4 and 4 times the map's size. `style` is checked [N|1,100].
+  torch::Tensor encode(const torch::Tensor& rgb) const;
+  torch::Tensor trunk(const torch::Tensor& encoded, const torch::Tensor& style) const;
+  torch::Tensor decode(const torch::Tensor& trunk_output, const torch::Tensor& style, const NormPlan& plan) const;
+  static const std::vector<int64_t>& decoder_norm_scales();
+
  private:
+  torch::Tensor checked_style(const torch::Tensor& style, int64_t batch) const;
+  // Conditional instance norm of `x` in place of the plan's next norm; false
+  // when the plan stops there (x is left as it was).
+  bool normalize(torch::Tensor& x, const std::string& name, const torch::Tensor& style, const NormPlan& plan,
+                 size_t& index) const;
+  torch::Tensor conv(const torch::Tensor& x, const std::string& name, int64_t kernel, int64_t stride, bool bias) const;
+
   torch::Device device_;
   std::map<std::string, torch::Tensor> weights_;
+};
+
+// MagentaTransfer with one style vector as stylize_tiled runs it. The
+// picture's sides must be multiples of 4 (MagentaPainter pads them).
+class MagentaStages final : public StagedNetwork {
+ public:
+  MagentaStages(const MagentaTransfer& transfer, const torch::Tensor& style) : transfer_(transfer), style_(style) {}
+  const torch::Device& device() const override { return transfer_.device(); }
+  torch::Tensor input(const cv::Mat& rgb) const override;
+  torch::Tensor encode(const torch::Tensor& input, const NormPlan& plan, std::array<int64_t, 2> whole) const override;
+  torch::Tensor trunk(const torch::Tensor& encoded) const override { return transfer_.trunk(encoded, style_); }
+  torch::Tensor decode(const torch::Tensor& trunk_output, const NormPlan& plan) const override {
+    return transfer_.decode(trunk_output, style_, plan);
+  }
+  std::vector<int64_t> encoder_norm_scales() const override { return {}; }
+  std::vector<int64_t> decoder_norm_scales() const override { return MagentaTransfer::decoder_norm_scales(); }
+  // The same shape as the fast style networks, reflect padding throughout:
+  // contract 9x9, 3x3 s2, 3x3 s2 reaches 4 + 1 + 2 = 7 image pixels (under
+  // 2 map pixels); expand (x2, 3x3), (x2, 3x3), 9x9 reaches 0.5 + 0.25 + 1
+  // map pixels. A tile edge inside the picture, reflected, spoils no more
+  // than that; 4 leaves a margin.
+  int64_t encoder_reach() const override { return 4; }
+  int64_t decoder_reach() const override { return 4; }
+
+ private:
+  const MagentaTransfer& transfer_;
+  torch::Tensor style_;
 };
 
 // TensorFlow SAME zero padding of `x` for a conv of `kernel` and `stride`:

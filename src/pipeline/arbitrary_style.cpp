@@ -16,6 +16,14 @@ namespace atelier {
 namespace arbitrary_detail {
 
 constexpr int kMinimumStyleSide = 16;
+
+// Peak memory of the transfer network, measured (bench/bench_magenta_tiles,
+// fp32, 1000x752 to 4000x3000): a whole pass holds 360-440 bytes a pixel
+// over the process and the picture (the full-size 16-channel maps of the
+// last upsampling, padded); tiled, 65-95 bytes a pixel with 512 px tiles
+// (the picture padded, the quarter-size trunk, the blended output) plus the
+// tile's own working set. The halos: 4 + 4 quarter-size pixels, both sides.
+constexpr TilingCosts kMagentaCosts{int64_t{300} << 20, 450, 100, 64};
 constexpr const char* kFormat = "atelier-style-vector";
 
 // json[key] when it is a string, else "".
@@ -82,17 +90,29 @@ StyleVector MagentaPainter::style_vector(const cv::Mat& rgb, const StylePictureO
   return ad::from_tensor(predictor_->forward(image_to_tensor(square, predictor_->device())));
 }
 
+TilingPlan plan_magenta_tiling(std::int64_t height, std::int64_t width, std::int64_t max_memory) {
+  auto padded = [](std::int64_t n) { return std::max<std::int64_t>(8, (n + 3) / 4 * 4); };  // as paint() pads
+  return plan_tiling(padded(height), padded(width), max_memory, ad::kMagentaCosts);
+}
+
 cv::Mat MagentaPainter::paint(const cv::Mat& rgb, const StyleVector& style, double strength, Precision precision,
-                              const StylePictureOptions& options) const {
+                              const StylePictureOptions& options, std::int64_t max_memory) const {
   if (rgb.empty() || rgb.type() != CV_32FC3) throw Error("internal: pictures are CV_32FC3 RGB");
   const StyleVector used = strength == 1.0 ? style : interpolate_style_vectors(style, style_vector(rgb, options), strength);
   const int height = ad::padded_side(rgb.rows), width = ad::padded_side(rgb.cols);
   const int top = (height - rgb.rows) / 2, left = (width - rgb.cols) / 2;
   cv::Mat padded;
   cv::copyMakeBorder(rgb, padded, top, height - rgb.rows - top, left, width - rgb.cols - left, cv::BORDER_REFLECT_101);
-  torch::InferenceMode inference;
-  AutocastScope autocast(precision, transfer_->device());
-  const cv::Mat painted = tensor_to_image(transfer_->forward(image_to_tensor(padded, transfer_->device()), ad::to_tensor(used)));
+  const TilingPlan plan = plan_magenta_tiling(rgb.rows, rgb.cols, max_memory);
+  const torch::Tensor vector = ad::to_tensor(used);
+  cv::Mat painted;
+  if (plan.tile > 0) {
+    painted = stylize_tiled(MagentaStages(*transfer_, vector), padded, plan.tile, precision);
+  } else {
+    torch::InferenceMode inference;
+    AutocastScope autocast(precision, transfer_->device());
+    painted = tensor_to_image(transfer_->forward(image_to_tensor(padded, transfer_->device()), vector));
+  }
   return painted(cv::Rect(left, top, rgb.cols, rgb.rows)).clone();
 }
 

@@ -1,38 +1,33 @@
 // Large images in tiles, with every instance norm using the statistics of
-// the whole image. The network runs in three stages (FastStyleNetwork::
-// encode/trunk/decode); the encoder and decoder, which work at full and half
-// size, run tile by tile, while the trunk runs on the whole quarter-size map
-// (about 32 bytes a pixel). Each encoder or decoder norm needs one extra pass
+// the whole image, for any network in three stages (StagedNetwork: the fast
+// style networks and Magenta's transfer network). The encoder and decoder,
+// which work at full and half size, run tile by tile, while the trunk runs
+// on the whole quarter-size map (32 or 8 bytes a pixel). Each encoder or decoder norm needs one extra pass
 // over the tiles that stops at that norm and gathers its input's statistics
 // over the tiles' inner parts, which partition the image; in the final pass
 // every tile uses them all. With enough halo round each tile, every inner
 // pixel is then computed exactly as in one pass over the whole image.
 #include "atelier/error.hpp"
-#include "models/fast_style.hpp"
 #include "atelier/memory_size.hpp"
+#include "models/fast_style.hpp"
+#include "models/staged_network.hpp"
 
 namespace atelier {
 namespace {
 
 using torch::indexing::Slice;
 
-// Peak memory, measured on 4000x4000 and 2000x1500 images (both
-// architectures, fp32 and bf16, bench/bench_fast_style --tile): a whole
-// pass holds about 1 KB a pixel at once (the full-size 64-channel decoder
-// maps); tiled, the trunk, the blended output and the input take about 250
-// bytes a pixel, plus each tile's own working set.
-constexpr int64_t kProcessBytes = int64_t{300} << 20;
-constexpr int64_t kWholePassBytesPerPixel = 1100;
-constexpr int64_t kTiledBytesPerPixel = 250;
+// Peak memory of the fast style networks, measured on 4000x4000 and
+// 2000x1500 images (both architectures, fp32 and bf16, bench/
+// bench_fast_style --tile): a whole pass holds about 1 KB a pixel at once
+// (the full-size 64-channel decoder maps); tiled, the trunk, the blended
+// output and the input take about 250 bytes a pixel, plus each tile's own
+// working set.
+constexpr TilingCosts kFastStyleCosts{int64_t{300} << 20, 1100, 250, 64};
 constexpr int64_t kSmallestTile = 256;
 
-// Halos in quarter-size map pixels (4 image pixels each). The encoder sees
-// 7 image pixels each way (9x9, then two 3x3 stride-2 convolutions), the
-// decoder about 2 map pixels, and blending reaches kFeather beyond a tile's
-// inner part.
-constexpr int64_t kEncoderHalo = 4;
+// Blending reaches kFeather map pixels beyond a tile's inner part.
 constexpr int64_t kFeather = 4;
-constexpr int64_t kDecoderHalo = kFeather + 4;
 
 struct Span {
   int64_t begin, end;
@@ -109,13 +104,13 @@ torch::Tensor feather_ramp(int64_t length, int64_t feather, bool before, bool af
 
 }  // namespace
 
-TilingPlan plan_tiling(int64_t height, int64_t width, int64_t max_memory) {
+TilingPlan plan_tiling(int64_t height, int64_t width, int64_t max_memory, const TilingCosts& costs) {
   const int64_t pixels = height * width;
-  const int64_t whole = kProcessBytes + kWholePassBytesPerPixel * pixels;
+  const int64_t whole = costs.process_bytes + costs.whole_bytes_per_pixel * pixels;
   if (max_memory <= 0 || whole <= max_memory) return {0, whole};
   auto tiled = [&](int64_t tile) {
-    const int64_t side = tile + 8 * kDecoderHalo;  // the widest halo, both sides, in image pixels
-    return kProcessBytes + kTiledBytesPerPixel * pixels + kWholePassBytesPerPixel * side * side;
+    const int64_t side = tile + costs.halo_pixels;
+    return costs.process_bytes + costs.tiled_bytes_per_pixel * pixels + costs.whole_bytes_per_pixel * side * side;
   };
   if (tiled(kSmallestTile) > max_memory)
     throw Error(std::to_string(width) + "x" + std::to_string(height) + " needs about " +
@@ -126,6 +121,10 @@ TilingPlan plan_tiling(int64_t height, int64_t width, int64_t max_memory) {
   return {tile, tiled(tile)};
 }
 
+TilingPlan plan_tiling(int64_t height, int64_t width, int64_t max_memory) {
+  return plan_tiling(height, width, max_memory, kFastStyleCosts);
+}
+
 cv::Mat stylize_image_within(const FastStyleNetwork& network, const cv::Mat& rgb, int64_t max_memory,
                              Precision precision) {
   const TilingPlan plan = plan_tiling(rgb.rows, rgb.cols, max_memory);
@@ -133,21 +132,28 @@ cv::Mat stylize_image_within(const FastStyleNetwork& network, const cv::Mat& rgb
 }
 
 cv::Mat stylize_image_tiled(const FastStyleNetwork& network, const cv::Mat& rgb, int64_t tile, Precision precision) {
+  return stylize_tiled(FastStyleStages(network), rgb, tile, precision);
+}
+
+cv::Mat stylize_tiled(const StagedNetwork& network, const cv::Mat& rgb, int64_t tile, Precision precision) {
   if (tile < 64 || tile % 4 != 0) throw Error("tile size must be a multiple of 4 and at least 64 pixels");
   torch::InferenceMode inference;
   AutocastScope autocast(precision, network.device());
   const int64_t height = rgb.rows, width = rgb.cols;
   const int64_t map_rows = (height + 3) / 4, map_cols = (width + 3) / 4;
+  // Halos in quarter-size map pixels (4 image pixels each); the decoder's
+  // output must be exact kFeather beyond a tile's inner part too.
+  const int64_t encoder_halo = network.encoder_reach(), decoder_halo = kFeather + network.decoder_reach();
   std::vector<Tile> tiles;
   for (const Span& rows : split(map_rows, tile / 4))
     for (const Span& cols : split(map_cols, tile / 4)) tiles.push_back({rows, cols});
 
   auto encode_tile = [&](const Tile& t, const NormPlan& plan, Span& rows, Span& cols) {
-    rows = t.outer(kEncoderHalo, map_rows, map_cols, true), cols = t.outer(kEncoderHalo, map_rows, map_cols, false);
+    rows = t.outer(encoder_halo, map_rows, map_cols, true), cols = t.outer(encoder_halo, map_rows, map_cols, false);
     const cv::Rect region(static_cast<int>(4 * cols.begin), static_cast<int>(4 * rows.begin),
                           static_cast<int>(std::min(4 * cols.end, width) - 4 * cols.begin),
                           static_cast<int>(std::min(4 * rows.end, height) - 4 * rows.begin));
-    return network.encode(network.input_tensor(image_to_tensor(rgb(region)) * 255.0), plan, {height, width});
+    return network.encode(network.input(rgb(region)), plan, {height, width});
   };
 
   // One pass over the tiles per norm of a stage: each stops at the next
@@ -163,11 +169,12 @@ cv::Mat stylize_image_tiled(const FastStyleNetwork& network, const cv::Mat& rgb,
       }
       plan.fixed.push_back(statistics.result());
     }
+    plan.stop_at_next = false;  // every norm's statistics are known now
     return plan;
   };
 
   // Encoder: its statistics, then one pass that assembles the quarter-size map.
-  const NormPlan encoder = gather_statistics(FastStyleNetwork::encoder_norm_scales(), encode_tile);
+  const NormPlan encoder = gather_statistics(network.encoder_norm_scales(), encode_tile);
   torch::Tensor encoded;
   for (const Tile& t : tiles) {
     Span rows{}, cols{};
@@ -183,7 +190,7 @@ cv::Mat stylize_image_tiled(const FastStyleNetwork& network, const cv::Mat& rgb,
   encoded = torch::Tensor();
 
   auto decode_tile = [&](const Tile& t, const NormPlan& plan, Span& rows, Span& cols) {
-    rows = t.outer(kDecoderHalo, map_rows, map_cols, true), cols = t.outer(kDecoderHalo, map_rows, map_cols, false);
+    rows = t.outer(decoder_halo, map_rows, map_cols, true), cols = t.outer(decoder_halo, map_rows, map_cols, false);
     return network.decode(
         trunk_output.index({Slice(), Slice(), Slice(rows.begin, rows.end), Slice(cols.begin, cols.end)}), plan);
   };
@@ -196,7 +203,7 @@ cv::Mat stylize_image_tiled(const FastStyleNetwork& network, const cv::Mat& rgb,
   auto weights = torch::zeros({1, 4 * map_rows, 4 * map_cols});
   for (const Tile& t : tiles) {
     Span rows{}, cols{};
-    auto output = decode_tile(t, decoder, rows, cols).to(torch::kCPU, torch::kFloat32)[0] / 255.0;
+    auto output = decode_tile(t, decoder, rows, cols).to(torch::kCPU, torch::kFloat32)[0];
     const bool above = t.inner_rows.begin > 0, below = t.inner_rows.end < map_rows;
     const bool left = t.inner_cols.begin > 0, right = t.inner_cols.end < map_cols;
     const Span blend_rows{t.inner_rows.begin - (above ? kFeather : 0), t.inner_rows.end + (below ? kFeather : 0)};
