@@ -372,6 +372,8 @@ TEST(JobRequestParsing, RefusesBadMagentaRequestsWithOneLine) {
       {{photo, painting, {"strength", "", "", "1.5"}}, "strength: 1.5 is out of range (0..1)"},
       {{photo, painting, {"method", "", "", "adain"}}, "method: \"adain\" is not fast, magenta or gatys"},
       {{photo, painting, painting, painting, painting, painting}, "style: at most 4 paintings"},
+      {{photo, painting, {"style", "tiny.png", "", png_bytes(1, 1)}},
+       "style 2: 1x1 is too small for a style (at least 16 pixels a side)"},
   };
   for (const auto& [fields, expected] : cases) {
     EXPECT_EQ(refusal_status([&] { parse_job_request(fields, {}); }), 400) << expected;

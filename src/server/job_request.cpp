@@ -16,6 +16,8 @@ namespace {
 
 const std::set<std::string> kSettingNames = {"method", "model", "size", "strength", "iterations", "keep_colors",
                                              "precision", "style_blend"};
+// Magenta's smallest style picture a side (style_picture_input refuses less).
+constexpr int kMinMagentaStyleSide = 16;
 // A blend weight's bounds: only their ratios matter, so this is no real limit.
 constexpr double kMaxBlendWeight = 1000;
 
@@ -239,6 +241,10 @@ JobRequest parse_job_request(const std::vector<UploadedField>& fields, const Upl
   for (size_t i = 0; i < styles.size(); ++i) {
     const ImageSize style = check_picture("style " + std::to_string(i + 1), styles[i]->content, limits.max_pixels);
     style_pixels += std::int64_t{style.width} * style.height;
+    if (method == "magenta" && std::min(style.width, style.height) < kMinMagentaStyleSide)
+      throw Refusal(400, "style " + std::to_string(i + 1) + ": " + std::to_string(style.width) + "x" +
+                             std::to_string(style.height) + " is too small for a style (at least " +
+                             std::to_string(kMinMagentaStyleSide) + " pixels a side)");
   }
 
   const int own_size = std::max(size.width, size.height);

@@ -78,6 +78,19 @@ FinishOptions finish_options(const JobRecord& job, const JobSettings& settings) 
   return finishing;
 }
 
+// A fast or magenta pass's end: finished, saved and shown, unless cancelled meanwhile.
+PaintOutcome save_one_pass(const JobRun& run, const JobSettings& settings, const cv::Mat& rgb, const Image& content,
+                           int& width, int& height) {
+  if (run.cancel_requested()) return PaintOutcome::Stopped;  // one pass cannot stop midway: drop its result
+  const Image finished = finish(rgb, content, {}, finish_options(run.job, settings));
+  save_image(finished, run.dir + "/result.png");
+  run.preview(finished.rgb);
+  run.report(1, 1, nlohmann::json::object());
+  width = rgb.cols;
+  height = rgb.rows;
+  return PaintOutcome::Done;
+}
+
 }  // namespace
 
 struct StudioPainter::Installed {
@@ -279,14 +292,7 @@ PaintOutcome StudioPainter::paint_fast(const JobRun& run, int& width, int& heigh
   // The job was admitted with its estimate; tiles keep it within that.
   const std::int64_t budget = std::max<std::int64_t>(1, run.job.estimated_bytes - decode_bytes(settings));
   const cv::Mat rgb = painter->paint(content.rgb, parse_precision(settings.precision), budget);
-  if (run.cancel_requested()) return PaintOutcome::Stopped;  // one pass cannot stop midway: drop its result
-  const Image finished = finish(rgb, content, {}, finish_options(run.job, settings));
-  save_image(finished, run.dir + "/result.png");
-  run.preview(finished.rgb);
-  run.report(1, 1, nlohmann::json::object());
-  width = rgb.cols;
-  height = rgb.rows;
-  return PaintOutcome::Done;
+  return save_one_pass(run, settings, rgb, content, width, height);
 }
 
 PaintOutcome StudioPainter::paint_magenta(const JobRun& run, int& width, int& height) {
@@ -314,14 +320,7 @@ PaintOutcome StudioPainter::paint_magenta(const JobRun& run, int& width, int& he
   }
   if (run.cancel_requested()) return PaintOutcome::Stopped;
   const cv::Mat rgb = painter->paint(content.rgb, style, /*strength=*/1.0, parse_precision(settings.precision));
-  if (run.cancel_requested()) return PaintOutcome::Stopped;  // one pass cannot stop midway: drop its result
-  const Image finished = finish(rgb, content, {}, finish_options(run.job, settings));
-  save_image(finished, run.dir + "/result.png");
-  run.preview(finished.rgb);
-  run.report(1, 1, nlohmann::json::object());
-  width = rgb.cols;
-  height = rgb.rows;
-  return PaintOutcome::Done;
+  return save_one_pass(run, settings, rgb, content, width, height);
 }
 
 PaintOutcome StudioPainter::paint_gatys(const JobRun& run, int& width, int& height) {
