@@ -8,8 +8,11 @@
 #include "atelier/error.hpp"
 #include "atelier/finish.hpp"
 #include "atelier/image.hpp"
+#include "atelier/memory_size.hpp"
 #include "atelier/model_store.hpp"
+#include "batch_outputs.hpp"
 #include "commands.hpp"
+#include "magenta_style.hpp"
 #include "progress.hpp"
 #include "stylize_args.hpp"
 
@@ -21,16 +24,6 @@ namespace fs = std::filesystem;
 // The two networks, by their names in the model search path.
 constexpr const char* kPredictorName = "magenta-arbitrary/style_predict";
 constexpr const char* kTransferName = "magenta-arbitrary/style_transfer";
-
-MagentaPainter load_magenta(const std::string& models_dir, const std::string& device) {
-  const ModelStore store(models_dir);
-  return MagentaPainter(store.resolve(kPredictorName), store.resolve(kTransferName), device);
-}
-
-bool is_style_vector_file(const std::string& path) {
-  const std::string name = fs::path(path).filename().string();
-  return name.size() > 5 && name.compare(name.size() - 5, 5, ".json") == 0;
-}
 
 struct StyleVectorArgs {
   std::string picture, output, models_dir, fit = "crop";
@@ -55,52 +48,86 @@ int run_style_vector(const StyleVectorArgs& args) {
 
 }  // namespace
 
+MagentaPainter load_magenta(const std::string& models_dir, const std::string& device) {
+  const ModelStore store(models_dir);
+  return MagentaPainter(store.resolve(kPredictorName), store.resolve(kTransferName), device);
+}
+
+bool is_style_vector_file(const std::string& path) {
+  const std::string name = fs::path(path).filename().string();
+  return name.size() > 5 && name.compare(name.size() - 5, 5, ".json") == 0;
+}
+
+std::vector<double> blend_weights(const std::vector<std::string>& styles, const std::string& style_blend) {
+  std::vector<double> weights = parse_number_list<double>(style_blend, "--style-blend", 0, kAnyFinite);
+  if (weights.empty()) weights.assign(styles.size(), 1.0);
+  if (weights.size() != styles.size())
+    throw Error("--style-blend: " + std::to_string(weights.size()) + " weights for " + std::to_string(styles.size()) +
+                " --style pictures");
+  return weights;
+}
+
+StyleVector predict_style(const MagentaPainter& painter, const std::vector<std::string>& styles,
+                          const std::vector<double>& weights, const StylePictureOptions& fit, long long max_pixels,
+                          cv::Mat& first_picture) {
+  std::vector<StyleVector> vectors;
+  for (const auto& path : styles) {
+    if (is_style_vector_file(path)) {
+      vectors.push_back(load_style_vector(path));
+      continue;
+    }
+    const cv::Mat picture = load_image(path, LoadOptions{max_pixels}).rgb;
+    if (first_picture.empty()) first_picture = picture;
+    vectors.push_back(painter.style_vector(picture, fit));
+  }
+  return blend_style_vectors(vectors, weights);
+}
+
+std::string style_name(const std::vector<std::string>& styles) {
+  if (styles.size() != 1) return "blend";
+  std::string stem = fs::path(styles.front()).stem().string();
+  const std::string suffix = ".style";
+  if (is_style_vector_file(styles.front()) && stem.size() > suffix.size() &&
+      stem.compare(stem.size() - suffix.size(), suffix.size(), suffix) == 0)
+    stem.resize(stem.size() - suffix.size());
+  return stem;
+}
+
 int run_magenta_stylize(const StylizeArgs& args) {
-  if (args.content.empty() || args.styles.empty() || args.output.empty())
-    throw Error("stylize --method magenta: --content, --style and --output are required");
-  if (!args.model.empty() || !args.inputs.empty()) throw Error("stylize: --method magenta takes no --model or input list");
+  if (args.styles.empty()) throw Error("stylize --method magenta: --style is required (a picture or a .json style vector)");
+  if (!args.model.empty()) throw Error("stylize: --method magenta takes no --model");
+  const BatchOutputs outputs{args.output, args.out_dir, args.name_pattern, args.overwrite};
+  const std::vector<std::string> inputs = batch_inputs(args.content, args.inputs, outputs, "--method magenta");
   Progress progress(args.output_flags.mode());
   configure_runtime(args.runtime.threads);
   check_device(args.runtime.device);
   const Precision precision = parse_precision(args.runtime.precision);
   const SaveOptions save_options{args.quality, args.bit_depth};
-  check_can_save(args.output, save_options);
-  refuse_overwriting_input(args.content, args.output);
-  for (const auto& style : args.styles) refuse_overwriting_input(style, args.output);
-  std::vector<double> weights = parse_number_list<double>(args.style_blend, "--style-blend", 0, kAnyFinite);
-  if (weights.empty()) weights.assign(args.styles.size(), 1.0);
-  if (weights.size() != args.styles.size())
-    throw Error("--style-blend: " + std::to_string(weights.size()) + " weights for " +
-                std::to_string(args.styles.size()) + " --style pictures");
+  check_can_save_outputs(outputs, save_options);
+  const std::vector<double> weights = blend_weights(args.styles, args.style_blend);
   const StylePictureOptions fit{parse_style_fit(args.style_fit), StylePictureOptions{}.size};
   FinishOptions finishing;  // strength acts on the style vector, not on pixels
   finishing.original_colors = args.original_colors;
   finishing.post = parse_post_steps(args.post, /*has_style=*/!is_style_vector_file(args.styles.front()));
+  const OutputPlan plan = plan_outputs(inputs, outputs, style_name(args.styles), args.styles);
+  const int64_t max_memory = args.max_memory.empty() ? default_memory_budget() : parse_memory_size(args.max_memory);
 
-  Image content = load_image(args.content, LoadOptions{args.max_pixels});
-  if (args.size > 0) content = resize_longest_side(content, args.size);
   const MagentaPainter painter = load_magenta(args.models_dir, args.runtime.device);
-  // A style given as a picture is predicted; one given as a .json vector
-  // file is read as it is. The first picture also serves the --post steps.
-  std::vector<StyleVector> styles;
   cv::Mat first_style;
-  for (const auto& path : args.styles) {
-    if (is_style_vector_file(path)) {
-      styles.push_back(load_style_vector(path));
-      continue;
-    }
-    const cv::Mat picture = load_image(path, LoadOptions{args.max_pixels}).rgb;
-    if (styles.empty()) first_style = picture;
-    styles.push_back(painter.style_vector(picture, fit));
-  }
-  const StyleVector style = blend_style_vectors(styles, weights);
-  progress.info("content " + std::to_string(content.width()) + "x" + std::to_string(content.height()) + ", " +
-                    std::to_string(styles.size()) + " style(s), strength " + std::to_string(args.strength),
-                {{"width", content.width()}, {"height", content.height()}, {"styles", styles.size()}});
-  const cv::Mat painted = painter.paint(content.rgb, style, args.strength, precision, fit);
-  save_image(finish(painted, content, first_style, finishing), args.output, save_options);
-  progress.info("wrote " + args.output, {{"output", args.output}});
-  return kExitOk;
+  // Once for the whole batch (with --strength < 1 each photo's own vector
+  // is still its own).
+  const StyleVector style = predict_style(painter, args.styles, weights, fit, args.max_pixels, first_style);
+  progress.info(std::to_string(args.styles.size()) + " style(s) for " + std::to_string(plan.size()) +
+                    " picture(s), strength " + std::to_string(args.strength),
+                {{"styles", args.styles.size()}, {"pictures", plan.size()}, {"strength", args.strength}});
+  return run_batch(plan, outputs, progress, [&](const std::string& input, const std::string& output) {
+    Image content = load_image(input, LoadOptions{args.max_pixels});
+    if (args.size > 0) content = resize_longest_side(content, args.size);
+    const TilingPlan tiling = plan_magenta_tiling(content.height(), content.width(), max_memory);
+    if (tiling.tile > 0) say_tiles(progress, input, tiling.tile, max_memory);
+    const cv::Mat painted = painter.paint(content.rgb, style, args.strength, precision, fit, max_memory);
+    save_image(finish(painted, content, first_style, finishing), output, save_options);
+  });
 }
 
 Runner add_style_vector_command(CLI::App& app) {
