@@ -364,21 +364,21 @@ async function onPaint() {
   const button = $('paint-button');
   button.disabled = true;  // no double submits while the upload runs
   try {
-    await submit();
+    await submit(true);
   } finally {
     button.disabled = false;
   }
 }
 
 // Posts the form and shows the new job, unless a newer submission started meanwhile: then this one
-// is cancelled, since nobody will look at it.
-async function submit() {
+// is cancelled, since nobody will look at it. A live repaint does not scroll (the slider stays in view).
+async function submit(scroll) {
   const seq = ++state.paintSeq;
   try {
     const job = await apiJson(`${API}/jobs`, { method: 'POST', body: buildForm() });
     if (seq !== state.paintSeq) return cancelQuietly(job.id);
     startShowing({ ...job, status: job.status || 'queued' }, state.photoUrl);
-    showPicturePanel();
+    if (scroll) showPicturePanel();
     refreshHistory();
     follow(job.id);
   } catch (err) {
@@ -397,7 +397,7 @@ function livePaint() {
   if (validate()) return;
   if (state.jobId && state.jobMethod === 'magenta' && ACTIVE.includes(state.lastStatus)) cancelQuietly(state.jobId);
   hideError();
-  submit();
+  submit(false);
 }
 
 // Cancels a job the page no longer shows; one that ended meanwhile is left alone.
