@@ -1,4 +1,6 @@
-// atelier stylize-video: a feed-forward style on every frame of a video.
+// atelier stylize-video: a feed-forward style on every frame of a video:
+// a trained network (--model) or any picture as a style (--style, Magenta),
+// whose style vector is predicted once for the whole video.
 //
 // Frames are stylised into a work folder beside the output (OUT.frames/,
 // lossless PNG), then assembled into OUT through a temporary file and a
@@ -18,6 +20,7 @@
 #include <cstdio>
 #include <filesystem>
 #include <fstream>
+#include <functional>
 #include <iostream>
 
 #include "atelier/atomic_file.hpp"
@@ -31,6 +34,7 @@
 #include "commands.hpp"
 #include "common_flags.hpp"
 #include "interrupt.hpp"
+#include "magenta_style.hpp"
 #include "progress.hpp"
 
 namespace atelier::cli {
@@ -40,6 +44,8 @@ namespace fs = std::filesystem;
 
 struct VideoArgs {
   std::string input, output, model, models_dir;
+  std::vector<std::string> styles;  // Magenta: pictures or .json vectors
+  std::string style_blend, style_fit = "crop";
   std::string max_memory;  // empty: default_memory_budget()
   double strength = 1.0;
   bool resume = false;
@@ -79,7 +85,35 @@ void assemble(const fs::path& folder, long long frames, double fps, cv::Size siz
   video.finish();
 }
 
+// Paints one frame (CV_32FC3 RGB [0,1]) with the chosen engine.
+using FramePainter = std::function<cv::Mat(const cv::Mat&)>;
+
+FramePainter frame_painter(const VideoArgs& args, Progress& progress) {
+  const Precision precision = parse_precision(args.runtime.precision);
+  const int64_t max_memory = args.max_memory.empty() ? default_memory_budget() : parse_memory_size(args.max_memory);
+  if (!args.model.empty()) {
+    const FastStylePainter painter(ModelStore(args.models_dir).resolve(args.model), args.runtime.device);
+    FinishOptions finishing;
+    finishing.strength = args.strength;  // a blend with the frame
+    return [=](const cv::Mat& rgb) {
+      const Image source{rgb, {}};
+      return finish(painter.paint(rgb, precision, max_memory), source, {}, finishing).rgb;
+    };
+  }
+  const std::vector<double> weights = blend_weights(args.styles, args.style_blend);
+  const StylePictureOptions fit{parse_style_fit(args.style_fit), StylePictureOptions{}.size};
+  const MagentaPainter painter = load_magenta(args.models_dir, args.runtime.device);
+  cv::Mat first_picture;
+  const StyleVector style = predict_style(painter, args.styles, weights, fit, LoadOptions{}.max_pixels, first_picture);
+  progress.info(std::to_string(args.styles.size()) + " style(s), predicted once for the whole video",
+                {{"styles", args.styles.size()}, {"strength", args.strength}});
+  // --strength acts on the vector: each frame's own vector is its own.
+  return [=](const cv::Mat& rgb) { return painter.paint(rgb, style, args.strength, precision, fit, max_memory); };
+}
+
 int run_video(const VideoArgs& args) {
+  if (args.model.empty() == args.styles.empty())
+    throw Error("stylize-video: give --model (a trained style network) or --style (any picture, Magenta), one of them");
   Progress progress(args.output_flags.mode());
   configure_runtime(args.runtime.threads);
   fourcc_for(args.output);
@@ -107,11 +141,7 @@ int run_video(const VideoArgs& args) {
     throw Error("cannot read " + args.input + ": not a video (no frame rate or frame size)");
   const long long expected = std::isfinite(count) && count > 0 ? static_cast<long long>(count) : 0;  // 0: unknown
 
-  const FastStylePainter painter(ModelStore(args.models_dir).resolve(args.model), args.runtime.device);
-  const Precision precision = parse_precision(args.runtime.precision);
-  FinishOptions finishing;
-  finishing.strength = args.strength;
-  const int64_t max_memory = args.max_memory.empty() ? default_memory_budget() : parse_memory_size(args.max_memory);
+  const FramePainter paint = frame_painter(args, progress);
   fs::create_directories(folder);
   progress.info("stylising " + args.input + " (" + std::to_string(size.width) + "x" + std::to_string(size.height) +
                     ", " + std::to_string(expected) + " frames at " + std::to_string(fps) +
@@ -131,9 +161,7 @@ int run_video(const VideoArgs& args) {
                 << std::endl;
       return kExitInterrupted;
     }
-    const Image source{to_rgb(frame), {}};
-    const Image painted = finish(painter.paint(source.rgb, precision, max_memory), source, {}, finishing);
-    save_image(painted, frame_path(folder, index));  // atomic: a frame file is whole or absent
+    save_image(Image{paint(to_rgb(frame)), {}}, frame_path(folder, index));  // atomic: a frame file is whole or absent
     progress.update(index + 1, "frame " + std::to_string(index + 1), {{"frame", index + 1}});
   }
   progress.finish();
@@ -159,12 +187,25 @@ int run_video(const VideoArgs& args) {
 
 Runner add_video_command(CLI::App& app) {
   auto args = std::make_shared<VideoArgs>();
-  CLI::App* cmd = app.add_subcommand("stylize-video", "Paint every frame of a video with a feed-forward style (no audio)");
+  CLI::App* cmd = app.add_subcommand(
+      "stylize-video", "Paint every frame of a video with a trained style or any picture as a style (no audio)");
   cmd->add_option("input", args->input, "The video (any container and codec OpenCV's FFmpeg reads)")->required();
   cmd->add_option("--output,-o", args->output, "Output video: .mp4 or .mov (MPEG-4) or .avi (MJPEG)")->required();
-  cmd->add_option("--model,-m", args->model, "Style network: a name in the model search path or a file")->required();
+  cmd->add_option("--model,-m", args->model, "Style network: a name in the model search path or a file");
+  cmd->add_option("--style,-s", args->styles,
+                  "Instead of --model: any picture as a style (Magenta), or a .json file from style-vector; "
+                  "repeat to blend");
+  cmd->add_option("--style-blend", args->style_blend, "With --style: comma list of weights, one per --style");
+  cmd->add_option("--style-fit", args->style_fit,
+                  "With --style: crop (the style picture's centred square) or whole (squeezed)")
+      ->capture_default_str()
+      ->check(CLI::IsMember({"crop", "whole"}));
   add_models_dir_flag(cmd, &args->models_dir, "Directory searched first for the model");
-  cmd->add_option("--strength", args->strength, "Blend with the original frames, 0..1")->capture_default_str()->check(number_in(0, 1));
+  cmd->add_option("--strength", args->strength,
+                  "With --model: blend with the original frames; with --style: from each frame's own style (0) to "
+                  "the painting's (1); 0..1")
+      ->capture_default_str()
+      ->check(number_in(0, 1));
   add_precision_flag(cmd, &args->runtime);
   cmd->add_option("--max-memory", args->max_memory,
                   "Memory to stay within, e.g. 4G; larger frames run in tiles (default: 90% of free memory)");
