@@ -21,6 +21,7 @@ Runner add_stylize_command(CLI::App& app);
 Runner add_models_command(CLI::App& app);
 Runner add_video_command(CLI::App& app);
 Runner add_train_style_command(CLI::App& app);
+Runner add_train_arbitrary_command(CLI::App& app);
 Runner add_data_command(CLI::App& app);
 Runner add_gan_command(CLI::App& app);
 Runner add_serve_command(CLI::App& app);

@@ -35,6 +35,7 @@ int main(int argc, char** argv) {
       {"stylize-video", atelier::cli::add_video_command(app)},
       {"models", atelier::cli::add_models_command(app)},
       {"train-style", atelier::cli::add_train_style_command(app)},
+      {"train-arbitrary", atelier::cli::add_train_arbitrary_command(app)},
       {"data", atelier::cli::add_data_command(app)},
       {"gan", atelier::cli::add_gan_command(app)},
       {"serve", atelier::cli::add_serve_command(app)},

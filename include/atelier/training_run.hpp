@@ -1,5 +1,5 @@
 // Training behind a torch-free API: one call runs a whole training job (a
-// feed-forward style network, or a GAN), resuming, checkpointing and logging
+// feed-forward style network, an arbitrary-style AdaIN decoder, or a GAN), resuming, checkpointing and logging
 // as it goes. The CLI and other front ends fill in a job, watch the events
 // and map the outcome to what they report.
 //
@@ -16,6 +16,7 @@
 //   OUTPUT.losses.csv / .png       training losses per step
 //   style: OUTPUT.validation.csv / .png  held-out losses; OUTPUT.previews/step_NNNNNN.png photos
 //          (top row) and their stylised versions
+//   arbitrary: the same, for the preview painting (left) and photos
 //   GAN:   OUTPUT.samples/step_NNNNNN.png  a grid from fixed latents
 #pragma once
 #include <nlohmann/json.hpp>
@@ -101,6 +102,36 @@ struct StyleTrainingJob {
   TrainingRunOptions run;
 };
 
+// An AdaIN decoder (Huang & Belongie 2017; models/adain.hpp) trained on a
+// folder of photos and a folder of paintings with the AdaIN content and
+// style (mean/std) losses (adain_training.hpp): it then paints with any
+// painting. Defaults as naoto0804/pytorch-AdaIN's train.py, except the
+// learning rate's decay (none here).
+struct ArbitraryTrainingJob {
+  std::string content;  // folder of photos (or one prepared by `atelier data prepare`)
+  std::string styles;   // folder of paintings
+  std::string encoder = "vgg19";  // a VGG (Caffe or torchvision) or vgg_normalised: a model store name or a path
+  std::string models_dir;         // searched first for `encoder`
+  std::string level;              // "relu3_1" or "relu4_1"; empty: relu4_1 when the encoder has it
+  double content_weight = 1.0;
+  double style_weight = 10.0;
+  double learning_rate = 1e-4;
+  uint64_t seed = 0;        // initial weights and the data order
+  int64_t batch_size = 8;   // photos (and as many paintings) per step, per process
+  int64_t image_size = 256;       // training crop size, photos and paintings
+  int64_t steps = 0;              // required
+  std::string crop = "random";    // "center", "random" or "none"
+  int workers = 2;                // image decoding threads (each of the two loaders)
+  int preview_every = 500;        // preview sheet and held-out losses every N steps; 0: at the start and end only
+  // The previews' painting (kept out of `styles` to measure how the decoder
+  // does on a painting it never saw); empty: the first of `styles`.
+  std::string preview_style;
+  // The previews' photos, all of the folder's (at most 16); empty: the held-out
+  // split of a prepared `content`, else its first 4 photos.
+  std::string preview_content;
+  TrainingRunOptions run;
+};
+
 // A GAN (gan.hpp) trained on a collection: an IDX file or a folder of pictures.
 struct GanTrainingJob {
   std::string data;
@@ -128,6 +159,7 @@ struct GanTrainingJob {
 // atelier::Error for bad input or settings (nothing written then), for a
 // checkpoint that belongs to another job, and for failed writes.
 TrainingOutcome train_style(const StyleTrainingJob& job, const TrainingEvents& events);
+TrainingOutcome train_arbitrary(const ArbitraryTrainingJob& job, const TrainingEvents& events);
 TrainingOutcome train_gan(const GanTrainingJob& job, const TrainingEvents& events);
 
 }  // namespace atelier

@@ -1,0 +1,120 @@
+#!/usr/bin/python3
+"""Independent PyTorch reference for training an AdaIN decoder at relu3_1.
+
+Written from naoto0804/pytorch-AdaIN (net.py's Net.forward and losses,
+function.py's calc_mean_std and adaptive_instance_normalization, train.py's
+Adam) with torch.nn.functional only, so that tests can compare it with
+src/train/adain_trainer.cpp. Run it with Debian's /usr/bin/python3
+(python3-torch).
+
+Usage:
+  train_arbitrary_reference.py --encoder E.safetensors --decoder D.safetensors \
+      --photos X.f32 --paintings S.f32 --shape N,3,H,W [--content-weight 1] \
+      [--style-weight 10] [--lr 1e-4]
+The encoder is a torchvision-keyed VGG ("features.N.*") up to conv3_1,
+torchvision input convention; the decoder naoto0804's decoder tail from its
+first 256->128 conv (keys 1, 5, 8, 12, 15). X and S are raw little-endian
+float32 RGB [0,1], photo i paired with painting i. Prints two lines,
+"content style total": the losses of the decoder as given, then after one
+Adam step (torch.optim.Adam defaults) on the same batch.
+"""
+import argparse
+import os
+import sys
+
+import numpy as np
+import torch
+import torch.nn.functional as F
+
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+from fast_style_reference import read_safetensors  # noqa: E402  (the same minimal reader)
+
+EPS = 1e-5
+MEAN = torch.tensor([0.485, 0.456, 0.406]).view(1, 3, 1, 1)
+STD = torch.tensor([0.229, 0.224, 0.225]).view(1, 3, 1, 1)
+# relu1_1, relu2_1, relu3_1 of VGG19's features: (conv index, pool before it)
+ENCODER = [(0, False), (2, False), (5, True), (7, False), (10, True)]
+STYLE_AFTER = {0: "relu1_1", 5: "relu2_1", 10: "relu3_1"}
+DECODER = [(1, False), (5, True), (8, False), (12, True), (15, False)]  # (conv index, upsample before it)
+
+
+def encode(state, rgb):
+    """The relu1_1, relu2_1, relu3_1 features of RGB [0,1] pictures."""
+    h = (rgb - MEAN) / STD
+    features = []
+    for index, pool in ENCODER:
+        if pool:
+            h = F.max_pool2d(h, 2, 2)
+        h = F.relu(F.conv2d(h, state[f"features.{index}.weight"], state[f"features.{index}.bias"], padding=1))
+        if index in STYLE_AFTER:
+            features.append(h)
+    return features
+
+
+def decode(weights, t):
+    h = t
+    for i, (index, upsample) in enumerate(DECODER):
+        if upsample:
+            h = F.interpolate(h, scale_factor=2, mode="nearest")
+        h = F.conv2d(F.pad(h, (1, 1, 1, 1), mode="reflect"), weights[f"{index}.weight"], weights[f"{index}.bias"])
+        if i + 1 < len(DECODER):
+            h = F.relu(h)
+    return h
+
+
+def mean_std(features):
+    n, c = features.shape[:2]
+    flat = features.reshape(n, c, -1)
+    return flat.mean(2).view(n, c, 1, 1), (flat.var(2) + EPS).sqrt().view(n, c, 1, 1)
+
+
+def adain(content, style):
+    content_mean, content_std = mean_std(content)
+    style_mean, style_std = mean_std(style)
+    return (content - content_mean) / content_std * style_std + style_mean
+
+
+def losses(encoder, weights, photos, paintings, content_weight, style_weight):
+    with torch.no_grad():
+        painting_features = encode(encoder, paintings)
+        t = adain(encode(encoder, photos)[-1], painting_features[-1])
+    output_features = encode(encoder, decode(weights, t))
+    content = F.mse_loss(output_features[-1], t)
+    style = 0
+    for out, target in zip(output_features, painting_features):
+        out_mean, out_std = mean_std(out)
+        target_mean, target_std = mean_std(target)
+        style = style + F.mse_loss(out_mean, target_mean) + F.mse_loss(out_std, target_std)
+    return content, style, content_weight * content + style_weight * style
+
+
+def main():
+    parser = argparse.ArgumentParser()
+    parser.add_argument("--encoder", required=True)
+    parser.add_argument("--decoder", required=True)
+    parser.add_argument("--photos", required=True)
+    parser.add_argument("--paintings", required=True)
+    parser.add_argument("--shape", required=True)
+    parser.add_argument("--content-weight", type=float, default=1.0)
+    parser.add_argument("--style-weight", type=float, default=10.0)
+    parser.add_argument("--lr", type=float, default=1e-4)
+    args = parser.parse_args()
+    torch.set_num_threads(1)
+    shape = [int(v) for v in args.shape.split(",")]
+    read = lambda path: torch.from_numpy(np.fromfile(path, dtype="<f4").copy()).reshape(shape)
+    photos, paintings = read(args.photos), read(args.paintings)
+    encoder = read_safetensors(args.encoder)
+    weights = {key: value.clone().requires_grad_(True) for key, value in read_safetensors(args.decoder).items()}
+    optimiser = torch.optim.Adam(list(weights.values()), lr=args.lr)
+
+    content, style, total = losses(encoder, weights, photos, paintings, args.content_weight, args.style_weight)
+    print(f"{content.item():.9g} {style.item():.9g} {total.item():.9g}")
+    total.backward()
+    optimiser.step()
+    with torch.no_grad():
+        content, style, total = losses(encoder, weights, photos, paintings, args.content_weight, args.style_weight)
+    print(f"{content.item():.9g} {style.item():.9g} {total.item():.9g}")
+
+
+if __name__ == "__main__":
+    main()
