@@ -18,10 +18,10 @@ namespace arbitrary_detail {
 constexpr int kMinimumStyleSide = 16;
 
 // Peak memory of the transfer network, measured (bench/bench_magenta_tiles,
-// fp32, 1000x752 to 4000x3000): a whole pass holds 360-440 bytes a pixel
-// over the process and the picture (the full-size 16-channel maps of the
-// last upsampling, padded); tiled, 65-95 bytes a pixel with 512 px tiles
-// (the picture padded, the quarter-size trunk, the blended output) plus the
+// fp32, 1000x752 to 4000x3000): a whole pass holds 360-430 bytes a pixel
+// over the process and the picture (the upsampled, padded full-size maps of
+// the last stages; 4806 MiB at 4000x3000); tiled, 60-95 bytes a pixel (the
+// picture padded, the quarter-size trunk, the blended output) plus the
 // tile's own working set. The halos: 4 + 4 quarter-size pixels, both sides.
 constexpr TilingCosts kMagentaCosts{int64_t{300} << 20, 450, 100, 64};
 constexpr const char* kFormat = "atelier-style-vector";
