@@ -50,9 +50,12 @@ JobRecord magenta_job(const std::string& dir, const std::string& photo, const st
   return job;
 }
 
-// Paints `job` (uploads in `dir`) and returns result.png as float RGB.
-cv::Mat paint(StudioPainter& painter, const JobRecord& job, const std::string& dir) {
+// Admits `job` (uploads in `dir`) as the studio does, within `budget` bytes (0: no limit), paints it and
+// returns result.png as float RGB.
+cv::Mat paint(StudioPainter& painter, JobRecord job, const std::string& dir, std::int64_t budget = 0) {
   painter.check(job);
+  job.estimated_bytes = painter.estimate_bytes(job, budget);
+  if (budget > 0) EXPECT_LE(job.estimated_bytes, budget);
   const JobRun run{job, dir, [](int, int, const json&) {}, [](const cv::Mat&) {}, [] { return false; },
                    [] { return false; }};
   int width = 0, height = 0;
@@ -119,6 +122,15 @@ TEST(StudioMagentaPainter, PredictsEachUploadOnceAndPaintsAsTheLibraryDoes) {
   const cv::Mat even = paint(painter, magenta_job(scratch.file("e"), photo, {painting, other}, 1.0), scratch.file("e"));
   EXPECT_GT(max_difference(even, full), 0.05) << "an even blend differs from the first painting alone";
   EXPECT_EQ(painter.style_vector_counts().predicted, 3u) << "only the second painting was new";
+
+  // A memory limit below the whole pass's peak: admitted in tiles, the same picture.
+  const JobRecord large = magenta_job(scratch.file("f"), picture_png(640, 480), {painting}, 1.0);
+  const std::int64_t whole = painter.estimate_bytes(large, 0);
+  const std::int64_t limit = whole - 60'000'000;
+  const cv::Mat tiled = paint(painter, large, scratch.file("f"), limit);
+  const cv::Mat untiled = paint(painter, magenta_job(scratch.file("g"), picture_png(640, 480), {painting}, 1.0),
+                                scratch.file("g"));
+  EXPECT_LE(max_difference(tiled, untiled), 1.0 / 255 + 1e-6) << "tiles within " << limit << " bytes of " << whole;
 }
 
 TEST(StudioMagentaPainter, WithoutTheWeightsCheckSaysHowToGetThem) {

@@ -30,12 +30,6 @@ bool is_feature_network(const std::string& architecture) {
 // is the process and the weights.
 constexpr std::int64_t kGatysBytesPerPixelF32 = 5 << 10;
 constexpr std::int64_t kGatysBytesPerPixelBF16 = 3 << 10;
-// Magenta peak memory per pixel of the picture painted (the transfer
-// network's activations): `atelier stylize --method magenta` peaks ~460
-// bytes/pixel above its process and weights between 512 and 1024 px.
-constexpr std::int64_t kMagentaBytesPerPixel = 512;
-// The predictor on a 256 x 256 picture, and the process around it.
-constexpr std::int64_t kMagentaFixedBytes = std::int64_t{64} << 20;
 // Decoding an upload at its own size: 8-bit samples, then float RGB.
 constexpr std::int64_t kDecodeBytesPerPixel = 4 + 12;
 
@@ -193,23 +187,21 @@ std::int64_t StudioPainter::estimate_bytes(const JobRecord& job, std::int64_t bu
   const JobSettings settings = job_settings(job.params);
   const cv::Size size = scaled_size(settings.content_width, settings.content_height, settings.size);
   const std::int64_t decode = decode_bytes(settings);
-  if (job.method == "fast") {
+  if (job.method == "fast" || job.method == "magenta") {
+    const auto plan = [&](std::int64_t max_memory) {
+      return job.method == "fast" ? plan_tiling(size.height, size.width, max_memory)
+                                  : plan_magenta_tiling(size.height, size.width, max_memory);
+    };
     // Tiles when the whole picture would not fit: then only the tiles count.
-    const TilingPlan whole = plan_tiling(size.height, size.width, 0);
+    const TilingPlan whole = plan(0);
     if (budget <= 0 || decode + whole.estimated_bytes <= budget) return decode + whole.estimated_bytes;
     try {
-      return decode + plan_tiling(size.height, size.width, std::max<std::int64_t>(1, budget - decode)).estimated_bytes;
+      return decode + plan(std::max<std::int64_t>(1, budget - decode)).estimated_bytes;
     } catch (const Error& error) {
       throw Refusal(422, std::string("too large for the studio's memory limit: ") + first_line(error.what()));
     }
   }
   std::error_code error;
-  if (job.method == "magenta") {
-    const auto [predictor, transfer] = magenta_paths();
-    const auto weights = fs::file_size(predictor, error) + fs::file_size(transfer, error);
-    return decode + (error ? 0 : static_cast<std::int64_t>(weights)) + kMagentaFixedBytes +
-           kMagentaBytesPerPixel * size.area();
-  }
   const auto weights = fs::file_size(store_.resolve(options_.gatys_weights), error);
   const std::int64_t per_pixel = settings.precision == "bf16" ? kGatysBytesPerPixelBF16 : kGatysBytesPerPixelF32;
   return decode + (error ? 0 : static_cast<std::int64_t>(weights)) + per_pixel * size.area();
@@ -319,7 +311,10 @@ PaintOutcome StudioPainter::paint_magenta(const JobRun& run, int& width, int& he
     style = interpolate_style_vectors(style, own, settings.strength);
   }
   if (run.cancel_requested()) return PaintOutcome::Stopped;
-  const cv::Mat rgb = painter->paint(content.rgb, style, /*strength=*/1.0, parse_precision(settings.precision));
+  // Within the memory the job was admitted with, in tiles if need be (as a fast job).
+  const std::int64_t budget = std::max<std::int64_t>(1, run.job.estimated_bytes - decode_bytes(settings));
+  const cv::Mat rgb = painter->paint(content.rgb, style, /*strength=*/1.0, parse_precision(settings.precision),
+                                     StylePictureOptions{}, budget);
   return save_one_pass(run, settings, rgb, content, width, height);
 }
 
