@@ -1,6 +1,7 @@
 // Arbitrary style transfer from the command line: `atelier stylize --method
 // magenta` (any picture as a style, one pass) and `atelier style-vector`
 // (a style predicted once, kept as JSON, reused for a folder or a video).
+#include <cstdio>
 #include <filesystem>
 
 #include "atelier/arbitrary_style.hpp"
@@ -117,8 +118,10 @@ int run_magenta_stylize(const StylizeArgs& args) {
   // Once for the whole batch (with --strength < 1 each photo's own vector
   // is still its own).
   const StyleVector style = predict_style(painter, args.styles, weights, fit, args.max_pixels, first_style);
-  progress.info(std::to_string(args.styles.size()) + " style(s) for " + std::to_string(plan.size()) +
-                    " picture(s), strength " + std::to_string(args.strength),
+  char strength[32];
+  std::snprintf(strength, sizeof strength, "%g", args.strength);
+  progress.info(std::to_string(args.styles.size()) + " style(s), predicted once, for " + std::to_string(plan.size()) +
+                    " picture(s), strength " + strength,
                 {{"styles", args.styles.size()}, {"pictures", plan.size()}, {"strength", args.strength}});
   return run_batch(plan, outputs, progress, [&](const std::string& input, const std::string& output) {
     Image content = load_image(input, LoadOptions{args.max_pixels});
