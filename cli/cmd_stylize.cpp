@@ -188,13 +188,13 @@ Runner add_stylize_command(CLI::App& app) {
   cmd->add_option("--output,-o", args->output, "Output image (.png .jpg .webp .tif .bmp)");
   cmd->add_option("--model,-m", args->model,
                   "Feed-forward style network (a name in the model search path or a file): no --style needed");
-  cmd->add_option("inputs", args->inputs, "Images to stylise with --model");
-  cmd->add_option("--out-dir", args->out_dir, "With --model: write each output into this folder");
-  cmd->add_option("--name", args->name_pattern, "With --out-dir: output file names, from {name} (the input's without extension), {ext}, {parent} (its folder's name) and {model}")
+  cmd->add_option("inputs", args->inputs, "Images to stylise with --model or --method magenta");
+  cmd->add_option("--out-dir", args->out_dir, "With --model or --method magenta: write each output into this folder");
+  cmd->add_option("--name", args->name_pattern, "With --out-dir: output file names, from {name} (the input's without extension), {ext}, {parent} (its folder's name) and {model} (the network, or the style's name for --method magenta)")
       ->capture_default_str();
   cmd->add_flag("--overwrite", args->overwrite, "With --out-dir: redo outputs that already exist");
   cmd->add_option("--max-memory", args->max_memory,
-                  "With --model: memory to stay within, e.g. 4G; larger images run in tiles (default: 90% of free memory)");
+                  "With --model or --method magenta: memory to stay within, e.g. 4G; larger images run in tiles (default: 90% of free memory)");
   cmd->add_option("--method", args->method,
                   "With --style: gatys (optimisation, minutes) or magenta (any picture as a style, one pass; "
                   "a style may also be a .json file from style-vector)")
