@@ -59,8 +59,9 @@ struct StylizeArgs {
 // Stylises args.inputs (or --content) with the feed-forward network
 // args.model; returns the exit code.
 int run_fast_stylize(const StylizeArgs& args);
-// Paints --content with the Magenta vector of --style (pictures or .json
-// vector files, blended by --style-blend, --strength on the vector).
+// Paints --content and args.inputs (-o, or a batch with --out-dir) with
+// the Magenta vector of --style (pictures or .json vector files, blended by
+// --style-blend, predicted once; --strength on the vector).
 int run_magenta_stylize(const StylizeArgs& args);
 
 }  // namespace atelier::cli
