@@ -98,6 +98,7 @@ std::function<void(const GatysProgress&)> progress_reporter(Progress& progress) 
 
 int run_stylize(const StylizeArgs& args) {
   if (args.method == "magenta") return run_magenta_stylize(args);
+  if (args.method == "adain") return run_adain_stylize(args);
   if (!args.model.empty()) return run_fast_stylize(args);
   if (args.content.empty() || args.styles.empty() || args.output.empty())
     throw Error("stylize: --content, --style and --output are required, or --model with input images (see --help)");
@@ -196,10 +197,11 @@ Runner add_stylize_command(CLI::App& app) {
   cmd->add_option("--max-memory", args->max_memory,
                   "With --model or --method magenta: memory to stay within, e.g. 4G; larger images run in tiles (default: 90% of free memory)");
   cmd->add_option("--method", args->method,
-                  "With --style: gatys (optimisation, minutes) or magenta (any picture as a style, one pass; "
-                  "a style may also be a .json file from style-vector)")
+                  "With --style: gatys (optimisation, minutes), magenta (any picture as a style, one pass; "
+                  "a style may also be a .json file from style-vector) or adain (one pass, AdaIN weights)")
       ->capture_default_str()
-      ->check(CLI::IsMember({"gatys", "magenta"}));
+      ->check(CLI::IsMember({"gatys", "magenta", "adain"}));
+  add_adain_flags(cmd, args.get());
   cmd->add_option("--style-fit", args->style_fit,
                   "With --method magenta: crop (the style picture's centred square) or whole (squeezed)")
       ->capture_default_str()

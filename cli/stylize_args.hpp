@@ -51,9 +51,12 @@ struct StylizeArgs {
   double strength = 1.0;
   std::string max_memory;  // empty: default_memory_budget()
 
-  // "gatys" (optimisation, the default) or "magenta" (arbitrary, one pass).
+  // "gatys" (optimisation, the default), "magenta" or "adain" (arbitrary, one pass).
   std::string method = "gatys";
   std::string style_fit = "crop";  // magenta: how a style picture becomes its square
+  std::string adain_encoder = "adain/vgg_normalised";  // adain: names in the model search path, or files
+  std::string adain_decoder = "adain/decoder";
+  std::string mask;  // adain: two styles, white -> the first, black -> the second
 };
 
 // Stylises args.inputs (or --content) with the feed-forward network
@@ -63,5 +66,9 @@ int run_fast_stylize(const StylizeArgs& args);
 // the Magenta vector of --style (pictures or .json vector files, blended by
 // --style-blend, predicted once; --strength on the vector).
 int run_magenta_stylize(const StylizeArgs& args);
+// Paints --content with AdaIN (cmd_adain.cpp): --style pictures blended by
+// --style-blend or split by --mask, --strength as alpha.
+int run_adain_stylize(const StylizeArgs& args);
+void add_adain_flags(CLI::App* command, StylizeArgs* args);
 
 }  // namespace atelier::cli

@@ -1,0 +1,104 @@
+// End to end tests of `atelier stylize --method adain`: random-weight AdaIN
+// networks in the real layouts, written into a scratch models folder (no
+// shared data needed). Random weights cannot show that a picture looks
+// painted; they show that the style reaches the picture exactly as far as
+// --strength lets it, that blends and masks change it, and that bad input is
+// a one-line error leaving no file.
+#include <gtest/gtest.h>
+
+#include <filesystem>
+
+#include "atelier/image.hpp"
+#include "random_adain_network.hpp"
+#include "test_support.hpp"
+
+namespace fs = std::filesystem;
+
+namespace atelier {
+namespace cli_adain_test {
+
+class CliAdainTest : public ::testing::Test {
+ protected:
+  std::string picture(const std::string& name, int width, int height, double low = 0.0, double high = 1.0) const {
+    cv::Mat rgb(height, width, CV_32FC3);
+    cv::randu(rgb, low, high);
+    save_image(Image{rgb, {}}, scratch_.file(name));
+    return scratch_.file(name);
+  }
+
+  // Runs atelier with the relu3_1 pair (small) unless `models` flags are given.
+  testing::CliResult run(const std::string& arguments, const std::string& models = "") const {
+    const std::string chosen =
+        models.empty() ? "--adain-encoder adain/vgg_relu3_1 --adain-decoder adain/decoder_relu3_1" : models;
+    return testing::run_atelier(scratch_, arguments + " " + chosen + " --threads 1 --models-dir '" + models_ + "'");
+  }
+
+  double difference(const std::string& a, const std::string& b) const {
+    return cv::norm(load_image(scratch_.file(a)).rgb, load_image(scratch_.file(b)).rgb, cv::NORM_L1);
+  }
+
+  testing::ScratchDir scratch_;
+  const std::string models_ = scratch_.file("models");
+};
+
+TEST_F(CliAdainTest, PaintsAsFarAsTheStrengthSays) {
+  testing::write_random_adain_models(models_, "relu3_1", 71);
+  testing::write_random_adain_models(models_, "relu4_1", 72);
+  const std::string photo = picture("photo.png", 45, 31), a = picture("a.png", 40, 40, 0.0, 0.4),
+                    b = picture("b.png", 36, 52, 0.5, 1.0);
+  // naoto0804's names by default, at the picture's own size.
+  const auto painted = run("stylize --method adain -c '" + photo + "' -s '" + a + "' -o '" + scratch_.file("d.png") +
+                               "' --json",
+                           " ");
+  ASSERT_EQ(painted.code, 0) << painted.err;
+  EXPECT_NE(painted.out.find("\"level\":\"relu4_1\""), std::string::npos) << painted.out;
+  EXPECT_EQ(load_image(scratch_.file("d.png")).width(), 45);
+  EXPECT_EQ(load_image(scratch_.file("d.png")).height(), 31);
+
+  const auto paint = [&](const std::string& flags, const std::string& out) {
+    const auto result = run("stylize --method adain -c '" + photo + "' " + flags + " -o '" + scratch_.file(out) + "' -q");
+    ASSERT_EQ(result.code, 0) << result.err;
+    EXPECT_TRUE(result.err.empty()) << result.err;
+  };
+  paint("-s '" + a + "' --strength 0", "a0.png");
+  paint("-s '" + b + "' --strength 0", "b0.png");
+  paint("-s '" + a + "'", "a1.png");
+  paint("-s '" + a + "' -s '" + b + "' --style-blend 0.7,0.3", "blend.png");
+  paint("-s '" + a + "' -s '" + b + "' --mask '" + picture("mask.png", 45, 31) + "'", "mask.png.out.png");
+  // Strength 0 keeps the photo's own features: the style does not matter.
+  EXPECT_EQ(testing::read_all(scratch_.file("a0.png")), testing::read_all(scratch_.file("b0.png")));
+  // At full strength it does, and a blend or a mask paints something else again.
+  EXPECT_GT(difference("a1.png", "a0.png"), 0.0);
+  EXPECT_GT(difference("blend.png", "a1.png"), 0.0);
+  EXPECT_GT(difference("mask.png.out.png", "a1.png"), 0.0);
+  EXPECT_GT(difference("mask.png.out.png", "blend.png"), 0.0);
+}
+
+TEST_F(CliAdainTest, BadInputIsAOneLineErrorAndNoOutput) {
+  testing::write_random_adain_models(models_, "relu3_1", 81);
+  const std::string photo = picture("photo.png", 32, 32), a = picture("a.png", 32, 32), tiny = picture("tiny.png", 1, 1);
+  testing::write_all(scratch_.file("text.jpg"), "not a picture");
+  const std::string out = scratch_.file("out.png");
+  const std::string relu3 = "--adain-encoder adain/vgg_relu3_1 --adain-decoder adain/decoder_relu3_1";
+  const std::vector<std::tuple<std::string, std::string, std::string>> cases = {
+      {"-s '" + tiny + "'", relu3, "a style picture of 1x1 is too small"},
+      {"-s '" + scratch_.file("text.jpg") + "'", relu3, "text.jpg"},
+      {"-s '" + a + "' --style-blend 1,2", relu3, "--style-blend: 2 weights for 1 --style pictures"},
+      {"-s '" + a + "' --mask '" + a + "'", relu3, "--mask takes two --style pictures"},
+      {"-s '" + a + "' -s '" + a + "' --mask '" + tiny + "'", relu3, "must be the same size"},
+      // The encoder given as the decoder: the file is named.
+      {"-s '" + a + "'", "--adain-encoder adain/vgg_relu3_1 --adain-decoder adain/vgg_relu3_1", "vgg_relu3_1.safetensors"},
+      {"-s '" + a + "'", " ", "models import vgg_normalised.pth"},
+  };
+  for (const auto& [flags, models, message] : cases) {
+    SCOPED_TRACE(flags + " " + models);
+    const auto result = run("stylize --method adain -c '" + photo + "' " + flags + " -o '" + out + "' --quiet", models);
+    EXPECT_EQ(result.code, 1);
+    EXPECT_EQ(testing::lines_of(result.err).size(), 1u) << result.err;
+    EXPECT_NE(result.err.find(message), std::string::npos) << result.err;
+    EXPECT_FALSE(fs::exists(out));
+  }
+}
+
+}  // namespace cli_adain_test
+}  // namespace atelier
