@@ -1,8 +1,11 @@
 // `atelier stylize --method adain`: any picture as a style in one pass
 // through AdaIN (naoto0804/pytorch-AdaIN's weights via `models import`, or a
 // decoder from `train-arbitrary`), with blended styles, a strength (alpha)
-// and a two-style mask.
+// and a two-style mask; one picture (-o) or a batch (--out-dir), the styles
+// encoded once.
 #include <opencv2/core.hpp>
+
+#include <cstdio>
 
 #include "atelier/adain_style.hpp"
 #include "atelier/atomic_file.hpp"
@@ -10,7 +13,9 @@
 #include "atelier/finish.hpp"
 #include "atelier/image.hpp"
 #include "atelier/model_store.hpp"
+#include "batch_outputs.hpp"
 #include "commands.hpp"
+#include "magenta_style.hpp"
 #include "progress.hpp"
 #include "stylize_args.hpp"
 
@@ -69,52 +74,54 @@ void add_adain_flags(CLI::App* command, StylizeArgs* args) {
 }
 
 int run_adain_stylize(const StylizeArgs& args) {
-  if (args.content.empty() || args.styles.empty() || args.output.empty())
-    throw Error("stylize --method adain: --content, --style and --output are required");
-  if (!args.model.empty() || !args.inputs.empty()) throw Error("stylize: --method adain takes no --model or input list");
+  if (args.styles.empty()) throw Error("stylize --method adain: --style is required (a picture)");
+  if (!args.model.empty()) throw Error("stylize: --method adain takes no --model");
+  const BatchOutputs outputs{args.output, args.out_dir, args.name_pattern, args.overwrite};
+  const std::vector<std::string> inputs = batch_inputs(args.content, args.inputs, outputs, "--method adain");
   Progress progress(args.output_flags.mode());
   configure_runtime(args.runtime.threads);
   check_device(args.runtime.device);
   const Precision precision = parse_precision(args.runtime.precision);
   const SaveOptions save_options{args.quality, args.bit_depth};
-  check_can_save(args.output, save_options);
-  refuse_overwriting_input(args.content, args.output);
-  for (const auto& style : args.styles) refuse_overwriting_input(style, args.output);
+  check_can_save_outputs(outputs, save_options);
   AdainOptions options;
   options.alpha = args.strength;
   options.precision = precision;
-  options.weights = parse_number_list<double>(args.style_blend, "--style-blend", 0, kAnyFinite);
-  if (!options.weights.empty() && options.weights.size() != args.styles.size())
-    throw Error("--style-blend: " + std::to_string(options.weights.size()) + " weights for " +
-                std::to_string(args.styles.size()) + " --style pictures");
+  options.weights = blend_weights(args.styles, args.style_blend);
+  std::vector<std::string> protected_files = args.styles;
   if (!args.mask.empty()) {
-    refuse_overwriting_input(args.mask, args.output);
+    protected_files.push_back(args.mask);
     if (args.styles.size() != 2)
       throw Error("--mask takes two --style pictures (white: the first, black: the second), not " +
                   std::to_string(args.styles.size()));
-    if (!options.weights.empty()) throw Error("--mask paints each region with one style: drop --style-blend");
+    if (!args.style_blend.empty()) throw Error("--mask paints each region with one style: drop --style-blend");
+    options.weights.clear();
   }
   FinishOptions finishing;  // strength acts on features, not on pixels
   finishing.original_colors = args.original_colors;
   finishing.post = parse_post_steps(args.post);
+  const OutputPlan plan = plan_outputs(inputs, outputs, style_name(args.styles), protected_files);
 
-  const Image original = load_image(args.content, LoadOptions{args.max_pixels});
-  const Image content = args.size > 0 ? resize_longest_side(original, args.size) : original;
-  if (!args.mask.empty()) options.mask = load_mask(args, original, content);
   std::vector<cv::Mat> pictures;
   for (const auto& path : args.styles) pictures.push_back(load_image(path, LoadOptions{args.max_pixels}).rgb);
   const AdainPainter painter = load_adain(args);
+  // Each style's statistics once for the whole batch.
   std::vector<AdainStyle> styles;
   for (const auto& picture : pictures) styles.push_back(painter.style(picture, kAdainStyleSize, precision));
-  progress.info("content " + std::to_string(content.width()) + "x" + std::to_string(content.height()) + ", " +
-                    std::to_string(styles.size()) + " style(s) at " + painter.level() + ", strength " +
-                    std::to_string(args.strength),
-                {{"width", content.width()}, {"height", content.height()}, {"styles", styles.size()},
-                 {"level", painter.level()}});
-  const cv::Mat painted = painter.paint(content.rgb, styles, options);
-  save_image(finish(painted, content, pictures.front(), finishing), args.output, save_options);
-  progress.info("wrote " + args.output, {{"output", args.output}});
-  return kExitOk;
+  char strength[32];
+  std::snprintf(strength, sizeof strength, "%g", args.strength);
+  progress.info(std::to_string(styles.size()) + " style(s) at " + painter.level() + ", encoded once, for " +
+                    std::to_string(plan.size()) + " picture(s), strength " + strength,
+                {{"styles", styles.size()}, {"pictures", plan.size()}, {"level", painter.level()},
+                 {"strength", args.strength}});
+  return run_batch(plan, outputs, progress, [&](const std::string& input, const std::string& output) {
+    const Image original = load_image(input, LoadOptions{args.max_pixels});
+    const Image content = args.size > 0 ? resize_longest_side(original, args.size) : original;
+    AdainOptions for_this = options;
+    if (!args.mask.empty()) for_this.mask = load_mask(args, original, content);
+    const cv::Mat painted = painter.paint(content.rgb, styles, for_this);
+    save_image(finish(painted, content, pictures.front(), finishing), output, save_options);
+  });
 }
 
 }  // namespace atelier::cli

@@ -198,7 +198,8 @@ Runner add_stylize_command(CLI::App& app) {
                   "With --model or --method magenta: memory to stay within, e.g. 4G; larger images run in tiles (default: 90% of free memory)");
   cmd->add_option("--method", args->method,
                   "With --style: gatys (optimisation, minutes), magenta (any picture as a style, one pass; "
-                  "a style may also be a .json file from style-vector) or adain (one pass, AdaIN weights)")
+                  "a style may also be a .json file from style-vector) or adain (one pass, AdaIN weights; "
+                  "inputs and --out-dir as for magenta)")
       ->capture_default_str()
       ->check(CLI::IsMember({"gatys", "magenta", "adain"}));
   add_adain_flags(cmd, args.get());

@@ -72,6 +72,15 @@ TEST_F(CliAdainTest, PaintsAsFarAsTheStrengthSays) {
   EXPECT_GT(difference("blend.png", "a1.png"), 0.0);
   EXPECT_GT(difference("mask.png.out.png", "a1.png"), 0.0);
   EXPECT_GT(difference("mask.png.out.png", "blend.png"), 0.0);
+
+  // A batch: the style encoded once, each picture as it is painted alone.
+  const std::string other = picture("other.png", 20, 24);
+  fs::create_directories(scratch_.file("batch"));
+  const auto batch = run("stylize --method adain '" + photo + "' '" + other + "' -s '" + a + "' --out-dir '" +
+                         scratch_.file("batch") + "' -q");
+  ASSERT_EQ(batch.code, 0) << batch.err;
+  EXPECT_EQ(testing::read_all(scratch_.file("batch/photo.a.png")), testing::read_all(scratch_.file("a1.png")));
+  EXPECT_EQ(load_image(scratch_.file("batch/other.a.png")).width(), 20);
 }
 
 TEST_F(CliAdainTest, BadInputIsAOneLineErrorAndNoOutput) {
