@@ -11,6 +11,7 @@
 
 #include "adain_training_fixture.hpp"
 #include "models/adain.hpp"
+#include "random_adain_network.hpp"
 #include "test_support.hpp"
 
 namespace fs = std::filesystem;
@@ -29,15 +30,16 @@ class CliTrainArbitraryTest : public ::testing::Test {
     testing::write_test_pictures(held_out_, 1, true, 9);
   }
 
-  // The common options: 32 px, the small encoder at relu3_1, one thread;
-  // batch 2 and previews every 2 steps unless `extra` says otherwise.
+  // The common options: 32 px, one thread;
+  // the small encoder, batch 2 and previews every 2 steps unless `extra` says otherwise.
   std::string train(const std::string& output, const std::string& extra) const {
     auto unless_given = [&](const std::string& flag, const std::string& value) {
       return extra.find(flag + " ") == std::string::npos ? flag + " " + value + " " : std::string();
     };
     return "train-arbitrary --content-dir " + photos_ + " --style-dir " + paintings_ + " -o " + output +
-           " --encoder " + encoder_ + " --size 32 --threads 1 --checkpoint-every 2 --preview-style " + held_out_ +
-           "/picture0.png " + unless_given("--batch-size", "2") + unless_given("--preview-every", "2") + extra;
+           " --size 32 --threads 1 --checkpoint-every 2 --preview-style " + held_out_ + "/picture0.png " +
+           unless_given("--encoder", encoder_) + unless_given("--batch-size", "2") +
+           unless_given("--preview-every", "2") + extra;
   }
   CliResult run(const std::string& arguments) const { return testing::run_atelier(scratch_, arguments); }
 
@@ -109,6 +111,29 @@ TEST_F(CliTrainArbitraryTest, WritesAnAdainDecoder) {
   EXPECT_NE(metadata["training"].find("\"precision\":\"bf16\""), std::string::npos) << metadata["training"];
   for (const auto& [key, tensor] : weights) EXPECT_TRUE(torch::isfinite(tensor).all().item<bool>()) << key;
   EXPECT_EQ(load_adain_decoder(decoder)->level, "relu3_1");
+
+  // It paints with any painting through stylize --method adain.
+  const std::string painted = scratch_.file("painted.png");
+  const CliResult stylised = run("stylize --method adain -c " + photos_ + "/picture1.png -s " + held_out_ +
+                                 "/picture0.png --adain-encoder " + encoder_ + " --adain-decoder " + decoder +
+                                 " -o " + painted + " -q --threads 1");
+  ASSERT_EQ(stylised.code, 0) << stylised.err;
+  EXPECT_EQ(load_image(painted).width(), 52);
+}
+
+// With an encoder that reaches relu4_1 (naoto0804's vgg_normalised layout)
+// the decoder works there, unless --level says relu3_1.
+TEST_F(CliTrainArbitraryTest, WorksAtRelu4_1WhenTheEncoderHasIt) {
+  const std::string encoder = testing::write_random_adain_models(scratch_.file("models"), "relu4_1", 5).encoder;
+  for (const std::string level : {"relu4_1", "relu3_1"}) {
+    const std::string decoder = scratch_.file(level + ".safetensors");
+    const std::string extra = level == "relu3_1" ? " --level relu3_1" : "";
+    const CliResult result = run(train(decoder, "--steps 1 -q --encoder " + encoder + extra));
+    ASSERT_EQ(result.code, 0) << result.err;
+    std::map<std::string, std::string> metadata;
+    load_tensors(decoder, &metadata);
+    EXPECT_EQ(metadata["level"], level);
+  }
 }
 
 // Two processes over Gloo on loopback, batch 1 each, end with identical decoders.
