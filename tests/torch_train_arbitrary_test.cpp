@@ -43,7 +43,8 @@ TEST(TrainArbitraryReference, LossesAndOneAdamStepMatchPytorch) {
   if (testing::run_command(kPython + " -c 'import torch'") != 0)
     GTEST_SKIP() << "SKIPPED: /usr/bin/python3 has no torch (Debian python3-torch)";
   testing::ScratchDir scratch;
-  const std::string encoder_file = scratch.file("encoder.safetensors"), decoder_file = scratch.file("decoder.safetensors");
+  const std::string encoder_file = scratch.file("encoder.safetensors");
+  const std::string decoder_file = scratch.file("decoder.safetensors");
   testing::write_adain_test_encoder(encoder_file);
   const auto encoder = load_adain_encoder(encoder_file);
   ProcessGroup group(DistributedOptions{});
@@ -69,7 +70,8 @@ TEST(TrainArbitraryReference, LossesAndOneAdamStepMatchPytorch) {
   const auto lines = testing::lines_of(output);
   ASSERT_EQ(lines.size(), 2u) << output;
   double expected[2][3];
-  for (int row = 0; row < 2; ++row) std::istringstream(lines[row]) >> expected[row][0] >> expected[row][1] >> expected[row][2];
+  for (int row = 0; row < 2; ++row)
+    std::istringstream(lines[row]) >> expected[row][0] >> expected[row][1] >> expected[row][2];
 
   const AdainLosses first = trainer.step(photos, paintings);
   const AdainLosses second = trainer.evaluate(photos, paintings);
@@ -94,7 +96,8 @@ TEST(TrainArbitraryReference, OnePaintingServesEveryPhoto) {
   AdainTrainer trainer(*encoder, AdainTrainingOptions{}, group);
   torch::manual_seed(2);
   const auto photos = pictures(3, 32, 4), painting = pictures(1, 32, 12);
-  const AdainLosses one = trainer.evaluate(photos, painting), repeated = trainer.evaluate(photos, painting.expand({3, 3, 32, 32}));
+  const AdainLosses one = trainer.evaluate(photos, painting);
+  const AdainLosses repeated = trainer.evaluate(photos, painting.expand({3, 3, 32, 32}));
   EXPECT_FLOAT_EQ(one.content, repeated.content);
   EXPECT_FLOAT_EQ(one.style, repeated.style);
   EXPECT_EQ(trainer.stylise(photos, painting).sizes(), photos.sizes());

@@ -107,7 +107,10 @@ class ArbitraryRun final : public TrainingMethod {
     preview_photos_ = job.preview_content.empty() ? list_validation_images(job.content)
                                                   : pictures_in_folder(job.preview_content, "--preview-content");
     held_out_photos_ = !preview_photos_.empty();
-    if (preview_photos_.empty()) preview_photos_.assign(photos_.begin(), photos_.begin() + std::min<size_t>(4, photos_.size()));
+    if (preview_photos_.empty()) {
+      const auto count = static_cast<std::ptrdiff_t>(std::min<size_t>(4, photos_.size()));
+      preview_photos_.assign(photos_.begin(), photos_.begin() + count);
+    }
     preview_photos_.resize(std::min(preview_photos_.size(), kMostPreviewPhotos));
     preview_painting_ = job.preview_style.empty() ? paintings_.front() : job.preview_style;
     if (!job.preview_style.empty()) load_image(preview_painting_);  // a bad picture fails now, not at step 0
@@ -135,7 +138,8 @@ class ArbitraryRun final : public TrainingMethod {
     options.world_size = job.run.distributed.world_size;
     content_loader_.emplace(photos_, options);
     options.seed = mix_seed(job.seed, 0x5717E, 0);  // paintings drawn apart from the photos
-    style_loader_.emplace(paintings_filling_batch(paintings_, job.batch_size * job.run.distributed.world_size), options);
+    const int64_t global_batch = job.batch_size * job.run.distributed.world_size;
+    style_loader_.emplace(paintings_filling_batch(paintings_, global_batch), options);
 
     group_.emplace(job.run.distributed);
     trainer_.emplace(*encoder_, adain_training_options(job, level_), *group_);

@@ -22,7 +22,9 @@ NamedTensors decoder_parameters(AdainDecoder& decoder) {
 }
 
 // MSE of a batch's statistics against the paintings' (one painting broadcast to all).
-torch::Tensor statistics_mse(const torch::Tensor& a, const torch::Tensor& b) { return (a - b.expand_as(a)).square().mean(); }
+torch::Tensor statistics_mse(const torch::Tensor& a, const torch::Tensor& b) {
+  return (a - b.expand_as(a)).square().mean();
+}
 
 }  // namespace
 
@@ -51,7 +53,8 @@ AdainTrainer::Targets AdainTrainer::targets(const torch::Tensor& photos, const t
   const auto style = encoder_.extract(paintings.to(device), style_layers_);
   Targets targets;
   targets.t = adaptive_instance_norm(content, style.at(options_.level).to(torch::kFloat32));
-  for (const auto& layer : style_layers_) targets.painting_statistics.push_back(channel_mean_std(style.at(layer).to(torch::kFloat32)));
+  for (const auto& layer : style_layers_)
+    targets.painting_statistics.push_back(channel_mean_std(style.at(layer).to(torch::kFloat32)));
   return targets;
 }
 
