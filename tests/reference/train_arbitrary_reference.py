@@ -10,13 +10,13 @@ src/train/adain_trainer.cpp. Run it with Debian's /usr/bin/python3
 Usage:
   train_arbitrary_reference.py --encoder E.safetensors --decoder D.safetensors \
       --photos X.f32 --paintings S.f32 --shape N,3,H,W [--content-weight 1] \
-      [--style-weight 10] [--lr 1e-4]
+      [--style-weight 10] [--lr 1e-4] [--steps 1]
 The encoder is a torchvision-keyed VGG ("features.N.*") up to conv3_1,
 torchvision input convention; the decoder naoto0804's decoder tail from its
 first 256->128 conv (keys 1, 5, 8, 12, 15). X and S are raw little-endian
-float32 RGB [0,1], photo i paired with painting i. Prints two lines,
-"content style total": the losses of the decoder as given, then after one
-Adam step (torch.optim.Adam defaults) on the same batch.
+float32 RGB [0,1], photo i paired with painting i. Prints --steps + 1 lines,
+"content style total": the losses of the decoder before each Adam step
+(torch.optim.Adam defaults) on the same batch, then after the last.
 """
 import argparse
 import os
@@ -98,6 +98,7 @@ def main():
     parser.add_argument("--content-weight", type=float, default=1.0)
     parser.add_argument("--style-weight", type=float, default=10.0)
     parser.add_argument("--lr", type=float, default=1e-4)
+    parser.add_argument("--steps", type=int, default=1)
     args = parser.parse_args()
     torch.set_num_threads(1)
     shape = [int(v) for v in args.shape.split(",")]
@@ -107,10 +108,12 @@ def main():
     weights = {key: value.clone().requires_grad_(True) for key, value in read_safetensors(args.decoder).items()}
     optimiser = torch.optim.Adam(list(weights.values()), lr=args.lr)
 
-    content, style, total = losses(encoder, weights, photos, paintings, args.content_weight, args.style_weight)
-    print(f"{content.item():.9g} {style.item():.9g} {total.item():.9g}")
-    total.backward()
-    optimiser.step()
+    for _ in range(args.steps):
+        content, style, total = losses(encoder, weights, photos, paintings, args.content_weight, args.style_weight)
+        print(f"{content.item():.9g} {style.item():.9g} {total.item():.9g}")
+        optimiser.zero_grad()
+        total.backward()
+        optimiser.step()
     with torch.no_grad():
         content, style, total = losses(encoder, weights, photos, paintings, args.content_weight, args.style_weight)
     print(f"{content.item():.9g} {style.item():.9g} {total.item():.9g}")
