@@ -153,6 +153,21 @@ TEST_F(CliTrainArbitraryTest, TwoProcessesStayInStep) {
   for (const auto& [key, tensor] : zero) EXPECT_TRUE(torch::equal(tensor, one.at(key))) << key;
 }
 
+// A loss that is no longer finite stops the run (exit 3) and keeps the last
+// good checkpoint; a lower --lr resumes from it.
+TEST_F(CliTrainArbitraryTest, DivergenceKeepsTheLastCheckpoint) {
+  const std::string decoder = scratch_.file("decoder.safetensors");
+  ASSERT_EQ(run(train(decoder, "--steps 2 -q")).code, 0);
+  const std::string good = testing::read_all(decoder + ".checkpoint.safetensors");
+  const CliResult diverged = run(train(decoder, "--steps 4 -q --resume --lr 1e30"));
+  EXPECT_EQ(diverged.code, 3);
+  ASSERT_EQ(testing::lines_of(diverged.err).size(), 1u) << diverged.err;
+  EXPECT_NE(diverged.err.find("diverged at step"), std::string::npos) << diverged.err;
+  EXPECT_NE(diverged.err.find("lower --lr"), std::string::npos) << diverged.err;
+  EXPECT_EQ(testing::read_all(decoder + ".checkpoint.safetensors"), good);
+  EXPECT_EQ(run(train(decoder, "--steps 4 -q --resume --lr 1e-5")).code, 0);
+}
+
 TEST_F(CliTrainArbitraryTest, BadInputIsAOneLineErrorAndNoOutput) {
   fs::create_directories(scratch_.file("empty"));
   fs::create_directories(scratch_.file("notes"));

@@ -54,7 +54,8 @@ AdainTrainingOptions adain_training_options(const ArbitraryTrainingJob& job, con
 }
 
 // Everything that shapes the weights, except the step count (a finished run
-// can be extended with --resume and more --steps).
+// can be extended with --resume and more --steps) and the learning rate
+// (what one lowers after a divergence, then resumes).
 std::string describe_arbitrary_job(const ArbitraryTrainingJob& job, const std::string& encoder_path,
                                    const std::string& level) {
   return nlohmann::json{{"content", fs::absolute(job.content).lexically_normal().string()},
@@ -63,7 +64,6 @@ std::string describe_arbitrary_job(const ArbitraryTrainingJob& job, const std::s
                         {"level", level},
                         {"content_weight", job.content_weight},
                         {"style_weight", job.style_weight},
-                        {"lr", job.learning_rate},
                         {"batch_size", job.batch_size},
                         {"image_size", job.image_size},
                         {"crop", job.crop},
@@ -150,7 +150,7 @@ class ArbitraryRun final : public TrainingMethod {
     TrainingLoop loop = training_loop(job_.run, description_, job_.steps);
     loop.loss_columns = {"content", "style", "total"};
     loop.loss_names = {"content", "style", "loss"};
-    loop.divergence_advice = "lower --lr or --style-weight, then run the same command with --resume";
+    loop.divergence_advice = "run the same command with a lower --lr and --resume";
     return loop;
   }
 
@@ -212,6 +212,7 @@ class ArbitraryRun final : public TrainingMethod {
     const std::string& output = job_.run.output;
     nlohmann::json settings = nlohmann::json::parse(description_);
     settings["steps"] = trainer_->steps();
+    settings["lr"] = job_.learning_rate;  // the last run's
     const std::map<std::string, std::string> metadata = {
         {"encoder", fs::path(encoder_path_).stem().string()}, {"training", settings.dump()}};
     if (writes_) save_adain_decoder(trainer_->decoder(), output, metadata);
