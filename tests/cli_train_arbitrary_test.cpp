@@ -72,6 +72,7 @@ TEST_F(CliTrainArbitraryTest, LossFallsOnAShortRun) {
   std::printf("[ measure  ] held-out style loss after 60 steps: %.4g -> %.4g (%.1fx lower)\n", first, last,
               first / last);
   EXPECT_TRUE(final["held_out_painting"].get<bool>());
+  EXPECT_FALSE(final["held_out_photos"].get<bool>());  // the first training photos
   EXPECT_LT(last * 3, first);
   const auto rows = testing::lines_of(testing::read_all(decoder + ".losses.csv"));
   ASSERT_EQ(rows.size(), 61u);

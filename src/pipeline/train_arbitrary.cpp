@@ -106,7 +106,12 @@ class ArbitraryRun final : public TrainingMethod {
     paintings_ = pictures_in_folder(job.styles, "--style-dir");
     preview_photos_ = job.preview_content.empty() ? list_validation_images(job.content)
                                                   : pictures_in_folder(job.preview_content, "--preview-content");
-    held_out_photos_ = !preview_photos_.empty();
+    // Held out: a prepared folder's validation split, or photos none of which is a training file.
+    held_out_photos_ = !preview_photos_.empty() &&
+                       std::none_of(preview_photos_.begin(), preview_photos_.end(), [&](const std::string& preview) {
+                         return std::any_of(photos_.begin(), photos_.end(),
+                                            [&](const std::string& file) { return is_same_file(file, preview); });
+                       });
     if (preview_photos_.empty()) {
       const auto count = static_cast<std::ptrdiff_t>(std::min<size_t>(4, photos_.size()));
       preview_photos_.assign(photos_.begin(), photos_.begin() + count);
