@@ -27,8 +27,8 @@ constexpr const char* kPredictorName = "magenta-arbitrary/style_predict";
 constexpr const char* kTransferName = "magenta-arbitrary/style_transfer";
 
 struct StyleVectorArgs {
-  std::string picture, output, models_dir, fit = "crop";
-  int size = StylePictureOptions{}.size;
+  std::string picture, output, models_dir;
+  StylePictureFlags style_picture;
   long long max_pixels = 100'000'000;
   OutputFlags output_flags;
   RuntimeFlags runtime;
@@ -39,7 +39,7 @@ int run_style_vector(const StyleVectorArgs& args) {
   configure_runtime(args.runtime.threads);
   check_device(args.runtime.device);
   refuse_overwriting_input(args.picture, args.output);
-  const StylePictureOptions fit{parse_style_fit(args.fit), args.size};
+  const StylePictureOptions fit = args.style_picture.options();
   const Image picture = load_image(args.picture, LoadOptions{args.max_pixels});
   const MagentaPainter painter = load_magenta(args.models_dir, args.runtime.device);
   save_style_vector(painter.style_vector(picture.rgb, fit), args.output);
@@ -106,7 +106,7 @@ int run_magenta_stylize(const StylizeArgs& args) {
   const SaveOptions save_options{args.quality, args.bit_depth};
   check_can_save_outputs(outputs, save_options);
   const std::vector<double> weights = blend_weights(args.styles, args.style_blend);
-  const StylePictureOptions fit{parse_style_fit(args.style_fit), StylePictureOptions{}.size};
+  const StylePictureOptions fit = args.style_picture.options();
   FinishOptions finishing;  // strength acts on the style vector, not on pixels
   finishing.original_colors = args.original_colors;
   finishing.post = parse_post_steps(args.post, /*has_style=*/!is_style_vector_file(args.styles.front()));
@@ -133,18 +133,25 @@ int run_magenta_stylize(const StylizeArgs& args) {
   });
 }
 
+void add_style_picture_flags(CLI::App* cmd, StylePictureFlags* flags, const std::string& when) {
+  cmd->add_option("--style-fit", flags->fit,
+                  when + "crop: the style picture's centred square (its strokes undistorted); whole: all of it, squeezed")
+      ->capture_default_str()
+      ->check(CLI::IsMember({"crop", "whole"}));
+  cmd->add_option("--style-size", flags->size,
+                  when + "side of the square the style predictor sees (trained at 256; 384 measured closest to the "
+                         "painting at 512 px, docs/ARBITRARY.md)")
+      ->capture_default_str()
+      ->check(whole_number_in(16, 1024));
+}
+
 Runner add_style_vector_command(CLI::App& app) {
   auto args = std::make_shared<StyleVectorArgs>();
   CLI::App* cmd = app.add_subcommand(
       "style-vector", "Predict the Magenta style vector of a picture and save it as JSON, to reuse with --style");
   cmd->add_option("picture", args->picture, "The style picture (a painting)")->required();
   cmd->add_option("--output,-o", args->output, "Output .json file")->required();
-  cmd->add_option("--style-fit", args->fit, "crop: the centred square (default); whole: the whole picture squeezed")
-      ->capture_default_str()
-      ->check(CLI::IsMember({"crop", "whole"}));
-  cmd->add_option("--style-size", args->size, "Side of the square the predictor sees (it was trained at 256)")
-      ->capture_default_str()
-      ->check(whole_number_in(16, 1024));
+  add_style_picture_flags(cmd, &args->style_picture, "");
   cmd->add_option("--max-pixels", args->max_pixels, "Refuse pictures with more pixels than this (0: no limit)")
       ->capture_default_str()
       ->check(whole_number_in(0, 1e12));

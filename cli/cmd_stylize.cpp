@@ -179,11 +179,35 @@ int run_stylize(const StylizeArgs& args) {
   return kExitOk;
 }
 
+// Settings that only optimisation uses.
+constexpr const char* kGatysOnly[] = {"--weights", "--preprocess", "--pooling", "--content-layers", "--style-layers",
+                                      "--content-weight", "--style-weight", "--tv-weight", "--style-scale", "--init",
+                                      "--seed", "--optimizer", "--lr", "--iterations", "--scales", "--save-every",
+                                      "--checkpoint-every", "--resume"};
+
+// With --style and no --method: magenta, a painting in about a second
+// (README, "Which method"), unless a Gatys-only setting is given, which
+// only optimisation would use, as the studio's API decides. A Gatys-only
+// setting with another method is refused rather than ignored.
+void resolve_method(const CLI::App& cmd, StylizeArgs& args) {
+  std::string gatys_setting;
+  for (const char* name : kGatysOnly)
+    if (gatys_setting.empty() && cmd.get_option(name)->count() > 0) gatys_setting = name;
+  if (args.method.empty() && args.model.empty()) {
+    // Without --style either, the Gatys path names what is missing.
+    args.method = gatys_setting.empty() && !args.styles.empty() ? "magenta" : "gatys";
+    return;
+  }
+  if (!gatys_setting.empty() && args.method != "gatys")
+    throw Error(gatys_setting + " is a setting of --method gatys (optimisation), not of " +
+                (args.method.empty() ? std::string("--model") : "--method " + args.method));
+}
+
 }  // namespace
 
 Runner add_stylize_command(CLI::App& app) {
   auto args = std::make_shared<StylizeArgs>();
-  CLI::App* cmd = app.add_subcommand("stylize", "Paint a photo in the style of one or more artworks (Gatys et al.)");
+  CLI::App* cmd = app.add_subcommand("stylize", "Paint a photo in the style of one or more artworks (Magenta, AdaIN or Gatys), or with a trained --model");
   cmd->add_option("--content,-c", args->content, "Content image (the photo)");
   cmd->add_option("--style,-s", args->styles, "Style image; repeat for several");
   cmd->add_option("--output,-o", args->output, "Output image (.png .jpg .webp .tif .bmp)");
@@ -197,16 +221,13 @@ Runner add_stylize_command(CLI::App& app) {
   cmd->add_option("--max-memory", args->max_memory,
                   "With --model or --method magenta: memory to stay within, e.g. 4G; larger images run in tiles (default: 90% of free memory)");
   cmd->add_option("--method", args->method,
-                  "With --style: gatys (optimisation, minutes), magenta (any picture as a style, one pass; "
-                  "a style may also be a .json file from style-vector) or adain (one pass, AdaIN weights; "
-                  "inputs and --out-dir as for magenta)")
-      ->capture_default_str()
+                  "With --style: magenta (any picture as a style, one pass, about a second; a style may also be "
+                  "a .json file from style-vector), gatys (optimisation, minutes, finer) or adain (one pass, AdaIN "
+                  "weights; inputs and --out-dir as for magenta). Default: magenta, or gatys when a Gatys-only "
+                  "setting (--iterations, --scales, --style-weight ...) is given")
       ->check(CLI::IsMember({"gatys", "magenta", "adain"}));
   add_adain_flags(cmd, args.get());
-  cmd->add_option("--style-fit", args->style_fit,
-                  "With --method magenta: crop (the style picture's centred square) or whole (squeezed)")
-      ->capture_default_str()
-      ->check(CLI::IsMember({"crop", "whole"}));
+  add_style_picture_flags(cmd, &args->style_picture, "With --method magenta: ");
   cmd->add_option("--strength", args->strength,
                   "With --model: blend with the photo; with --method magenta: from the photo's own style (0) to "
                   "the painting's (1); 0..1")
@@ -249,7 +270,10 @@ Runner add_stylize_command(CLI::App& app) {
   cmd->add_flag("--resume", args->resume, "Continue an interrupted run of the same command from its checkpoint");
   add_output_flags(cmd, &args->output_flags);
   add_threads_and_device_flags(cmd, &args->runtime);
-  return [args] { return run_stylize(*args); };
+  return [args, cmd] {
+    resolve_method(*cmd, *args);
+    return run_stylize(*args);
+  };
 }
 
 }  // namespace atelier::cli

@@ -45,7 +45,8 @@ namespace fs = std::filesystem;
 struct VideoArgs {
   std::string input, output, model, models_dir;
   std::vector<std::string> styles;  // Magenta: pictures or .json vectors
-  std::string style_blend, style_fit = "crop";
+  std::string style_blend;
+  StylePictureFlags style_picture;
   std::string max_memory;  // empty: default_memory_budget()
   double strength = 1.0;
   bool resume = false;
@@ -101,7 +102,7 @@ FramePainter frame_painter(const VideoArgs& args, Progress& progress) {
     };
   }
   const std::vector<double> weights = blend_weights(args.styles, args.style_blend);
-  const StylePictureOptions fit{parse_style_fit(args.style_fit), StylePictureOptions{}.size};
+  const StylePictureOptions fit = args.style_picture.options();
   const MagentaPainter painter = load_magenta(args.models_dir, args.runtime.device);
   cv::Mat first_picture;
   const StyleVector style = predict_style(painter, args.styles, weights, fit, LoadOptions{}.max_pixels, first_picture);
@@ -196,10 +197,7 @@ Runner add_video_command(CLI::App& app) {
                   "Instead of --model: any picture as a style (Magenta), or a .json file from style-vector; "
                   "repeat to blend");
   cmd->add_option("--style-blend", args->style_blend, "With --style: comma list of weights, one per --style");
-  cmd->add_option("--style-fit", args->style_fit,
-                  "With --style: crop (the style picture's centred square) or whole (squeezed)")
-      ->capture_default_str()
-      ->check(CLI::IsMember({"crop", "whole"}));
+  add_style_picture_flags(cmd, &args->style_picture, "With --style: ");
   add_models_dir_flag(cmd, &args->models_dir, "Directory searched first for the model");
   cmd->add_option("--strength", args->strength,
                   "With --model: blend with the original frames; with --style: from each frame's own style (0) to "

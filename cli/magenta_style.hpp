@@ -9,7 +9,21 @@
 
 #include "atelier/arbitrary_style.hpp"
 
+namespace CLI {
+class App;
+}
+
 namespace atelier::cli {
+
+// How a style picture becomes the predictor's input: the flags, declared
+// once for every command that takes a style picture (defaults from the
+// library), and the options they make.
+struct StylePictureFlags {
+  std::string fit = "crop";
+  int size = StylePictureOptions{}.size;
+  StylePictureOptions options() const { return {parse_style_fit(fit), size}; }
+};
+void add_style_picture_flags(CLI::App* cmd, StylePictureFlags* flags, const std::string& when);
 
 // The two networks from the model search path (magenta-arbitrary/...).
 MagentaPainter load_magenta(const std::string& models_dir, const std::string& device);

@@ -7,6 +7,7 @@
 
 #include "atelier/gatys_options.hpp"
 #include "common_flags.hpp"
+#include "magenta_style.hpp"
 
 namespace atelier::cli {
 
@@ -51,9 +52,9 @@ struct StylizeArgs {
   double strength = 1.0;
   std::string max_memory;  // empty: default_memory_budget()
 
-  // "gatys" (optimisation, the default), "magenta" or "adain" (arbitrary, one pass).
-  std::string method = "gatys";
-  std::string style_fit = "crop";  // magenta: how a style picture becomes its square
+  // "magenta" (the default with --style), "adain" (arbitrary, one pass) or "gatys" (optimisation).
+  std::string method;  // empty: chosen by resolve_method (cmd_stylize.cpp)
+  StylePictureFlags style_picture;  // magenta: how a style picture becomes its square
   std::string adain_encoder = "adain/vgg_normalised";  // adain: names in the model search path, or files
   std::string adain_decoder = "adain/decoder";
   std::string mask;  // adain: two styles, white -> the first, black -> the second

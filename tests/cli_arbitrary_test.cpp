@@ -61,6 +61,35 @@ TEST_F(CliArbitraryTest, PaintsAtTheContentsSizeFromPicturesAndVectors) {
   EXPECT_NE(testing::read_all(scratch_.file("blend.png")), testing::read_all(scratch_.file("from_picture.png")));
 }
 
+// With --style and no --method the painting is Magenta's (one pass), and
+// --style-size changes the vector; a Gatys-only setting chooses Gatys,
+// and with another method it is refused, not ignored.
+TEST_F(CliArbitraryTest, MagentaIsTheDefaultWithAStyle) {
+  const std::string photo = picture("photo.png", 40, 32), a = picture("a.png", 64, 48);
+  const auto chosen = run("stylize -c '" + photo + "' -s '" + a + "' -o '" + scratch_.file("default.png") + "' --quiet");
+  ASSERT_EQ(chosen.code, 0) << chosen.err;
+  const auto named = run("stylize --method magenta -c '" + photo + "' -s '" + a + "' -o '" + scratch_.file("named.png") +
+                         "' --quiet");
+  ASSERT_EQ(named.code, 0) << named.err;
+  EXPECT_EQ(testing::read_all(scratch_.file("default.png")), testing::read_all(scratch_.file("named.png")));
+  const auto smaller = run("stylize -c '" + photo + "' -s '" + a + "' --style-size 256 -o '" +
+                           scratch_.file("256.png") + "' --quiet");
+  ASSERT_EQ(smaller.code, 0) << smaller.err;
+  EXPECT_NE(testing::read_all(scratch_.file("256.png")), testing::read_all(scratch_.file("named.png")));
+
+  // -n is Gatys's: without --method it asks for Gatys (here: no VGG installed).
+  const auto gatys = run("stylize -c '" + photo + "' -s '" + a + "' -n 3 -o '" + scratch_.file("gatys.png") + "' --quiet");
+  EXPECT_EQ(gatys.code, 1);
+  EXPECT_NE(gatys.err.find("vgg19"), std::string::npos) << gatys.err;
+  const auto mixed = run("stylize --method magenta -c '" + photo + "' -s '" + a + "' --style-weight 5 -o '" +
+                         scratch_.file("mixed.png") + "' --quiet");
+  EXPECT_EQ(mixed.code, 1);
+  ASSERT_EQ(testing::lines_of(mixed.err).size(), 1u) << mixed.err;
+  EXPECT_NE(mixed.err.find("--style-weight is a setting of --method gatys"), std::string::npos) << mixed.err;
+  EXPECT_FALSE(fs::exists(scratch_.file("gatys.png")));
+  EXPECT_FALSE(fs::exists(scratch_.file("mixed.png")));
+}
+
 TEST_F(CliArbitraryTest, BadInputIsAOneLineErrorAndNoOutput) {
   const std::string photo = picture("photo.png", 32, 32), a = picture("a.png", 32, 32), tiny = picture("tiny.png", 1, 1);
   testing::write_all(scratch_.file("text.jpg"), "not a picture");

@@ -141,7 +141,7 @@ TEST_F(MagentaReference, RealPredictorMatchesTheReferenceOnPaintingsAndPhotos) {
   const MagentaPredictor predictor = load_magenta_predictor(weights);
   std::vector<torch::Tensor> inputs;
   for (const auto& path : {starry, scream, tubingen})
-    inputs.push_back(image_to_tensor(style_picture_input(load_image(path).rgb)));
+    inputs.push_back(image_to_tensor(style_picture_input(load_image(path).rgb, {StyleFit::CentreCrop, 256})));
   const auto batch = torch::cat(inputs);
   const auto ours = predictor.forward(batch);
   const auto theirs = run_reference(scratch_, "predict", weights, batch);
@@ -169,7 +169,7 @@ TEST_F(MagentaReference, RealTransferAndPipelineMatchTheReference) {
   const Image photo = load_image(chicago);  // 640x480: multiples of 4, no padding
   const StyleVector style = painter.style_vector(load_image(starry).rgb);
 
-  // The reference's own vector, from the same 256x256 input.
+  // The reference's own vector, from the same square input.
   const auto style_input = image_to_tensor(style_picture_input(load_image(starry).rgb));
   const auto reference_style = run_reference(scratch_, "predict", predict, style_input);
   const auto content = image_to_tensor(photo.rgb);
