@@ -1,4 +1,6 @@
-// atelier stylize: Gatys style transfer by optimisation from the command line.
+// atelier stylize: one command for every method. It picks the method
+// (Magenta by default with --style), runs Gatys optimisation itself and
+// hands the others (Magenta, AdaIN, --model) to their files.
 #include <algorithm>
 #include <cstdio>
 #include <filesystem>
