@@ -6,7 +6,8 @@
 # (relu1_1, relu2_1, relu3_1: the output's must be closer to the painting's
 # than the photo's are) and the relu3_2 content correlation (>= 0.3).
 # With SHEET=1 it also paints a few pairs by Gatys and writes the contact
-# sheet docs/images/arbitrary-contact-sheet.jpg.
+# sheet docs/images/arbitrary-contact-sheet.jpg (Gatys at GATYS_ITERATIONS, default 200,
+# L-BFGS iterations: minutes each).
 #
 #   bench/quality_arbitrary.sh [build-dir] [work-dir]
 set -euo pipefail
@@ -87,7 +88,7 @@ if [ "${SHEET:-0}" = 1 ]; then
     set -- $pair
     gatys="$work/gatys/$1__$2.png"
     [ -f "$gatys" ] || "$atelier" stylize --method gatys -c "$work/photos/$1.png" -s "$work/paintings/$2.png" \
-      -o "$gatys" --size 512 --quiet
+      -o "$gatys" --size 512 -n "${GATYS_ITERATIONS:-200}" --quiet
     rows+=(--row "$work/photos/$1.png,$work/paintings/$2.png,$work/magenta/$1__$2.png,$work/adain/$1__$2.png,$gatys")
   done
   mkdir -p docs/images
