@@ -32,19 +32,32 @@ std::string resolve_adain(const ModelStore& store, const std::string& name, cons
   }
 }
 
-AdainPainter load_adain(const StylizeArgs& args) {
-  const ModelStore store(args.models_dir);
+}  // namespace
+
+AdainPainter load_adain(const std::string& models_dir, const AdainFlags& flags, const std::string& device) {
+  const ModelStore store(models_dir);
   const std::string dir = store.install_dir();
   const std::string encoder = resolve_adain(
-      store, args.adain_encoder, "--adain-encoder",
+      store, flags.encoder, "--adain-encoder",
       "import naoto0804/pytorch-AdaIN's encoder: atelier models import vgg_normalised.pth -o " + dir +
           "/adain/vgg_normalised.safetensors");
   const std::string decoder = resolve_adain(
-      store, args.adain_decoder, "--adain-decoder",
+      store, flags.decoder, "--adain-decoder",
       "import its decoder (atelier models import decoder.pth -o " + dir +
           "/adain/decoder.safetensors) or train one with atelier train-arbitrary");
-  return AdainPainter(encoder, decoder, args.runtime.device);
+  return AdainPainter(encoder, decoder, device);
 }
+
+void add_adain_network_flags(CLI::App* command, AdainFlags* flags) {
+  command->add_option("--adain-encoder", flags->encoder,
+                      "With --method adain: the VGG encoder, a name in the model search path or a file")
+      ->capture_default_str();
+  command->add_option("--adain-decoder", flags->decoder,
+                      "With --method adain: the decoder (naoto0804's, imported, or from train-arbitrary)")
+      ->capture_default_str();
+}
+
+namespace {
 
 // The mask picture as one grey channel in [0,1], at the content's size.
 cv::Mat load_mask(const StylizeArgs& args, const Image& original, const Image& content) {
@@ -62,12 +75,7 @@ cv::Mat load_mask(const StylizeArgs& args, const Image& original, const Image& c
 }  // namespace
 
 void add_adain_flags(CLI::App* command, StylizeArgs* args) {
-  command->add_option("--adain-encoder", args->adain_encoder,
-                      "With --method adain: the VGG encoder, a name in the model search path or a file")
-      ->capture_default_str();
-  command->add_option("--adain-decoder", args->adain_decoder,
-                      "With --method adain: the decoder (naoto0804's, imported, or from train-arbitrary)")
-      ->capture_default_str();
+  add_adain_network_flags(command, &args->adain);
   command->add_option("--mask", args->mask,
                       "With --method adain and two --style pictures: white paints with the first, black with the "
                       "second (a picture the content's size)");
@@ -104,7 +112,7 @@ int run_adain_stylize(const StylizeArgs& args) {
 
   std::vector<cv::Mat> pictures;
   for (const auto& path : args.styles) pictures.push_back(load_image(path, LoadOptions{args.max_pixels}).rgb);
-  const AdainPainter painter = load_adain(args);
+  const AdainPainter painter = load_adain(args.models_dir, args.adain, args.runtime.device);
   // Each style's statistics once for the whole batch.
   std::vector<AdainStyle> styles;
   for (const auto& picture : pictures) styles.push_back(painter.style(picture, kAdainStyleSize, precision));

@@ -1,6 +1,7 @@
 // atelier stylize-video: a feed-forward style on every frame of a video:
-// a trained network (--model) or any picture as a style (--style, Magenta),
-// whose style vector is predicted once for the whole video.
+// a trained network (--model) or any picture as a style (--style, Magenta
+// by default or --method adain), whose style vector or statistics are
+// computed once for the whole video.
 //
 // Frames are stylised into a work folder beside the output (OUT.frames/,
 // lossless PNG), then assembled into OUT through a temporary file and a
@@ -31,6 +32,7 @@
 #include "atelier/model_store.hpp"
 #include "atelier/painters.hpp"
 #include "atelier/video_file.hpp"
+#include "adain_flags.hpp"
 #include "commands.hpp"
 #include "common_flags.hpp"
 #include "interrupt.hpp"
@@ -46,7 +48,9 @@ struct VideoArgs {
   std::string input, output, model, models_dir;
   std::vector<std::string> styles;  // Magenta: pictures or .json vectors
   std::string style_blend;
+  std::string method = "magenta";  // with --style: magenta or adain
   StylePictureFlags style_picture;
+  AdainFlags adain;
   std::string max_memory;  // empty: default_memory_budget()
   double strength = 1.0;
   bool resume = false;
@@ -89,6 +93,25 @@ void assemble(const fs::path& folder, long long frames, double fps, cv::Size siz
 // Paints one frame (CV_32FC3 RGB [0,1]) with the chosen engine.
 using FramePainter = std::function<cv::Mat(const cv::Mat&)>;
 
+// AdaIN: each style's statistics encoded once; --strength is its alpha.
+FramePainter adain_frame_painter(const VideoArgs& args, const std::vector<double>& weights, Precision precision,
+                                 Progress& progress) {
+  const AdainPainter painter = load_adain(args.models_dir, args.adain, args.runtime.device);
+  std::vector<AdainStyle> styles;
+  for (const auto& path : args.styles) {
+    if (is_style_vector_file(path))
+      throw Error("--method adain takes style pictures, not " + path + " (a Magenta style vector)");
+    styles.push_back(painter.style(load_image(path).rgb, kAdainStyleSize, precision));
+  }
+  AdainOptions options;
+  options.alpha = args.strength;
+  options.weights = weights;
+  options.precision = precision;
+  progress.info(std::to_string(styles.size()) + " style(s) at " + painter.level() + ", encoded once for the whole video",
+                {{"styles", styles.size()}, {"strength", args.strength}, {"method", "adain"}});
+  return [=](const cv::Mat& rgb) { return painter.paint(rgb, styles, options); };
+}
+
 FramePainter frame_painter(const VideoArgs& args, Progress& progress) {
   const Precision precision = parse_precision(args.runtime.precision);
   const int64_t max_memory = args.max_memory.empty() ? default_memory_budget() : parse_memory_size(args.max_memory);
@@ -102,6 +125,7 @@ FramePainter frame_painter(const VideoArgs& args, Progress& progress) {
     };
   }
   const std::vector<double> weights = blend_weights(args.styles, args.style_blend);
+  if (args.method == "adain") return adain_frame_painter(args, weights, precision, progress);
   const StylePictureOptions fit = args.style_picture.options();
   const MagentaPainter painter = load_magenta(args.models_dir, args.runtime.device);
   cv::Mat first_picture;
@@ -115,6 +139,8 @@ FramePainter frame_painter(const VideoArgs& args, Progress& progress) {
 int run_video(const VideoArgs& args) {
   if (args.model.empty() == args.styles.empty())
     throw Error("stylize-video: give --model (a trained style network) or --style (any picture, Magenta), one of them");
+  if (!args.model.empty() && args.method != "magenta")
+    throw Error("stylize-video: --method " + args.method + " paints with --style pictures, not --model");
   Progress progress(args.output_flags.mode());
   configure_runtime(args.runtime.threads);
   fourcc_for(args.output);
@@ -197,11 +223,17 @@ Runner add_video_command(CLI::App& app) {
                   "Instead of --model: any picture as a style (Magenta), or a .json file from style-vector; "
                   "repeat to blend");
   cmd->add_option("--style-blend", args->style_blend, "With --style: comma list of weights, one per --style");
+  cmd->add_option("--method", args->method,
+                  "With --style: magenta (one pass, real pretrained networks) or adain (one pass, AdaIN networks from "
+                  "models import or train-arbitrary)")
+      ->capture_default_str()
+      ->check(CLI::IsMember({"magenta", "adain"}));
+  add_adain_network_flags(cmd, &args->adain);
   add_style_picture_flags(cmd, &args->style_picture, "With --style: ");
   add_models_dir_flag(cmd, &args->models_dir, "Directory searched first for the model");
   cmd->add_option("--strength", args->strength,
                   "With --model: blend with the original frames; with --style: from each frame's own style (0) to "
-                  "the painting's (1); 0..1")
+                  "the painting's (1), for adain its alpha; 0..1")
       ->capture_default_str()
       ->check(number_in(0, 1));
   add_precision_flag(cmd, &args->runtime);

@@ -6,6 +6,7 @@
 #include <vector>
 
 #include "atelier/gatys_options.hpp"
+#include "adain_flags.hpp"
 #include "common_flags.hpp"
 #include "magenta_style.hpp"
 
@@ -55,8 +56,7 @@ struct StylizeArgs {
   // "magenta" (the default with --style), "adain" (arbitrary, one pass) or "gatys" (optimisation).
   std::string method;  // empty: chosen by resolve_method (cmd_stylize.cpp)
   StylePictureFlags style_picture;  // magenta: how a style picture becomes its square
-  std::string adain_encoder = "adain/vgg_normalised";  // adain: names in the model search path, or files
-  std::string adain_decoder = "adain/decoder";
+  AdainFlags adain;  // adain: the encoder and decoder
   std::string mask;  // adain: two styles, white -> the first, black -> the second
 };
 

@@ -6,6 +6,8 @@
 // a one-line error leaving no file.
 #include <gtest/gtest.h>
 
+#include <opencv2/videoio.hpp>
+
 #include <filesystem>
 
 #include "atelier/image.hpp"
@@ -107,6 +109,54 @@ TEST_F(CliAdainTest, BadInputIsAOneLineErrorAndNoOutput) {
     EXPECT_NE(result.err.find(message), std::string::npos) << result.err;
     EXPECT_FALSE(fs::exists(out));
   }
+}
+
+// stylize-video --method adain: the styles encoded once for the whole
+// video, every frame painted as far as --strength says.
+TEST_F(CliAdainTest, PaintsAVideo) {
+  testing::write_random_adain_models(models_, "relu3_1", 91);
+  const std::string clip = scratch_.file("clip.avi");
+  {
+    cv::VideoWriter writer(clip, cv::CAP_FFMPEG, cv::VideoWriter::fourcc('M', 'J', 'P', 'G'), 10.0, {52, 36});
+    ASSERT_TRUE(writer.isOpened());
+    for (int i = 0; i < 4; ++i) {
+      cv::Mat frame(36, 52, CV_8UC3);
+      cv::randu(frame, 0, 256);
+      writer.write(frame);
+    }
+  }
+  const std::string a = picture("a.png", 40, 40, 0.0, 0.4), b = picture("b.png", 36, 52, 0.5, 1.0);
+  const auto frames_of = [&](const std::string& flags, const std::string& name) {
+    const std::string out = scratch_.file(name);
+    const auto result = run("stylize-video --method adain '" + clip + "' -o '" + out + "' " + flags + " --json");
+    EXPECT_EQ(result.code, 0) << result.err;
+    EXPECT_NE(result.out.find("\"method\":\"adain\""), std::string::npos) << result.out;
+    std::vector<cv::Mat> frames;
+    cv::VideoCapture video(out, cv::CAP_FFMPEG);
+    for (cv::Mat frame; video.read(frame);) frames.push_back(frame.clone());
+    return frames;
+  };
+  const auto a0 = frames_of("-s '" + a + "' --strength 0", "a0.mp4");
+  const auto b0 = frames_of("-s '" + b + "' --strength 0", "b0.mp4");
+  const auto a1 = frames_of("-s '" + a + "'", "a1.mp4");
+  ASSERT_EQ(a0.size(), 4u);
+  ASSERT_EQ(a1.size(), 4u);
+  EXPECT_EQ(a1[0].size(), cv::Size(52, 36));
+  // Strength 0 keeps each frame's own features, whatever the style.
+  for (std::size_t i = 0; i < a0.size(); ++i) EXPECT_EQ(cv::norm(a0[i], b0[i], cv::NORM_INF), 0.0) << i;
+  EXPECT_GT(cv::norm(a0[0], a1[0], cv::NORM_L1), 0.0);
+
+  // AdaIN takes pictures, and works with --style only.
+  testing::write_all(scratch_.file("v.style.json"), "{}");
+  const auto vector = run("stylize-video --method adain '" + clip + "' -o '" + scratch_.file("v.mp4") + "' -s '" +
+                          scratch_.file("v.style.json") + "' -q");
+  EXPECT_EQ(vector.code, 1);
+  EXPECT_NE(vector.err.find("takes style pictures"), std::string::npos) << vector.err;
+  const auto model = run("stylize-video --method adain '" + clip + "' -o '" + scratch_.file("m.mp4") + "' -m x -q");
+  EXPECT_EQ(model.code, 1);
+  EXPECT_NE(model.err.find("not --model"), std::string::npos) << model.err;
+  EXPECT_FALSE(fs::exists(scratch_.file("v.mp4")));
+  EXPECT_FALSE(fs::exists(scratch_.file("m.mp4")));
 }
 
 }  // namespace cli_adain_test
