@@ -43,9 +43,13 @@ class ModelStore {
     std::string preprocess;    // metadata "preprocess", else ""
     std::uint64_t bytes = 0;
     std::string problem;       // non-empty when the file failed validation
+    // What people read (model_names.hpp): metadata "title", else the
+    // metadata "style" or the file name made readable; "artist"; "family",
+    // else the architecture; and the name shown, unique in the list.
+    std::string title, artist, family, display_name;
   };
   // Every *.safetensors in the search path, subfolders included (earlier
-  // directories shadow later ones with the same name).
+  // directories shadow later ones with the same name), with display names.
   std::vector<Entry> list() const;
 
   static std::string user_data_dir();

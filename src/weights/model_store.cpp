@@ -8,6 +8,7 @@
 #include <unistd.h>
 
 #include "atelier/error.hpp"
+#include "atelier/model_names.hpp"
 #include "atelier/safetensors.hpp"
 
 namespace fs = std::filesystem;
@@ -112,9 +113,15 @@ ModelStore::Entry describe(const fs::path& path, const std::string& dir) {
     if (entry.architecture.empty() || entry.architecture == "vgg (partial)")
       entry.architecture = file.metadata_value("architecture", entry.architecture);
     entry.preprocess = file.metadata_value("preprocess");
+    entry.title = file.metadata_value(kTitleKey);
+    if (entry.title.empty()) entry.title = readable_name(file.metadata_value("style"));
+    std::replace(entry.title.begin(), entry.title.end(), '/', '-');  // a label, never a path
+    entry.artist = file.metadata_value(kArtistKey);
+    entry.family = file.metadata_value(kFamilyKey, entry.architecture);
   } catch (const Error& failure) {
     entry.problem = failure.what();
   }
+  if (entry.title.empty()) entry.title = readable_name(path.stem().string());
   return entry;
 }
 
@@ -219,6 +226,7 @@ std::vector<ModelStore::Entry> ModelStore::list() const {
       if (seen.insert(entry.name).second) entries.push_back(std::move(entry));
     }
   }
+  assign_display_names(entries);
   return entries;
 }
 
