@@ -16,6 +16,7 @@
 #include "atelier/image.hpp"
 #include "models/magenta.hpp"
 #include "random_magenta_network.hpp"
+#include "shared_mosaic.hpp"
 #include "test_support.hpp"
 #include "torch/tensor_image.hpp"
 
@@ -135,23 +136,11 @@ TEST(MagentaPainterTiles, BudgetBelowTheWholePassGivesTheSameResult) {
 // plan exceeds, matches the whole pass. bench/bench_magenta_tiles measures
 // the two passes' peak memory.
 TEST(MagentaTilesShared, Real4000x3000WithinTwoGigabytes) {
-  const char* slow = std::getenv("ATELIER_SLOW_TESTS");
-  if (!slow || std::string(slow) != "1") GTEST_SKIP() << "SKIPPED: slow acceptance check; set ATELIER_SLOW_TESTS=1";
+  if (!testing::slow_tests_enabled()) GTEST_SKIP() << "SKIPPED: slow acceptance check; set ATELIER_SLOW_TESTS=1";
   ATELIER_REQUIRE_SHARED(predict, "models/magenta-arbitrary/style_predict.safetensors");
   ATELIER_REQUIRE_SHARED(transfer, "models/magenta-arbitrary/style_transfer.safetensors");
   ATELIER_REQUIRE_SHARED(starry, "images/style/starry_night.jpg");
-  std::vector<std::string> photos;
-  for (const char* name : {"tubingen.jpg", "golden_gate.jpg", "stata.jpg", "amber.jpg"}) {
-    ATELIER_REQUIRE_SHARED(photo, std::string("images/content/") + name);
-    photos.push_back(photo);
-  }
-  cv::Mat picture(3000, 4000, CV_32FC3);
-  for (int i = 0; i < 4; ++i) {
-    cv::Mat quarter;
-    cv::resize(load_image(photos[i]).rgb, quarter, {2000, 1500}, 0, 0, cv::INTER_CUBIC);
-    quarter.copyTo(picture(cv::Rect((i % 2) * 2000, (i / 2) * 1500, 2000, 1500)));
-  }
-  picture = cv::min(cv::max(picture, 0.0), 1.0);
+  ATELIER_REQUIRE_SHARED_MOSAIC(picture, cv::Size(4000, 3000));
   configure_runtime(0);
   const MagentaPainter painter(predict, transfer);
   const StyleVector style = painter.style_vector(load_image(starry).rgb);
