@@ -60,7 +60,7 @@ class FakePainter : public Painter {
     return PaintOutcome::Done;
   }
   nlohmann::json models() const override { return {{"styles", nlohmann::json::array()}}; }
-  std::vector<unsigned char> thumbnail(const std::string& model) override { throw Error("no style " + model); }
+  cv::Mat preview(const std::string& model, const cv::Mat&) override { throw Error("no style " + model); }
 };
 
 JobRecord fake_job(const nlohmann::json& extra = {}) {

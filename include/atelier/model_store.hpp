@@ -81,5 +81,7 @@ std::vector<std::string> catalog_names();
 
 // Lowercase hex sha256 of a file's contents.
 std::string sha256_file(const std::string& path);
+// Lowercase hex sha256 of bytes in memory.
+std::string sha256_hex(const std::string& bytes);
 
 }  // namespace atelier

@@ -62,11 +62,13 @@ class Painter {
   // atelier::Error (or any exception) when the job fails; sets the result's
   // size in `width` and `height`.
   virtual PaintOutcome paint(const JobRun& run, int& width, int& height) = 0;
-  // The installed styles and feature networks, as GET /models shows them.
+  // The installed styles and feature networks, as GET /models shows them;
+  // each style's "version" changes when its weights file does.
   virtual nlohmann::json models() const = 0;
-  // A small JPEG of a style applied to a built-in picture. Throws
+  // A style applied to a small photo (CV_32FC3 RGB [0,1]) for the gallery
+  // (style_previews.hpp runs these on their own thread). Throws
   // atelier::Error for a name that is not an installed style.
-  virtual std::vector<unsigned char> thumbnail(const std::string& model) = 0;
+  virtual cv::Mat preview(const std::string& model, const cv::Mat& photo) = 0;
 };
 
 struct StudioOptions {

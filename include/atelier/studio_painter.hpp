@@ -46,7 +46,7 @@ class StudioPainter : public Painter {
   std::int64_t estimate_bytes(const JobRecord& job, std::int64_t budget) const override;
   PaintOutcome paint(const JobRun& run, int& width, int& height) override;
   nlohmann::json models() const override;
-  std::vector<unsigned char> thumbnail(const std::string& model) override;
+  cv::Mat preview(const std::string& model, const cv::Mat& photo) override;
   StyleVectorCounts style_vector_counts() const;
 
   // Style vectors kept (100 numbers each): far more than a session uses.
@@ -74,12 +74,12 @@ class StudioPainter : public Painter {
   ModelStore store_;
   mutable std::mutex mutex_;
   std::map<std::string, std::shared_ptr<const FastStylePainter>> fast_painters_;  // by the name asked for
+  std::map<std::string, std::string> painter_versions_;  // their files' versions, as previews last saw them
   std::shared_ptr<const GatysPainter> gatys_;
   std::shared_ptr<const MagentaPainter> magenta_;
   std::map<std::string, StyleVector> style_vectors_;  // by picture hash (and size, for photos)
   std::deque<std::string> style_vector_order_;        // oldest first, for eviction
   StyleVectorCounts style_vector_counts_;
-  std::map<std::string, std::vector<unsigned char>> thumbnails_;
 };
 
 }  // namespace atelier::studio

@@ -40,6 +40,10 @@ struct JobRequest {
 // picture.
 JobRequest parse_job_request(const std::vector<UploadedField>& fields, const UploadLimits& limits);
 
+// The one picture of a POST /previews form (field "photo"), decoded (RGB
+// float), refused as job uploads are.
+cv::Mat parse_preview_photo(const std::vector<UploadedField>& fields, const UploadLimits& limits);
+
 // The JSON that GET /jobs/{id} answers (and SSE events carry).
 nlohmann::json job_json(const JobView& view);
 

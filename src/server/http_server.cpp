@@ -16,6 +16,7 @@
 #include "atelier/atomic_file.hpp"
 #include "atelier/image.hpp"
 #include "atelier/studio_server.hpp"
+#include "atelier/style_previews.hpp"
 #include "server/http_transport.hpp"
 #include "server/request_parsing.hpp"
 #include "server/web_assets.hpp"
@@ -58,6 +59,7 @@ std::string content_type_of(const std::string& path) {
   if (ends_with(".css")) return "text/css; charset=utf-8";
   if (ends_with(".json")) return "application/json";
   if (ends_with(".svg")) return "image/svg+xml";
+  if (ends_with(".jpg")) return "image/jpeg";
   return "application/octet-stream";
 }
 
@@ -109,6 +111,7 @@ struct StudioServer::Impl {
   std::chrono::steady_clock::time_point started = std::chrono::steady_clock::now();
   std::mutex responses_mutex;
   std::map<int, std::uint64_t> responses_by_status;
+  std::unique_ptr<StylePreviews> previews;
 
   Impl(Studio& studio, ServerOptions options) : studio(studio), options(std::move(options)) {}
 
@@ -126,6 +129,7 @@ struct StudioServer::Impl {
   void add_page_routes();
   void add_job_routes();
   void add_studio_routes();
+  void add_preview_routes();
   // The route for a request (its matches filled in); null with a 404/405 in `refusal`.
   const Route* route(Request& req, Response& refusal) const;
   std::optional<Response> check_head(const Request& head) const;
@@ -234,6 +238,7 @@ void StudioServer::Impl::setup() {
   add_page_routes();
   add_job_routes();
   add_studio_routes();
+  add_preview_routes();
 
   TransportOptions transport;
   transport.host = options.host;
@@ -435,17 +440,6 @@ void StudioServer::Impl::add_studio_routes() {
   add("GET", kApi + "/models", [this](const Request&, Response& res) {
     send_json(res, 200, studio.painter().models());
   });
-  add("GET", kApi + "/models/(.+)/thumbnail", [this](const Request& req, Response& res) {
-    std::vector<unsigned char> jpeg;
-    try {
-      jpeg = studio.painter().thumbnail(req.matches[1]);
-    } catch (const Error& error) {
-      return send_error(res, 404, first_line(error.what()));
-    }
-    res.set_header("Cache-Control", "max-age=3600");
-    res.body.assign(jpeg.begin(), jpeg.end());
-    res.content_type = "image/jpeg";
-  });
   for (const WebAsset& asset : web_assets()) {
     if (std::string(asset.path) != "/openapi.json") continue;
     const std::string body(reinterpret_cast<const char*>(asset.data), asset.size);
@@ -454,6 +448,47 @@ void StudioServer::Impl::add_studio_routes() {
       res.content_type = "application/json";
     });
   }
+}
+
+// The built-in photo every style is first shown on (web/preview-photo.jpg).
+cv::Mat built_in_preview_photo() {
+  for (const WebAsset& asset : web_assets())
+    if (std::string(asset.path) == "/preview-photo.jpg")
+      return decode_image(std::vector<unsigned char>(asset.data, asset.data + asset.size), "preview-photo.jpg").rgb;
+  throw Error("the studio's built-in preview photo is missing from the binary");
+}
+
+void send_jpeg(Response& res, const std::vector<unsigned char>& jpeg) {
+  res.set_header("Cache-Control", "max-age=3600");
+  res.body.assign(jpeg.begin(), jpeg.end());
+  res.content_type = "image/jpeg";
+}
+
+// Previews of every style on a photo, painted on their own thread (style_previews.hpp).
+void StudioServer::Impl::add_preview_routes() {
+  previews = std::make_unique<StylePreviews>(studio.painter(), studio.store().data_dir() + "/previews",
+                                             built_in_preview_photo());
+  add("GET", kApi + "/models/(.+)/thumbnail", [this](const Request& req, Response& res) {
+    send_jpeg(res, previews->built_in_jpeg(req.matches[1], std::chrono::seconds(30)));
+  });
+  add(
+      "POST", kApi + "/previews",
+      [this](const Request& req, Response& res) {
+        const cv::Mat photo = parse_preview_photo(parse_multipart(req.body, req.header("content-type")), options.limits);
+        send_json(res, 202, previews->status(previews->add_photo(photo)));
+      },
+      true);
+  const std::string photo = kApi + "/previews/([0-9a-z]{1,64})";
+  add("GET", photo, [this](const Request& req, Response& res) { send_json(res, 200, previews->status(req.matches[1])); });
+  add("DELETE", photo, [this](const Request& req, Response& res) {
+    previews->cancel(req.matches[1]);
+    send_json(res, 200, {{"photo", req.matches[1]}, {"cancelled", true}});
+  });
+  add("GET", photo + "/(.+)", [this](const Request& req, Response& res) {
+    const auto jpeg = previews->jpeg(req.matches[1], req.matches[2]);
+    if (!jpeg) return send_error(res, 404, "no preview of \"" + std::string(req.matches[2]).substr(0, 80) + "\" on that photo yet");
+    send_jpeg(res, *jpeg);
+  });
 }
 
 StudioServer::StudioServer(Studio& studio, ServerOptions options)

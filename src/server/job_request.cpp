@@ -51,9 +51,8 @@ class DecodeSlot {
   static inline int in_use_ = 0;
 };
 
-// Width and height of an uploaded picture, after checking that it decodes.
-ImageSize check_picture(const std::string& field, const std::string& bytes, std::int64_t max_pixels) {
-  const std::vector<unsigned char> data(bytes.begin(), bytes.end());
+// An uploaded picture's size from its header, or a Refusal saying why it is not one.
+ImageSize check_header(const std::string& field, const std::vector<unsigned char>& data, std::int64_t max_pixels) {
   if (data.empty()) throw Refusal(400, field + ": the file is empty");
   if (sniff_image_format(data).empty())
     throw Refusal(415, field + ": not a picture (expected JPEG, PNG, WebP, TIFF or BMP)");
@@ -66,14 +65,25 @@ ImageSize check_picture(const std::string& field, const std::string& bytes, std:
   if (max_pixels > 0 && std::int64_t{size.width} * size.height > max_pixels)
     throw Refusal(413, field + ": " + std::to_string(size.width) + "x" + std::to_string(size.height) +
                            " is more pixels than the studio accepts (" + std::to_string(max_pixels) + ")");
+  return size;
+}
+
+Image decode_checked(const std::string& field, const std::vector<unsigned char>& data, std::int64_t max_pixels) {
   DecodeSlot slot;
   try {
-    decode_image(data, field, LoadOptions{max_pixels});
+    return decode_image(data, field, LoadOptions{max_pixels});
   } catch (const Error& error) {
     throw Refusal(415, first_line(error.what()));
   } catch (const std::exception& error) {  // a decoder's own exception: still not a readable picture
     throw Refusal(415, field + ": cannot be decoded (" + first_line(error.what()) + ")");
   }
+}
+
+// Width and height of an uploaded picture, after checking that it decodes.
+ImageSize check_picture(const std::string& field, const std::string& bytes, std::int64_t max_pixels) {
+  const std::vector<unsigned char> data(bytes.begin(), bytes.end());
+  const ImageSize size = check_header(field, data, max_pixels);
+  decode_checked(field, data, max_pixels);
   return size;
 }
 
@@ -271,6 +281,19 @@ JobRequest parse_job_request(const std::vector<UploadedField>& fields, const Upl
   request.content = content->content;
   for (const auto* style : styles) request.styles.push_back(style->content);
   return request;
+}
+
+cv::Mat parse_preview_photo(const std::vector<UploadedField>& fields, const UploadLimits& limits) {
+  const UploadedField* photo = nullptr;
+  for (const UploadedField& field : fields) {
+    if (field.name != "photo") throw Refusal(400, "unknown field \"" + shown(field.name) + "\" (expected photo)");
+    if (photo) throw Refusal(400, "photo: give one photo");
+    photo = &field;
+  }
+  if (!photo) throw Refusal(400, "photo: missing (a picture to preview every style on)");
+  const std::vector<unsigned char> data(photo->content.begin(), photo->content.end());
+  check_header("photo", data, limits.max_pixels);
+  return decode_checked("photo", data, limits.max_pixels).rgb;
 }
 
 }  // namespace atelier::studio

@@ -10,6 +10,7 @@
 #include "atelier/gatys_checkpoint.hpp"
 #include "atelier/image.hpp"
 #include "atelier/memory_size.hpp"
+#include "atelier/model_names.hpp"
 #include "atelier/tiling.hpp"
 
 namespace atelier::studio {
@@ -17,9 +18,6 @@ namespace {
 
 namespace fs = std::filesystem;
 
-bool is_fast_style(const std::string& architecture) {
-  return architecture == "pytorch-examples" || architecture == "engstrom";
-}
 bool is_feature_network(const std::string& architecture) {
   return architecture.rfind("vgg", 0) == 0 || architecture.rfind("resnet", 0) == 0;
 }
@@ -40,22 +38,12 @@ cv::Size scaled_size(int width, int height, int longest) {
           std::max(1, static_cast<int>(std::lround(height * scale)))};
 }
 
-// The picture styles are shown on in the gallery: a small landscape (sky,
-// sun, hills, a house), drawn rather than shipped.
-cv::Mat thumbnail_scene() {
-  cv::Mat bgr(128, 160, CV_8UC3);
-  for (int y = 0; y < bgr.rows; ++y)
-    bgr.row(y).setTo(cv::Scalar(235 - y / 2, 200 - y / 3, 140 + y / 3));
-  cv::circle(bgr, {118, 34}, 16, cv::Scalar(80, 210, 250), cv::FILLED, cv::LINE_AA);
-  std::vector<cv::Point> hill = {{0, 95}, {40, 70}, {90, 88}, {160, 66}, {160, 128}, {0, 128}};
-  cv::fillPoly(bgr, std::vector<std::vector<cv::Point>>{hill}, cv::Scalar(70, 140, 60), cv::LINE_AA);
-  cv::rectangle(bgr, {46, 80}, {74, 104}, cv::Scalar(60, 60, 170), cv::FILLED);
-  std::vector<cv::Point> roof = {{42, 80}, {60, 64}, {78, 80}};
-  cv::fillPoly(bgr, std::vector<std::vector<cv::Point>>{roof}, cv::Scalar(40, 40, 90), cv::LINE_AA);
-  cv::Mat rgb;
-  cv::cvtColor(bgr, rgb, cv::COLOR_BGR2RGB);
-  rgb.convertTo(rgb, CV_32FC3, 1.0 / 255);
-  return rgb;
+// Changes when a style's weights file does (replaced, retrained): part of
+// the previews' cache keys.
+std::string file_version(const ModelStore::Entry& entry) {
+  std::error_code error;
+  const auto modified = fs::last_write_time(entry.path, error).time_since_epoch().count();
+  return sha256_hex(entry.path + "\n" + std::to_string(entry.bytes) + "\n" + std::to_string(modified)).substr(0, 16);
 }
 
 // Memory to decode a job's uploads at their own size, before any resize.
@@ -98,7 +86,7 @@ StudioPainter::Installed StudioPainter::installed() const {
   Installed installed;
   for (const auto& entry : store_.list()) {
     if (!entry.problem.empty()) continue;
-    if (is_fast_style(entry.architecture)) installed.styles[entry.name] = entry;
+    if (is_fast_style_architecture(entry.architecture)) installed.styles[entry.name] = entry;
     if (is_feature_network(entry.architecture)) installed.feature_networks[entry.name] = entry;
   }
   return installed;
@@ -109,7 +97,13 @@ nlohmann::json StudioPainter::models() const {
   nlohmann::json styles = nlohmann::json::array(), networks = nlohmann::json::array();
   for (const auto& [name, entry] : found.styles)
     styles.push_back({{"name", name},
+                      {"display_name", entry.display_name},
+                      {"title", entry.title},
+                      {"artist", entry.artist},
+                      {"family", entry.family},
+                      {"family_name", family_name(entry.family)},
                       {"architecture", entry.architecture},
+                      {"version", file_version(entry)},
                       {"thumbnail_url", "/api/v1/models/" + name + "/thumbnail"}});
   for (const auto& [name, entry] : found.feature_networks)
     networks.push_back({{"name", name}, {"architecture", entry.architecture}});
@@ -366,18 +360,16 @@ PaintOutcome StudioPainter::paint_gatys(const JobRun& run, int& width, int& heig
   return PaintOutcome::Done;
 }
 
-std::vector<unsigned char> StudioPainter::thumbnail(const std::string& model) {
+cv::Mat StudioPainter::preview(const std::string& model, const cv::Mat& photo) {
+  const std::string version = file_version(installed_style(model));  // throws for names that are not installed styles
   {
+    // A replaced weights file is loaded afresh, as its previews' cache key says.
     std::lock_guard<std::mutex> lock(mutex_);
-    const auto cached = thumbnails_.find(model);
-    if (cached != thumbnails_.end()) return cached->second;
+    std::string& loaded = painter_versions_[model];
+    if (loaded != version) fast_painters_.erase(model);
+    loaded = version;
   }
-  const auto painter = fast_painter(model);  // throws for names that are not installed styles
-  const cv::Mat rgb = painter->paint(thumbnail_scene());
-  std::vector<unsigned char> jpeg = encode_image(Image{rgb, {}}, ".jpg", SaveOptions{85});
-  std::lock_guard<std::mutex> lock(mutex_);
-  thumbnails_[model] = jpeg;
-  return jpeg;
+  return fast_painter(model)->paint(photo);
 }
 
 }  // namespace atelier::studio

@@ -108,4 +108,10 @@ std::string sha256_file(const std::string& path) {
   return hash.hex_digest();
 }
 
+std::string sha256_hex(const std::string& bytes) {
+  Sha256 hash;
+  hash.update(reinterpret_cast<const unsigned char*>(bytes.data()), bytes.size());
+  return hash.hex_digest();
+}
+
 }  // namespace atelier

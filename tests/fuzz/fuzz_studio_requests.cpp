@@ -46,9 +46,7 @@ class InstantPainter : public Painter {
     return PaintOutcome::Done;
   }
   nlohmann::json models() const override { return {{"styles", nlohmann::json::array()}}; }
-  std::vector<unsigned char> thumbnail(const std::string& model) override {
-    throw atelier::Error("no style " + model);
-  }
+  cv::Mat preview(const std::string& model, const cv::Mat&) override { throw atelier::Error("no style " + model); }
 };
 
 std::string encoded(const char* extension, int width, int height) {
