@@ -97,7 +97,7 @@ int run_walk(const GanUseArgs& args) {
   if (args.output.empty() == args.out_dir.empty()) throw Error("give either -o VIDEO or --out-dir DIR");
   const std::vector<uint64_t> seeds = parse_seeds(args.seeds);
   const bool video = !args.output.empty();
-  if (video) fourcc_for(args.output);  // an unknown extension fails before any work
+  if (video) video_codec_for(args.output);  // an unknown extension fails before any work
   const GanSampler sampler(args.model, args.runtime.device);
   const std::vector<cv::Mat> frames = sampler.walk(seeds, args.frames, args.truncation);
 
