@@ -20,6 +20,7 @@ using Runner = std::function<int()>;
 Runner add_stylize_command(CLI::App& app);
 Runner add_models_command(CLI::App& app);
 Runner add_video_command(CLI::App& app);
+Runner add_video_metrics_command(CLI::App& app);
 Runner add_train_style_command(CLI::App& app);
 Runner add_train_arbitrary_command(CLI::App& app);
 Runner add_data_command(CLI::App& app);

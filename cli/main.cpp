@@ -33,6 +33,7 @@ int main(int argc, char** argv) {
   const std::map<std::string, atelier::cli::Runner> runners = {
       {"stylize", atelier::cli::add_stylize_command(app)},
       {"stylize-video", atelier::cli::add_video_command(app)},
+      {"video-metrics", atelier::cli::add_video_metrics_command(app)},
       {"models", atelier::cli::add_models_command(app)},
       {"train-style", atelier::cli::add_train_style_command(app)},
       {"train-arbitrary", atelier::cli::add_train_arbitrary_command(app)},

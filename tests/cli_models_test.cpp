@@ -339,7 +339,7 @@ TEST(CliUsage, EveryNumericFlagShowsItsBound) {
   const std::vector<std::string> commands = {"stylize",     "stylize-video", "models list", "models fetch",
                                              "models import", "train-style", "data prepare", "data stats",
                                              "gan train",   "gan sample",    "gan walk",    "gan eval",
-                                             "serve",       "style-vector",  "train-arbitrary"};
+                                             "serve",       "style-vector",  "train-arbitrary", "video-metrics"};
   const std::regex numeric(R"(^\s+(?:-\w,)?(--[\w-]+)(?:,-\w)? (INT|UINT|FLOAT)(\S*))");
   int flags = 0;
   for (const std::string& command : commands) {

@@ -75,7 +75,12 @@ struct VideoFile::Impl {
     AVDictionary* settings = nullptr;
     // The index first: a browser plays the file before it has all of it.
     const std::string extension = target.extension().string();
-    if (extension == ".mp4" || extension == ".mov") av_dict_set(&settings, "movflags", "+faststart", 0);
+    if (extension == ".mp4" || extension == ".mov") {
+      av_dict_set(&settings, "movflags", "+faststart", 0);
+      // Copied AAC starts before 0 (its priming samples): an edit list says so,
+      // rather than every frame moving later.
+      muxer->avoid_negative_ts = AVFMT_AVOID_NEG_TS_DISABLED;
+    }
     const int header = avformat_write_header(muxer.get(), &settings);
     av_dict_free(&settings);
     if (header < 0) throw Error(fail(av_message(header)));
