@@ -13,11 +13,9 @@
 #include "atelier/finish.hpp"
 #include "atelier/image.hpp"
 #include "atelier/model_store.hpp"
-#include "batch_outputs.hpp"
 #include "commands.hpp"
 #include "magenta_style.hpp"
-#include "progress.hpp"
-#include "stylize_args.hpp"
+#include "one_pass_batch.hpp"
 
 namespace atelier::cli {
 namespace {
@@ -84,17 +82,11 @@ void add_adain_flags(CLI::App* command, StylizeArgs* args) {
 int run_adain_stylize(const StylizeArgs& args) {
   if (args.styles.empty()) throw Error("stylize --method adain: --style is required (a picture)");
   if (!args.model.empty()) throw Error("stylize: --method adain takes no --model");
-  const BatchOutputs outputs{args.output, args.out_dir, args.name_pattern, args.overwrite};
-  const std::vector<std::string> inputs = batch_inputs(args.content, args.inputs, outputs, "--method adain");
-  Progress progress(args.output_flags.mode());
-  configure_runtime(args.runtime.threads);
-  check_device(args.runtime.device);
-  const Precision precision = parse_precision(args.runtime.precision);
-  const SaveOptions save_options{args.quality, args.bit_depth};
-  check_can_save_outputs(outputs, save_options);
+  OnePassBatch batch(args, "--method adain");
   AdainOptions options;
   options.alpha = args.strength;
-  options.precision = precision;
+  options.precision = batch.precision;
+  options.max_memory = batch.max_memory;
   options.weights = blend_weights(args.styles, args.style_blend);
   std::vector<std::string> protected_files = args.styles;
   if (!args.mask.empty()) {
@@ -108,27 +100,28 @@ int run_adain_stylize(const StylizeArgs& args) {
   FinishOptions finishing;  // strength acts on features, not on pixels
   finishing.original_colors = args.original_colors;
   finishing.post = parse_post_steps(args.post);
-  const OutputPlan plan = plan_outputs(inputs, outputs, style_name(args.styles), protected_files);
+  const OutputPlan plan = plan_outputs(batch.inputs, batch.outputs, style_name(args.styles), protected_files);
 
   std::vector<cv::Mat> pictures;
   for (const auto& path : args.styles) pictures.push_back(load_image(path, LoadOptions{args.max_pixels}).rgb);
   const AdainPainter painter = load_adain(args.models_dir, args.adain, args.runtime.device);
   // Each style's statistics once for the whole batch.
   std::vector<AdainStyle> styles;
-  for (const auto& picture : pictures) styles.push_back(painter.style(picture, kAdainStyleSize, precision));
+  for (const auto& picture : pictures) styles.push_back(painter.style(picture, kAdainStyleSize, batch.precision));
   char strength[32];
   std::snprintf(strength, sizeof strength, "%g", args.strength);
-  progress.info(std::to_string(styles.size()) + " style(s) at " + painter.level() + ", encoded once, for " +
-                    std::to_string(plan.size()) + " picture(s), strength " + strength,
-                {{"styles", styles.size()}, {"pictures", plan.size()}, {"level", painter.level()},
-                 {"strength", args.strength}});
-  return run_batch(plan, outputs, progress, [&](const std::string& input, const std::string& output) {
+  batch.progress.info(std::to_string(styles.size()) + " style(s) at " + painter.level() + ", encoded once, for " +
+                          std::to_string(plan.size()) + " picture(s), strength " + strength,
+                      {{"styles", styles.size()}, {"pictures", plan.size()}, {"level", painter.level()},
+                       {"strength", args.strength}});
+  return run_batch(plan, batch.outputs, batch.progress, [&](const std::string& input, const std::string& output) {
     const Image original = load_image(input, LoadOptions{args.max_pixels});
     const Image content = args.size > 0 ? resize_longest_side(original, args.size) : original;
     AdainOptions for_this = options;
     if (!args.mask.empty()) for_this.mask = load_mask(args, original, content);
+    batch.say_tiles_if(input, plan_adain_tiling(content.height(), content.width(), painter.level(), batch.max_memory).tile);
     const cv::Mat painted = painter.paint(content.rgb, styles, for_this);
-    save_image(finish(painted, content, pictures.front(), finishing), output, save_options);
+    save_image(finish(painted, content, pictures.front(), finishing), output, batch.save_options);
   });
 }
 

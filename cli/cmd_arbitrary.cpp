@@ -14,6 +14,7 @@
 #include "batch_outputs.hpp"
 #include "commands.hpp"
 #include "magenta_style.hpp"
+#include "one_pass_batch.hpp"
 #include "progress.hpp"
 #include "stylize_args.hpp"
 
@@ -97,21 +98,13 @@ std::string style_name(const std::vector<std::string>& styles) {
 int run_magenta_stylize(const StylizeArgs& args) {
   if (args.styles.empty()) throw Error("stylize --method magenta: --style is required (a picture or a .json style vector)");
   if (!args.model.empty()) throw Error("stylize: --method magenta takes no --model");
-  const BatchOutputs outputs{args.output, args.out_dir, args.name_pattern, args.overwrite};
-  const std::vector<std::string> inputs = batch_inputs(args.content, args.inputs, outputs, "--method magenta");
-  Progress progress(args.output_flags.mode());
-  configure_runtime(args.runtime.threads);
-  check_device(args.runtime.device);
-  const Precision precision = parse_precision(args.runtime.precision);
-  const SaveOptions save_options{args.quality, args.bit_depth};
-  check_can_save_outputs(outputs, save_options);
+  OnePassBatch batch(args, "--method magenta");
   const std::vector<double> weights = blend_weights(args.styles, args.style_blend);
   const StylePictureOptions fit = args.style_picture.options();
   FinishOptions finishing;  // strength acts on the style vector, not on pixels
   finishing.original_colors = args.original_colors;
   finishing.post = parse_post_steps(args.post, /*has_style=*/!is_style_vector_file(args.styles.front()));
-  const OutputPlan plan = plan_outputs(inputs, outputs, style_name(args.styles), args.styles);
-  const int64_t max_memory = args.max_memory.empty() ? default_memory_budget() : parse_memory_size(args.max_memory);
+  const OutputPlan plan = plan_outputs(batch.inputs, batch.outputs, style_name(args.styles), args.styles);
 
   const MagentaPainter painter = load_magenta(args.models_dir, args.runtime.device);
   cv::Mat first_style;
@@ -120,16 +113,14 @@ int run_magenta_stylize(const StylizeArgs& args) {
   const StyleVector style = predict_style(painter, args.styles, weights, fit, args.max_pixels, first_style);
   char strength[32];
   std::snprintf(strength, sizeof strength, "%g", args.strength);
-  progress.info(std::to_string(args.styles.size()) + " style(s), predicted once, for " + std::to_string(plan.size()) +
-                    " picture(s), strength " + strength,
-                {{"styles", args.styles.size()}, {"pictures", plan.size()}, {"strength", args.strength}});
-  return run_batch(plan, outputs, progress, [&](const std::string& input, const std::string& output) {
-    Image content = load_image(input, LoadOptions{args.max_pixels});
-    if (args.size > 0) content = resize_longest_side(content, args.size);
-    const TilingPlan tiling = plan_magenta_tiling(content.height(), content.width(), max_memory);
-    if (tiling.tile > 0) say_tiles(progress, input, tiling.tile, max_memory);
-    const cv::Mat painted = painter.paint(content.rgb, style, args.strength, precision, fit, max_memory);
-    save_image(finish(painted, content, first_style, finishing), output, save_options);
+  batch.progress.info(std::to_string(args.styles.size()) + " style(s), predicted once, for " +
+                          std::to_string(plan.size()) + " picture(s), strength " + strength,
+                      {{"styles", args.styles.size()}, {"pictures", plan.size()}, {"strength", args.strength}});
+  return run_batch(plan, batch.outputs, batch.progress, [&](const std::string& input, const std::string& output) {
+    const Image content = batch.load(input);
+    batch.say_tiles_if(input, plan_magenta_tiling(content.height(), content.width(), batch.max_memory).tile);
+    const cv::Mat painted = painter.paint(content.rgb, style, args.strength, batch.precision, fit, batch.max_memory);
+    save_image(finish(painted, content, first_style, finishing), output, batch.save_options);
   });
 }
 

@@ -95,7 +95,7 @@ using FramePainter = std::function<cv::Mat(const cv::Mat&)>;
 
 // AdaIN: each style's statistics encoded once; --strength is its alpha.
 FramePainter adain_frame_painter(const VideoArgs& args, const std::vector<double>& weights, Precision precision,
-                                 Progress& progress) {
+                                 int64_t max_memory, Progress& progress) {
   const AdainPainter painter = load_adain(args.models_dir, args.adain, args.runtime.device);
   std::vector<AdainStyle> styles;
   for (const auto& path : args.styles) {
@@ -107,6 +107,7 @@ FramePainter adain_frame_painter(const VideoArgs& args, const std::vector<double
   options.alpha = args.strength;
   options.weights = weights;
   options.precision = precision;
+  options.max_memory = max_memory;
   progress.info(std::to_string(styles.size()) + " style(s) at " + painter.level() + ", encoded once for the whole video",
                 {{"styles", styles.size()}, {"strength", args.strength}, {"method", "adain"}});
   return [=](const cv::Mat& rgb) { return painter.paint(rgb, styles, options); };
@@ -125,7 +126,7 @@ FramePainter frame_painter(const VideoArgs& args, Progress& progress) {
     };
   }
   const std::vector<double> weights = blend_weights(args.styles, args.style_blend);
-  if (args.method == "adain") return adain_frame_painter(args, weights, precision, progress);
+  if (args.method == "adain") return adain_frame_painter(args, weights, precision, max_memory, progress);
   const StylePictureOptions fit = args.style_picture.options();
   const MagentaPainter painter = load_magenta(args.models_dir, args.runtime.device);
   cv::Mat first_picture;

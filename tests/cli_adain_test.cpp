@@ -111,6 +111,31 @@ TEST_F(CliAdainTest, BadInputIsAOneLineErrorAndNoOutput) {
   }
 }
 
+// --max-memory below what the whole pass needs: tiles, AdaIN on the whole
+// picture's features, so the same picture as the whole pass.
+TEST_F(CliAdainTest, TilesWithinMaxMemory) {
+  testing::write_random_adain_models(models_, "relu3_1", 95);
+  const std::string photo = picture("photo.png", 603, 451), a = picture("a.png", 40, 40, 0.0, 0.4);
+  const auto whole = run("stylize --method adain -c '" + photo + "' -s '" + a + "' -o '" + scratch_.file("whole.png") +
+                         "' --max-memory 8G --json");
+  ASSERT_EQ(whole.code, 0) << whole.err;
+  EXPECT_EQ(whole.out.find("\"tile\""), std::string::npos) << whole.out;
+  const auto tiled = run("stylize --method adain -c '" + photo + "' -s '" + a + "' -o '" + scratch_.file("tiled.png") +
+                         "' --max-memory 520M --json");
+  ASSERT_EQ(tiled.code, 0) << tiled.err;
+  EXPECT_NE(tiled.out.find("\"tile\":"), std::string::npos) << tiled.out;
+  double largest = 0;
+  cv::minMaxLoc(cv::Mat(cv::abs(load_image(scratch_.file("tiled.png")).rgb - load_image(scratch_.file("whole.png")).rgb))
+                    .reshape(1),
+                nullptr, &largest);
+  EXPECT_LE(largest, 1.0 / 255 + 1e-6);  // 8-bit rounding at most
+  const auto tight = run("stylize --method adain -c '" + photo + "' -s '" + a + "' -o '" + scratch_.file("no.png") +
+                         "' --max-memory 64M -q");
+  EXPECT_EQ(tight.code, 1);
+  EXPECT_NE(tight.err.find("even in tiles"), std::string::npos) << tight.err;
+  EXPECT_FALSE(fs::exists(scratch_.file("no.png")));
+}
+
 // stylize-video --method adain: the styles encoded once for the whole
 // video, every frame painted as far as --strength says.
 TEST_F(CliAdainTest, PaintsAVideo) {

@@ -57,7 +57,10 @@ inline std::map<std::string, torch::Tensor> random_vgg_to_relu3_1_weights(std::u
     if (name == "conv3_1") break;
   }
   auto weights = random_conv_weights(shapes, seed);
-  for (auto& [key, tensor] : weights) tensor = tensor / 40.0;  // Caffe input is 0..255
+  // Caffe input is 0..255: only the first conv scales it down, so features
+  // stay near 1 (rather than vanishing, with float rounding amplified by
+  // the decoder's calibration).
+  weights["features.0.weight"] /= 40.0;
   return weights;
 }
 

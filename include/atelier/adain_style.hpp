@@ -14,11 +14,13 @@
 #pragma once
 #include <opencv2/core.hpp>
 
+#include <cstdint>
 #include <memory>
 #include <string>
 #include <vector>
 
 #include "atelier/runtime.hpp"
+#include "atelier/tiling.hpp"
 
 namespace atelier {
 
@@ -44,6 +46,10 @@ struct AdainOptions {
   // the first style, black with the second. Empty: no mask.
   cv::Mat mask;
   Precision precision = Precision::F32;
+  // Memory to stay within in bytes (0: no limit): a larger picture runs in
+  // tiles (plan_adain_tiling) with AdaIN on the whole picture's features, so
+  // the result is the whole pass's up to float rounding.
+  std::int64_t max_memory = 0;
 };
 
 // How large a style picture is encoded: its shorter side is shrunk to this
@@ -51,6 +57,11 @@ struct AdainOptions {
 inline constexpr int kAdainStyleSize = 512;
 // Content and style pictures need at least this many pixels a side.
 inline constexpr int kAdainMinimumSide = 16;
+
+// How AdaIN at `level` ("relu3_1" or "relu4_1") paints a height x width
+// picture within max_memory bytes: whole (tile 0) or in tiles.
+TilingPlan plan_adain_tiling(std::int64_t height, std::int64_t width, const std::string& level,
+                             std::int64_t max_memory);
 
 class AdainPainter {
  public:

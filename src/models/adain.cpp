@@ -372,6 +372,12 @@ AdainDecoder adain_decoder_from_state(const std::map<std::string, torch::Tensor>
   return decoder;
 }
 
+torch::Tensor AdainStages::input(const cv::Mat& rgb) const { return image_to_tensor(rgb, encoder_.device()); }
+
+torch::Tensor AdainStages::encode(const torch::Tensor& input, const NormPlan&, std::array<int64_t, 2>) const {
+  return encoder_.extract(input, {decoder_.level}).at(decoder_.level).to(torch::kFloat32);  // as the whole pass
+}
+
 AdainDecoder load_adain_decoder(const std::string& path, const torch::Device& device) {
   const SafetensorsFile file = SafetensorsFile::open(path);
   const std::string architecture = file.metadata_value("architecture");

@@ -11,6 +11,7 @@
 #pragma once
 #include <torch/torch.h>
 
+#include <functional>
 #include <map>
 #include <memory>
 #include <string>
@@ -18,6 +19,7 @@
 #include <vector>
 
 #include "models/feature_network.hpp"
+#include "models/staged_network.hpp"
 
 namespace atelier {
 
@@ -143,6 +145,40 @@ struct AdainDecoderImpl : torch::nn::Module {
   std::map<int, torch::nn::Conv2d> convs_;
 };
 TORCH_MODULE(AdainDecoder);
+
+// AdaIN as stylize_tiled runs it on a large picture: the encoder tile by
+// tile down to the level's map, AdaIN on the whole map (so its content
+// statistics are the whole picture's), the decoder tile by tile. Neither
+// network has norms. `target` turns the whole map of content features into
+// the decoder's input (adain_target or adain_masked_target). The picture's
+// sides must be multiples of the level's stride (AdainPainter pads them).
+class AdainStages final : public StagedNetwork {
+ public:
+  using Target = std::function<torch::Tensor(const torch::Tensor& content)>;
+  AdainStages(const FeatureNetwork& encoder, AdainDecoderImpl& decoder, Target target)
+      : encoder_(encoder), decoder_(decoder), target_(std::move(target)) {}
+  const torch::Device& device() const override { return encoder_.device(); }
+  int64_t map_stride() const override { return adain_level_stride(decoder_.level); }
+  torch::Tensor input(const cv::Mat& rgb) const override;
+  torch::Tensor encode(const torch::Tensor& input, const NormPlan& plan, std::array<int64_t, 2> whole) const override;
+  torch::Tensor trunk(const torch::Tensor& encoded) const override { return target_(encoded); }
+  torch::Tensor decode(const torch::Tensor& trunk_output, const NormPlan&) const override {
+    return decoder_.forward(trunk_output);
+  }
+  std::vector<int64_t> encoder_norm_scales() const override { return {}; }
+  std::vector<int64_t> decoder_norm_scales() const override { return {}; }
+  // Reflect-padded 3x3 convs and 2x2 pools: to relu4_1 the encoder reaches
+  // 2 + 1 + 4 + 2 + 16 + 4 + 8 = 37 picture pixels (under 5 map pixels of
+  // 8), to relu3_1 13 (under 4 of 4); the decoders 8 + 16 + 4 + 2 = 30
+  // (under 4 of 8) and 4 + 4 + 2 = 10 (under 3 of 4). One more for margin.
+  int64_t encoder_reach() const override { return map_stride() == 8 ? 6 : 5; }
+  int64_t decoder_reach() const override { return map_stride() == 8 ? 5 : 4; }
+
+ private:
+  const FeatureNetwork& encoder_;
+  AdainDecoderImpl& decoder_;
+  Target target_;
+};
 
 // Decoder weights from safetensors (metadata "architecture": "adain-decoder",
 // "level"; without metadata the level follows from "1.weight"'s shape).

@@ -47,6 +47,11 @@ cv::Mat padded(const cv::Mat& picture, const Padding& pad) {
   return out;
 }
 
+// Peak memory (bench/bench_arbitrary --adain-tiles): a whole pass holds
+// the full-size 64-channel maps of the encoder's first and the decoder's last
+// convolutions; tiled, the input, the level's map and the blended output.
+constexpr TilingCosts kAdainCosts{int64_t{300} << 20, 1100, 200, 96};
+
 }  // namespace adain_style_detail
 
 namespace asd = adain_style_detail;
@@ -60,6 +65,14 @@ AdainPainter::AdainPainter(const std::string& encoder_path, const std::string& d
   if (!encoder_->has_layer(level_))
     throw Error(decoder_path + " decodes " + level_ + " features but the encoder " + encoder_path + " stops at " +
                 encoder_->layers().back() + " (use a decoder trained at " + adain_level(*encoder_) + ")");
+}
+
+TilingPlan plan_adain_tiling(std::int64_t height, std::int64_t width, const std::string& level,
+                             std::int64_t max_memory) {
+  check_adain_level(level);
+  const std::int64_t multiple = adain_level_stride(level);
+  auto padded = [&](std::int64_t n) { return (n + multiple - 1) / multiple * multiple; };  // as paint() pads
+  return plan_tiling(padded(height), padded(width), max_memory, asd::kAdainCosts);
 }
 
 int AdainPainter::multiple() const { return static_cast<int>(adain_level_stride(level_)); }
@@ -103,23 +116,35 @@ cv::Mat AdainPainter::paint(const cv::Mat& rgb, const std::vector<AdainStyle>& s
   std::vector<AdainStatistics> statistics;
   for (const auto& style : styles)
     statistics.emplace_back(asd::to_tensor(style.mean, device), asd::to_tensor(style.std, device));
-  AutocastScope autocast(options.precision, device);
-  const auto content =
-      encoder_->extract(image_to_tensor(asd::padded(rgb, pad), device), {level_}).at(level_).to(torch::kFloat32);
-  torch::Tensor target;
+  // The decoder's input from the content's features at the level, for the
+  // whole picture at once (in tiles too: AdainStages runs it on the whole map).
+  const cv::Mat picture = asd::padded(rgb, pad);
+  AdainStages::Target target;
   if (masked) {
     cv::Mat mask;
     options.mask.convertTo(mask, CV_32F, options.mask.type() == CV_8UC1 ? 1.0 / 255.0 : 1.0);
     mask = asd::padded(mask, pad);
-    const auto picture = torch::from_blob(mask.ptr<float>(), {mask.rows, mask.cols}, torch::kFloat32).clone();
-    target = adain_masked_target(content, statistics[0], statistics[1],
-                                 mask_at_size(picture, content.size(2), content.size(3)).to(device), options.alpha);
+    const auto whole_mask = torch::from_blob(mask.ptr<float>(), {mask.rows, mask.cols}, torch::kFloat32).clone();
+    target = [&, whole_mask](const torch::Tensor& content) {
+      return adain_masked_target(content, statistics[0], statistics[1],
+                                 mask_at_size(whole_mask, content.size(2), content.size(3)).to(device), options.alpha);
+    };
   } else {
     const std::vector<double> weights =
         options.weights.empty() ? std::vector<double>(styles.size(), 1.0) : options.weights;
-    target = adain_target(content, statistics, weights, options.alpha);
+    target = [&, weights](const torch::Tensor& content) {
+      return adain_target(content, statistics, weights, options.alpha);
+    };
   }
-  const cv::Mat painted = tensor_to_image(decoder_->forward(target));
+  const TilingPlan plan = plan_adain_tiling(rgb.rows, rgb.cols, level_, options.max_memory);
+  cv::Mat painted;
+  if (plan.tile > 0) {
+    painted = stylize_tiled(AdainStages(*encoder_, *decoder_, target), picture, plan.tile, options.precision);
+  } else {
+    AutocastScope autocast(options.precision, device);
+    const auto content = encoder_->extract(image_to_tensor(picture, device), {level_}).at(level_).to(torch::kFloat32);
+    painted = tensor_to_image(decoder_->forward(target(content)));
+  }
   return painted(cv::Rect(pad.left, pad.top, rgb.cols, rgb.rows)).clone();
 }
 

@@ -1,8 +1,9 @@
 // Large images in tiles, with every instance norm using the statistics of
 // the whole image, for any network in three stages (StagedNetwork: the fast
-// style networks and Magenta's transfer network). The encoder and decoder,
-// which work at full and half size, run tile by tile, while the trunk runs
-// on the whole quarter-size map (32 or 8 bytes a pixel). Each encoder or decoder norm needs one extra pass
+// style networks, Magenta's transfer network and AdaIN). The encoder and
+// decoder, which work at full and half size, run tile by tile, while the
+// trunk runs on the whole map (a quarter or an eighth of the size: 8 to 64
+// bytes a picture pixel). Each encoder or decoder norm needs one extra pass
 // over the tiles that stops at that norm and gathers its input's statistics
 // over the tiles' inner parts, which partition the image; in the final pass
 // every tile uses them all. With enough halo round each tile, every inner
@@ -136,23 +137,25 @@ cv::Mat stylize_image_tiled(const FastStyleNetwork& network, const cv::Mat& rgb,
 }
 
 cv::Mat stylize_tiled(const StagedNetwork& network, const cv::Mat& rgb, int64_t tile, Precision precision) {
-  if (tile < 64 || tile % 4 != 0) throw Error("tile size must be a multiple of 4 and at least 64 pixels");
+  const int64_t stride = network.map_stride();
+  if (tile < 64 || tile % stride != 0)
+    throw Error("tile size must be a multiple of " + std::to_string(stride) + " and at least 64 pixels");
   torch::InferenceMode inference;
   AutocastScope autocast(precision, network.device());
   const int64_t height = rgb.rows, width = rgb.cols;
-  const int64_t map_rows = (height + 3) / 4, map_cols = (width + 3) / 4;
-  // Halos in quarter-size map pixels (4 image pixels each); the decoder's
+  const int64_t map_rows = (height + stride - 1) / stride, map_cols = (width + stride - 1) / stride;
+  // Halos in map pixels (`stride` image pixels each); the decoder's
   // output must be exact kFeather beyond a tile's inner part too.
   const int64_t encoder_halo = network.encoder_reach(), decoder_halo = kFeather + network.decoder_reach();
   std::vector<Tile> tiles;
-  for (const Span& rows : split(map_rows, tile / 4))
-    for (const Span& cols : split(map_cols, tile / 4)) tiles.push_back({rows, cols});
+  for (const Span& rows : split(map_rows, tile / stride))
+    for (const Span& cols : split(map_cols, tile / stride)) tiles.push_back({rows, cols});
 
   auto encode_tile = [&](const Tile& t, const NormPlan& plan, Span& rows, Span& cols) {
     rows = t.outer(encoder_halo, map_rows, map_cols, true), cols = t.outer(encoder_halo, map_rows, map_cols, false);
-    const cv::Rect region(static_cast<int>(4 * cols.begin), static_cast<int>(4 * rows.begin),
-                          static_cast<int>(std::min(4 * cols.end, width) - 4 * cols.begin),
-                          static_cast<int>(std::min(4 * rows.end, height) - 4 * rows.begin));
+    const cv::Rect region(static_cast<int>(stride * cols.begin), static_cast<int>(stride * rows.begin),
+                          static_cast<int>(std::min(stride * cols.end, width) - stride * cols.begin),
+                          static_cast<int>(std::min(stride * rows.end, height) - stride * rows.begin));
     return network.encode(network.input(rgb(region)), plan, {height, width});
   };
 
@@ -173,7 +176,7 @@ cv::Mat stylize_tiled(const StagedNetwork& network, const cv::Mat& rgb, int64_t 
     return plan;
   };
 
-  // Encoder: its statistics, then one pass that assembles the quarter-size map.
+  // Encoder: its statistics, then one pass that assembles the whole map.
   const NormPlan encoder = gather_statistics(network.encoder_norm_scales(), encode_tile);
   torch::Tensor encoded;
   for (const Tile& t : tiles) {
@@ -199,8 +202,8 @@ cv::Mat stylize_tiled(const StagedNetwork& network, const cv::Mat& rgb, int64_t 
 
   // Final pass: each tile adds its inner part, widened by kFeather map pixels
   // towards each neighbour, with weights that ramp across the overlap.
-  auto blended = torch::zeros({3, 4 * map_rows, 4 * map_cols});
-  auto weights = torch::zeros({1, 4 * map_rows, 4 * map_cols});
+  auto blended = torch::zeros({3, stride * map_rows, stride * map_cols});
+  auto weights = torch::zeros({1, stride * map_rows, stride * map_cols});
   for (const Tile& t : tiles) {
     Span rows{}, cols{};
     auto output = decode_tile(t, decoder, rows, cols).to(torch::kCPU, torch::kFloat32)[0];
@@ -208,12 +211,12 @@ cv::Mat stylize_tiled(const StagedNetwork& network, const cv::Mat& rgb, int64_t 
     const bool left = t.inner_cols.begin > 0, right = t.inner_cols.end < map_cols;
     const Span blend_rows{t.inner_rows.begin - (above ? kFeather : 0), t.inner_rows.end + (below ? kFeather : 0)};
     const Span blend_cols{t.inner_cols.begin - (left ? kFeather : 0), t.inner_cols.end + (right ? kFeather : 0)};
-    auto piece = output.index({Slice(), Slice(4 * (blend_rows.begin - rows.begin), 4 * (blend_rows.end - rows.begin)),
-                               Slice(4 * (blend_cols.begin - cols.begin), 4 * (blend_cols.end - cols.begin))});
-    auto weight = feather_ramp(piece.size(1), 4 * kFeather, above, below).view({1, -1, 1}) *
-                  feather_ramp(piece.size(2), 4 * kFeather, left, right).view({1, 1, -1});
+    auto piece = output.index({Slice(), Slice(stride * (blend_rows.begin - rows.begin), stride * (blend_rows.end - rows.begin)),
+                               Slice(stride * (blend_cols.begin - cols.begin), stride * (blend_cols.end - cols.begin))});
+    auto weight = feather_ramp(piece.size(1), stride * kFeather, above, below).view({1, -1, 1}) *
+                  feather_ramp(piece.size(2), stride * kFeather, left, right).view({1, 1, -1});
     const auto where = std::vector<torch::indexing::TensorIndex>{
-        Slice(), Slice(4 * blend_rows.begin, 4 * blend_rows.end), Slice(4 * blend_cols.begin, 4 * blend_cols.end)};
+        Slice(), Slice(stride * blend_rows.begin, stride * blend_rows.end), Slice(stride * blend_cols.begin, stride * blend_cols.end)};
     blended.index(where).add_(piece * weight);
     weights.index(where).add_(weight);
   }
