@@ -23,6 +23,11 @@ std::string precision_name(Precision precision);     // the same spelling back
 //    kept for reuse instead. The cost: peak memory grows a little, and the
 //    process keeps what it once needed until it exits.
 void configure_runtime(int threads);
+// Torch work started from the calling thread uses one intra-op thread from
+// now on (OpenMP counts per thread; the process's other threads keep
+// theirs): for a background lane (the studio's previews) that must not
+// hold up a job's threads.
+void use_one_thread_here();
 
 // Throws atelier::Error for a device name that is not "cpu", "cuda" or
 // "cuda:N", or for CUDA when this libtorch has none or sees no GPU.

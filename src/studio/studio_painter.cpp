@@ -11,6 +11,7 @@
 #include "atelier/image.hpp"
 #include "atelier/memory_size.hpp"
 #include "atelier/model_names.hpp"
+#include "atelier/runtime.hpp"
 #include "atelier/tiling.hpp"
 
 namespace atelier::studio {
@@ -361,6 +362,9 @@ PaintOutcome StudioPainter::paint_gatys(const JobRun& run, int& width, int& heig
 }
 
 cv::Mat StudioPainter::preview(const std::string& model, const cv::Mat& photo) {
+  // Previews come from a lane of their own: one thread, so that a job keeps its cores.
+  static thread_local const bool one_thread = (use_one_thread_here(), true);
+  (void)one_thread;
   const std::string version = file_version(installed_style(model));  // throws for names that are not installed styles
   {
     // A replaced weights file is loaded afresh, as its previews' cache key says.

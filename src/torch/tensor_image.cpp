@@ -1,7 +1,9 @@
 #include "torch/tensor_image.hpp"
 
+#include <ATen/Parallel.h>
 #include <ATen/autocast_mode.h>
 
+#include <dlfcn.h>
 #include <malloc.h>
 
 #include <cstdlib>
@@ -107,6 +109,14 @@ void configure_runtime(int threads) {
   }
   if (threads <= 0) threads = static_cast<int>(std::max(1u, std::thread::hardware_concurrency()));
   torch::set_num_threads(threads);
+}
+
+void use_one_thread_here() {
+  at::get_num_threads();  // ATen's lazy per-thread set-up first: it would undo the line below
+  // at::set_num_threads would change the default of threads yet to start
+  // (a job's); libgomp comes with torch, so it is looked up, not linked.
+  using SetThreads = void (*)(int);
+  if (auto set = reinterpret_cast<SetThreads>(dlsym(RTLD_DEFAULT, "omp_set_num_threads"))) set(1);
 }
 
 }  // namespace atelier
