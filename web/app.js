@@ -11,6 +11,11 @@ const DEFAULT_SIZE = { fast: '512', magenta: '512' };
 const MAX_PAINTINGS = 4;
 // A slider's last move waits this long before Magenta repaints (moves in between start no job).
 const LIVE_DELAY_MS = 250;
+// More styles than this (about a screenful) get a filter box.
+const FILTER_FROM = 8;
+// How often the page asks which previews are painted.
+const PREVIEW_POLL_MS = 250;
+const SAMPLE_PHOTO = 'builtin';
 
 const $ = (id) => document.getElementById(id);
 
@@ -33,6 +38,9 @@ const state = {
   lastStatus: '',       // the shown job's last status: a change refreshes the history
   previewCount: 0,
   historySeq: 0,
+  styles: [],           // the installed fast styles, as GET /models lists them
+  previewPhoto: SAMPLE_PHOTO,  // the photo the gallery shows the styles on
+  previewSeq: 0,        // grows with every preview photo: polling for an older one stops
 };
 
 // ---------- HTTP ----------
@@ -196,6 +204,7 @@ function choosePhoto(file) {
   img.hidden = false;
   img.src = state.photoUrl;
   $('photo-note').textContent = file.name;
+  previewOnPhoto(file);
 }
 
 // Some valid formats (TIFF) cannot be previewed: the server decides, by decoding, whether it is an image.
@@ -238,12 +247,45 @@ async function loadModels() {
 }
 
 function renderStyles(styles) {
-  const gallery = $('style-gallery');
-  gallery.querySelectorAll('.style-tile').forEach((tile) => tile.remove());
+  state.styles = styles;
   $('gallery-note').hidden = styles.length > 0;
   $('gallery-note').textContent = 'No fast styles are installed: upload a painting instead.';
-  for (const style of styles) gallery.insertBefore(styleTile(style), $('upload-tile'));
+  $('style-families').replaceChildren(...familyGroups(styles));
+  $('style-filter-field').hidden = styles.length <= FILTER_FROM;
+  applyFilter();
   renderSelection();
+  loadPreviews(state.previewPhoto);
+}
+
+// One folding group per family ("Engstrom", "pytorch-examples"), in the order they first appear.
+function familyGroups(styles) {
+  const families = new Map();
+  for (const style of styles) {
+    const family = style.family_name || style.family || 'Other';
+    if (!families.has(family)) families.set(family, []);
+    families.get(family).push(style);
+  }
+  return Array.from(families, ([family, members]) => {
+    const group = document.createElement('details');
+    group.className = 'style-family';
+    group.open = true;
+    group.dataset.family = family;
+    const summary = document.createElement('summary');
+    summary.textContent = `${family} (${members.length})`;
+    const tiles = document.createElement('div');
+    tiles.className = 'family-tiles';
+    tiles.append(...members.map(styleTile));
+    group.append(summary, tiles);
+    return group;
+  });
+}
+
+const displayName = (style) => style.display_name || style.name;
+
+// The name people read for a style's stable name (jobs store the latter).
+function styleLabel(name) {
+  const style = state.styles.find((s) => s.name === name);
+  return style ? displayName(style) : name;
 }
 
 function styleTile(style) {
@@ -251,18 +293,142 @@ function styleTile(style) {
   tile.type = 'button';
   tile.className = 'style-tile';
   tile.dataset.model = style.name;
+  tile.title = `${displayName(style)}${style.artist ? `, after ${style.artist}` : ''} (${style.name})`;
+  tile.dataset.search = [displayName(style), style.artist, style.family_name, style.name].join(' ').toLowerCase();
   const img = document.createElement('img');
-  img.alt = `The ${style.name} style`;
+  img.alt = `${displayName(style)} applied to the preview photo`;
   img.loading = 'lazy';
-  if (style.thumbnail_url) setImage(img, style.thumbnail_url);
-  const caption = document.createElement('span');
-  caption.textContent = style.name;
-  tile.append(img, caption);
+  tile.append(img, styleCaption(displayName(style)));
   tile.addEventListener('click', () => {
     state.model = style.name;
     setMethod('fast');
   });
   return tile;
+}
+
+// "Udnie — fast, Engstrom": the title, and below it (smaller) what tells it apart; read as one name.
+function styleCaption(name) {
+  const caption = document.createElement('span');
+  caption.className = 'style-caption';
+  const [title, ...rest] = name.split(' \u2014 ');
+  const titleSpan = document.createElement('span');
+  titleSpan.className = 'style-title';
+  titleSpan.textContent = title;
+  caption.append(titleSpan);
+  if (rest.length) {
+    const dash = document.createElement('span');
+    dash.className = 'visually-hidden';
+    dash.textContent = ' \u2014 ';
+    const qualifier = document.createElement('span');
+    qualifier.className = 'style-qualifier';
+    qualifier.textContent = rest.join(' \u2014 ');
+    caption.append(dash, qualifier);
+  }
+  return caption;
+}
+
+// Shows the styles whose name, artist or family holds the filter's text; a family with none folds away.
+function applyFilter() {
+  const query = $('style-filter').value.trim().toLowerCase();
+  let shown = 0;
+  document.querySelectorAll('.style-family').forEach((group) => {
+    let visible = 0;
+    group.querySelectorAll('.style-tile').forEach((tile) => {
+      tile.hidden = Boolean(query) && !tile.dataset.search.includes(query);
+      if (!tile.hidden) visible += 1;
+    });
+    group.hidden = visible === 0;
+    if (query && visible) group.open = true;
+    shown += visible;
+  });
+  const note = $('gallery-note');
+  if (state.styles.length && query) {
+    note.hidden = shown > 0;
+    note.textContent = `No style matches "${query}".`;
+  } else if (state.styles.length) {
+    note.hidden = true;
+  }
+}
+
+// ---------- previews: every style on the sample photo, or on the person's own ----------
+
+// Sends the photo to be previewed on (scaled down by the server) and shows the styles on it.
+async function previewOnPhoto(file) {
+  const seq = ++state.previewSeq;
+  $('preview-note').textContent = 'Painting every style on your photo…';
+  document.body.dataset.previewsReady = '';
+  try {
+    const form = new FormData();
+    form.append('photo', file);
+    const answer = await apiJson(`${API}/previews`, { method: 'POST', body: form });
+    if (seq !== state.previewSeq) return;
+    state.previewPhoto = answer.photo;
+    $('preview-photo').src = state.photoUrl || $('preview-photo').src;
+    $('preview-sample').hidden = false;
+    $('preview-mine').hidden = true;
+    showPreviews(answer);
+    loadPreviews(answer.photo, seq);
+  } catch (err) {
+    if (seq !== state.previewSeq) return;
+    $('preview-note').textContent = 'Your photo cannot be previewed; the sample photo is shown.';
+    if (err.status !== 415) report(err);
+  }
+}
+
+function previewOnSample() {
+  ++state.previewSeq;
+  // Nobody will look at the previews still queued for the photo left behind.
+  if (state.previewPhoto !== SAMPLE_PHOTO) api(`${API}/previews/${state.previewPhoto}`, { method: 'DELETE' }).catch(() => {});
+  state.previewPhoto = SAMPLE_PHOTO;
+  $('preview-photo').src = '/preview-photo.jpg';
+  $('preview-sample').hidden = true;
+  $('preview-mine').hidden = false;
+  loadPreviews(SAMPLE_PHOTO);
+}
+
+function onPreviewMine() {
+  if (state.photo) previewOnPhoto(state.photo);
+  else $('photo-input').click();  // the photo to paint is the photo to preview on
+}
+
+// Asks which previews are painted until all are, showing each as it comes.
+async function loadPreviews(photo, seq = ++state.previewSeq) {
+  const started = performance.now();
+  while (seq === state.previewSeq) {
+    let answer;
+    try {
+      answer = await apiJson(`${API}/previews/${photo}`);
+    } catch (err) {
+      if (seq === state.previewSeq && err.status === 404 && photo !== SAMPLE_PHOTO) previewOnSample();
+      else if (seq === state.previewSeq) report(err);
+      return;
+    }
+    if (seq !== state.previewSeq) return;
+    showPreviews(answer);
+    if (!answer.pending) {
+      const seconds = ((performance.now() - started) / 1000).toFixed(1);
+      $('preview-note').textContent = photo === SAMPLE_PHOTO ? 'Each style on a sample photo.'
+        : `Each style on your photo (${seconds} s).`;
+      document.body.dataset.previewsReady = photo;
+      return;
+    }
+    await sleep(PREVIEW_POLL_MS);
+  }
+}
+
+function showPreviews(answer) {
+  for (const item of answer.styles || []) {
+    const tile = document.querySelector(`.style-tile[data-model="${CSS.escape(item.name)}"]`);
+    if (!tile) continue;
+    const img = tile.querySelector('img');
+    if (item.url) {
+      img.dataset.photo = answer.photo;
+      setImage(img, item.url);
+    } else if (item.error) {
+      img.removeAttribute('src');
+      img.alt = `No preview: ${item.error}`;
+    }
+  }
 }
 
 function onPaintingsChosen() {
@@ -727,7 +893,7 @@ async function removeJob(job) {
 function jobTitle(job) {
   const p = job.params || {};
   const paintings = `${p.styles || 1} painting${p.styles > 1 ? 's' : ''}`;
-  const what = job.method === 'fast' ? p.model || 'fast style'
+  const what = job.method === 'fast' ? (p.model ? styleLabel(p.model) : 'fast style')
     : job.method === 'magenta' ? `${paintings} (Magenta, strength ${Number(p.strength ?? 1).toFixed(2)})`
       : `${paintings} (Gatys)`;
   return [what, p.size ? `${p.size} px` : '', job.created ? formatWhen(job.created) : ''].filter(Boolean).join(', ');
@@ -777,6 +943,9 @@ function bind() {
   $('error-close').addEventListener('click', hideError);
   $('token-form').addEventListener('submit', onTokenSubmit);
   $('history-refresh').addEventListener('click', refreshHistory);
+  $('style-filter').addEventListener('input', applyFilter);
+  $('preview-mine').addEventListener('click', onPreviewMine);
+  $('preview-sample').addEventListener('click', previewOnSample);
   setUpDropZone();
 }
 

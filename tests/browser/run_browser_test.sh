@@ -24,9 +24,10 @@ if [ -d "$shared/models/fast-style/pytorch-examples" ] && [ -f "$shared/models/v
   echo "using the real styles, VGG19 and pictures in $shared"
   models=$work/shared-models
   mkdir -p "$models"
-  for style in candy mosaic udnie rain_princess; do
-    [ -f "$shared/models/fast-style/pytorch-examples/$style.safetensors" ] &&
-      ln -s "$shared/models/fast-style/pytorch-examples/$style.safetensors" "$models/"
+  # All 14 shared styles, by family (file links: the model store does not follow linked folders).
+  for family in "$shared"/models/fast-style/*/; do
+    mkdir -p "$models/fast-style/$(basename "$family")"
+    ln -s "$family"*.safetensors "$models/fast-style/$(basename "$family")/"
   done
   ln -s "$shared/models/vgg19-caffe-partial.safetensors" "$models/vgg19.safetensors"
   if [ -f "$shared/models/magenta-arbitrary/style_predict.safetensors" ]; then

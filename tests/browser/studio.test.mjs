@@ -110,6 +110,101 @@ async function loadPage(page, url) {
   return page.locator('#style-gallery .style-tile').count();
 }
 
+const apiUrl = (args, path) => `${args.url.replace(/\/$/, '')}/api/v1${path}`;
+
+// Each tile's label as shown: its text, its lines (line boxes of its visible parts) and whether any is cut off.
+function tileLabels() {
+  return Array.from(document.querySelectorAll('#style-gallery .style-tile'), (tile) => {
+    const caption = tile.querySelector('.style-caption');
+    const tops = [];
+    for (const part of caption.querySelectorAll('.style-title, .style-qualifier')) {
+      const range = document.createRange();
+      range.selectNodeContents(part);
+      for (const rect of range.getClientRects()) {
+        if (rect.width > 0 && !tops.some((top) => Math.abs(top - rect.top) < 3)) tops.push(rect.top);
+      }
+    }
+    const clipped = caption.scrollWidth > caption.clientWidth + 1 || caption.scrollHeight > caption.clientHeight + 1;
+    return { model: tile.dataset.model, text: caption.textContent, lines: tops.length, tooltip: tile.title, clipped };
+  });
+}
+
+// Labels: the API's display names, each unique, without '/', on at most two lines, nothing cut off; the stable
+// name in the tooltip.
+async function checkLabels(page, args, where) {
+  const { styles } = await (await page.request.get(apiUrl(args, '/models'))).json();
+  const labels = await page.evaluate(tileLabels);
+  check(labels.length === styles.length, `${where}: ${labels.length} tiles for ${styles.length} styles`);
+  const names = new Map(styles.map((style) => [style.name, style.display_name]));
+  const seen = new Set();
+  for (const label of labels) {
+    check(label.text === names.get(label.model), `${where}: "${label.text}" is not the API's "${names.get(label.model)}"`);
+    check(!seen.has(label.text), `${where}: two styles are labelled "${label.text}"`);
+    seen.add(label.text);
+    check(!label.text.includes('/'), `${where}: the label "${label.text}" holds a '/'`);
+    check(label.lines >= 1 && label.lines <= 2 && !label.clipped,
+      `${where}: "${label.text}" takes ${label.lines} lines${label.clipped ? ', cut off' : ''}`);
+    check(label.tooltip.includes(label.model), `${where}: the tooltip "${label.tooltip}" lacks ${label.model}`);
+  }
+  const most = Math.max(...labels.map((label) => label.lines));
+  ok(`${where}: ${labels.length} labels, unique, no '/', at most ${most} lines each (e.g. "${labels[0].text}")`);
+}
+
+// Every tile's picture is the loaded preview of `photo`.
+async function waitForPreviews(page, photo, timeout) {
+  await page.waitForFunction((id) => {
+    const images = Array.from(document.querySelectorAll('#style-gallery .style-tile img'));
+    return document.body.dataset.previewsReady === id &&
+      images.every((img) => img.dataset.photo === id && img.complete && img.naturalWidth > 0);
+  }, photo, { timeout });
+}
+
+// Families fold, and the filter box narrows the gallery to what it names.
+async function checkFamiliesAndFilter(page, args) {
+  const families = page.locator('#style-gallery .style-family');
+  const count = await families.count();
+  check(count >= 1, 'the gallery shows no family');
+  const first = families.first();
+  await first.locator('summary').click();
+  check(!(await first.locator('.style-tile').first().isVisible()), 'a folded family still shows its styles');
+  await first.locator('summary').click();
+  check(await first.locator('.style-tile').first().isVisible(), 'an unfolded family hides its styles');
+  const { styles } = await (await page.request.get(apiUrl(args, '/models'))).json();
+  if (styles.length > 8) {
+    check(await page.isVisible('#style-filter'), `no filter box for ${styles.length} styles`);
+    await page.fill('#style-filter', 'udnie');
+    const shown = await page.locator('#style-gallery .style-tile:visible').count();
+    const expected = styles.filter((s) => [s.display_name, s.artist, s.family_name, s.name].join(' ').toLowerCase()
+      .includes('udnie')).length;
+    check(shown === expected && shown >= 1, `filtering "udnie" shows ${shown} styles, expected ${expected}`);
+    await page.fill('#style-filter', '');
+    check(await page.locator('#style-gallery .style-tile:visible').count() === styles.length, 'clearing the filter');
+    ok(`${count} families fold; the filter "udnie" shows ${shown} of ${styles.length} styles`);
+  } else {
+    ok(`${count} families fold (${styles.length} styles: no filter box needed)`);
+  }
+}
+
+// The gallery on the sample photo, then "Preview on my photo": every style painted on the chosen photo, timed.
+async function checkGallery(page, args) {
+  await waitForPreviews(page, 'builtin', 90_000);
+  ok('every style shows its preview on the sample photo');
+  await checkLabels(page, args, 'desktop');
+  await checkFamiliesAndFilter(page, args);
+  await page.locator('section.controls').screenshot({ path: path.join(args.screenshots, 'studio_gallery.png') });
+  ok('screenshot studio_gallery.png');
+  const [chooser] = await Promise.all([page.waitForEvent('filechooser'), page.click('#preview-mine')]);
+  const started = Date.now();
+  await chooser.setFiles(args.photo);
+  await page.waitForFunction(() => !['', 'builtin', undefined].includes(document.body.dataset.previewsReady), null,
+    { timeout: 60_000 });
+  const photo = await page.evaluate(() => document.body.dataset.previewsReady);
+  await waitForPreviews(page, photo, 15_000);
+  const seconds = (Date.now() - started) / 1000;
+  const count = await page.locator('#style-gallery .style-tile').count();
+  ok(`preview on my photo: ${count} styles painted on ${path.basename(args.photo)} and shown in ${seconds.toFixed(1)} s`);
+}
+
 async function fastJob(page, args) {
   await page.setInputFiles('#photo-input', args.photo);
   const tile = page.locator('#style-gallery .style-tile').first();
@@ -316,6 +411,7 @@ async function phoneChecks(browser, args, problems) {
   const scrollWidth = await page.evaluate(() => document.documentElement.scrollWidth);
   check(scrollWidth <= 391, `the phone page is ${scrollWidth} px wide (a horizontal scrollbar)`);
   check(await page.locator('#paint-button').isVisible(), '#paint-button is not visible on the phone');
+  await checkLabels(page, args, 'phone');
   await page.screenshot({ path: path.join(args.screenshots, 'studio_phone.png'), fullPage: true });
   ok(`phone 390x844: no horizontal scrolling (${scrollWidth} px), Paint visible, screenshot studio_phone.png`);
   assertClean(problems, 'phone');
@@ -351,6 +447,7 @@ async function main(args, session) {
 
   const styles = await loadPage(page, args.url);
   ok(`page loaded at 1280x900 with ${styles} fast styles`);
+  await checkGallery(page, args);
   await fastJob(page, args);
   await checkDownload(page);
   await magentaJob(page, args);
