@@ -9,6 +9,7 @@
 #include "atelier/atomic_file.hpp"
 #include "atelier/error.hpp"
 #include "atelier/fetch.hpp"
+#include "atelier/model_names.hpp"
 #include "atelier/model_store.hpp"
 #include "atelier/model_tools.hpp"
 #include "commands.hpp"
@@ -34,14 +35,25 @@ std::string megabytes(std::uint64_t bytes) {
   return text;
 }
 
+// Characters as a terminal shows them: UTF-8 continuation bytes take no column.
+std::size_t text_width(const std::string& text) {
+  return std::count_if(text.begin(), text.end(), [](char c) { return (static_cast<unsigned char>(c) & 0xC0) != 0x80; });
+}
+
+std::string pad(const std::string& text, std::size_t width) {
+  return text + std::string(width - std::min(width, text_width(text)), ' ');
+}
+
 int run_list(const ModelsArgs& args) {
   ModelStore store(args.models_dir);
   const auto entries = store.list();
   if (args.flags.json) {
     nlohmann::json list = nlohmann::json::array();
     for (const auto& entry : entries)
-      list.push_back({{"name", entry.name}, {"path", entry.path}, {"architecture", entry.architecture},
-                      {"preprocess", entry.preprocess}, {"bytes", entry.bytes}, {"problem", entry.problem}});
+      list.push_back({{"name", entry.name}, {"display_name", entry.display_name}, {"title", entry.title},
+                      {"artist", entry.artist}, {"family", entry.family}, {"family_name", family_name(entry.family)},
+                      {"path", entry.path}, {"architecture", entry.architecture}, {"preprocess", entry.preprocess},
+                      {"bytes", entry.bytes}, {"problem", entry.problem}});
     std::cout << nlohmann::json{{"search_path", store.search_path()}, {"models", list}}.dump(2) << std::endl;
     return kExitOk;
   }
@@ -49,8 +61,15 @@ int run_list(const ModelsArgs& args) {
   for (const auto& dir : store.search_path()) std::cout << "\n  " << dir << (fs::is_directory(dir) ? "" : "  (missing)");
   std::cout << "\n\n";
   if (entries.empty()) std::cout << "no weights installed (try: atelier models fetch vgg19)\n";
+  // Columns: the stable name (what commands take), then the name people read.
+  std::size_t name_width = 0, display_width = 0;
   for (const auto& entry : entries) {
-    std::cout << entry.name << "  " << (entry.architecture.empty() ? "?" : entry.architecture) << "  "
+    name_width = std::max(name_width, entry.name.size());
+    display_width = std::max(display_width, text_width(entry.display_name));
+  }
+  for (const auto& entry : entries) {
+    std::cout << pad(entry.name, name_width) << "  " << pad(entry.display_name, display_width) << "  "
+              << (entry.architecture.empty() ? "?" : entry.architecture) << "  "
               << (entry.preprocess.empty() ? "-" : entry.preprocess) << "  " << megabytes(entry.bytes) << "  "
               << entry.path;
     if (!entry.problem.empty()) std::cout << "  INVALID: " << entry.problem;

@@ -81,6 +81,32 @@ TEST_F(CliModelsListTest, JsonListing) {
   EXPECT_NE(by_name["broken"].at("problem"), "");
 }
 
+// The names people read: the text listing's second column and the JSON's
+// display_name, title and family (model_names.hpp has the rules).
+TEST_F(CliModelsListTest, ShowsDisplayNames) {
+  for (const char* family : {"/fast-style/engstrom", "/fast-style/pytorch-examples"}) fs::create_directories(models_ + family);
+  write_safetensors(models_ + "/fast-style/engstrom/rain_princess.safetensors", {{"conv1.norm.scale", {DType::F32, {1}, {1}}}});
+  write_safetensors(models_ + "/fast-style/pytorch-examples/rain_princess.safetensors",
+                    {{"conv1.conv2d.weight", {DType::F32, {1}, {1}}}});
+  const CliResult text = run_atelier(scratch_, "models list --models-dir " + models_);
+  ASSERT_EQ(text.code, 0) << text.err;
+  std::string engstrom_line;
+  for (const auto& line : lines_of(text.out))
+    if (line.rfind("fast-style/engstrom/rain_princess  ", 0) == 0) engstrom_line = line;
+  EXPECT_NE(engstrom_line.find("  Rain Princess \u2014 fast, Engstrom  "), std::string::npos) << text.out;
+  const CliResult run = run_atelier(scratch_, "models list --json --models-dir " + models_);
+  ASSERT_EQ(run.code, 0) << run.err;
+  std::map<std::string, nlohmann::json> by_name;
+  const nlohmann::json listing = nlohmann::json::parse(run.out);
+  for (const auto& model : listing.at("models")) by_name[model.at("name")] = model;
+  EXPECT_EQ(by_name["tiny"].at("display_name"), "Tiny");
+  const auto& twin = by_name["fast-style/pytorch-examples/rain_princess"];
+  EXPECT_EQ(twin.at("display_name"), "Rain Princess \u2014 fast, pytorch-examples");
+  EXPECT_EQ(twin.at("title"), "Rain Princess");
+  EXPECT_EQ(twin.at("family"), "pytorch-examples");
+  EXPECT_EQ(by_name["fast-style/engstrom/rain_princess"].at("family_name"), "Engstrom");
+}
+
 // $ATELIER_MODELS (colon-separated) is part of the search path.
 TEST_F(CliModelsListTest, SearchesAtelierModelsVariable) {
   const std::string elsewhere = scratch_.file("elsewhere");

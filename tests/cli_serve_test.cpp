@@ -6,6 +6,7 @@
 #include <opencv2/imgcodecs.hpp>
 
 #include <filesystem>
+#include <map>
 
 #include "studio_fixtures.hpp"
 #include "studio_process.hpp"
@@ -139,6 +140,60 @@ TEST_F(ServeTest, ServesThePageTheApiAndAFastJob) {
   EXPECT_EQ(status_of(client.Delete("/api/v1/jobs/" + id)), 404);
   EXPECT_FALSE(fs::exists(scratch_.file("data/jobs/" + id)));
   EXPECT_EQ(json::parse(client.Get("/api/v1/jobs")->body)["jobs"].size(), 0u);
+}
+
+// The studio and `atelier models list` name styles alike: metadata titles,
+// readable file names, twins told apart; previews paint an uploaded photo.
+TEST_F(ServeTest, NamesMatchModelsListAndPreviewsPaintAnUploadedPhoto) {
+  const std::string models = scratch_.file("models");
+  for (const char* folder : {"/a", "/b"}) fs::create_directories(models + folder);
+  write_random_style_network(models + "/a/twin.safetensors", 22, {{"architecture", "pytorch-examples"}});
+  write_random_style_network(models + "/b/twin.safetensors", 23, {{"architecture", "pytorch-examples"}});
+  write_random_style_network(models + "/kiss-v3.safetensors", 24,
+                             {{"architecture", "pytorch-examples"}, {"title", "The Kiss"}, {"artist", "Gustav Klimt"}});
+  auto server = start();
+  auto client = server->client();
+  const json api = json::parse(client.Get("/api/v1/models")->body);
+  const CliResult run = run_atelier(scratch_, "models list --json --models-dir " + models);
+  ASSERT_EQ(run.code, 0) << run.err;
+  std::map<std::string, std::string> listed;
+  const json listing = json::parse(run.out);
+  for (const auto& model : listing["models"]) listed[model["name"]] = model["display_name"];
+  std::map<std::string, json> styles;
+  for (const auto& style : api["styles"]) styles[style["name"]] = style;
+  ASSERT_EQ(styles.size(), 5u) << api.dump();
+  for (const auto& [name, style] : styles) EXPECT_EQ(style["display_name"], listed[name]) << name;
+  EXPECT_EQ(styles["candy"]["display_name"], "Candy");
+  EXPECT_EQ(styles["kiss-v3"]["display_name"], "The Kiss");
+  EXPECT_EQ(styles["kiss-v3"]["artist"], "Gustav Klimt");
+  EXPECT_EQ(styles["a/twin"]["family_name"], "pytorch-examples");
+  const std::string twin = styles["a/twin"]["display_name"];
+  EXPECT_NE(twin, styles["b/twin"]["display_name"]);
+  EXPECT_EQ(twin.rfind("Twin \u2014 fast, pytorch-examples", 0), 0u) << twin;
+  EXPECT_EQ(twin.find('/'), std::string::npos) << twin;
+
+  auto posted = client.Post("/api/v1/previews", httplib::MultipartFormDataItems{
+                                                    {"photo", picture_png(120, 80, 1), "mine.png", "image/png"}});
+  ASSERT_TRUE(posted);
+  ASSERT_EQ(posted->status, 202) << posted->body;
+  json previews = json::parse(posted->body);
+  const std::string photo = previews["photo"];
+  for (int i = 0; i < 600 && previews["pending"] != 0; ++i) {
+    std::this_thread::sleep_for(std::chrono::milliseconds(50));
+    previews = json::parse(client.Get("/api/v1/previews/" + photo)->body);
+  }
+  ASSERT_EQ(previews["pending"], 0) << previews.dump();
+  ASSERT_EQ(previews["styles"].size(), 5u);
+  auto jpeg = client.Get(previews["styles"][0]["url"].get<std::string>());
+  ASSERT_TRUE(jpeg);
+  EXPECT_EQ(jpeg->get_header_value("Content-Type"), "image/jpeg");
+  const cv::Mat painted = cv::imdecode(std::vector<uchar>(jpeg->body.begin(), jpeg->body.end()), cv::IMREAD_COLOR);
+  EXPECT_EQ(painted.cols, 120) << "a small photo keeps its size";
+  EXPECT_EQ(status_of(client.Post("/api/v1/previews", httplib::MultipartFormDataItems{
+                                                          {"photo", "hello", "a.png", "image/png"}})),
+            415);
+  EXPECT_EQ(status_of(client.Get("/api/v1/previews/0123456789abcdef")), 404);
+  EXPECT_EQ(status_of(client.Delete("/api/v1/previews/" + photo)), 200);
 }
 
 // The README's example: a client may name a style as the CLI does, by a
