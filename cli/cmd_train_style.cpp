@@ -25,6 +25,8 @@ Runner add_train_style_command(CLI::App& app) {
   CLI::App* cmd = app.add_subcommand("train-style", "Train a feed-forward style network for one style image");
   StyleTrainingJob& job = args->job;
   cmd->add_option("--style,-s", job.style, "The style image")->required();
+  cmd->add_option("--title", job.title, "The style's name in galleries (default: the style image's file name, made readable)");
+  cmd->add_option("--artist", job.artist, "The painter of the style image, shown with the title");
   cmd->add_option("--data,-d", job.data, "Folder of photos (or one prepared by `atelier data prepare`)")->required();
   cmd->add_option("--output,-o", job.run.output, "The trained network (.safetensors)")->required();
   cmd->add_option("--steps", job.steps, "Optimisation steps (or --epochs)")->check(whole_number_in(1, kMaxSteps));

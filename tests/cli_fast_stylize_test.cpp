@@ -138,6 +138,9 @@ TEST_F(CliFastStylizeTest, ImportedCheckpointGivesIdenticalOutput) {
   const std::string imported = scratch_.file("imported.safetensors");
   const CliResult import = run("models import " + scratch_.file("random.pth") + " -o " + imported + " -q");
   ASSERT_EQ(import.code, 0) << import.err;
+  const SafetensorsFile written = SafetensorsFile::open(imported);
+  EXPECT_EQ(written.metadata_value("title"), "Random");  // the checkpoint's name, made readable
+  EXPECT_EQ(written.metadata_value("family"), "pytorch-examples");
 
   const std::string input = write_input("photo.png", 24, 24);
   ASSERT_EQ(run("stylize --model " + model_ + " " + input + " -o " + outputs_ + "/a.png -q").code, 0);

@@ -110,6 +110,8 @@ TEST_F(CliTrainArbitraryTest, WritesAnAdainDecoder) {
   EXPECT_EQ(metadata["architecture"], "adain-decoder");
   EXPECT_EQ(metadata["level"], "relu3_1");
   EXPECT_EQ(metadata["encoder"], "encoder");
+  EXPECT_EQ(metadata["title"], "Decoder");  // its file name, made readable, for listings
+  EXPECT_EQ(metadata["family"], "atelier");
   EXPECT_NE(metadata["training"].find("\"precision\":\"bf16\""), std::string::npos) << metadata["training"];
   for (const auto& [key, tensor] : weights) EXPECT_TRUE(torch::isfinite(tensor).all().item<bool>()) << key;
   EXPECT_EQ(load_adain_decoder(decoder)->level, "relu3_1");

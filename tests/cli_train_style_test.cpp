@@ -119,9 +119,13 @@ TEST_F(CliTrainStyleTest, TwoProcessesStayInStepAndMatchOneProcess) {
 // The trained network is a style like the pretrained ones.
 TEST_F(CliTrainStyleTest, ResultStylisesLikeAPretrainedModel) {
   const std::string model = scratch_.file("mine.safetensors");
-  ASSERT_EQ(run(train(model, "--steps 2 --batch-size 2")).code, 0);
+  ASSERT_EQ(run(train(model, "--steps 2 --batch-size 2 --artist 'A. Painter'")).code, 0);
   std::map<std::string, std::string> metadata;
   load_tensors(model, &metadata);
+  // What galleries show (model_names.hpp): the style image's name, the artist, trained here.
+  EXPECT_EQ(metadata["title"], "Style");
+  EXPECT_EQ(metadata["artist"], "A. Painter");
+  EXPECT_EQ(metadata["family"], "atelier");
   EXPECT_NE(metadata["training"].find("\"style_weight\""), std::string::npos) << metadata["training"];
   const CliResult stylised = run("stylize --model " + model + " " + photos_ + "/photo0.png -o " +
                                  scratch_.file("out.png") + " -q --threads 1");

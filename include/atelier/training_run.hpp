@@ -99,6 +99,9 @@ struct StyleTrainingJob {
   double color_jitter = 0;        // random brightness, contrast and saturation, 0..1
   int workers = 2;                // image decoding threads
   int preview_every = 500;        // preview sheet and held-out losses every N steps; 0: at the start and end only
+  // Written into the weights' metadata for galleries (model_names.hpp);
+  // an empty title: the style image's file name made readable.
+  std::string title, artist;
   TrainingRunOptions run;
 };
 

@@ -4,6 +4,7 @@
 
 #include "atelier/atomic_file.hpp"
 #include "atelier/error.hpp"
+#include "atelier/model_names.hpp"
 #include "pipeline/adain_import.hpp"
 #include "models/fast_style.hpp"
 #include "atelier/safetensors.hpp"
@@ -41,6 +42,8 @@ std::string import_fast_style_state(const std::map<std::string, torch::Tensor>& 
   }
   write_safetensors(output, tensors,
                     {{"architecture", architecture_name(architecture)},
+                     {kFamilyKey, architecture_name(architecture)},  // whose network it is (model_names.hpp)
+                     {kTitleKey, readable_name(std::filesystem::path(checkpoint).stem().string())},
                      {"source", std::filesystem::path(checkpoint).filename().string()},
                      {"conv_dtype", half ? "F16" : "F32"}});
   return architecture_name(architecture);

@@ -8,6 +8,7 @@
 
 #include "atelier/error.hpp"
 #include "atelier/image.hpp"
+#include "atelier/model_names.hpp"
 #include "atelier/model_store.hpp"
 #include "atelier/training_run.hpp"
 #include "data/dataset.hpp"
@@ -219,7 +220,10 @@ class ArbitraryRun final : public TrainingMethod {
     settings["steps"] = trainer_->steps();
     settings["lr"] = job_.learning_rate;  // the last run's
     const std::map<std::string, std::string> metadata = {
-        {"encoder", fs::path(encoder_path_).stem().string()}, {"training", settings.dump()}};
+        {"encoder", fs::path(encoder_path_).stem().string()},
+        {"training", settings.dump()},
+        {kFamilyKey, "atelier"},  // trained here (model_names.hpp)
+        {kTitleKey, readable_name(fs::path(output).stem().string())}};
     if (writes_) save_adain_decoder(trainer_->decoder(), output, metadata);
     if (job_.run.save_all_ranks && group_->rank() > 0)
       save_adain_decoder(trainer_->decoder(), output + ".rank" + std::to_string(group_->rank()), metadata);

@@ -8,6 +8,7 @@
 #include "data/dataset.hpp"
 #include "atelier/error.hpp"
 #include "atelier/image.hpp"
+#include "atelier/model_names.hpp"
 #include "atelier/model_store.hpp"
 #include "train/style_training.hpp"
 #include "torch/tensor_image.hpp"
@@ -167,8 +168,12 @@ class StyleRun final : public TrainingMethod {
     const std::string& output = job_.run.output;
     nlohmann::json settings = nlohmann::json::parse(description_);
     settings["steps"] = trainer_->steps();
-    const std::map<std::string, std::string> metadata = {{"architecture", "pytorch-examples"},
-                                                         {"training", settings.dump()}};
+    std::map<std::string, std::string> metadata = {{"architecture", "pytorch-examples"},
+                                                   {"training", settings.dump()},
+                                                   {kFamilyKey, "atelier"},  // trained here: its own family in galleries
+                                                   {kTitleKey, job_.title}};
+    if (job_.title.empty()) metadata[kTitleKey] = readable_name(fs::path(job_.style).stem().string());
+    if (!job_.artist.empty()) metadata[kArtistKey] = job_.artist;
     if (writes_) save_tensors(output, trainer_->weights(), metadata);
     if (job_.run.save_all_ranks && group_->rank() > 0)
       save_tensors(output + ".rank" + std::to_string(group_->rank()), trainer_->weights(), metadata);
