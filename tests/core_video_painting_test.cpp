@@ -86,6 +86,20 @@ TEST_F(VideoPaintingTest, InterruptedThenResumedGivesTheSameFile) {
   EXPECT_TRUE(testing::read_all(output_) == whole) << "the resumed file differs";
 }
 
+TEST_F(VideoPaintingTest, MaxFramesPaintsTheBeginningWithItsSound) {
+  VideoPaintingOptions options;
+  options.max_frames = 4;
+  options.temporal_weight = 0;
+  EXPECT_EQ(VideoPainting(input_, output_, options).run(flickering_paint).frames, 4);
+  VideoReader reader(output_);
+  int frames = 0;
+  for (VideoFrame frame; reader.read(frame);) ++frames;
+  EXPECT_EQ(frames, 4);
+  const auto before = testing::read_stream_facts(input_), after = testing::read_stream_facts(output_);
+  EXPECT_GT(after.audio_packets.size(), 0u);
+  EXPECT_LT(after.audio_packets.size(), before.audio_packets.size());
+}
+
 TEST_F(VideoPaintingTest, BadOutputOrInputFailsBeforePainting) {
   const std::vector<std::pair<std::string, std::string>> cases = {
       {scratch_.file("x.gif"), "use a .mp4"},

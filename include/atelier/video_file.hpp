@@ -8,6 +8,7 @@
 #include <opencv2/core.hpp>
 
 #include <cstdint>
+#include <limits>
 #include <memory>
 #include <string>
 #include <vector>
@@ -47,8 +48,9 @@ class VideoFile {
   // the previous one, or at `pts` in the time base of the options.
   void write(const cv::Mat& bgr8);
   void write(const cv::Mat& bgr8, int64_t pts);
-  // Flushes the encoder, copies the rest of the audio, renames to the output.
-  void finish();
+  // Flushes the encoder, copies the rest of the audio (what plays before
+  // `audio_end` seconds), renames to the output.
+  void finish(double audio_end = std::numeric_limits<double>::infinity());
 
   cv::Size size() const;  // as written (even)
   // Empty when the source's audio is copied (or there is none); else one line

@@ -24,6 +24,7 @@ using VideoFramePainter = std::function<cv::Mat(const cv::Mat& rgb)>;
 struct VideoPaintingOptions {
   double temporal_weight = kDefaultTemporalWeight;  // 0: every frame on its own
   bool resume = false;  // continue from the work folder of an interrupted run
+  long long max_frames = 0;  // paint only the first frames (and their sound); 0: all
 };
 
 struct VideoPaintingResult {

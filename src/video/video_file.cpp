@@ -214,9 +214,9 @@ struct VideoFile::Impl {
     encode(picture.get());
   }
 
-  void finish() {
+  void finish(double audio_end) {
     encode(nullptr);
-    copy_audio_until(std::numeric_limits<double>::infinity());
+    copy_audio_until(audio_end);
     const int trailer = av_write_trailer(muxer.get());
     if (trailer < 0) throw Error(fail(av_message(trailer)));
     avio_closep(&muxer->pb);
@@ -253,7 +253,7 @@ VideoFile& VideoFile::operator=(VideoFile&&) noexcept = default;
 
 void VideoFile::write(const cv::Mat& bgr8) { impl_->write(bgr8, impl_->next_pts); }
 void VideoFile::write(const cv::Mat& bgr8, int64_t pts) { impl_->write(bgr8, pts); }
-void VideoFile::finish() { impl_->finish(); }
+void VideoFile::finish(double audio_end) { impl_->finish(audio_end); }
 cv::Size VideoFile::size() const { return impl_->size; }
 const std::string& VideoFile::audio_notice() const { return impl_->audio_notice; }
 

@@ -5,6 +5,7 @@
 
 #include <cstdio>
 #include <filesystem>
+#include <limits>
 #include <vector>
 
 #include "atelier/atomic_file.hpp"
@@ -47,7 +48,7 @@ struct VideoPainting::Impl {
     return bgr8_to_rgb(bgr8);
   }
 
-  void assemble(const std::vector<int64_t>& times, VideoPaintingResult& result) const {
+  void assemble(const std::vector<int64_t>& times, int64_t end_pts, VideoPaintingResult& result) const {
     const VideoInfo& info = reader->info();
     VideoFileOptions settings;
     settings.fps = info.fps;
@@ -64,7 +65,10 @@ struct VideoPainting::Impl {
       if (frame.size() != info.size) cv::resize(frame, frame, info.size, 0, 0, cv::INTER_CUBIC);
       video.write(frame, times[index]);
     }
-    video.finish();
+    // With max_frames, the sound of the frames painted: up to the next frame's time.
+    video.finish(options.max_frames > 0 && end_pts > times.back()
+                     ? static_cast<double>(end_pts) * info.time_base_num / info.time_base_den
+                     : std::numeric_limits<double>::infinity());
     result.audio_notice = video.audio_notice();
   }
 };
@@ -103,7 +107,12 @@ VideoPaintingResult VideoPainting::run(const VideoFramePainter& paint, const std
   std::vector<int64_t> times;
   cv::Mat previous_input, previous_output;
   long long index = 0;
+  int64_t end_pts = 0;  // where the sound stops with max_frames: the first frame left out
   for (VideoFrame frame; my.reader->read(frame); ++index) {
+    if (my.options.max_frames > 0 && index >= my.options.max_frames) {
+      end_pts = frame.pts;
+      break;
+    }
     times.push_back(frame.pts);
     if (index >= my.already) {
       if (stop && stop()) {
@@ -127,7 +136,7 @@ VideoPaintingResult VideoPainting::run(const VideoFramePainter& paint, const std
     throw Error("cannot read " + my.input + ": no frame could be decoded");
   }
   result.frames = index;
-  my.assemble(times, result);
+  my.assemble(times, end_pts, result);
   fs::remove_all(my.folder);
   return result;
 }
