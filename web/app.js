@@ -16,6 +16,8 @@ const FILTER_FROM = 8;
 // How often the page asks which previews are painted.
 const PREVIEW_POLL_MS = 250;
 const SAMPLE_PHOTO = 'builtin';
+// Longest side of a photo sent for previews: twice the server's preview size, for a sharp downscale there.
+const PREVIEW_UPLOAD_SIDE = 352;
 
 const $ = (id) => document.getElementById(id);
 
@@ -359,7 +361,7 @@ async function previewOnPhoto(file) {
   document.body.dataset.previewsReady = '';
   try {
     const form = new FormData();
-    form.append('photo', file);
+    form.append('photo', await previewSized(file), 'photo.jpg');
     const answer = await apiJson(`${API}/previews`, { method: 'POST', body: form });
     if (seq !== state.previewSeq) return;
     state.previewPhoto = answer.photo;
@@ -370,8 +372,25 @@ async function previewOnPhoto(file) {
     loadPreviews(answer.photo, seq);
   } catch (err) {
     if (seq !== state.previewSeq) return;
-    $('preview-note').textContent = 'Your photo cannot be previewed; the sample photo is shown.';
+    previewOnSample();  // not a picture (Paint will say so): the styles stay on the sample
     if (err.status !== 415) report(err);
+  }
+}
+
+// The photo as the preview lane needs it: a few kB rather than the whole file (the server scales it to 176 px
+// anyway). A format the browser cannot draw (TIFF) goes as it is, for the server to decode.
+async function previewSized(file) {
+  try {
+    const bitmap = await createImageBitmap(file);
+    const scale = Math.min(1, PREVIEW_UPLOAD_SIDE / Math.max(bitmap.width, bitmap.height));
+    const canvas = document.createElement('canvas');
+    canvas.width = Math.max(1, Math.round(bitmap.width * scale));
+    canvas.height = Math.max(1, Math.round(bitmap.height * scale));
+    canvas.getContext('2d').drawImage(bitmap, 0, 0, canvas.width, canvas.height);
+    bitmap.close();
+    return (await new Promise((resolve) => canvas.toBlob(resolve, 'image/jpeg', 0.92))) || file;
+  } catch {
+    return file;
   }
 }
 
