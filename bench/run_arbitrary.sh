@@ -1,8 +1,11 @@
 #!/usr/bin/env bash
-# Arbitrary style transfer (Magenta): Atelier fp32 and bf16 beside the same
-# computation in PyTorch eager (fp32, no_grad), same pictures, sizes and
-# threads; the style vector is predicted once, outside the timing, on both
-# sides. Ratios are PyTorch / Atelier.
+# Arbitrary style transfer (Magenta and AdaIN): Atelier fp32 and bf16 beside
+# the same computation in PyTorch eager (fp32, no_grad), same pictures, sizes
+# and threads; the style is computed once, outside the timing, on both
+# sides. AdaIN runs naoto0804's layout with random weights (written by
+# tests/reference/adain_checkpoints.py, imported by `atelier models import`):
+# the real ones are not in ../shared, and the time does not depend on them.
+# Ratios are PyTorch / Atelier.
 #
 #   bench/run_arbitrary.sh [build-dir]        (THREADS=n, RUNS=n to change)
 # Needs the benchmark built (cmake --build build --target bench_arbitrary)
@@ -17,15 +20,24 @@ python=/usr/bin/python3  # Debian's python3-torch; the default python3 may lack 
 [ -x "$bench" ] || { echo "error: $bench is not built (cmake --build $build --target bench_arbitrary)" >&2; exit 1; }
 "$python" -c 'import torch, PIL' 2>/dev/null || { echo "error: the reference needs python3-torch and python3-pil for $python" >&2; exit 1; }
 
+adain=$(mktemp -d)
+trap 'rm -rf "$adain"' EXIT
+"$python" tests/reference/adain_checkpoints.py write "$adain" >/dev/null
+mkdir -p "$adain/adain"
+for network in vgg_normalised decoder; do
+  "$build/atelier" models import "$adain/$network.pth" -o "$adain/adain/$network.safetensors" -q
+done
+
 load_before=$(cut -d' ' -f1-3 /proc/loadavg)
-atelier=$("$bench" --sizes 512,1080 --runs "$runs" --threads "$threads" --json)
+atelier=$("$bench" --sizes 512,1080 --runs "$runs" --threads "$threads" --adain "$adain" --json)
 if [[ $atelier == SKIPPED* ]]; then echo "$atelier"; exit 0; fi
 pytorch=()
 for size in 512 1080; do
   pytorch+=("$("$python" bench/arbitrary_reference.py --size "$size" --runs "$runs" --threads "$threads")")
+  pytorch+=("$("$python" bench/arbitrary_reference.py --size "$size" --runs "$runs" --threads "$threads" --adain "$adain")")
 done
 
-echo "Arbitrary style transfer, Magenta (TFLite release) painting amber.jpg like starry_night.jpg; median of $runs"
+echo "Arbitrary style transfer, Magenta (TFLite release) and AdaIN (relu4_1) painting amber.jpg like starry_night.jpg; median of $runs"
 echo "runs after a warm-up; peak RSS of a fresh process per configuration. Ratios: PyTorch eager fp32 / Atelier."
 echo "machine: $(lscpu | sed -n 's/^Model name: *//p'), $(nproc) cores, $threads threads used," \
      "bf16 units: $(grep -o -E 'amx_bf16|avx512_bf16' /proc/cpuinfo | sort -u | tr '\n' ' ' || true)"

@@ -13,6 +13,7 @@
 #include "atelier/finish.hpp"
 #include "atelier/image.hpp"
 #include "atelier/model_store.hpp"
+#include "atelier/postprocess.hpp"
 #include "commands.hpp"
 #include "magenta_style.hpp"
 #include "one_pass_batch.hpp"
@@ -74,6 +75,9 @@ cv::Mat load_mask(const StylizeArgs& args, const Image& original, const Image& c
 
 void add_adain_flags(CLI::App* command, StylizeArgs* args) {
   add_adain_network_flags(command, &args->adain);
+  command->add_flag("--preserve-color", args->preserve_color,
+                    "With --method adain: recolour each style picture to the photo's colours (mean and covariance, "
+                    "CORAL) before encoding it, as naoto0804's --preserve_color");
   command->add_option("--mask", args->mask,
                       "With --method adain and two --style pictures: white paints with the first, black with the "
                       "second (a picture the content's size)");
@@ -105,12 +109,22 @@ int run_adain_stylize(const StylizeArgs& args) {
   std::vector<cv::Mat> pictures;
   for (const auto& path : args.styles) pictures.push_back(load_image(path, LoadOptions{args.max_pixels}).rgb);
   const AdainPainter painter = load_adain(args.models_dir, args.adain, args.runtime.device);
-  // Each style's statistics once for the whole batch.
-  std::vector<AdainStyle> styles;
-  for (const auto& picture : pictures) styles.push_back(painter.style(picture, kAdainStyleSize, batch.precision));
+  // Each style's statistics once for the whole batch, or with
+  // --preserve-color once per photo, from the style recoloured to it.
+  const auto styles_for = [&](const cv::Mat& photo) {
+    std::vector<AdainStyle> styles;
+    for (const auto& picture : pictures) {
+      const cv::Mat style = photo.empty() ? picture : match_color_covariance(picture, photo);
+      styles.push_back(painter.style(style, kAdainStyleSize, batch.precision));
+    }
+    return styles;
+  };
+  const std::vector<AdainStyle> styles = styles_for({});
   char strength[32];
   std::snprintf(strength, sizeof strength, "%g", args.strength);
-  batch.progress.info(std::to_string(styles.size()) + " style(s) at " + painter.level() + ", encoded once, for " +
+  const std::string encoded =
+      args.preserve_color ? ", recoloured to each photo and encoded for it (--preserve-color), for " : ", encoded once, for ";
+  batch.progress.info(std::to_string(styles.size()) + " style(s) at " + painter.level() + encoded +
                           std::to_string(plan.size()) + " picture(s), strength " + strength,
                       {{"styles", styles.size()}, {"pictures", plan.size()}, {"level", painter.level()},
                        {"strength", args.strength}});
@@ -120,7 +134,7 @@ int run_adain_stylize(const StylizeArgs& args) {
     AdainOptions for_this = options;
     if (!args.mask.empty()) for_this.mask = load_mask(args, original, content);
     batch.say_tiles_if(input, plan_adain_tiling(content.height(), content.width(), painter.level(), batch.max_memory).tile);
-    const cv::Mat painted = painter.paint(content.rgb, styles, for_this);
+    const cv::Mat painted = painter.paint(content.rgb, args.preserve_color ? styles_for(content.rgb) : styles, for_this);
     save_image(finish(painted, content, pictures.front(), finishing), output, batch.save_options);
   });
 }

@@ -58,6 +58,7 @@ struct StylizeArgs {
   StylePictureFlags style_picture;  // magenta: how a style picture becomes its square
   AdainFlags adain;  // adain: the encoder and decoder
   std::string mask;  // adain: two styles, white -> the first, black -> the second
+  bool preserve_color = false;  // adain: each style recoloured to the photo's colours first (CORAL)
 };
 
 // Stylises args.inputs (or --content) with the feed-forward network

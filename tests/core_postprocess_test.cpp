@@ -144,6 +144,37 @@ TEST(ParsePostStep, RejectsBadSpecsWithOneLineMessage) {
 
 // --- histogram matching ------------------------------------------------------
 
+// CORAL by hand: a reference that is the picture's colours scaled by k
+// about their mean and shifted has covariance k^2 C, so the symmetric
+// transform is k I: exactly that map comes back; the picture against itself
+// is unchanged; for any reference, the mean and the covariance match.
+TEST(MatchColorCovariance, ScaledReferenceIsRecoveredAndStatisticsMatch) {
+  cv::Mat picture = random_rgb(40, 50, 0.0f, 1.0f, 21);
+  // Correlate the channels so the covariance is not diagonal.
+  for (auto it = picture.begin<cv::Vec3f>(); it != picture.end<cv::Vec3f>(); ++it)
+    (*it)[1] = 0.6f * (*it)[0] + 0.4f * (*it)[1];
+  const cv::Scalar mean = cv::mean(picture);
+  const cv::Mat faded = (picture - mean) * 0.5 + mean + cv::Scalar(0.1, -0.05, 0.2);
+  const auto largest_difference = [](const cv::Mat& a, const cv::Mat& b) {
+    double largest = 0;
+    cv::minMaxLoc(cv::Mat(cv::abs(a - b)).reshape(1), nullptr, &largest);
+    return largest;
+  };
+  EXPECT_LT(largest_difference(match_color_covariance(picture, faded), faded), 1e-5);
+  EXPECT_LT(largest_difference(match_color_covariance(picture, picture), picture), 1e-5);
+
+  const cv::Mat other = random_rgb(30, 20, 0.2f, 0.7f, 22);  // another size, independent channels
+  const cv::Mat matched = match_color_covariance(other, picture);
+  cv::Mat mean_a, cov_a, mean_b, cov_b, rows_a, rows_b;
+  matched.reshape(1, static_cast<int>(matched.total())).convertTo(rows_a, CV_64F);
+  picture.reshape(1, static_cast<int>(picture.total())).convertTo(rows_b, CV_64F);
+  cv::calcCovarMatrix(rows_a, cov_a, mean_a, cv::COVAR_NORMAL | cv::COVAR_ROWS | cv::COVAR_SCALE, CV_64F);
+  cv::calcCovarMatrix(rows_b, cov_b, mean_b, cv::COVAR_NORMAL | cv::COVAR_ROWS | cv::COVAR_SCALE, CV_64F);
+  EXPECT_LT(cv::norm(mean_a, mean_b, cv::NORM_INF), 1e-5);
+  EXPECT_LT(cv::norm(cov_a, cov_b, cv::NORM_INF), 1e-5);
+  EXPECT_GT(cv::norm(cov_a, cov_b, cv::NORM_INF) + cv::norm(other, matched, cv::NORM_INF), 1e-2);  // it did move
+}
+
 TEST(MatchHistograms, DarkImageTakesTheBrightReferenceDistribution) {
   cv::Mat dark = random_rgb(48, 64, 0.0f, 0.3f, 1);
   cv::Mat bright = random_rgb(80, 90, 0.5f, 1.0f, 2);

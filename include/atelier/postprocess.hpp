@@ -37,6 +37,11 @@ cv::Mat apply_post_steps(const cv::Mat& rgb, const std::vector<PostStep>& steps,
 // The building blocks, usable on their own.
 cv::Mat match_histograms(const cv::Mat& rgb, const cv::Mat& reference);
 cv::Mat transfer_lab_statistics(const cv::Mat& rgb, const cv::Mat& reference);
+// The colours of `rgb` given the mean and the 3x3 covariance of the
+// reference's RGB (CORAL: whitened by its own covariance's inverse square
+// root, coloured by the reference's square root), unclipped, so the two
+// match exactly. AdaIN's preserve_color recolours the style this way.
+cv::Mat match_color_covariance(const cv::Mat& rgb, const cv::Mat& reference);
 cv::Mat unsharp_mask(const cv::Mat& rgb, double amount, double sigma);
 // He et al.'s guided filter: each channel of `source` becomes, window by
 // window, a linear function of the guide's luminance, so the guide's edges

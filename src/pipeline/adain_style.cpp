@@ -47,10 +47,13 @@ cv::Mat padded(const cv::Mat& picture, const Padding& pad) {
   return out;
 }
 
-// Peak memory (bench/bench_arbitrary --adain-tiles): a whole pass holds
-// the full-size 64-channel maps of the encoder's first and the decoder's last
-// convolutions; tiled, the input, the level's map and the blended output.
-constexpr TilingCosts kAdainCosts{int64_t{300} << 20, 1100, 200, 96};
+// Peak memory (bench/adain_tiles.sh, relu4_1 at 2000x1500: 1820 bytes a
+// pixel whole, 231 tiled within 1.5 GB): a whole pass holds several
+// full-size 64-channel maps of the encoder's first and the decoder's last
+// convolutions; tiled, the input, the level's map, AdaIN's output and the
+// blended output, plus a tile's own working set; its halo is 2 x 9 map
+// pixels of 8 (decoder reach and feather).
+constexpr TilingCosts kAdainCosts{int64_t{300} << 20, 2000, 160, 144};
 
 }  // namespace adain_style_detail
 

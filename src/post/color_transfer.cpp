@@ -1,6 +1,7 @@
 // Colour transfer to a reference: exact per-channel histogram matching, and
 // Reinhard et al.'s LAB mean/std transfer.
 #include <algorithm>
+#include <cmath>
 #include <opencv2/imgproc.hpp>
 #include <utility>
 
@@ -87,6 +88,42 @@ cv::Mat transfer_lab_statistics(const cv::Mat& rgb, const cv::Mat& reference) {
   cv::cvtColor(shifted, result, cv::COLOR_Lab2RGB);
   // Shifted LAB values can fall outside the sRGB gamut.
   return cv::min(cv::max(result, 0.0), 1.0);
+}
+
+namespace {
+
+// Mean (1x3) and covariance (3x3, over N pixels) of an RGB picture, in double.
+void color_statistics(const cv::Mat& rgb, cv::Mat& mean, cv::Mat& covariance) {
+  cv::Mat samples;
+  rgb.reshape(1, static_cast<int>(rgb.total())).convertTo(samples, CV_64F);
+  cv::calcCovarMatrix(samples, covariance, mean, cv::COVAR_NORMAL | cv::COVAR_ROWS | cv::COVAR_SCALE, CV_64F);
+}
+
+// A symmetric positive semi-definite matrix to the power `exponent` (1/2 or
+// -1/2); eigenvalues below a floor (a flat channel) count as the floor.
+cv::Mat symmetric_power(const cv::Mat& matrix, double exponent) {
+  cv::Mat values, vectors;
+  cv::eigen(matrix, values, vectors);  // rows of `vectors` are eigenvectors
+  cv::Mat scaled = cv::Mat::zeros(3, 3, CV_64F);
+  for (int i = 0; i < 3; ++i) scaled.at<double>(i, i) = std::pow(std::max(values.at<double>(i), 1e-8), exponent);
+  return vectors.t() * scaled * vectors;
+}
+
+}  // namespace
+
+cv::Mat match_color_covariance(const cv::Mat& rgb, const cv::Mat& reference) {
+  CV_Assert(rgb.type() == CV_32FC3 && reference.type() == CV_32FC3 && !rgb.empty() && !reference.empty());
+  cv::Mat mean, covariance, reference_mean, reference_covariance;
+  color_statistics(rgb, mean, covariance);
+  color_statistics(reference, reference_mean, reference_covariance);
+  // Row vectors: x' = (x - mean) A^T + reference_mean, A = C_ref^1/2 C^-1/2.
+  const cv::Mat transform = symmetric_power(reference_covariance, 0.5) * symmetric_power(covariance, -0.5);
+  cv::Mat samples;
+  rgb.reshape(1, static_cast<int>(rgb.total())).convertTo(samples, CV_64F);
+  samples -= cv::repeat(mean, samples.rows, 1);
+  cv::Mat recoloured = samples * transform.t() + cv::repeat(reference_mean, samples.rows, 1);
+  recoloured.convertTo(recoloured, CV_32F);
+  return recoloured.reshape(3, rgb.rows).clone();
 }
 
 }  // namespace atelier
