@@ -27,15 +27,15 @@ import torch
 import torch.nn.functional as F
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+from adain_reference import adain, mean_std  # noqa: E402  (naoto0804's function.py, written once)
+from adain_reference import decoder as decode  # noqa: E402  (the relu3_1 tail, keys 1, 5, 8, 12, 15)
 from fast_style_reference import read_safetensors  # noqa: E402  (the same minimal reader)
 
-EPS = 1e-5
 MEAN = torch.tensor([0.485, 0.456, 0.406]).view(1, 3, 1, 1)
 STD = torch.tensor([0.229, 0.224, 0.225]).view(1, 3, 1, 1)
 # relu1_1, relu2_1, relu3_1 of VGG19's features: (conv index, pool before it)
 ENCODER = [(0, False), (2, False), (5, True), (7, False), (10, True)]
 STYLE_AFTER = {0: "relu1_1", 5: "relu2_1", 10: "relu3_1"}
-DECODER = [(1, False), (5, True), (8, False), (12, True), (15, False)]  # (conv index, upsample before it)
 
 
 def encode(state, rgb):
@@ -49,29 +49,6 @@ def encode(state, rgb):
         if index in STYLE_AFTER:
             features.append(h)
     return features
-
-
-def decode(weights, t):
-    h = t
-    for i, (index, upsample) in enumerate(DECODER):
-        if upsample:
-            h = F.interpolate(h, scale_factor=2, mode="nearest")
-        h = F.conv2d(F.pad(h, (1, 1, 1, 1), mode="reflect"), weights[f"{index}.weight"], weights[f"{index}.bias"])
-        if i + 1 < len(DECODER):
-            h = F.relu(h)
-    return h
-
-
-def mean_std(features):
-    n, c = features.shape[:2]
-    flat = features.reshape(n, c, -1)
-    return flat.mean(2).view(n, c, 1, 1), (flat.var(2) + EPS).sqrt().view(n, c, 1, 1)
-
-
-def adain(content, style):
-    content_mean, content_std = mean_std(content)
-    style_mean, style_std = mean_std(style)
-    return (content - content_mean) / content_std * style_std + style_mean
 
 
 def losses(encoder, weights, photos, paintings, content_weight, style_weight):
