@@ -58,7 +58,7 @@ cv::Mat warp_by_flow(const cv::Mat& image, const cv::Mat& flow) {
     for (int x = 0; x < flow.cols; ++x) at[x] = cv::Vec2f(x + step[x][0], y + step[x][1]);
   }
   cv::Mat out;
-  cv::remap(image, out, map, cv::noArray(), cv::INTER_LINEAR, cv::BORDER_REPLICATE);
+  cv::remap(image, out, map, cv::noArray(), cv::INTER_CUBIC, cv::BORDER_REPLICATE);
   return out;
 }
 
