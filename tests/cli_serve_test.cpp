@@ -189,6 +189,22 @@ TEST_F(ServeTest, NamesMatchModelsListAndPreviewsPaintAnUploadedPhoto) {
   EXPECT_EQ(jpeg->get_header_value("Content-Type"), "image/jpeg");
   const cv::Mat painted = cv::imdecode(std::vector<uchar>(jpeg->body.begin(), jpeg->body.end()), cv::IMREAD_COLOR);
   EXPECT_EQ(painted.cols, 120) << "a small photo keeps its size";
+  ASSERT_EQ(previews["styles"][0]["name"], "a/twin");
+
+  // A replaced style file has a new version: its preview is painted again, with the new weights.
+  write_random_style_network(models + "/a/twin.safetensors", 99, {{"architecture", "pytorch-examples"}});
+  fs::last_write_time(models + "/a/twin.safetensors", fs::file_time_type::clock::now() + std::chrono::seconds(5));
+  const json replaced = json::parse(client.Get("/api/v1/models")->body);
+  EXPECT_NE(replaced["styles"][0]["version"], api["styles"][0]["version"]);
+  json again = json::parse(client.Get("/api/v1/previews/" + photo)->body);
+  EXPECT_EQ(again["pending"], 1) << again.dump();
+  for (int i = 0; i < 600 && again["pending"] != 0; ++i) {
+    std::this_thread::sleep_for(std::chrono::milliseconds(50));
+    again = json::parse(client.Get("/api/v1/previews/" + photo)->body);
+  }
+  ASSERT_TRUE(again["styles"][0]["url"].is_string()) << again.dump();
+  EXPECT_NE(again["styles"][0]["url"], previews["styles"][0]["url"]);
+  EXPECT_NE(client.Get(again["styles"][0]["url"].get<std::string>())->body, jpeg->body);
   EXPECT_EQ(status_of(client.Post("/api/v1/previews", httplib::MultipartFormDataItems{
                                                           {"photo", "hello", "a.png", "image/png"}})),
             415);
