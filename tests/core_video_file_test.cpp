@@ -2,6 +2,7 @@
 // (variable too), rotation and the audio stream carried through; bad input.
 #include <gtest/gtest.h>
 
+#include <opencv2/imgcodecs.hpp>
 #include <opencv2/imgproc.hpp>
 
 #include <filesystem>
@@ -156,9 +157,17 @@ TEST_F(VideoFileTest, RotationMetadataIsKept) {
 
 TEST_F(VideoFileTest, BadInputIsAOneLineError) {
   testing::write_all(scratch_.file("text.mp4"), "not a video at all");
+  ClipSpec sound_only;
+  sound_only.video = false;
+  sound_only.audio = "aac";
+  write_clip(scratch_.file("sound.mp4"), sound_only);
+  cv::imwrite(scratch_.file("picture.mp4.png"), cv::Mat(8, 8, CV_8UC3, cv::Scalar(1, 2, 3)));
+  fs::rename(scratch_.file("picture.mp4.png"), scratch_.file("picture.mp4"));
   const std::vector<std::pair<std::string, std::string>> cases = {
       {scratch_.file("missing.mp4"), "no such file"},
       {scratch_.file("text.mp4"), "not a video"},
+      {scratch_.file("sound.mp4"), "it has no video stream"},
+      {scratch_.file("picture.mp4"), "it is a png picture, not a video"},
   };
   for (const auto& [path, needle] : cases) {
     try {

@@ -45,25 +45,27 @@ void write_clip(const std::string& path, const ClipSpec& spec) {
   check(avformat_alloc_output_context2(&muxer, nullptr, nullptr, path.c_str()), "muxer");
   Encoder video;
   const AVCodec* mpeg4 = avcodec_find_encoder(AV_CODEC_ID_MPEG4);
-  video.context = avcodec_alloc_context3(mpeg4);
-  video.context->width = spec.width;
-  video.context->height = spec.height;
-  video.context->pix_fmt = AV_PIX_FMT_YUV420P;
-  video.context->framerate = AVRational{spec.rate_num, spec.rate_den};
-  video.context->time_base = spec.time_base_den > 0 ? AVRational{1, spec.time_base_den}
-                                                    : AVRational{spec.rate_den, spec.rate_num};
-  video.context->flags |= AV_CODEC_FLAG_QSCALE;
-  video.context->global_quality = FF_QP2LAMBDA * 2;
-  if (muxer->oformat->flags & AVFMT_GLOBALHEADER) video.context->flags |= AV_CODEC_FLAG_GLOBAL_HEADER;
-  check(avcodec_open2(video.context, mpeg4, nullptr), "open mpeg4");
-  video.stream = avformat_new_stream(muxer, nullptr);
-  avcodec_parameters_from_context(video.stream->codecpar, video.context);
-  video.stream->time_base = video.context->time_base;
-  video.stream->avg_frame_rate = video.context->framerate;
-  if (spec.rotation != 0) {
-    auto* matrix = reinterpret_cast<int32_t*>(
-        av_stream_new_side_data(video.stream, AV_PKT_DATA_DISPLAYMATRIX, 9 * sizeof(int32_t)));
-    av_display_rotation_set(matrix, spec.rotation);  // FFmpeg reads it back as -rotation: clockwise
+  if (spec.video) {
+    video.context = avcodec_alloc_context3(mpeg4);
+    video.context->width = spec.width;
+    video.context->height = spec.height;
+    video.context->pix_fmt = AV_PIX_FMT_YUV420P;
+    video.context->framerate = AVRational{spec.rate_num, spec.rate_den};
+    video.context->time_base = spec.time_base_den > 0 ? AVRational{1, spec.time_base_den}
+                                                      : AVRational{spec.rate_den, spec.rate_num};
+    video.context->flags |= AV_CODEC_FLAG_QSCALE;
+    video.context->global_quality = FF_QP2LAMBDA * 2;
+    if (muxer->oformat->flags & AVFMT_GLOBALHEADER) video.context->flags |= AV_CODEC_FLAG_GLOBAL_HEADER;
+    check(avcodec_open2(video.context, mpeg4, nullptr), "open mpeg4");
+    video.stream = avformat_new_stream(muxer, nullptr);
+    avcodec_parameters_from_context(video.stream->codecpar, video.context);
+    video.stream->time_base = video.context->time_base;
+    video.stream->avg_frame_rate = video.context->framerate;
+    if (spec.rotation != 0) {
+      auto* matrix = reinterpret_cast<int32_t*>(
+          av_stream_new_side_data(video.stream, AV_PKT_DATA_DISPLAYMATRIX, 9 * sizeof(int32_t)));
+      av_display_rotation_set(matrix, spec.rotation);  // FFmpeg reads it back as -rotation: clockwise
+    }
   }
 
   Encoder audio;
@@ -111,26 +113,28 @@ void write_clip(const std::string& path, const ClipSpec& spec) {
     drain(muxer, audio, nullptr);
   }
 
-  AVFrame* frame = av_frame_alloc();
-  frame->format = AV_PIX_FMT_YUV420P;
-  frame->width = spec.width;
-  frame->height = spec.height;
-  check(av_frame_get_buffer(frame, 0), "frame buffer");
-  for (int i = 0; i < spec.frames; ++i) {
-    check(av_frame_make_writable(frame), "writable");
-    for (int y = 0; y < spec.height; ++y)
-      for (int x = 0; x < spec.width; ++x)
-        frame->data[0][y * frame->linesize[0] + x] = static_cast<uint8_t>((x * 4 + i * 8 + y * 2) % 256);
-    for (int y = 0; y < spec.height / 2; ++y)
-      for (int x = 0; x < spec.width / 2; ++x) {
-        frame->data[1][y * frame->linesize[1] + x] = static_cast<uint8_t>(64 + (y * 5) % 128);
-        frame->data[2][y * frame->linesize[2] + x] = static_cast<uint8_t>(64 + (x * 3 + i * 4) % 128);
-      }
-    frame->pts = spec.pts.empty() ? i : spec.pts[i];
-    drain(muxer, video, frame);
+  if (spec.video) {
+    AVFrame* frame = av_frame_alloc();
+    frame->format = AV_PIX_FMT_YUV420P;
+    frame->width = spec.width;
+    frame->height = spec.height;
+    check(av_frame_get_buffer(frame, 0), "frame buffer");
+    for (int i = 0; i < spec.frames; ++i) {
+      check(av_frame_make_writable(frame), "writable");
+      for (int y = 0; y < spec.height; ++y)
+        for (int x = 0; x < spec.width; ++x)
+          frame->data[0][y * frame->linesize[0] + x] = static_cast<uint8_t>((x * 4 + i * 8 + y * 2) % 256);
+      for (int y = 0; y < spec.height / 2; ++y)
+        for (int x = 0; x < spec.width / 2; ++x) {
+          frame->data[1][y * frame->linesize[1] + x] = static_cast<uint8_t>(64 + (y * 5) % 128);
+          frame->data[2][y * frame->linesize[2] + x] = static_cast<uint8_t>(64 + (x * 3 + i * 4) % 128);
+        }
+      frame->pts = spec.pts.empty() ? i : spec.pts[i];
+      drain(muxer, video, frame);
+    }
+    av_frame_free(&frame);
+    drain(muxer, video, nullptr);
   }
-  av_frame_free(&frame);
-  drain(muxer, video, nullptr);
   check(av_write_trailer(muxer), "trailer");
   avio_closep(&muxer->pb);
   avformat_free_context(muxer);

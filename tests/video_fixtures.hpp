@@ -15,6 +15,7 @@ struct ClipSpec {
   std::vector<int64_t> pts;         // frame timestamps in the time base (empty: regular)
   int rotation = 0;                 // degrees clockwise a player turns it (display matrix)
   std::string audio;                // "", "pcm_s16le" or "aac": a 440 Hz tone over the clip
+  bool video = true;                // false: the sound alone
 };
 
 // Writes `path` (container from the extension; MPEG-4 Part 2 video).
