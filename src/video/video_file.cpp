@@ -201,6 +201,7 @@ struct VideoFile::Impl {
     scaler.reset(sws_getCachedContext(scaler.release(), size.width, size.height, AV_PIX_FMT_BGR24, size.width,
                                       size.height, encoder->pix_fmt, SWS_BICUBIC | SWS_ACCURATE_RND, nullptr,
                                       nullptr, nullptr));
+    if (!scaler) throw Error(fail("no conversion to " + std::string(av_get_pix_fmt_name(encoder->pix_fmt))));
     if (av_frame_make_writable(picture.get()) < 0) throw Error(fail("out of memory"));
     const uint8_t* planes[1] = {padded.data};
     const int strides[1] = {static_cast<int>(padded.step)};
