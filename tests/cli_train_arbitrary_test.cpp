@@ -84,9 +84,13 @@ TEST_F(CliTrainArbitraryTest, LossFallsOnAShortRun) {
   EXPECT_TRUE(fs::exists(decoder + ".validation.png"));
 }
 
-// 4 steps straight, or 2 then --resume to 4: identical decoders.
+// 4 steps straight, or 2 then --resume to 4: identical decoders (files of
+// the same name, whose title metadata comes from it).
 TEST_F(CliTrainArbitraryTest, ResumeGivesIdenticalWeights) {
-  const std::string straight = scratch_.file("straight.safetensors"), resumed = scratch_.file("resumed.safetensors");
+  fs::create_directories(scratch_.file("straight"));
+  fs::create_directories(scratch_.file("resumed"));
+  const std::string straight = scratch_.file("straight/decoder.safetensors");
+  const std::string resumed = scratch_.file("resumed/decoder.safetensors");
   ASSERT_EQ(run(train(straight, "--steps 4 -q")).code, 0);
   ASSERT_EQ(run(train(resumed, "--steps 2 -q")).code, 0);
   const CliResult second = run(train(resumed, "--steps 4 --resume -q"));

@@ -95,11 +95,11 @@ bool is_same_file(const std::string& a, const std::string& b) {
   return fs::equivalent(a, b, error);
 }
 
-class ArbitraryRun final : public TrainingMethod {
+class ArbitraryRun final : public ValidatedTraining {
  public:
   // Everything that can be wrong is checked before joining the group.
   ArbitraryRun(const ArbitraryTrainingJob& job, const TrainingEvents& events)
-      : job_(job), events_(events), validation_(job.run.output + ".validation.csv", {"content", "style"}) {
+      : ValidatedTraining(job.run.output, job.preview_every), job_(job), events_(events) {
     const torch::Device device = parse_device(job.run.device);
     if (job.steps <= 0) throw Error("give --steps");
     check_output_name(job.run);
@@ -185,8 +185,6 @@ class ArbitraryRun final : public TrainingMethod {
     return detail;
   }
 
-  void resume_logs(int64_t step) override { validation_.resume(step); }
-
   void prepare() override {
     std::vector<torch::Tensor> photos;
     for (const auto& file : preview_photos_) photos.push_back(centred_square(file, job_.image_size));
@@ -197,22 +195,10 @@ class ArbitraryRun final : public TrainingMethod {
     report_info(events_,
                 "training on " + std::to_string(photos_.size()) + " photos and " + std::to_string(paintings_.size()) +
                     " paintings; encoder " + encoder_->architecture() + " from " + encoder_path_ + " at " + level_ +
-                    (group.world_size() > 1 ? "; process " + std::to_string(group.rank()) + " of " +
-                                                  std::to_string(group.world_size())
-                                            : ""),
+                    process_note(group),
                 {{"photos", photos_.size()}, {"paintings", paintings_.size()}, {"level", level_},
                  {"steps", job_.steps}, {"rank", group.rank()}});
   }
-
-  void write_first_samples() override { evaluate(0); }
-
-  void before_checkpoint(int64_t step, int64_t total_steps) override {
-    if (job_.preview_every > 0 && step % job_.preview_every == 0 && step != total_steps) evaluate(step);
-  }
-
-  void write_logs() const override { validation_.write(job_.run.output + ".validation.png"); }
-
-  void before_last_checkpoint() override { evaluate(trainer_->steps()); }
 
   void write_weights() override {
     const std::string& output = job_.run.output;
@@ -227,8 +213,8 @@ class ArbitraryRun final : public TrainingMethod {
     if (writes_) save_adain_decoder(trainer_->decoder(), output, metadata);
     if (job_.run.save_all_ranks && group_->rank() > 0)
       save_adain_decoder(trainer_->decoder(), output + ".rank" + std::to_string(group_->rank()), metadata);
+    const auto [first, last] = style_loss_first_last();
     const auto& rows = validation_.rows();
-    const double first = rows.front().second[1], last = rows.back().second[1];
     const std::string which = held_out_painting_ ? "held-out painting's" : "preview painting's";
     report_info(events_,
                 "wrote " + output + "; " + which + " style loss " + std::to_string(first) + " -> " +
@@ -246,7 +232,7 @@ class ArbitraryRun final : public TrainingMethod {
 
  private:
   // Held-out losses, and (where the run writes) a preview sheet.
-  void evaluate(int64_t step) {
+  void evaluate(int64_t step) override {
     const AdainLosses held = trainer_->evaluate(fixed_photos_, fixed_painting_);
     validation_.add(step, {held.content, held.style});
     if (!writes_) return;
@@ -269,7 +255,6 @@ class ArbitraryRun final : public TrainingMethod {
   std::optional<ProcessGroup> group_;
   std::optional<AdainTrainer> trainer_;  // after the group and encoder it refers to
   std::string description_;
-  LossLog validation_;
   torch::Tensor fixed_photos_, fixed_painting_;
   AdainLosses unpainted_;  // the photos' own losses for the painting: what doing nothing scores
 };

@@ -81,11 +81,11 @@ torch::Tensor fixed_photos(const StyleTrainingJob& job, const std::vector<std::s
   return torch::cat(photos);
 }
 
-class StyleRun final : public TrainingMethod {
+class StyleRun final : public ValidatedTraining {
  public:
   // Everything that can be wrong is checked before joining the group.
   StyleRun(const StyleTrainingJob& job, const TrainingEvents& events)
-      : job_(job), events_(events), validation_(job.run.output + ".validation.csv", {"content", "style"}) {
+      : ValidatedTraining(job.run.output, job.preview_every), job_(job), events_(events) {
     const torch::Device device = parse_device(job.run.device);
     if (job.steps <= 0 && job.epochs <= 0) throw Error("give --steps or --epochs");
     check_output_name(job.run);
@@ -138,8 +138,6 @@ class StyleRun final : public TrainingMethod {
     return detail;
   }
 
-  void resume_logs(int64_t step) override { validation_.resume(step); }
-
   void prepare() override {
     fixed_ = fixed_photos(job_, files_, 4, &held_out_);
     const ProcessGroup& group = *group_;
@@ -148,21 +146,9 @@ class StyleRun final : public TrainingMethod {
                     std::to_string(loader_->batches_per_epoch()) + " batches an epoch; feature network " +
                     features_->architecture() + " from " + weights_path_ + " (content " +
                     trainer_->loss().content_layer() + ")" +
-                    (group.world_size() > 1 ? "; process " + std::to_string(group.rank()) + " of " +
-                                                  std::to_string(group.world_size())
-                                            : ""),
+                    process_note(group),
                 {{"photos", files_.size()}, {"steps", total_steps_}, {"rank", group.rank()}});
   }
-
-  void write_first_samples() override { evaluate(0); }
-
-  void before_checkpoint(int64_t step, int64_t total_steps) override {
-    if (job_.preview_every > 0 && step % job_.preview_every == 0 && step != total_steps) evaluate(step);
-  }
-
-  void write_logs() const override { validation_.write(job_.run.output + ".validation.png"); }
-
-  void before_last_checkpoint() override { evaluate(trainer_->steps()); }
 
   void write_weights() override {
     const std::string& output = job_.run.output;
@@ -177,8 +163,7 @@ class StyleRun final : public TrainingMethod {
     if (writes_) save_tensors(output, trainer_->weights(), metadata);
     if (job_.run.save_all_ranks && group_->rank() > 0)
       save_tensors(output + ".rank" + std::to_string(group_->rank()), trainer_->weights(), metadata);
-    const auto& rows = validation_.rows();
-    const double first = rows.front().second[1], last = rows.back().second[1];
+    const auto [first, last] = style_loss_first_last();
     report_info(events_,
                 "wrote " + output + "; " + (held_out_ ? "held-out" : "training") + " style loss " +
                     std::to_string(first) + " -> " + std::to_string(last) + " (" + std::to_string(first / last) +
@@ -188,7 +173,7 @@ class StyleRun final : public TrainingMethod {
 
  private:
   // Held-out losses, and (where the run writes) a preview sheet.
-  void evaluate(int64_t step) {
+  void evaluate(int64_t step) override {
     const StyleLosses held = trainer_->evaluate(fixed_);
     validation_.add(step, {held.content, held.style});
     if (!writes_) return;
@@ -209,7 +194,6 @@ class StyleRun final : public TrainingMethod {
   std::optional<ProcessGroup> group_;
   std::optional<StyleTrainer> trainer_;  // after the group and features it refers to
   std::string description_;
-  LossLog validation_;
   torch::Tensor fixed_;
   bool held_out_ = false;
 };

@@ -136,4 +136,14 @@ TrainingOutcome run_training_loop(TrainingMethod& method, const TrainingLoop& lo
   return TrainingOutcome{TrainingEnd::Finished, method.steps(), ""};
 }
 
+std::pair<double, double> ValidatedTraining::style_loss_first_last() const {
+  const auto& rows = validation_.rows();
+  return {rows.front().second[1], rows.back().second[1]};
+}
+
+std::string process_note(const ProcessGroup& group) {
+  if (group.world_size() <= 1) return "";
+  return "; process " + std::to_string(group.rank()) + " of " + std::to_string(group.world_size());
+}
+
 }  // namespace atelier

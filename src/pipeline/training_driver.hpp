@@ -5,6 +5,7 @@
 #pragma once
 #include <cstdint>
 #include <string>
+#include <utility>
 #include <vector>
 
 #include "train/training.hpp"
@@ -47,6 +48,36 @@ class TrainingMethod {
   // The trained weights with their metadata, and the closing message.
   virtual void write_weights() = 0;
 };
+
+// A method measured on fixed held-out inputs (train-style, train-arbitrary):
+// evaluate() at step 0, every `preview_every` steps and at the end, into a
+// validation log (OUTPUT.validation.csv) that resumes with the run and is
+// plotted with each checkpoint.
+class ValidatedTraining : public TrainingMethod {
+ public:
+  ValidatedTraining(const std::string& output, int preview_every)
+      : output_(output), preview_every_(preview_every), validation_(output + ".validation.csv", {"content", "style"}) {}
+  void resume_logs(int64_t step) override { validation_.resume(step); }
+  void write_first_samples() override { evaluate(0); }
+  void before_checkpoint(int64_t step, int64_t total_steps) override {
+    if (preview_every_ > 0 && step % preview_every_ == 0 && step != total_steps) evaluate(step);
+  }
+  void write_logs() const override { validation_.write(output_ + ".validation.png"); }
+  void before_last_checkpoint() override { evaluate(steps()); }
+
+ protected:
+  // Adds the held-out losses at `step` to validation_ (and writes previews).
+  virtual void evaluate(int64_t step) = 0;
+  // The held-out style loss at the first and the last evaluation.
+  std::pair<double, double> style_loss_first_last() const;
+
+  std::string output_;
+  int preview_every_;
+  LossLog validation_;
+};
+
+// "; process R of N" in a data-parallel run, "" alone.
+std::string process_note(const ProcessGroup& group);
 
 // What the loop needs to know of the run.
 struct TrainingLoop {
