@@ -139,5 +139,20 @@ TEST(StylePreviews, ANewerPhotoOrACancelDropsQueuedPreviews) {
   EXPECT_NE(first, second);
 }
 
+TEST(StylePreviews, KeepsTheLatestUploadsOnly) {
+  testing::ScratchDir scratch;
+  PreviewPainter painter;
+  StylePreviews previews(painter, scratch.file("cache"), photo(64, 48, 0.5f));
+  std::vector<std::string> ids;
+  for (std::size_t i = 0; i <= StylePreviews::kKeptPhotos; ++i)
+    ids.push_back(previews.add_photo(photo(64, 48, 0.05f * static_cast<float>(i + 1))));
+  EXPECT_THROW(previews.status(ids.front()), Refusal) << "the oldest upload is forgotten";
+  EXPECT_EQ(settled(previews, ids.back())["pending"], 0);
+  EXPECT_EQ(settled(previews, kBuiltInPhoto)["pending"], 0) << "the sample photo is always kept";
+  // Uploaded again, the forgotten photo is painted again (its queued work was dropped with it, not left stuck).
+  EXPECT_EQ(previews.add_photo(photo(64, 48, 0.05f)), ids.front());
+  EXPECT_EQ(settled(previews, ids.front())["pending"], 0);
+}
+
 }  // namespace
 }  // namespace atelier::studio

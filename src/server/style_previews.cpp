@@ -126,7 +126,9 @@ std::string StylePreviews::add_photo(const cv::Mat& rgb) {
     uploads_.push_back(id);
   }
   while (uploads_.size() > kKeptPhotos) {
-    photos_.erase(uploads_.front());
+    const std::string oldest = uploads_.front();
+    drop_queued_locked([&](const Task& task) { return task.photo == oldest; });  // before its cache paths go
+    photos_.erase(oldest);
     uploads_.pop_front();
   }
   for (auto style = installed.rbegin(); style != installed.rend(); ++style) queue_locked({id, style->first, style->second}, true);
