@@ -45,8 +45,11 @@ class InstantPainter : public Painter {
     width = height = 1;
     return PaintOutcome::Done;
   }
-  nlohmann::json models() const override { return {{"styles", nlohmann::json::array()}}; }
-  cv::Mat preview(const std::string& model, const cv::Mat&) override { throw atelier::Error("no style " + model); }
+  nlohmann::json models() const override { return {{"styles", {{{"name", "candy"}, {"version", "1"}}}}}; }
+  cv::Mat preview(const std::string& model, const cv::Mat& photo) override {
+    if (model != "candy") throw atelier::Error("no style " + model);
+    return photo.clone();  // the preview lane, its cache and its routes run for real
+  }
 };
 
 std::string encoded(const char* extension, int width, int height) {
@@ -172,6 +175,10 @@ int main(int argc, char** argv) {
         "GET /api/v1/jobs/0123456789abcdef01234567/result HTTP/1.1\r\nHost: x\r\nRange: bytes=0-10\r\n\r\n",
         "DELETE /api/v1/jobs/0123456789abcdef01234567 HTTP/1.1\r\nHost: x\r\n\r\n",
         "GET /api/v1/models/x/thumbnail HTTP/1.1\r\nHost: x\r\n\r\n",
+        post("/api/v1/previews", type, multipart(boundary, {{"photo", png}})),
+        "GET /api/v1/previews/builtin HTTP/1.1\r\nHost: x\r\n\r\n",
+        "GET /api/v1/previews/builtin/candy?v=1 HTTP/1.1\r\nHost: x\r\n\r\n",
+        "DELETE /api/v1/previews/0123456789abcdef HTTP/1.1\r\nHost: x\r\n\r\n",
         "POST /api/v1/jobs HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: chunked\r\nContent-Type: " + type +
             "\r\n\r\n10\r\n0123456789abcdef\r\n0\r\n\r\n",
     };
