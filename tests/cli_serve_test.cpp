@@ -87,7 +87,7 @@ TEST_F(ServeTest, ServesThePageTheApiAndAFastJob) {
   const json openapi = json::parse(client.Get("/api/v1/openapi.json")->body);
   EXPECT_EQ(openapi["openapi"], "3.0.3");
   for (const char* path : {"/jobs", "/jobs/{id}", "/jobs/{id}/events", "/jobs/{id}/result", "/models", "/health",
-                           "/metrics"})
+                           "/metrics", "/previews", "/previews/{photo}", "/previews/{photo}/{name}"})
     EXPECT_TRUE(openapi["paths"].contains(path)) << path;
 
   const json health = json::parse(client.Get("/api/v1/health")->body);
