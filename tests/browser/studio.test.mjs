@@ -6,7 +6,7 @@ import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 
-const GLOBAL_TIMEOUT_MS = 150_000;
+const GLOBAL_TIMEOUT_MS = 180_000;  // room for the gallery (14 styles painted twice) on a busy machine
 const PNG_SIGNATURE = Buffer.from([0x89, 0x50, 0x4e, 0x47, 0x0d, 0x0a, 0x1a, 0x0a]);
 const TERMINAL = ['done', 'failed', 'cancelled', 'interrupted'];
 
