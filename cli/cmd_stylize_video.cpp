@@ -3,35 +3,32 @@
 // by default or --method adain), whose style vector or statistics are
 // computed once for the whole video.
 //
-// Frames are stylised into a work folder beside the output (OUT.frames/,
-// lossless PNG), then assembled into OUT through a temporary file and a
-// rename. An interrupted run (Ctrl-C, a crash) leaves the folder; --resume
-// skips the frames already there. Audio is not carried over.
+// The frames, the blend with the previous output along the optical flow
+// (--temporal-weight, 0: every frame on its own) and the file are the
+// library's VideoPainting (src/video, docs/VIDEO.md): frames are stylised
+// into a work folder beside the output (OUT.frames/, lossless PNG), then
+// assembled into OUT through a temporary file and a rename, as H.264 at the
+// input's frame times, with its rotation and its sound copied unchanged (or
+// a warning line when the container cannot hold that sound). An interrupted
+// run (Ctrl-C, a crash) leaves the folder; --resume skips the frames already
+// there and gives the same file.
 //
 // A video that ends before the frame count its header announces (a file cut
 // short) is still written with the frames that could be read, with a warning
 // naming both counts, and the command exits 1: the output is shorter than the
 // input. A file that is not a video (a picture named .mp4) is an error.
-#include <opencv2/core/utils/logger.hpp>
-#include <opencv2/imgcodecs.hpp>
-#include <opencv2/imgproc.hpp>
-#include <opencv2/videoio.hpp>
-
-#include <cmath>
+#include <algorithm>
 #include <cstdio>
-#include <filesystem>
-#include <fstream>
 #include <functional>
 #include <iostream>
 
-#include "atelier/atomic_file.hpp"
 #include "atelier/error.hpp"
 #include "atelier/finish.hpp"
 #include "atelier/image.hpp"
 #include "atelier/memory_size.hpp"
 #include "atelier/model_store.hpp"
 #include "atelier/painters.hpp"
-#include "atelier/video_file.hpp"
+#include "atelier/video_painting.hpp"
 #include "adain_flags.hpp"
 #include "commands.hpp"
 #include "common_flags.hpp"
@@ -41,8 +38,6 @@
 
 namespace atelier::cli {
 namespace {
-
-namespace fs = std::filesystem;
 
 struct VideoArgs {
   std::string input, output, model, models_dir;
@@ -54,41 +49,11 @@ struct VideoArgs {
   std::string max_memory;  // empty: default_memory_budget()
   double strength = 1.0;
   bool resume = false;
+  double temporal_weight = kDefaultTemporalWeight;
+  long long frames = 0;  // 0: all
   OutputFlags output_flags;
   RuntimeFlags runtime;
 };
-
-std::string frame_path(const fs::path& folder, long long index) {
-  char name[32];
-  std::snprintf(name, sizeof name, "frame%07lld.png", index);
-  return (folder / name).string();
-}
-
-std::vector<unsigned char> read_file_head(const std::string& path, std::size_t count) {
-  std::ifstream in(path, std::ios::binary);
-  std::vector<unsigned char> bytes(count);
-  in.read(reinterpret_cast<char*>(bytes.data()), static_cast<std::streamsize>(count));
-  bytes.resize(static_cast<std::size_t>(std::max<std::streamsize>(0, in.gcount())));
-  return bytes;
-}
-
-cv::Mat to_rgb(const cv::Mat& bgr8) {
-  cv::Mat rgb;
-  cv::cvtColor(bgr8, rgb, cv::COLOR_BGR2RGB);
-  rgb.convertTo(rgb, CV_32FC3, 1.0 / 255.0);
-  return rgb;
-}
-
-// Writes every frame of `folder` into `output` via a temporary file.
-void assemble(const fs::path& folder, long long frames, double fps, cv::Size size, const std::string& output) {
-  VideoFile video(output, fps, size);
-  for (long long index = 0; index < frames; ++index) {
-    cv::Mat frame = cv::imread(frame_path(folder, index), cv::IMREAD_COLOR);
-    if (frame.empty()) throw Error("stylised frame " + std::to_string(index) + " is missing from " + folder.string());
-    video.write(frame);
-  }
-  video.finish();
-}
 
 // Paints one frame (CV_32FC3 RGB [0,1]) with the chosen engine.
 using FramePainter = std::function<cv::Mat(const cv::Mat&)>;
@@ -144,67 +109,57 @@ int run_video(const VideoArgs& args) {
     throw Error("stylize-video: --method " + args.method + " paints with --style pictures, not --model");
   Progress progress(args.output_flags.mode());
   configure_runtime(args.runtime.threads);
-  fourcc_for(args.output);
-  const fs::path folder = args.output + ".frames";
-  if (fs::exists(folder) && !args.resume)
-    throw Error(folder.string() + " holds an interrupted run: add --resume to continue it, or delete it");
-  if (!fs::is_directory(fs::path(args.output).parent_path().empty() ? "." : fs::path(args.output).parent_path()))
-    throw Error("cannot write " + args.output + ": its directory does not exist");
-
-  if (!fs::is_regular_file(args.input)) throw Error("cannot read " + args.input + ": no such file");
-  refuse_overwriting_input(args.input, args.output);
-  // OpenCV's backends print their own warnings; our error says it in one line.
-  cv::utils::logging::setLogLevel(cv::utils::logging::LOG_LEVEL_SILENT);
-  cv::VideoCapture capture(args.input, cv::CAP_FFMPEG);
-  if (!capture.isOpened())
-    throw Error("cannot read " + args.input + ": not a video this OpenCV can decode (unknown container or codec)");
-  const double fps = capture.get(cv::CAP_PROP_FPS);
-  const cv::Size size(static_cast<int>(capture.get(cv::CAP_PROP_FRAME_WIDTH)),
-                      static_cast<int>(capture.get(cv::CAP_PROP_FRAME_HEIGHT)));
-  const double count = capture.get(cv::CAP_PROP_FRAME_COUNT);
-  // FFmpeg opens a picture as a one-frame "video" with no frame count.
-  const std::string picture = sniff_image_format(read_file_head(args.input, 64));
-  if (!picture.empty()) throw Error("cannot read " + args.input + ": it is a " + picture + " picture, not a video");
-  if (!(std::isfinite(fps) && fps > 0) || size.width <= 0 || size.height <= 0)
-    throw Error("cannot read " + args.input + ": not a video (no frame rate or frame size)");
-  const long long expected = std::isfinite(count) && count > 0 ? static_cast<long long>(count) : 0;  // 0: unknown
+  VideoPaintingOptions options;
+  options.temporal_weight = args.temporal_weight;
+  options.resume = args.resume;
+  options.max_frames = args.frames;
+  // Output, work folder and input are checked before a model is loaded.
+  VideoPainting painting(args.input, args.output, options);
+  const VideoInfo& info = painting.info();
+  const long long announced = info.frame_count;  // 0: unknown
+  const long long expected = args.frames > 0 && announced > 0 ? std::min(args.frames, announced)
+                             : args.frames > 0                ? args.frames
+                                                              : announced;
 
   const FramePainter paint = frame_painter(args, progress);
-  fs::create_directories(folder);
-  progress.info("stylising " + args.input + " (" + std::to_string(size.width) + "x" + std::to_string(size.height) +
-                    ", " + std::to_string(expected) + " frames at " + std::to_string(fps) +
-                    " fps); audio is not carried over",
-                {{"frames", expected}, {"fps", fps}, {"width", size.width}, {"height", size.height}});
+  const std::string sound = info.audio_codec.empty() ? "no sound" : info.audio_codec + " sound";
+  char weight[32];
+  std::snprintf(weight, sizeof weight, "%g", args.temporal_weight);
+  progress.info("stylising " + args.input + " (" + std::to_string(info.size.width) + "x" +
+                    std::to_string(info.size.height) + ", " + std::to_string(expected) + " frames at " +
+                    std::to_string(info.fps) + " fps, " + sound + "), temporal weight " + weight,
+                {{"frames", expected}, {"fps", info.fps}, {"width", info.size.width}, {"height", info.size.height},
+                 {"rotation", info.rotation}, {"audio", info.audio_codec}, {"temporal_weight", args.temporal_weight}});
 
-  long long already = 0;
-  while (fs::exists(frame_path(folder, already))) ++already;
-  progress.start(expected, "frames", already);
+  progress.start(expected, "frames", painting.frames_already_painted());
   InterruptHandler interrupt_handler;
-  long long index = 0;
-  for (cv::Mat frame; capture.read(frame); ++index) {
-    if (index < already) continue;  // done before the interruption
-    if (interrupt_requested()) {
-      progress.finish();
-      std::cerr << "atelier: interrupted after " << index << " frames; run the same command with --resume to continue"
-                << std::endl;
-      return kExitInterrupted;
-    }
-    save_image(Image{paint(to_rgb(frame)), {}}, frame_path(folder, index));  // atomic: a frame file is whole or absent
-    progress.update(index + 1, "frame " + std::to_string(index + 1), {{"frame", index + 1}});
-  }
+  const VideoPaintingResult result = painting.run(
+      paint,
+      [&](long long done) { progress.update(done, "frame " + std::to_string(done), {{"frame", done}}); },
+      [] { return interrupt_requested(); });
   progress.finish();
-  if (index == 0) throw Error("cannot read " + args.input + ": no frame could be decoded");
-  assemble(folder, index, fps, size, args.output);
-  fs::remove_all(folder);
-  progress.info("wrote " + args.output + " (" + std::to_string(index) + " frames, no audio)",
-                {{"output", args.output}, {"frames", index}});
+  if (result.interrupted) {
+    std::cerr << "atelier: interrupted after " << result.frames
+              << " frames; run the same command with --resume to continue" << std::endl;
+    return kExitInterrupted;
+  }
+  if (!result.audio_notice.empty()) {
+    progress.event("warning", {{"message", result.audio_notice}});
+    std::cerr << "atelier: warning: " << result.audio_notice << std::endl;
+  }
+  const bool kept_sound = !info.audio_codec.empty() && result.audio_notice.empty();
+  progress.info("wrote " + args.output + " (" + std::to_string(result.frames) + " frames, " +
+                    (kept_sound ? "with its " + info.audio_codec + " sound" : "no sound") + ")",
+                {{"output", args.output}, {"frames", result.frames}, {"audio", kept_sound ? info.audio_codec : ""}});
   // Frame counts from a container's header may be off by one (rounded from
   // the duration); more is a video cut short.
-  if (expected > 0 && index + 1 < expected) {
+  const long long index = result.frames;
+  const long long wanted = args.frames > 0 ? std::min(args.frames, announced) : announced;
+  if (announced > 0 && index + 1 < wanted) {
     const std::string message = args.input + " ended after " + std::to_string(index) + " of the " +
-                                std::to_string(expected) + " frames its header announces (cut short?); " +
+                                std::to_string(announced) + " frames its header announces (cut short?); " +
                                 args.output + " holds the " + std::to_string(index) + " frames read";
-    progress.event("warning", {{"message", message}, {"frames_read", index}, {"frames_expected", expected}});
+    progress.event("warning", {{"message", message}, {"frames_read", index}, {"frames_expected", announced}});
     std::cerr << "atelier: warning: " << message << std::endl;
     return kExitError;
   }
@@ -216,9 +171,12 @@ int run_video(const VideoArgs& args) {
 Runner add_video_command(CLI::App& app) {
   auto args = std::make_shared<VideoArgs>();
   CLI::App* cmd = app.add_subcommand(
-      "stylize-video", "Paint every frame of a video with a trained style or any picture as a style (no audio)");
-  cmd->add_option("input", args->input, "The video (any container and codec OpenCV's FFmpeg reads)")->required();
-  cmd->add_option("--output,-o", args->output, "Output video: .mp4 or .mov (MPEG-4) or .avi (MJPEG)")->required();
+      "stylize-video",
+      "Paint every frame of a video with a trained style or any picture as a style, without flicker, sound kept");
+  cmd->add_option("input", args->input, "The video (any container and codec FFmpeg reads)")->required();
+  cmd->add_option("--output,-o", args->output,
+                  "Output video: .mp4, .mov or .mkv (H.264, the input's sound copied) or .avi (MJPEG)")
+      ->required();
   cmd->add_option("--model,-m", args->model, "Style network: a name in the model search path or a file");
   cmd->add_option("--style,-s", args->styles,
                   "Instead of --model: any picture as a style (Magenta), or a .json file from style-vector; "
@@ -240,6 +198,14 @@ Runner add_video_command(CLI::App& app) {
   add_precision_flag(cmd, &args->runtime);
   cmd->add_option("--max-memory", args->max_memory,
                   "Memory to stay within, e.g. 4G; larger frames run in tiles (default: 90% of free memory)");
+  cmd->add_option("--temporal-weight", args->temporal_weight,
+                  "Blend each frame with the previous output along the motion where the optical flow is reliable "
+                  "(0: every frame on its own; more: less flicker, softer strokes)")
+      ->capture_default_str()
+      ->check(number_in(0, 1));
+  cmd->add_option("--frames", args->frames, "Paint only the first N frames, and their sound (0: all)")
+      ->capture_default_str()
+      ->check(whole_number_in(0, 1e12));
   cmd->add_flag("--resume", args->resume, "Continue an interrupted run from its OUTPUT.frames folder");
   add_output_flags(cmd, &args->output_flags);
   add_threads_and_device_flags(cmd, &args->runtime);

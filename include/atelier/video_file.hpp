@@ -19,9 +19,6 @@ namespace atelier {
 // anything else, so a front end can check the output before any work.
 std::string video_codec_for(const std::string& output);
 
-// Until stylize-video moves to video_codec_for: the same check.
-inline int fourcc_for(const std::string& output) { return static_cast<int>(video_codec_for(output).size()); }
-
 struct VideoFileOptions {
   double fps = 25;                            // nominal frame rate
   int frame_rate_num = 0, frame_rate_den = 1;  // exact nominal rate (0: from fps)
