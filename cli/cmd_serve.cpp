@@ -79,7 +79,8 @@ int run_serve(const ServeArgs& args) {
   server_options.max_upload_bytes = static_cast<std::size_t>(max_upload);
   server_options.limits.max_pixels = args.max_pixels;
   server_options.limits.max_size = args.max_size;
-  server_options.limits.default_precision = args.runtime.precision;
+  // Jobs that name none get the precision --precision resolves to here.
+  server_options.limits.default_precision = precision_name(parse_precision(args.runtime.precision, args.runtime.device));
   server_options.http_threads = args.http_threads;
   server_options.max_connections = args.max_connections;
   server_options.max_connections_per_client = std::min(args.max_connections, server_options.max_connections_per_client);
@@ -142,7 +143,7 @@ Runner add_serve_command(CLI::App& app) {
   cmd->add_option("--max-size", args->max_size, "Largest longest side of a result")->capture_default_str()->check(whole_number_in(64, 16384));
   add_models_dir_flag(cmd, &args->models_dir, "Directory searched first for styles and weights");
   cmd->add_option("--weights", args->weights, "Feature network for optimisation jobs")->capture_default_str();
-  add_precision_flag(cmd, &args->runtime, "Default precision of jobs: fp32 or bf16");
+  add_precision_flag(cmd, &args->runtime, "Default precision of jobs: auto (bf16 on CPUs with AMX-BF16 and GPUs), fp32 or bf16");
   add_threads_and_device_flags(cmd, &args->runtime, "CPU threads for painting (0: all cores)");
   cmd->add_option("--http-threads", args->http_threads,
                   "Threads running request handlers (connections need none: one event loop serves them all)")

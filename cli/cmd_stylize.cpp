@@ -58,7 +58,6 @@ GatysOptions gatys_options(const StylizeArgs& args) {
   options.optimizer = args.optimizer == "adam" ? GatysOptions::Optimizer::Adam : GatysOptions::Optimizer::LBFGS;
   options.learning_rate = args.learning_rate;
   options.iterations = args.iterations;
-  options.precision = parse_precision(args.runtime.precision);
   options.scales = parse_number_list<int>(args.scales, "--scales", 16, kMaxSide);
   if (args.init == "content") {
     options.init = GatysOptions::Init::Content;
@@ -81,7 +80,7 @@ std::string describe_job(const StylizeArgs& args, const std::string& weights_pat
       {"style_layers", options.style_layers}, {"content_weight", options.content_weight},
       {"style_weight", options.style_weight}, {"tv_weight", options.tv_weight}, {"style_blend", options.style_blend},
       {"style_scale", options.style_scale}, {"init", args.init}, {"seed", args.seed}, {"optimizer", args.optimizer},
-      {"lr", options.learning_rate}, {"iterations", options.iterations}, {"precision", args.runtime.precision}};
+      {"lr", options.learning_rate}, {"iterations", options.iterations}, {"precision", precision_name(options.precision)}};  // as resolved: auto may differ between machines
   return job.dump();
 }
 
@@ -121,6 +120,7 @@ int run_stylize(const StylizeArgs& args) {
   std::vector<cv::Mat> styles;
   for (const auto& path : args.styles) styles.push_back(load_image(path, load_options).rgb);
   GatysOptions options = gatys_options(args);
+  options.precision = chosen_precision(args.runtime, progress);
   content = resize_longest_side(content, options.scales.empty() ? (args.size > 0 ? args.size : 512) : options.scales.back());
 
   const std::string weights_path = ModelStore(args.models_dir).resolve(args.weights);
@@ -258,7 +258,7 @@ Runner add_stylize_command(CLI::App& app) {
   cmd->add_option("--optimizer", args->optimizer, "lbfgs or adam")->capture_default_str()->check(CLI::IsMember({"lbfgs", "adam"}));
   cmd->add_option("--lr", args->learning_rate, "Adam learning rate (pixel values are 0..1)")->capture_default_str()->check(number_in(0, kAnyFinite));
   cmd->add_option("--iterations,-n", args->iterations, "Iterations per scale")->capture_default_str()->check(whole_number_in(1, 1000000));
-  add_precision_flag(cmd, &args->runtime, "fp32, or bf16: about twice as fast on CPUs with AMX/AVX512-BF16, slightly less exact");
+  add_precision_flag(cmd, &args->runtime);
   cmd->add_option("--scales", args->scales, "Coarse-to-fine longest sides, e.g. 256,512 (the last is the output size)");
   cmd->add_flag("--original-colors", args->original_colors, "Keep the content's colours (luminance-only transfer)");
   cmd->add_option("--post", args->post,

@@ -79,7 +79,7 @@ FramePainter adain_frame_painter(const VideoArgs& args, const std::vector<double
 }
 
 FramePainter frame_painter(const VideoArgs& args, Progress& progress) {
-  const Precision precision = parse_precision(args.runtime.precision);
+  const Precision precision = chosen_precision(args.runtime, progress);
   const int64_t max_memory = args.max_memory.empty() ? default_memory_budget() : parse_memory_size(args.max_memory);
   if (!args.model.empty()) {
     const FastStylePainter painter(ModelStore(args.models_dir).resolve(args.model), args.runtime.device);

@@ -9,6 +9,7 @@
 #include <sstream>
 
 #include "atelier/error.hpp"
+#include "progress.hpp"
 
 namespace atelier::cli {
 
@@ -25,7 +26,21 @@ void add_threads_and_device_flags(CLI::App* command, RuntimeFlags* flags, const 
 }
 
 void add_precision_flag(CLI::App* command, RuntimeFlags* flags, const std::string& help) {
-  command->add_option("--precision", flags->precision, help)->capture_default_str()->check(CLI::IsMember({"fp32", "bf16"}));
+  command->add_option("--precision", flags->precision, help)
+      ->capture_default_str()
+      ->check(CLI::IsMember({"auto", "fp32", "bf16"}));
+}
+
+Precision chosen_precision(const RuntimeFlags& flags, Progress& progress) {
+  if (flags.precision != "auto") {
+    const Precision precision = parse_precision(flags.precision, flags.device);
+    progress.event("precision", {{"precision", precision_name(precision)}, {"auto", false}});
+    return precision;
+  }
+  const PrecisionChoice choice = auto_precision(flags.device);
+  progress.info_with_next("precision " + precision_name(choice.precision) + " (auto: " + choice.reason + ")",
+                {{"precision", precision_name(choice.precision)}, {"auto", true}, {"reason", choice.reason}});
+  return choice.precision;
 }
 
 void add_models_dir_flag(CLI::App* command, std::string* models_dir, const std::string& help) {

@@ -10,7 +10,7 @@ OnePassBatch::OnePassBatch(const StylizeArgs& args, const std::string& flag)
       outputs{args.output, args.out_dir, args.name_pattern, args.overwrite},
       inputs(batch_inputs(args.content, args.inputs, outputs, flag)),
       progress(args.output_flags.mode()),
-      precision(parse_precision(args.runtime.precision)),
+      precision(chosen_precision(args.runtime, progress)),
       save_options{args.quality, args.bit_depth},
       max_memory(args.max_memory.empty() ? default_memory_budget() : parse_memory_size(args.max_memory)) {
   configure_runtime(args.runtime.threads);

@@ -21,6 +21,7 @@ std::string format_duration(double seconds) {
 Progress::Progress(OutputMode mode) : mode_(mode), terminal_(isatty(STDERR_FILENO) != 0) {}
 
 void Progress::start(long long total, const std::string& unit, long long already_done) {
+  say_held();
   total_ = total;
   already_done_ = already_done;
   unit_ = unit;
@@ -81,7 +82,22 @@ void Progress::info(const std::string& message, const nlohmann::json& fields) {
     return;
   }
   finish();
+  say_held();
   std::cerr << message << '\n';
+}
+
+void Progress::info_with_next(const std::string& message, const nlohmann::json& fields) {
+  if (mode_ == OutputMode::Bar) {
+    held_ = message;
+  } else {
+    info(message, fields);
+  }
+}
+
+void Progress::say_held() {
+  if (held_.empty()) return;
+  std::cerr << held_ << '\n';
+  held_.clear();
 }
 
 void Progress::event(const std::string& name, const nlohmann::json& fields) {

@@ -28,16 +28,21 @@ class Progress {
 
   // A line of information (stderr in bar mode, an event in JSON mode).
   void info(const std::string& message, const nlohmann::json& fields = {});
+  // A line said along with the next info() or start(), so that an error
+  // before any work is still the only line on stderr (JSON: now).
+  void info_with_next(const std::string& message, const nlohmann::json& fields = {});
   // A JSON event (json mode only).
   void event(const std::string& name, const nlohmann::json& fields);
   OutputMode mode() const { return mode_; }
 
  private:
+  void say_held();
   OutputMode mode_;
   bool terminal_;
   long long total_ = 0;
   long long already_done_ = 0;
   std::string unit_;
+  std::string held_;  // info_with_next's line, not said yet
   int last_decile_ = -1;
   long long last_done_ = -1;
   bool line_open_ = false;

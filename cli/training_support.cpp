@@ -26,13 +26,14 @@ std::function<void()> add_training_run_flags(CLI::App* command, TrainingRunFlags
     run->distributed = distributed_options_from_environment(run->distributed, world->count() > 0, rank->count() > 0,
                                                             address->count() > 0, port->count() > 0);
     run->device = flags->runtime.device;
-    run->precision = parse_precision(flags->runtime.precision);
+    run->precision = parse_precision(flags->runtime.precision, flags->runtime.device);
   };
 }
 
 int run_training(const TrainingRunFlags& flags, const std::function<TrainingOutcome(const TrainingEvents&)>& train) {
   Progress progress(flags.output.mode());
   configure_runtime(flags.runtime.threads);
+  chosen_precision(flags.runtime, progress);  // said once; the run's options hold it
   std::optional<InterruptHandler> interrupt_handler;  // Ctrl-C kills the set-up, stops the steps
   TrainingEvents events;
   events.info = [&](const std::string& message, const nlohmann::json& fields) { progress.info(message, fields); };

@@ -111,6 +111,29 @@ TEST_F(CliAdainTest, BadInputIsAOneLineErrorAndNoOutput) {
   }
 }
 
+// --precision auto (the default) says what it chose and why; an explicit
+// precision is reported too. Which one auto picks depends on the CPU; that
+// it follows the rule is AutoPrecision.ThisMachineFollowsTheRule.
+TEST_F(CliAdainTest, SaysWhichPrecisionItChose) {
+  testing::write_random_adain_models(models_, "relu3_1", 99);
+  const std::string photo = picture("photo.png", 32, 32), a = picture("a.png", 32, 32);
+  const auto automatic = run("stylize --method adain -c '" + photo + "' -s '" + a + "' -o '" + scratch_.file("o.png") + "'");
+  ASSERT_EQ(automatic.code, 0) << automatic.err;
+  EXPECT_NE(automatic.err.find("(auto: this CPU has"), std::string::npos) << automatic.err;
+  const auto json = run("stylize --method adain -c '" + photo + "' -s '" + a + "' -o '" + scratch_.file("j.png") +
+                        "' --json");
+  EXPECT_NE(json.out.find("\"auto\":true"), std::string::npos) << json.out;
+  const auto chosen = run("stylize --method adain -c '" + photo + "' -s '" + a + "' -o '" + scratch_.file("b.png") +
+                          "' --precision bf16 --json");
+  ASSERT_EQ(chosen.code, 0) << chosen.err;
+  EXPECT_NE(chosen.out.find("\"precision\":\"bf16\""), std::string::npos) << chosen.out;
+  const auto wrong = run("stylize --method adain -c '" + photo + "' -s '" + a + "' -o '" + scratch_.file("w.png") +
+                         "' --precision fp16 -q");
+  EXPECT_NE(wrong.code, 0);
+  EXPECT_NE(wrong.err.find("--precision"), std::string::npos) << wrong.err;
+  EXPECT_FALSE(fs::exists(scratch_.file("w.png")));
+}
+
 // --preserve-color recolours the style to the photo (CORAL) before encoding
 // it: a style that differs from another only by a scale and a shift of its
 // colours then paints the same picture; without it, a different one.

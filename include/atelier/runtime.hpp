@@ -8,11 +8,25 @@
 namespace atelier {
 
 // Numeric precision of the heavy work (convolutions, matrix products).
-// BF16 runs them under autocast: on CPUs with AMX-BF16 or AVX512-BF16
-// oneDNN computes in bf16 with fp32 accumulation, about twice as fast.
+// BF16 runs them under autocast: oneDNN computes in bf16 with fp32
+// accumulation, about twice as fast on CPUs with AMX-BF16 and on GPUs; on
+// CPUs without AMX (AVX512-BF16 alone, or neither) it is slower than fp32.
 enum class Precision { F32, BF16 };
-Precision parse_precision(const std::string& name);  // "fp32" | "bf16"
-std::string precision_name(Precision precision);     // the same spelling back
+// "fp32", "bf16", or "auto": the faster of the two on `device`
+// (auto_precision). Throws atelier::Error for anything else.
+Precision parse_precision(const std::string& name, const std::string& device = "cpu");
+std::string precision_name(Precision precision);  // "fp32" | "bf16"
+
+// What "auto" chooses, and why in a few words ("this CPU has AMX-BF16").
+struct PrecisionChoice {
+  Precision precision;
+  std::string reason;
+};
+PrecisionChoice auto_precision(const std::string& device = "cpu");
+// The rule for a CPU, from the flags line of its /proc/cpuinfo: bf16 with
+// AMX-BF16 only. Measured (docs/BENCHMARKS.md): with AVX512-BF16 alone, bf16
+// is 0.6-0.8x fp32 for the feed-forward networks.
+bool cpu_prefers_bf16(const std::string& cpu_flags);
 
 // Process-wide set-up for torch work, done once by each command:
 //  - threads: libtorch starts with a single intra-op thread on these

@@ -1,5 +1,8 @@
 #include "torch/tensor_image.hpp"
 
+#include <fstream>
+#include <sstream>
+
 #include <ATen/Parallel.h>
 #include <ATen/autocast_mode.h>
 
@@ -69,10 +72,28 @@ std::string error_message(const std::exception& error) {
 
 std::string precision_name(Precision precision) { return precision == Precision::BF16 ? "bf16" : "fp32"; }
 
-Precision parse_precision(const std::string& name) {
+bool cpu_prefers_bf16(const std::string& cpu_flags) {
+  std::istringstream words(cpu_flags);
+  for (std::string word; words >> word;)
+    if (word == "amx_bf16") return true;
+  return false;
+}
+
+PrecisionChoice auto_precision(const std::string& device) {
+  if (parse_device(device).is_cuda()) return {Precision::BF16, "a CUDA GPU computes bf16"};
+  std::ifstream cpuinfo("/proc/cpuinfo");
+  std::string line;
+  while (std::getline(cpuinfo, line))
+    if (line.rfind("flags", 0) == 0) break;  // every core lists the same flags
+  if (cpu_prefers_bf16(line)) return {Precision::BF16, "this CPU has AMX-BF16"};
+  return {Precision::F32, "this CPU has no AMX-BF16, where bf16 is slower"};
+}
+
+Precision parse_precision(const std::string& name, const std::string& device) {
   if (name == "fp32") return Precision::F32;
   if (name == "bf16") return Precision::BF16;
-  throw Error("--precision " + name + ": expected fp32 or bf16");
+  if (name == "auto") return auto_precision(device).precision;
+  throw Error("--precision " + name + ": expected auto, fp32 or bf16");
 }
 
 AutocastScope::AutocastScope(Precision precision, const torch::Device& device)
