@@ -11,6 +11,7 @@
 #include "atelier/runtime.hpp"
 #include "atelier/studio_painter.hpp"
 #include "atelier/studio_server.hpp"
+#include "adain_flags.hpp"
 #include "commands.hpp"
 #include "common_flags.hpp"
 #include "interrupt.hpp"
@@ -32,6 +33,7 @@ struct ServeArgs {
   int max_size = 2048;
   std::string models_dir;
   std::string weights = "vgg19";
+  AdainFlags adain;
   int http_threads = studio::ServerOptions{}.http_threads;
   int max_connections = studio::ServerOptions{}.max_connections;
   std::string cors_origin;
@@ -57,7 +59,10 @@ int run_serve(const ServeArgs& args) {
   InterruptHandler interrupt_handler;
 
   studio::JobStore store(args.data_dir);
-  studio::StudioPainter painter({args.models_dir, args.weights, args.runtime.device});
+  studio::PainterOptions painter_options{args.models_dir, args.weights, args.runtime.device};
+  painter_options.adain_encoder = args.adain.encoder;
+  painter_options.adain_decoder = args.adain.decoder;
+  studio::StudioPainter painter(painter_options);
   studio::StudioOptions studio_options;
   studio_options.workers = args.workers;
   studio_options.max_queue = args.queue;
@@ -143,6 +148,7 @@ Runner add_serve_command(CLI::App& app) {
   cmd->add_option("--max-size", args->max_size, "Largest longest side of a result")->capture_default_str()->check(whole_number_in(64, 16384));
   add_models_dir_flag(cmd, &args->models_dir, "Directory searched first for styles and weights");
   cmd->add_option("--weights", args->weights, "Feature network for optimisation jobs")->capture_default_str();
+  add_adain_network_flags(cmd, &args->adain);
   add_precision_flag(cmd, &args->runtime, "Default precision of jobs: auto (bf16 on CPUs with AMX-BF16 and GPUs), fp32 or bf16");
   add_threads_and_device_flags(cmd, &args->runtime, "CPU threads for painting (0: all cores)");
   cmd->add_option("--http-threads", args->http_threads,

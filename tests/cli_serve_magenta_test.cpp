@@ -182,7 +182,7 @@ TEST_F(ServeMagentaTest, PaintsAnUploadedPaintingOverHttpAndTheStrengthMatters) 
   const json openapi = json::parse(client.Get("/api/v1/openapi.json")->body);
   const json& fields =
       openapi["paths"]["/jobs"]["post"]["requestBody"]["content"]["multipart/form-data"]["schema"]["properties"];
-  EXPECT_EQ(fields["method"]["enum"], (json{"fast", "magenta", "gatys"})) << "the API's description knows magenta";
+  EXPECT_EQ(fields["method"]["enum"], (json{"fast", "magenta", "adain", "gatys"})) << "the API's description knows magenta";
   EXPECT_TRUE(fields.contains("style_blend"));
 
   const auto post = [&](const std::string& strength) {

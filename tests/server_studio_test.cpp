@@ -348,6 +348,12 @@ TEST(JobRequestParsing, PaintingsDefaultToMagentaWhichBlendsByWeights) {
       {photo, painting, painting, {"params", "", "", R"({"method": "magenta", "style_blend": [1, 3]})"}}, {});
   EXPECT_EQ(in_params.job.params["style_blend"], (nlohmann::json{1.0, 3.0}));
   EXPECT_EQ(job_settings(in_params.job.params).style_blend, (std::vector<double>{1, 3})) << "kept and read back";
+  const JobRequest adain = parse_job_request(
+      {photo, painting, painting, {"method", "", "", "adain"}, {"style_blend", "", "", "1,3"}, {"strength", "", "", "0"}},
+      {});
+  EXPECT_EQ(adain.job.method, "adain");
+  EXPECT_EQ(adain.job.params["style_blend"], (nlohmann::json{1.0, 3.0})) << "AdaIN blends paintings too";
+  EXPECT_EQ(adain.job.params["strength"], 0.0);
 }
 
 TEST(JobRequestParsing, RefusesBadMagentaRequestsWithOneLine) {
@@ -367,10 +373,13 @@ TEST(JobRequestParsing, RefusesBadMagentaRequestsWithOneLine) {
       {{photo, painting, painting, blend("1,two")}, "style_blend: \"two\" is not a number"},
       {{photo, painting, painting, blend("0,0")}, "style_blend: the weights are all zero"},
       {{photo, painting, {"params", "", "", R"({"style_blend": ["x"]})"}}, "params: \"style_blend\" must be numbers"},
-      {{photo, painting, blend("1"), {"method", "", "", "gatys"}}, "style_blend: only a magenta job blends paintings"},
-      {{photo, {"model", "", "", "candy"}, blend("1")}, "style_blend: only a magenta job blends paintings"},
+      {{photo, painting, blend("1"), {"method", "", "", "gatys"}}, "style_blend: only a magenta or adain job blends paintings"},
+      {{photo, {"model", "", "", "candy"}, blend("1")}, "style_blend: only a magenta or adain job blends paintings"},
       {{photo, painting, {"strength", "", "", "1.5"}}, "strength: 1.5 is out of range (0..1)"},
-      {{photo, painting, {"method", "", "", "adain"}}, "method: \"adain\" is not fast, magenta or gatys"},
+      {{photo, painting, {"method", "", "", "adain "}}, "method: \"adain \" is not fast, magenta, adain or gatys"},
+      {{photo, {"method", "", "", "adain"}}, "style: an adain job needs a painting"},
+      {{photo, painting, {"method", "", "", "adain"}, {"style", "tiny.png", "", png_bytes(12, 40)}},
+       "style 2: 12x40 is too small for a style (at least 16 pixels a side)"},
       {{photo, painting, painting, painting, painting, painting}, "style: at most 4 paintings"},
       {{photo, painting, {"style", "tiny.png", "", png_bytes(1, 1)}},
        "style 2: 1x1 is too small for a style (at least 16 pixels a side)"},

@@ -7,9 +7,9 @@ const TOKEN_KEY = 'atelier-token';
 const ACTIVE = ['queued', 'running'];
 const RERUNNABLE = ['interrupted', 'failed', 'cancelled'];
 // The optimisation's defaults (gatys) come from the server's GET /models, their one place.
-const DEFAULT_SIZE = { fast: '512', magenta: '512' };
+const DEFAULT_SIZE = { fast: '512', magenta: '512', adain: '512' };
 const MAX_PAINTINGS = 4;
-// A slider's last move waits this long before Magenta repaints (moves in between start no job).
+// A slider's last move waits this long before an instant method repaints (moves in between start no job).
 const LIVE_DELAY_MS = 250;
 // More styles than this (about a screenful) get a filter box.
 const FILTER_FROM = 8;
@@ -30,6 +30,7 @@ const state = {
   gatysAvailable: true,
   magentaAvailable: true,
   magentaMissing: '',   // why Magenta is unavailable, as the server says
+  adainAvailable: false, // AdaIN is offered only when the server has its networks
   paintSeq: 0,          // grows with every submission: a late answer for an older one is dropped
   liveTimer: null,      // the pending live repaint after a slider move
   sizeTouched: false,   // once the user picks a size, method changes keep it
@@ -237,6 +238,9 @@ async function loadModels() {
     state.gatysAvailable = models.gatys_available !== false;
     state.magentaAvailable = models.magenta_available !== false;
     state.magentaMissing = models.magenta_missing || '';
+    state.adainAvailable = models.adain_available === true;
+    $('method-adain-choice').hidden = !state.adainAvailable;
+    if (!state.adainAvailable && method() === 'adain') setMethod('magenta');
     if (models.defaults) {
       DEFAULT_SIZE.gatys = String(models.defaults.gatys_size);
       $('iterations').value = models.defaults.gatys_iterations;
@@ -460,8 +464,10 @@ function onPaintingsChosen() {
   previews.replaceChildren(...state.paintingUrls.map(paintingThumb));
   const extra = files.length > MAX_PAINTINGS ? ` (only the first ${MAX_PAINTINGS} are used)` : '';
   $('upload-caption').textContent = `${state.paintings.length} painting${state.paintings.length > 1 ? 's' : ''}${extra}`;
-  // Your own painting: instant (Magenta) unless the optimisation was chosen already or Magenta is not installed.
-  if (method() === 'fast') setMethod(state.magentaAvailable || !state.gatysAvailable ? 'magenta' : 'gatys');
+  // Your own painting: instant (Magenta, else AdaIN) unless the optimisation was chosen already or neither is installed.
+  if (method() === 'fast') {
+    setMethod(state.magentaAvailable ? 'magenta' : state.adainAvailable ? 'adain' : state.gatysAvailable ? 'gatys' : 'magenta');
+  }
   else onMethodChange();
 }
 
@@ -473,7 +479,9 @@ function paintingThumb(url, i) {
 }
 
 const method = () => document.querySelector('input[name="method"]:checked').value;
-const usesPaintings = (m) => m === 'magenta' || m === 'gatys';
+// Magenta and AdaIN paint an uploaded painting in one pass: sliders repaint at once.
+const isInstant = (m) => m === 'magenta' || m === 'adain';
+const usesPaintings = (m) => isInstant(m) || m === 'gatys';
 
 function setMethod(name) {
   $(`method-${name}`).checked = true;
@@ -485,7 +493,8 @@ function onMethodChange() {
   $('iterations').disabled = m !== 'gatys';
   if (!state.sizeTouched && DEFAULT_SIZE[m]) $('size').value = DEFAULT_SIZE[m];
   const note = $('method-note');
-  const available = m === 'gatys' ? state.gatysAvailable : m === 'magenta' ? state.magentaAvailable : true;
+  const available = m === 'gatys' ? state.gatysAvailable : m === 'magenta' ? state.magentaAvailable
+    : m === 'adain' ? state.adainAvailable : true;
   note.hidden = !usesPaintings(m) || (available && state.paintings.length > 0);
   if (!available && m === 'gatys') {
     note.textContent = 'Optimisation is not available on this server (its VGG-19 weights are not installed).';
@@ -494,8 +503,8 @@ function onMethodChange() {
   } else {
     note.textContent = 'Upload a painting to copy its style.';
   }
-  $('blend-field').hidden = m !== 'magenta' || state.paintings.length !== 2;
-  $('live-note').hidden = m !== 'magenta';
+  $('blend-field').hidden = !isInstant(m) || state.paintings.length !== 2;
+  $('live-note').hidden = !isInstant(m);
   renderSelection();
 }
 
@@ -530,7 +539,7 @@ function buildForm() {
   if (m === 'fast') form.append('model', state.model);
   else state.paintings.forEach((file) => form.append('style', file));
   form.append('method', m);
-  if (m === 'magenta' && state.paintings.length === 2) {
+  if (isInstant(m) && state.paintings.length === 2) {
     const second = Number($('blend').value);
     form.append('style_blend', `${(1 - second).toFixed(2)},${second.toFixed(2)}`);
   }
@@ -571,16 +580,18 @@ async function submit(scroll) {
   }
 }
 
-// Live painting: with Magenta, a slider's move repaints (debounced), superseding a repaint still under way.
+// Live painting: with Magenta or AdaIN, a slider's move repaints (debounced), superseding a repaint still under way.
 function scheduleLivePaint() {
-  if (method() !== 'magenta' || !state.photo || !state.paintings.length || !state.magentaAvailable) return;
+  const m = method();
+  const available = m === 'magenta' ? state.magentaAvailable : state.adainAvailable;
+  if (!isInstant(m) || !state.photo || !state.paintings.length || !available) return;
   clearTimeout(state.liveTimer);
   state.liveTimer = setTimeout(livePaint, LIVE_DELAY_MS);
 }
 
 function livePaint() {
   if (validate()) return;
-  if (state.jobId && state.jobMethod === 'magenta' && ACTIVE.includes(state.lastStatus)) cancelQuietly(state.jobId);
+  if (state.jobId && isInstant(state.jobMethod) && ACTIVE.includes(state.lastStatus)) cancelQuietly(state.jobId);
   hideError();
   submit(false);
 }
@@ -913,7 +924,8 @@ function jobTitle(job) {
   const p = job.params || {};
   const paintings = `${p.styles || 1} painting${p.styles > 1 ? 's' : ''}`;
   const what = job.method === 'fast' ? (p.model ? styleLabel(p.model) : 'fast style')
-    : job.method === 'magenta' ? `${paintings} (Magenta, strength ${Number(p.strength ?? 1).toFixed(2)})`
+    : isInstant(job.method)
+      ? `${paintings} (${job.method === 'adain' ? 'AdaIN' : 'Magenta'}, strength ${Number(p.strength ?? 1).toFixed(2)})`
       : `${paintings} (Gatys)`;
   return [what, p.size ? `${p.size} px` : '', job.created ? formatWhen(job.created) : ''].filter(Boolean).join(', ');
 }

@@ -37,8 +37,8 @@ struct JobSettings {
   int iterations = kGatysIterations;
   bool keep_colors = false;
   std::string precision = "fp32";
-  int styles = 0;  // magenta and gatys: paintings uploaded
-  std::vector<double> style_blend;  // magenta: one weight per painting; empty: equal weights
+  int styles = 0;  // magenta, adain and gatys: paintings uploaded
+  std::vector<double> style_blend;  // magenta, adain: one weight per painting; empty: equal weights
   std::int64_t style_pixels = 0;
   int content_width = 0, content_height = 0;
   std::string content_name;
@@ -50,7 +50,7 @@ JobSettings job_settings(const nlohmann::json& params);
 struct JobRecord {
   std::string id;  // 24 lowercase hex digits, made by the server
   JobStatus status = JobStatus::Queued;
-  std::string method;  // "fast", "magenta" or "gatys"
+  std::string method;  // "fast", "magenta", "adain" or "gatys"
   // The validated request: model, size, strength, iterations, keep_colors,
   // precision, styles (a count), style_blend, content_width, content_height,
   // content_name.

@@ -1,9 +1,10 @@
 // The studio's real painter: fast styles from the model search path,
-// Magenta's arbitrary style transfer (any uploaded painting, one pass) and
-// Gatys optimisation with a VGG from it, on this machine's CPU (or a CUDA
-// device). Networks are loaded once and kept; so are the style vectors of
-// uploaded pictures, by the sha256 of their bytes, so that a repaint at
-// another strength or blend predicts nothing again.
+// Magenta's and AdaIN's arbitrary style transfer (any uploaded painting, one
+// pass) and Gatys optimisation with a VGG from it, on this machine's CPU (or
+// a CUDA device). Networks are loaded once and kept; so are the style
+// vectors (Magenta) and statistics (AdaIN) of uploaded pictures, by the
+// sha256 of their bytes, so that a repaint at another strength or blend
+// encodes no painting again.
 #pragma once
 #include <cstdint>
 #include <deque>
@@ -13,6 +14,7 @@
 #include <mutex>
 #include <string>
 
+#include "atelier/adain_style.hpp"
 #include "atelier/arbitrary_style.hpp"
 #include "atelier/model_store.hpp"
 #include "atelier/painters.hpp"
@@ -24,6 +26,9 @@ struct PainterOptions {
   std::string models_dir;         // searched first (see ModelStore)
   std::string gatys_weights = "vgg19";
   std::string device = "cpu";
+  // AdaIN's networks: names in the model search path (as `stylize --method adain`) or files.
+  std::string adain_encoder = "adain/vgg_normalised";
+  std::string adain_decoder = "adain/decoder";
   int checkpoint_every = 25;      // Gatys iterations between checkpoints
   int previews = 30;              // preview images per optimisation
 };
@@ -48,9 +53,19 @@ class StudioPainter : public Painter {
   nlohmann::json models() const override;
   cv::Mat preview(const std::string& model, const cv::Mat& photo) override;
   StyleVectorCounts style_vector_counts() const;
+  // AdaIN styles encoded, and those found already cached.
+  StyleVectorCounts adain_style_counts() const;
 
-  // Style vectors kept (100 numbers each): far more than a session uses.
+  // Style vectors kept (100 numbers each; AdaIN's: 512 means and stds): far more than a session uses.
   static constexpr std::size_t kCachedStyleVectors = 512;
+
+  // The newest `capacity` values by key; counts computed and reused ones. Not thread-safe: under mutex_.
+  template <typename Value>
+  struct StyleCache {
+    std::map<std::string, Value> values;
+    std::deque<std::string> order;  // oldest first, for eviction
+    StyleVectorCounts counts;
+  };
 
  private:
   struct Installed;
@@ -64,10 +79,15 @@ class StudioPainter : public Painter {
   // The Magenta networks' files; throws Error saying what is missing and how to get it.
   std::pair<std::string, std::string> magenta_paths() const;
   std::shared_ptr<const MagentaPainter> magenta_painter();
-  // The cached vector under `key`, or `predict()` cached under it.
-  StyleVector cached_style_vector(const std::string& key, const std::function<StyleVector()>& predict);
+  // The cached value under `key` in `cache`, or `compute()` cached under it.
+  template <typename Value>
+  Value cached(StyleCache<Value>& cache, const std::string& key, const std::function<Value()>& compute);
+  // AdaIN's networks' files; throws Error saying what is missing and how to get it.
+  std::pair<std::string, std::string> adain_paths() const;
+  std::shared_ptr<const AdainPainter> adain_painter();
   PaintOutcome paint_fast(const JobRun& run, int& width, int& height);
   PaintOutcome paint_magenta(const JobRun& run, int& width, int& height);
+  PaintOutcome paint_adain(const JobRun& run, int& width, int& height);
   PaintOutcome paint_gatys(const JobRun& run, int& width, int& height);
 
   PainterOptions options_;
@@ -77,9 +97,9 @@ class StudioPainter : public Painter {
   std::map<std::string, std::string> painter_versions_;  // their files' versions, as previews last saw them
   std::shared_ptr<const GatysPainter> gatys_;
   std::shared_ptr<const MagentaPainter> magenta_;
-  std::map<std::string, StyleVector> style_vectors_;  // by picture hash (and size, for photos)
-  std::deque<std::string> style_vector_order_;        // oldest first, for eviction
-  StyleVectorCounts style_vector_counts_;
+  std::shared_ptr<const AdainPainter> adain_;
+  StyleCache<StyleVector> style_vectors_;  // by picture hash (and size, for photos)
+  StyleCache<AdainStyle> adain_styles_;    // by picture hash and precision
 };
 
 }  // namespace atelier::studio

@@ -82,7 +82,7 @@ std::string prometheus_metrics(const StudioCounters& counters, const std::map<in
         << '\n';
   }
   metric("atelier_job_duration_seconds", "summary", "Run time of finished jobs, by method.");
-  for (const char* method : {"fast", "magenta", "gatys"}) {
+  for (const char* method : {"fast", "magenta", "adain", "gatys"}) {
     const auto sum = counters.seconds_sum.find(method);
     const auto count = counters.seconds_count.find(method);
     out << "atelier_job_duration_seconds_sum{method=\"" << method << "\"} "

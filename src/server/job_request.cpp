@@ -16,8 +16,8 @@ namespace {
 
 const std::set<std::string> kSettingNames = {"method", "model", "size", "strength", "iterations", "keep_colors",
                                              "precision", "style_blend"};
-// Magenta's smallest style picture a side (style_picture_input refuses less).
-constexpr int kMinMagentaStyleSide = 16;
+// Magenta's and AdaIN's smallest style picture a side (style_picture_input and AdainPainter refuse less).
+constexpr int kMinOnePassStyleSide = 16;
 // A blend weight's bounds: only their ratios matter, so this is no real limit.
 constexpr double kMaxBlendWeight = 1000;
 
@@ -229,16 +229,17 @@ JobRequest parse_job_request(const std::vector<UploadedField>& fields, const Upl
   std::string method = setting("method");
   const std::string model = setting("model");
   if (method.empty()) method = styles.empty() ? "fast" : setting("iterations").empty() ? "magenta" : "gatys";
-  if (method != "fast" && method != "magenta" && method != "gatys")
-    throw Refusal(400, "method: \"" + shown(method) + "\" is not fast, magenta or gatys");
+  if (method != "fast" && method != "magenta" && method != "adain" && method != "gatys")
+    throw Refusal(400, "method: \"" + shown(method) + "\" is not fast, magenta, adain or gatys");
+  const bool one_pass_paintings = method == "magenta" || method == "adain";
   const bool paints_with_uploads = method != "fast";
   if (method == "fast" && model.empty()) throw Refusal(400, "model: choose a style (fast) or upload a painting (magenta)");
   if (method == "fast" && !styles.empty()) throw Refusal(400, "style: a fast job uses its model, not paintings");
-  if (paints_with_uploads && styles.empty()) throw Refusal(400, "style: a " + method + " job needs a painting");
-  if (paints_with_uploads && !model.empty())
-    throw Refusal(400, "model: a " + method + " job takes paintings, not a model");
-  if (method != "magenta" && !setting("style_blend").empty())
-    throw Refusal(400, "style_blend: only a magenta job blends paintings");
+  const std::string a_job = (method == "adain" ? "an " : "a ") + method + " job";
+  if (paints_with_uploads && styles.empty()) throw Refusal(400, "style: " + a_job + " needs a painting");
+  if (paints_with_uploads && !model.empty()) throw Refusal(400, "model: " + a_job + " takes paintings, not a model");
+  if (!one_pass_paintings && !setting("style_blend").empty())
+    throw Refusal(400, "style_blend: only a magenta or adain job blends paintings");
   const auto printable = [](char c) { return std::isprint(static_cast<unsigned char>(c)) != 0; };
   if (model.size() > 200 || !std::all_of(model.begin(), model.end(), printable))
     throw Refusal(400, "model: \"" + shown(model) + "\" is not a style name");
@@ -251,10 +252,10 @@ JobRequest parse_job_request(const std::vector<UploadedField>& fields, const Upl
   for (size_t i = 0; i < styles.size(); ++i) {
     const ImageSize style = check_picture("style " + std::to_string(i + 1), styles[i]->content, limits.max_pixels);
     style_pixels += std::int64_t{style.width} * style.height;
-    if (method == "magenta" && std::min(style.width, style.height) < kMinMagentaStyleSide)
+    if (one_pass_paintings && std::min(style.width, style.height) < kMinOnePassStyleSide)
       throw Refusal(400, "style " + std::to_string(i + 1) + ": " + std::to_string(style.width) + "x" +
                              std::to_string(style.height) + " is too small for a style (at least " +
-                             std::to_string(kMinMagentaStyleSide) + " pixels a side)");
+                             std::to_string(kMinOnePassStyleSide) + " pixels a side)");
   }
 
   const int own_size = std::max(size.width, size.height);

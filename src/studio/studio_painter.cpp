@@ -55,13 +55,13 @@ std::int64_t decode_bytes(const JobSettings& settings) {
 
 FinishOptions finish_options(const JobRecord& job, const JobSettings& settings) {
   FinishOptions finishing;
-  // An optimisation's strength is its style weight; Magenta's moves the style vector.
+  // An optimisation's strength is its style weight; Magenta's moves the style vector, AdaIN's the features.
   if (job.method == "fast") finishing.strength = settings.strength;
   finishing.original_colors = settings.keep_colors;
   return finishing;
 }
 
-// A fast or magenta pass's end: finished, saved and shown, unless cancelled meanwhile.
+// A one-pass job's end: finished, saved and shown, unless cancelled meanwhile.
 PaintOutcome save_one_pass(const JobRun& run, const JobSettings& settings, const cv::Mat& rgb, const Image& content,
                            int& width, int& height) {
   if (run.cancel_requested()) return PaintOutcome::Stopped;  // one pass cannot stop midway: drop its result
@@ -114,11 +114,16 @@ nlohmann::json StudioPainter::models() const {
   } catch (const Error&) {
     gatys_available = false;
   }
-  std::string magenta_missing;
+  std::string magenta_missing, adain_missing;
   try {
     magenta_paths();
   } catch (const Error& error) {
     magenta_missing = first_line(error.what());
+  }
+  try {
+    adain_paths();
+  } catch (const Error& error) {
+    adain_missing = first_line(error.what());
   }
   return {{"styles", styles},
           {"feature_networks", networks},
@@ -126,6 +131,8 @@ nlohmann::json StudioPainter::models() const {
           {"gatys_available", gatys_available},
           {"magenta_available", magenta_missing.empty()},
           {"magenta_missing", magenta_missing},
+          {"adain_available", adain_missing.empty()},
+          {"adain_missing", adain_missing},
           {"defaults", {{"gatys_size", JobSettings::kGatysSize}, {"gatys_iterations", JobSettings::kGatysIterations}}}};
 }
 
@@ -168,11 +175,34 @@ std::pair<std::string, std::string> StudioPainter::magenta_paths() const {
   return {paths[0], paths[1]};
 }
 
+std::pair<std::string, std::string> StudioPainter::adain_paths() const {
+  std::vector<std::string> missing;
+  std::string paths[2];
+  const std::string names[] = {options_.adain_encoder, options_.adain_decoder};
+  for (int i = 0; i < 2; ++i) {
+    try {
+      paths[i] = store_.resolve(names[i]);
+    } catch (const Error&) {
+      missing.push_back(names[i]);
+    }
+  }
+  const std::string dir = store_.install_dir();
+  if (!missing.empty())
+    throw Error("adain: the AdaIN networks are not installed (" + missing.front() +
+                (missing.size() > 1 ? " and " + missing.back() : "") +
+                " not found): import naoto0804/pytorch-AdaIN's with `atelier models import vgg_normalised.pth -o " +
+                dir + "/adain/vgg_normalised.safetensors` and `atelier models import decoder.pth -o " + dir +
+                "/adain/decoder.safetensors`, or train a decoder with `atelier train-arbitrary`");
+  return {paths[0], paths[1]};
+}
+
 void StudioPainter::check(const JobRecord& job) const {
   if (job.method == "fast") {
     installed_style(job_settings(job.params).model);
   } else if (job.method == "magenta") {
     magenta_paths();
+  } else if (job.method == "adain") {
+    adain_paths();
   } else {
     store_.resolve(options_.gatys_weights);  // throws naming the directories searched
   }
@@ -182,10 +212,12 @@ std::int64_t StudioPainter::estimate_bytes(const JobRecord& job, std::int64_t bu
   const JobSettings settings = job_settings(job.params);
   const cv::Size size = scaled_size(settings.content_width, settings.content_height, settings.size);
   const std::int64_t decode = decode_bytes(settings);
-  if (job.method == "fast" || job.method == "magenta") {
+  if (job.method == "fast" || job.method == "magenta" || job.method == "adain") {
     const auto plan = [&](std::int64_t max_memory) {
-      return job.method == "fast" ? plan_tiling(size.height, size.width, max_memory)
-                                  : plan_magenta_tiling(size.height, size.width, max_memory);
+      // AdaIN at relu4_1 pads to 8 pixels, at relu3_1 to 4: the larger, without loading the networks.
+      return job.method == "fast"    ? plan_tiling(size.height, size.width, max_memory)
+             : job.method == "adain" ? plan_adain_tiling(size.height, size.width, "relu4_1", max_memory)
+                                     : plan_magenta_tiling(size.height, size.width, max_memory);
     };
     // Tiles when the whole picture would not fit: then only the tiles count.
     const TilingPlan whole = plan(0);
@@ -237,36 +269,52 @@ std::shared_ptr<const MagentaPainter> StudioPainter::magenta_painter() {
   return magenta_;
 }
 
-StyleVector StudioPainter::cached_style_vector(const std::string& key, const std::function<StyleVector()>& predict) {
+std::shared_ptr<const AdainPainter> StudioPainter::adain_painter() {
+  std::lock_guard<std::mutex> lock(mutex_);
+  if (!adain_) {
+    const auto [encoder, decoder] = adain_paths();
+    adain_ = std::make_shared<const AdainPainter>(encoder, decoder, options_.device);
+  }
+  return adain_;
+}
+
+template <typename Value>
+Value StudioPainter::cached(StyleCache<Value>& cache, const std::string& key, const std::function<Value()>& compute) {
   {
     std::lock_guard<std::mutex> lock(mutex_);
-    const auto cached = style_vectors_.find(key);
-    if (cached != style_vectors_.end()) {
-      ++style_vector_counts_.reused;
-      return cached->second;
+    const auto found = cache.values.find(key);
+    if (found != cache.values.end()) {
+      ++cache.counts.reused;
+      return found->second;
     }
   }
-  StyleVector vector = predict();  // outside the lock: other jobs go on meanwhile
+  Value value = compute();  // outside the lock: other jobs go on meanwhile
   std::lock_guard<std::mutex> lock(mutex_);
-  ++style_vector_counts_.predicted;
-  if (style_vectors_.emplace(key, vector).second) {
-    style_vector_order_.push_back(key);
-    if (style_vector_order_.size() > kCachedStyleVectors) {
-      style_vectors_.erase(style_vector_order_.front());
-      style_vector_order_.pop_front();
+  ++cache.counts.predicted;
+  if (cache.values.emplace(key, value).second) {
+    cache.order.push_back(key);
+    if (cache.order.size() > kCachedStyleVectors) {
+      cache.values.erase(cache.order.front());
+      cache.order.pop_front();
     }
   }
-  return vector;
+  return value;
 }
 
 StyleVectorCounts StudioPainter::style_vector_counts() const {
   std::lock_guard<std::mutex> lock(mutex_);
-  return style_vector_counts_;
+  return style_vectors_.counts;
+}
+
+StyleVectorCounts StudioPainter::adain_style_counts() const {
+  std::lock_guard<std::mutex> lock(mutex_);
+  return adain_styles_.counts;
 }
 
 PaintOutcome StudioPainter::paint(const JobRun& run, int& width, int& height) {
   if (run.job.method == "fast") return paint_fast(run, width, height);
   if (run.job.method == "magenta") return paint_magenta(run, width, height);
+  if (run.job.method == "adain") return paint_adain(run, width, height);
   return paint_gatys(run, width, height);
 }
 
@@ -293,7 +341,7 @@ PaintOutcome StudioPainter::paint_magenta(const JobRun& run, int& width, int& he
   std::vector<StyleVector> styles;
   for (int i = 0; i < settings.styles; ++i) {
     const std::string path = run.dir + "/style-" + std::to_string(i);
-    styles.push_back(cached_style_vector("style:" + sha256_file(path), [&] {
+    styles.push_back(cached<StyleVector>(style_vectors_, "style:" + sha256_file(path), [&] {
       return painter->style_vector(load_image(path, LoadOptions{0}).rgb);
     }));
   }
@@ -302,7 +350,7 @@ PaintOutcome StudioPainter::paint_magenta(const JobRun& run, int& width, int& he
   StyleVector style = blend_style_vectors(styles, weights);
   if (settings.strength < 1.0) {
     const std::string key = "photo:" + sha256_file(run.dir + "/content") + "@" + std::to_string(settings.size);
-    const StyleVector own = cached_style_vector(key, [&] { return painter->style_vector(content.rgb); });
+    const StyleVector own = cached<StyleVector>(style_vectors_, key, [&] { return painter->style_vector(content.rgb); });
     style = interpolate_style_vectors(style, own, settings.strength);
   }
   if (run.cancel_requested()) return PaintOutcome::Stopped;
@@ -310,6 +358,32 @@ PaintOutcome StudioPainter::paint_magenta(const JobRun& run, int& width, int& he
   const std::int64_t budget = std::max<std::int64_t>(1, run.job.estimated_bytes - decode_bytes(settings));
   const cv::Mat rgb = painter->paint(content.rgb, style, /*strength=*/1.0, parse_precision(settings.precision),
                                      StylePictureOptions{}, budget);
+  return save_one_pass(run, settings, rgb, content, width, height);
+}
+
+PaintOutcome StudioPainter::paint_adain(const JobRun& run, int& width, int& height) {
+  const JobSettings settings = job_settings(run.job.params);
+  const auto painter = adain_painter();
+  const Image content = resize_longest_side(load_image(run.dir + "/content", LoadOptions{0}), settings.size);
+  run.report(0, 1, nlohmann::json::object());
+  const Precision precision = parse_precision(settings.precision);
+  // Each painting's statistics are encoded once per upload (its bytes' hash)
+  // and precision, so that another strength or blend only runs the photo.
+  std::vector<AdainStyle> styles;
+  for (int i = 0; i < settings.styles; ++i) {
+    const std::string path = run.dir + "/style-" + std::to_string(i);
+    styles.push_back(cached<AdainStyle>(adain_styles_, "style:" + sha256_file(path) + "@" + settings.precision, [&] {
+      return painter->style(load_image(path, LoadOptions{0}).rgb, kAdainStyleSize, precision);
+    }));
+  }
+  if (run.cancel_requested()) return PaintOutcome::Stopped;
+  AdainOptions options;
+  options.alpha = settings.strength;
+  options.weights = settings.style_blend;
+  options.precision = precision;
+  // Within the memory the job was admitted with, in tiles if need be (as a fast job).
+  options.max_memory = std::max<std::int64_t>(1, run.job.estimated_bytes - decode_bytes(settings));
+  const cv::Mat rgb = painter->paint(content.rgb, styles, options);
   return save_one_pass(run, settings, rgb, content, width, height);
 }
 
