@@ -105,6 +105,11 @@ int run_batch(const OutputPlan& plan, const BatchOutputs& outputs, Progress& pro
   return failed > 0 ? kExitError : kExitOk;
 }
 
+void say_warning(Progress& progress, const std::string& input, const std::string& message) {
+  progress.event("warning", {{"message", message}, {"input", input}});
+  if (progress.mode() != OutputMode::Json) std::cerr << "atelier: warning: " << input << ": " << message << std::endl;
+}
+
 void say_tiles(Progress& progress, const std::string& input, long long tile, long long max_memory) {
   progress.info(input + ": in " + std::to_string(tile) + " px tiles to stay within --max-memory " +
                     format_memory_size(max_memory),

@@ -53,6 +53,9 @@ OutputPlan plan_outputs(const std::vector<std::string>& inputs, const BatchOutpu
 int run_batch(const OutputPlan& plan, const BatchOutputs& outputs, Progress& progress,
               const std::function<void(const std::string& input, const std::string& output)>& paint);
 
+// A warning about one input that does not stop it (stderr; a JSON event).
+void say_warning(Progress& progress, const std::string& input, const std::string& message);
+
 // Says that `input` runs in `tile` px tiles to stay within max_memory.
 void say_tiles(Progress& progress, const std::string& input, long long tile, long long max_memory);
 

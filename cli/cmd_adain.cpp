@@ -14,6 +14,7 @@
 #include "atelier/image.hpp"
 #include "atelier/model_store.hpp"
 #include "atelier/postprocess.hpp"
+#include "atelier/regions.hpp"
 #include "commands.hpp"
 #include "magenta_style.hpp"
 #include "one_pass_batch.hpp"
@@ -58,17 +59,13 @@ void add_adain_network_flags(CLI::App* command, AdainFlags* flags) {
 
 namespace {
 
-// The mask picture as one grey channel in [0,1], at the content's size.
-cv::Mat load_mask(const StylizeArgs& args, const Image& original, const Image& content) {
-  const Image mask = load_image(args.mask, LoadOptions{args.max_pixels});
-  if (mask.width() != original.width() || mask.height() != original.height())
-    throw Error("--mask " + args.mask + " is " + std::to_string(mask.width()) + "x" + std::to_string(mask.height()) +
-                ", the content " + std::to_string(original.width()) + "x" + std::to_string(original.height()) +
-                ": they must be the same size");
-  cv::Mat grey;
-  cv::transform(mask.rgb, grey, cv::Matx13f(1.0f / 3, 1.0f / 3, 1.0f / 3));
-  if (grey.size() != content.rgb.size()) grey = resize_plane(grey, content.rgb.size());
-  return grey;
+// The mask picture as one grey channel in [0,1], stretched to the
+// content's size (with a warning when its shape differs).
+cv::Mat load_mask(const StylizeArgs& args, const Image& content, const std::string& input, Progress& progress) {
+  const RegionWeights weights = grey_mask_weights(load_image(args.mask, LoadOptions{args.max_pixels}).rgb,
+                                                  content.rgb.size(), 1);
+  for (const auto& notice : weights.notices) say_warning(progress, input, notice);
+  return weights.weights[0];
 }
 
 }  // namespace
@@ -78,9 +75,6 @@ void add_adain_flags(CLI::App* command, StylizeArgs* args) {
   command->add_flag("--preserve-color", args->preserve_color,
                     "With --method adain: recolour each style picture to the photo's colours (mean and covariance, "
                     "CORAL) before encoding it, as naoto0804's --preserve_color");
-  command->add_option("--mask", args->mask,
-                      "With --method adain and two --style pictures: white paints with the first, black with the "
-                      "second (a picture the content's size)");
 }
 
 int run_adain_stylize(const StylizeArgs& args) {
@@ -129,10 +123,9 @@ int run_adain_stylize(const StylizeArgs& args) {
                       {{"styles", styles.size()}, {"pictures", plan.size()}, {"level", painter.level()},
                        {"strength", args.strength}});
   return run_batch(plan, batch.outputs, batch.progress, [&](const std::string& input, const std::string& output) {
-    const Image original = load_image(input, LoadOptions{args.max_pixels});
-    const Image content = args.size > 0 ? resize_longest_side(original, args.size) : original;
+    const Image content = batch.load(input);
     AdainOptions for_this = options;
-    if (!args.mask.empty()) for_this.mask = load_mask(args, original, content);
+    if (!args.mask.empty()) for_this.mask = load_mask(args, content, input, batch.progress);
     batch.say_tiles_if(input, plan_adain_tiling(content.height(), content.width(), painter.level(), batch.max_memory).tile);
     const cv::Mat painted = painter.paint(content.rgb, args.preserve_color ? styles_for(content.rgb) : styles, for_this);
     save_image(finish(painted, content, pictures.front(), finishing), output, batch.save_options);

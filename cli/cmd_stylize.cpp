@@ -98,6 +98,12 @@ std::function<void(const GatysProgress&)> progress_reporter(Progress& progress) 
 }
 
 int run_stylize(const StylizeArgs& args) {
+  // AdaIN's own two-style mask normalises each region by its statistics.
+  const bool adain_mask = args.method == "adain" && args.regions.empty() && args.styles.size() == 2;
+  if ((!args.mask.empty() || !args.regions.empty()) && !adain_mask) {
+    if (args.method == "gatys") throw Error("--mask with --method gatys is not there yet: use magenta, adain or --model");
+    return run_region_stylize(args);
+  }
   if (args.method == "magenta") return run_magenta_stylize(args);
   if (args.method == "adain") return run_adain_stylize(args);
   if (!args.model.empty()) return run_fast_stylize(args);
@@ -197,7 +203,7 @@ void resolve_method(const CLI::App& cmd, StylizeArgs& args) {
     if (gatys_setting.empty() && cmd.get_option(name)->count() > 0) gatys_setting = name;
   if (args.method.empty() && args.model.empty()) {
     // Without --style either, the Gatys path names what is missing.
-    args.method = gatys_setting.empty() && !args.styles.empty() ? "magenta" : "gatys";
+    args.method = gatys_setting.empty() && (!args.styles.empty() || !args.regions.empty()) ? "magenta" : "gatys";
     return;
   }
   if (!gatys_setting.empty() && args.method != "gatys")
@@ -229,6 +235,17 @@ Runner add_stylize_command(CLI::App& app) {
                   "setting (--iterations, --scales, --style-weight ...) is given")
       ->check(CLI::IsMember({"gatys", "magenta", "adain"}));
   add_adain_flags(cmd, args.get());
+  cmd->add_option("--mask", args->mask,
+                  "Where the styles go (one-pass methods): a grey picture, white painted and black left as the photo "
+                  "(with two --style pictures black takes the second), or colour regions bound by --region; any "
+                  "size, stretched to the photo");
+  cmd->add_option("--region", args->regions,
+                  "With a colour --mask: '#rrggbb=STYLE', a colour and its style: a picture or .json vector "
+                  "(--method magenta or adain) or a trained network (a name or .safetensors file); repeat per region; "
+                  "colours bound to nothing keep the photo");
+  cmd->add_option("--feather", args->feather, "With --region: softness of the regions' edges in pixels (0: hard)")
+      ->capture_default_str()
+      ->check(number_in(0, 256));
   add_style_picture_flags(cmd, &args->style_picture, "With --method magenta: ");
   cmd->add_option("--strength", args->strength,
                   "With --model: blend with the photo; with --method magenta: from the photo's own style (0) to "

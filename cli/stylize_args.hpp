@@ -57,7 +57,9 @@ struct StylizeArgs {
   std::string method;  // empty: chosen by resolve_method (cmd_stylize.cpp)
   StylePictureFlags style_picture;  // magenta: how a style picture becomes its square
   AdainFlags adain;  // adain: the encoder and decoder
-  std::string mask;  // adain: two styles, white -> the first, black -> the second
+  std::string mask;                  // grey (strength, or two styles) or colour regions (--region)
+  std::vector<std::string> regions;  // "#rrggbb=STYLE": a colour of --mask and its style
+  double feather = 4.0;              // colour regions' edges, in pixels
   bool preserve_color = false;  // adain: each style recoloured to the photo's colours first (CORAL)
 };
 
@@ -72,5 +74,7 @@ int run_magenta_stylize(const StylizeArgs& args);
 // --style-blend or split by --mask, --strength as alpha.
 int run_adain_stylize(const StylizeArgs& args);
 void add_adain_flags(CLI::App* command, StylizeArgs* args);
+// The one-pass methods where --mask and --region say (cmd_regions.cpp).
+int run_region_stylize(const StylizeArgs& args);
 
 }  // namespace atelier::cli
