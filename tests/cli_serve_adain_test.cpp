@@ -60,10 +60,12 @@ JobRecord adain_job(const std::string& dir, const std::string& photo, const std:
   return job;
 }
 
-// Admits `job` (uploads in `dir`) as the studio does, paints it and returns result.png as float RGB.
-cv::Mat paint(StudioPainter& painter, JobRecord job, const std::string& dir) {
+// Admits `job` (uploads in `dir`) as the studio does, within `budget` bytes (0: no limit), paints it and
+// returns result.png as float RGB.
+cv::Mat paint(StudioPainter& painter, JobRecord job, const std::string& dir, std::int64_t budget = 0) {
   painter.check(job);
-  job.estimated_bytes = painter.estimate_bytes(job, 0);
+  job.estimated_bytes = painter.estimate_bytes(job, budget);
+  if (budget > 0) EXPECT_LE(job.estimated_bytes, budget);
   const JobRun run{job, dir, [](int, int, const json&) {}, [](const cv::Mat&) {}, [] { return false; },
                    [] { return false; }};
   int width = 0, height = 0;
@@ -111,6 +113,23 @@ TEST(StudioAdainPainter, EncodesEachUploadOnceAndStrengthIsAlpha) {
   EXPECT_GT(max_difference(even, full), 0.05) << "an even blend differs from the first painting alone";
   EXPECT_EQ(painter.adain_style_counts().predicted, 2u) << "nothing new to encode";
   EXPECT_EQ(painter.style_vector_counts().predicted, 0u) << "Magenta's cache is its own";
+
+  // A memory limit below the whole pass's peak: admitted in tiles, the same picture.
+  const JobRecord large = adain_job(scratch.file("f"), picture_png(640, 480), {painting}, 1.0);
+  const std::int64_t whole = painter.estimate_bytes(large, 0);
+  const std::int64_t limit = whole - 150'000'000;
+  const cv::Mat tiled = paint(painter, large, scratch.file("f"), limit);
+  const cv::Mat untiled = paint(painter, large, scratch.file("f"));
+  EXPECT_EQ(tiled.size(), cv::Size(640, 480));
+  EXPECT_LE(max_difference(tiled, untiled), 1.0 / 255 + 1e-6) << "tiles within " << limit << " bytes of " << whole;
+  // Too little even to encode the painting: refused before anything runs.
+  try {
+    painter.estimate_bytes(large, 100'000'000);
+    ADD_FAILURE() << "a job was admitted within 100 MB";
+  } catch (const studio::Refusal& refusal) {
+    EXPECT_EQ(refusal.status, 422);
+    EXPECT_EQ(std::string(refusal.what()).rfind("too large for the studio's memory limit", 0), 0u) << refusal.what();
+  }
 }
 
 TEST(StudioAdainPainter, WithoutTheNetworksCheckSaysHowToGetThem) {

@@ -53,6 +53,17 @@ std::int64_t decode_bytes(const JobSettings& settings) {
   return kDecodeBytesPerPixel * (content_pixels + settings.style_pixels);
 }
 
+// Peak memory of AdaIN encoding a job's paintings (one at a time, each shrunk to
+// kAdainStyleSize on its shorter side): bounded by a 4:1 painting's, or all of
+// the uploads' pixels when fewer, through the whole pass's costs (which count
+// the decoder too: an over-estimate).
+std::int64_t adain_style_encoding_bytes(std::int64_t style_pixels) {
+  const std::int64_t side = kAdainStyleSize;
+  const std::int64_t pixels = std::min(style_pixels, 4 * side * side);
+  if (pixels <= 0) return 0;
+  return plan_adain_tiling(side, (pixels + side - 1) / side, "relu4_1", 0).estimated_bytes;
+}
+
 FinishOptions finish_options(const JobRecord& job, const JobSettings& settings) {
   FinishOptions finishing;
   // An optimisation's strength is its style weight; Magenta's moves the style vector, AdaIN's the features.
@@ -219,11 +230,18 @@ std::int64_t StudioPainter::estimate_bytes(const JobRecord& job, std::int64_t bu
              : job.method == "adain" ? plan_adain_tiling(size.height, size.width, "relu4_1", max_memory)
                                      : plan_magenta_tiling(size.height, size.width, max_memory);
     };
+    // AdaIN encodes each new painting whole, before painting: at most 512 pixels on its shorter side.
+    const std::int64_t encode =
+        job.method == "adain" ? adain_style_encoding_bytes(settings.style_pixels) : std::int64_t{0};
     // Tiles when the whole picture would not fit: then only the tiles count.
     const TilingPlan whole = plan(0);
-    if (budget <= 0 || decode + whole.estimated_bytes <= budget) return decode + whole.estimated_bytes;
+    if (budget <= 0 || decode + std::max(whole.estimated_bytes, encode) <= budget)
+      return decode + std::max(whole.estimated_bytes, encode);
+    if (decode + encode > budget)
+      throw Refusal(422, "too large for the studio's memory limit: encoding the paintings needs about " +
+                             format_memory_size(decode + encode));
     try {
-      return decode + plan(std::max<std::int64_t>(1, budget - decode)).estimated_bytes;
+      return decode + std::max(plan(std::max<std::int64_t>(1, budget - decode)).estimated_bytes, encode);
     } catch (const Error& error) {
       throw Refusal(422, std::string("too large for the studio's memory limit: ") + first_line(error.what()));
     }
