@@ -264,6 +264,7 @@ async function magentaJob(page, args) {
   await page.setInputFiles('#style-upload', args.painting);
   check(await page.isChecked('#method-magenta'), 'uploading a painting did not choose the instant (Magenta) method');
   check(await page.isVisible('#live-note'), 'the live-repaint note is not shown for Magenta');
+  check(!(await page.isVisible('#method-adain')), 'AdaIN is offered on a server without its networks');
   await recordTimeline(page);
   await page.click('#paint-button');
   await waitForDone(page, 'Magenta job with an uploaded painting');
