@@ -80,23 +80,36 @@ class RegionPainters {
 
 }  // namespace
 
-int run_region_stylize(const StylizeArgs& args) {
+MaskPlan plan_mask(const StylizeArgs& args) {
   if (args.mask.empty()) throw Error("--region binds colours of a --mask picture: give the --mask");
   if (!args.style_blend.empty()) throw Error("--mask puts each style in its own place: drop --style-blend");
-  std::vector<RegionSpec> regions;
-  for (const auto& text : args.regions) regions.push_back(parse_region(text));
-  std::vector<std::string> styles;
-  if (!regions.empty()) {
+  MaskPlan plan;
+  for (const auto& text : args.regions) plan.regions.push_back(parse_region(text));
+  if (!plan.regions.empty()) {
     if (!args.styles.empty() || !args.model.empty())
       throw Error("with --region each region names its style: drop --style and --model");
-    for (const auto& region : regions) styles.push_back(region.style);
-  } else {
-    styles = args.model.empty() ? args.styles : std::vector<std::string>{args.model};
-    if (!args.model.empty() && !args.styles.empty()) throw Error("--model and --style choose different engines: give one of them");
-    if (styles.empty() || styles.size() > 2)
-      throw Error("a grey --mask takes --model or one --style (white: painted), or two --style pictures (white: the "
-                  "first, black: the second); for more, colour the regions and bind each with --region");
+    for (const auto& region : plan.regions) plan.styles.push_back(region.style);
+    return plan;
   }
+  if (!args.model.empty() && !args.styles.empty()) throw Error("--model and --style choose different engines: give one of them");
+  plan.styles = args.model.empty() ? args.styles : std::vector<std::string>{args.model};
+  if (plan.styles.empty() || plan.styles.size() > 2)
+    throw Error("a grey --mask takes --model or one --style (white: painted), or two --style pictures (white: the "
+                "first, black: the second); for more, colour the regions and bind each with --region");
+  return plan;
+}
+
+RegionWeights MaskPlan::weights(const cv::Mat& mask_rgb, cv::Size size, double feather) const {
+  if (regions.empty()) return grey_mask_weights(mask_rgb, size, static_cast<int>(styles.size()));
+  std::vector<cv::Vec3b> colours;
+  for (const auto& region : regions) colours.push_back(region.colour);
+  return colour_mask_weights(mask_rgb, size, colours, 24, feather);
+}
+
+int run_region_stylize(const StylizeArgs& args) {
+  const MaskPlan mask_plan = plan_mask(args);
+  const std::vector<std::string>& styles = mask_plan.styles;
+  const std::vector<RegionSpec>& regions = mask_plan.regions;
   OnePassBatch batch(args, "--mask");
   const Image mask_picture = load_image(args.mask, LoadOptions{args.max_pixels});
   std::vector<std::string> protected_files = styles;
@@ -110,8 +123,6 @@ int run_region_stylize(const StylizeArgs& args) {
   RegionPainters factory(args, batch);
   std::vector<StylePainter> painters;
   for (const auto& style : styles) painters.push_back(factory.add(style));
-  std::vector<cv::Vec3b> colours;
-  for (const auto& region : regions) colours.push_back(region.colour);
   batch.progress.info(std::to_string(styles.size()) + " style(s) placed by " + args.mask + " (" +
                           (regions.empty() ? "grey" : "colour regions") + "), for " + std::to_string(plan.size()) +
                           " picture(s)",
@@ -119,8 +130,7 @@ int run_region_stylize(const StylizeArgs& args) {
   return run_batch(plan, batch.outputs, batch.progress, [&](const std::string& input, const std::string& output) {
     const Image content = batch.load(input);
     const cv::Size size = content.rgb.size();
-    const RegionWeights weights = regions.empty() ? grey_mask_weights(mask_picture.rgb, size, static_cast<int>(styles.size()))
-                                                  : colour_mask_weights(mask_picture.rgb, size, colours, 24, args.feather);
+    const RegionWeights weights = mask_plan.weights(mask_picture.rgb, size, args.feather);
     for (const auto& notice : weights.notices) say_warning(batch.progress, input, notice);
     std::vector<cv::Mat> painted;
     for (const auto& paint : painters) painted.push_back(paint(content.rgb));

@@ -3,6 +3,7 @@
 // hands the others (Magenta, AdaIN, --model) to their files.
 #include <algorithm>
 #include <cstdio>
+#include <optional>
 #include <filesystem>
 #include <iomanip>
 #include <sstream>
@@ -16,6 +17,7 @@
 #include "atelier/image.hpp"
 #include "atelier/model_store.hpp"
 #include "atelier/painters.hpp"
+#include "batch_outputs.hpp"
 #include "commands.hpp"
 #include "interrupt.hpp"
 #include "progress.hpp"
@@ -74,7 +76,7 @@ GatysOptions gatys_options(const StylizeArgs& args) {
 // command that wrote it. (Output-only settings such as --post are left out.)
 std::string describe_job(const StylizeArgs& args, const std::string& weights_path, const GatysOptions& options) {
   nlohmann::json job = {
-      {"content", fs::absolute(args.content).string()}, {"styles", args.styles},
+      {"content", fs::absolute(args.content).string()}, {"styles", args.styles}, {"mask", args.mask}, {"regions", args.regions},
       {"weights", fs::absolute(weights_path).string()}, {"size", args.size}, {"scales", options.scales},
       {"preprocess", args.preprocess}, {"pooling", args.pooling}, {"content_layers", options.content_layers},
       {"style_layers", options.style_layers}, {"content_weight", options.content_weight},
@@ -100,14 +102,15 @@ std::function<void(const GatysProgress&)> progress_reporter(Progress& progress) 
 int run_stylize(const StylizeArgs& args) {
   // AdaIN's own two-style mask normalises each region by its statistics.
   const bool adain_mask = args.method == "adain" && args.regions.empty() && args.styles.size() == 2;
-  if ((!args.mask.empty() || !args.regions.empty()) && !adain_mask) {
-    if (args.method == "gatys") throw Error("--mask with --method gatys is not there yet: use magenta, adain or --model");
-    return run_region_stylize(args);
-  }
+  const bool masked = !args.mask.empty() || !args.regions.empty();
+  if (masked && !adain_mask && args.method != "gatys") return run_region_stylize(args);
+  const std::optional<MaskPlan> mask_plan = masked && args.method == "gatys" ? std::optional(plan_mask(args)) : std::nullopt;
+  const std::vector<std::string>& style_paths = mask_plan ? mask_plan->styles : args.styles;
+  if (mask_plan && !args.model.empty()) throw Error("--method gatys paints with --style pictures, not --model");
   if (args.method == "magenta") return run_magenta_stylize(args);
   if (args.method == "adain") return run_adain_stylize(args);
   if (!args.model.empty()) return run_fast_stylize(args);
-  if (args.content.empty() || args.styles.empty() || args.output.empty())
+  if (args.content.empty() || style_paths.empty() || args.output.empty())
     throw Error("stylize: --content, --style and --output are required, or --model with input images (see --help)");
   Progress progress(args.output_flags.mode());
   configure_runtime(args.runtime.threads);
@@ -115,7 +118,8 @@ int run_stylize(const StylizeArgs& args) {
   const SaveOptions save_options{args.quality, args.bit_depth};
   check_can_save(args.output, save_options);  // fail now, not after the long run
   refuse_overwriting_input(args.content, args.output);
-  for (const auto& style : args.styles) refuse_overwriting_input(style, args.output);
+  for (const auto& style : style_paths) refuse_overwriting_input(style, args.output);
+  if (masked) refuse_overwriting_input(args.mask, args.output);
   refuse_overwriting_input(args.init, args.output);
   FinishOptions finishing;
   finishing.original_colors = args.original_colors;
@@ -124,10 +128,16 @@ int run_stylize(const StylizeArgs& args) {
   const LoadOptions load_options{args.max_pixels};
   Image content = load_image(args.content, load_options);
   std::vector<cv::Mat> styles;
-  for (const auto& path : args.styles) styles.push_back(load_image(path, load_options).rgb);
+  for (const auto& path : style_paths) styles.push_back(load_image(path, load_options).rgb);
   GatysOptions options = gatys_options(args);
   options.precision = chosen_precision(args.runtime, progress);
   content = resize_longest_side(content, options.scales.empty() ? (args.size > 0 ? args.size : 512) : options.scales.back());
+  if (mask_plan) {  // guided Gram matrices: each style where its region is
+    const RegionWeights weights =
+        mask_plan->weights(load_image(args.mask, load_options).rgb, content.rgb.size(), args.feather);
+    for (const auto& notice : weights.notices) say_warning(progress, args.content, notice);
+    options.style_masks = weights.weights;
+  }
 
   const std::string weights_path = ModelStore(args.models_dir).resolve(args.weights);
   const GatysPainter painter({weights_path, args.preprocess, args.pooling, args.runtime.device});

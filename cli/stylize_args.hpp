@@ -6,6 +6,7 @@
 #include <vector>
 
 #include "atelier/gatys_options.hpp"
+#include "atelier/regions.hpp"
 #include "adain_flags.hpp"
 #include "common_flags.hpp"
 #include "magenta_style.hpp"
@@ -76,5 +77,13 @@ int run_adain_stylize(const StylizeArgs& args);
 void add_adain_flags(CLI::App* command, StylizeArgs* args);
 // The one-pass methods where --mask and --region say (cmd_regions.cpp).
 int run_region_stylize(const StylizeArgs& args);
+// The styles a --mask places (the --region styles, or --model / --style),
+// checked; and their weights at a picture's size.
+struct MaskPlan {
+  std::vector<std::string> styles;
+  std::vector<RegionSpec> regions;  // empty: a grey mask
+  RegionWeights weights(const cv::Mat& mask_rgb, cv::Size size, double feather) const;
+};
+MaskPlan plan_mask(const StylizeArgs& args);
 
 }  // namespace atelier::cli

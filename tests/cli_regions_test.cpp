@@ -98,7 +98,7 @@ TEST_F(CliRegionsTest, BadMasksAreOneLineErrorsAndNoOutput) {
       {"-s '" + a + "' -s '" + a + "' -s '" + a + "' --mask '" + mask + "'", "colour the regions"},
       {"-s '" + a + "' -s '" + a + "' --style-blend 1,1 --mask '" + mask + "'", "drop --style-blend"},
       {"--mask '" + mask + "' --region '#ff0000=no_such_network'", "no_such_network"},
-      {"--method gatys -s '" + a + "' --mask '" + mask + "'", "not there yet"},
+      {"--method gatys -m net --mask '" + mask + "'", "not --model"},
   };
   for (const auto& [flags, message] : cases) {
     SCOPED_TRACE(flags);

@@ -44,6 +44,13 @@ struct GatysOptions {
   std::vector<double> style_blend;
   // Longest side of the style images relative to the content's.
   double style_scale = 1.0;
+  // Guided Gram matrices (Gatys et al. 2017, "Controlling Perceptual
+  // Factors"): one weight map per style (CV_32FC1 in [0,1], any size: each
+  // is resized to every layer), style i's loss counting only where its map
+  // is. Each region's Gram matrix is normalised by its own area, so small
+  // regions count as much as large ones; the target is the whole style
+  // image's. Empty: every style everywhere, blended by style_blend.
+  std::vector<cv::Mat> style_masks;
 
   enum class Init { Content, Noise, Image } init = Init::Content;
   cv::Mat init_image;  // CV_32FC3 RGB [0,1], for Init::Image (resized to fit)

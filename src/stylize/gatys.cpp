@@ -71,6 +71,11 @@ void check_options(const VggFeatures& network, const std::vector<cv::Mat>& style
   for (const auto& layer : all_layers(options)) network.check_layer(layer);
   if (options.iterations < 1) throw Error("--iterations must be at least 1");
   if (!(options.style_scale > 0)) throw Error("--style-scale must be positive");
+  if (!options.style_masks.empty() && options.style_masks.size() != styles.size())
+    throw Error(std::to_string(options.style_masks.size()) + " style masks for " + std::to_string(styles.size()) +
+                " style images");
+  for (const auto& mask : options.style_masks)
+    if (mask.type() != CV_32FC1 || mask.empty()) throw Error("internal: style masks are CV_32FC1");
   for (int scale : options.scales)
     if (scale < 16 || scale > kMaxGatysSide) throw Error("--scales entries must be 16.." + std::to_string(kMaxGatysSide) + " pixels");
 }
@@ -308,14 +313,54 @@ GatysObjective::GatysObjective(const VggFeatures& network, const torch::Tensor& 
   torch::NoGradGuard no_grad;
   auto content_features = network.extract(content, options.content_layers);
   for (const auto& layer : options.content_layers) content_targets_[layer] = content_features.at(layer);
+  const bool masked = !options.style_masks.empty();
   for (size_t i = 0; i < styles.size(); ++i) {
     auto style_features = network.extract(styles[i], options.style_layers);
+    if (masked) region_targets_.emplace_back();
     for (const auto& layer : options.style_layers) {
+      if (masked) {
+        region_targets_.back()[layer] = gram_matrix(style_features.at(layer));
+        continue;
+      }
       auto weighted = gram_matrix(style_features.at(layer)) * blend.at(i);
       auto [slot, inserted] = style_targets_.emplace(layer, weighted);
       if (!inserted) slot->second = slot->second + weighted;
     }
   }
+  for (const auto& mask : options.style_masks) {
+    const cv::Mat at_size = resize_plane(mask, {static_cast<int>(content.size(3)), static_cast<int>(content.size(2))});
+    region_masks_.push_back(
+        torch::from_blob(const_cast<float*>(at_size.ptr<float>()), {1, 1, at_size.rows, at_size.cols}, torch::kFloat32)
+            .clone()
+            .to(content.device()));
+  }
+}
+
+// Guided Gram matrices: each style's map, area-resized to a layer, weights
+// its features; the Gram matrix over the map's own area is compared with the
+// style's, and regions are averaged, so a small one counts as a large one.
+torch::Tensor GatysObjective::region_style_loss(const std::map<std::string, torch::Tensor>& features,
+                                                const torch::Tensor& image) const {
+  auto total = torch::zeros({}, image.options());
+  int counted = 0;
+  for (size_t i = 0; i < region_masks_.size(); ++i) {
+    auto region = torch::zeros({}, image.options());
+    for (const auto& [layer, target] : region_targets_[i]) {
+      const auto& f = features.at(layer);
+      const auto mask = torch::nn::functional::interpolate(
+          region_masks_[i], torch::nn::functional::InterpolateFuncOptions()
+                                .size(std::vector<int64_t>{f.size(2), f.size(3)})
+                                .mode(torch::kArea));
+      const double area = mask.square().mean().item<double>();
+      if (area < 1e-6) continue;  // this region is empty at this layer
+      const auto gram = gram_matrix((f * mask.to(f.scalar_type())).to(image.scalar_type())) / area;
+      region = region + style_loss(gram, target);
+    }
+    if (region_masks_[i].max().item<float>() <= 0.0f) continue;  // no pixel of this style's region
+    total = total + region;
+    ++counted;
+  }
+  return counted > 0 ? total / counted : total;
 }
 
 GatysLoss GatysObjective::operator()(const torch::Tensor& image) const {
@@ -332,10 +377,11 @@ GatysLoss GatysObjective::operator()(const torch::Tensor& image) const {
     content = content + content_loss(as_image_type(features.at(layer)), target);
   auto style = torch::zeros({}, image.options());
   for (const auto& [layer, target] : style_targets_) style = style + style_loss(as_image_type(grams.at(layer)), target);
+  if (!region_masks_.empty()) style = region_style_loss(features, image);
   // Layer terms are averaged so that weights do not depend on layer counts.
   GatysLoss loss;
   loss.content = content * (options_.content_weight / std::max<size_t>(1, content_targets_.size()));
-  loss.style = style * (options_.style_weight / std::max<size_t>(1, style_targets_.size()));
+  loss.style = style * (options_.style_weight / std::max<size_t>(1, options_.style_layers.size()));
   loss.tv = total_variation_loss(image) * options_.tv_weight;
   loss.total = loss.content + loss.style + loss.tv;
   return loss;

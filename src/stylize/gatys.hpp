@@ -40,6 +40,11 @@ class GatysObjective {
   std::vector<std::string> layers_;  // union of content and style layers
   std::map<std::string, torch::Tensor> content_targets_;
   std::map<std::string, torch::Tensor> style_targets_;  // blended Gram matrices
+  // With style_masks: per style, its own targets and its map at the image's size [1,1,H,W].
+  std::vector<std::map<std::string, torch::Tensor>> region_targets_;
+  std::vector<torch::Tensor> region_masks_;
+  torch::Tensor region_style_loss(const std::map<std::string, torch::Tensor>& features,
+                                  const torch::Tensor& image) const;
 };
 
 // Defaults: content relu4_2 (relu3_2 when the network stops before it);
