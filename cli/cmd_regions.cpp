@@ -78,6 +78,15 @@ class RegionPainters {
   std::shared_ptr<MagentaPainter> magenta_;
 };
 
+// In a folder of masks, the one whose name (without extension) is the photo's.
+std::string mask_for(const std::string& folder, const std::string& input) {
+  const std::string stem = fs::path(input).stem().string();
+  for (const auto& entry : fs::directory_iterator(folder))
+    if (entry.is_regular_file() && entry.path().stem().string() == stem) return entry.path().string();
+  throw Error("no mask for " + fs::path(input).filename().string() + " in " + folder + " (a picture named " + stem +
+              ".png or the like)");
+}
+
 }  // namespace
 
 MaskPlan plan_mask(const StylizeArgs& args) {
@@ -111,7 +120,9 @@ int run_region_stylize(const StylizeArgs& args) {
   const std::vector<std::string>& styles = mask_plan.styles;
   const std::vector<RegionSpec>& regions = mask_plan.regions;
   OnePassBatch batch(args, "--mask");
-  const Image mask_picture = load_image(args.mask, LoadOptions{args.max_pixels});
+  // One mask for every photo, or a folder of masks named as the photos.
+  const bool mask_folder = fs::is_directory(args.mask);
+  const cv::Mat shared_mask = mask_folder ? cv::Mat() : load_image(args.mask, LoadOptions{args.max_pixels}).rgb;
   std::vector<std::string> protected_files = styles;
   protected_files.push_back(args.mask);
   const std::string name = regions.empty() && !args.model.empty() ? fs::path(args.model).stem().string() : "regions";
@@ -130,7 +141,8 @@ int run_region_stylize(const StylizeArgs& args) {
   return run_batch(plan, batch.outputs, batch.progress, [&](const std::string& input, const std::string& output) {
     const Image content = batch.load(input);
     const cv::Size size = content.rgb.size();
-    const RegionWeights weights = mask_plan.weights(mask_picture.rgb, size, args.feather);
+    const cv::Mat mask = mask_folder ? load_image(mask_for(args.mask, input), LoadOptions{args.max_pixels}).rgb : shared_mask;
+    const RegionWeights weights = mask_plan.weights(mask, size, args.feather);
     for (const auto& notice : weights.notices) say_warning(batch.progress, input, notice);
     std::vector<cv::Mat> painted;
     for (const auto& paint : painters) painted.push_back(paint(content.rgb));

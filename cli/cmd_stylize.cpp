@@ -248,7 +248,7 @@ Runner add_stylize_command(CLI::App& app) {
   cmd->add_option("--mask", args->mask,
                   "Where the styles go (one-pass methods): a grey picture, white painted and black left as the photo "
                   "(with two --style pictures black takes the second), or colour regions bound by --region; any "
-                  "size, stretched to the photo");
+                  "size, stretched to the photo. With several photos, a folder: each photo's mask by its name");
   cmd->add_option("--region", args->regions,
                   "With a colour --mask: '#rrggbb=STYLE', a colour and its style: a picture or .json vector "
                   "(--method magenta or adain) or a trained network (a name or .safetensors file); repeat per region; "

@@ -86,6 +86,31 @@ TEST_F(CliRegionsTest, GreyMaskIsWhereAndHowStrongly) {
   EXPECT_NE(stretched.err.find("stretched to fit"), std::string::npos) << stretched.err;
 }
 
+// A batch with a folder of masks: each photo takes the mask of its name;
+// a photo without one is reported and skipped, the others are painted.
+TEST_F(CliRegionsTest, BatchTakesEachPhotosMaskByName) {
+  const std::string a = noise("a.png", 32, 32, 8);
+  fs::create_directories(scratch_.file("photos"));
+  fs::create_directories(scratch_.file("masks"));
+  fs::create_directories(scratch_.file("out"));
+  for (const char* name : {"one", "two", "three"}) {
+    cv::Mat rgb(24, 40, CV_32FC3);
+    cv::randu(rgb, 0.0, 1.0);
+    save_image(Image{rgb, {}}, scratch_.file(std::string("photos/") + name + ".png"));
+  }
+  cv::Mat black(24, 40, CV_32FC3, cv::Scalar(0, 0, 0)), white(24, 40, CV_32FC3, cv::Scalar(1, 1, 1));
+  save_image(Image{black, {}}, scratch_.file("masks/one.png"));
+  save_image(Image{white, {}}, scratch_.file("masks/two.jpg"));
+  const auto batch = run("stylize '" + scratch_.file("photos/one.png") + "' '" + scratch_.file("photos/two.png") + "' '" +
+                         scratch_.file("photos/three.png") + "' -s '" + a + "' --mask '" + scratch_.file("masks") +
+                         "' --out-dir '" + scratch_.file("out") + "' -q");
+  EXPECT_EQ(batch.code, 1);  // one photo failed
+  EXPECT_NE(batch.err.find("no mask for three.png"), std::string::npos) << batch.err;
+  EXPECT_LE(largest(read("out/one.regions.png"), read("photos/one.png")), 2.0 / 255);  // black: the photo
+  EXPECT_GT(largest(read("out/two.regions.png"), read("photos/two.png")), 0.1);       // white: painted
+  EXPECT_FALSE(fs::exists(scratch_.file("out/three.regions.png")));
+}
+
 TEST_F(CliRegionsTest, BadMasksAreOneLineErrorsAndNoOutput) {
   const std::string photo = noise("photo.png", 32, 32, 5), a = noise("a.png", 32, 32, 6), mask = noise("m.png", 32, 32, 7);
   testing::write_all(scratch_.file("text.png"), "not a picture");
