@@ -112,9 +112,10 @@ class Studio {
   Studio& operator=(const Studio&) = delete;
 
   // Queues a new job (params filled in, id and times set here) with its
-  // uploaded files, already checked to decode. Throws Refusal: 400 (painter check), 422 (cannot fit in
+  // uploaded files, already checked to decode (a mask: empty for none). Throws Refusal: 400 (painter check), 422 (cannot fit in
   // memory), 429 (queue full, with a retry time), 503 (shutting down).
-  JobRecord submit(JobRecord job, const std::string& content, const std::vector<std::string>& styles);
+  JobRecord submit(JobRecord job, const std::string& content, const std::vector<std::string>& styles,
+                   const std::string& mask = {});
   // Queues an interrupted, failed or cancelled job again (409 otherwise).
   JobRecord rerun(const std::string& id);
   // Cancels a queued or running job; 404 / 409 as Refusal.

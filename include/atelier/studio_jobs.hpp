@@ -39,6 +39,10 @@ struct JobSettings {
   std::string precision = "fp32";
   int styles = 0;  // magenta, adain and gatys: paintings uploaded
   std::vector<double> style_blend;  // magenta, adain: one weight per painting; empty: equal weights
+  // fast, magenta, adain: a grey mask was uploaded (the job's "mask" file):
+  // one style goes where it is white, the photo stays where black; two
+  // styles: the first where white, the second where black.
+  bool mask = false;
   std::int64_t style_pixels = 0;
   int content_width = 0, content_height = 0;
   std::string content_name;

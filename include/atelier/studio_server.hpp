@@ -32,6 +32,7 @@ struct JobRequest {
   JobRecord job;
   std::string content;
   std::vector<std::string> styles;
+  std::string mask;  // empty: none
 };
 
 // Checks every field and decodes every picture (its bytes decide whether it

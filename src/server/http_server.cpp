@@ -299,7 +299,7 @@ void StudioServer::Impl::add_job_routes() {
       [this](const Request& req, Response& res) {
         const std::vector<UploadedField> fields = parse_multipart(req.body, req.header("content-type"));
         const JobRequest request = parse_job_request(fields, options.limits);
-        const JobRecord job = studio.submit(request.job, request.content, request.styles);
+        const JobRecord job = studio.submit(request.job, request.content, request.styles, request.mask);
         const JobView view = studio.view(job.id);
         res.set_header("Location", kApi + "/jobs/" + job.id);
         send_json(res, 202, {{"id", job.id}, {"status", status_name(view.job.status)}, {"position", view.position}});

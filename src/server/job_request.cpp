@@ -201,6 +201,7 @@ JobRequest parse_job_request(const std::vector<UploadedField>& fields, const Upl
   bool params_given = false;
   const UploadedField* content = nullptr;
   std::vector<const UploadedField*> styles;
+  const UploadedField* mask = nullptr;
   for (const auto& field : fields) {
     if (field.name == "content") {
       if (content) throw Refusal(400, "content: give one photo");
@@ -209,6 +210,9 @@ JobRequest parse_job_request(const std::vector<UploadedField>& fields, const Upl
       if (static_cast<int>(styles.size()) == limits.max_styles)
         throw Refusal(400, "style: at most " + std::to_string(limits.max_styles) + " paintings");
       styles.push_back(&field);
+    } else if (field.name == "mask") {
+      if (mask) throw Refusal(400, "mask: give one mask");
+      mask = &field;
     } else if (field.name == "params") {
       if (params_given) throw Refusal(400, "params: given twice");
       params_given = true;
@@ -240,6 +244,12 @@ JobRequest parse_job_request(const std::vector<UploadedField>& fields, const Upl
   if (paints_with_uploads && !model.empty()) throw Refusal(400, "model: " + a_job + " takes paintings, not a model");
   if (!one_pass_paintings && !setting("style_blend").empty())
     throw Refusal(400, "style_blend: only a magenta or adain job blends paintings");
+  if (mask && method == "gatys") throw Refusal(400, "mask: only a fast, magenta or adain job takes a mask");
+  if (mask && styles.size() > 2)
+    throw Refusal(400, "mask: a grey mask takes one painting (white: painted) or two (white: the first, black: the "
+                       "second), not " + std::to_string(styles.size()));
+  if (mask && !setting("style_blend").empty())
+    throw Refusal(400, "style_blend: a mask puts each painting in its own place; drop style_blend");
   const auto printable = [](char c) { return std::isprint(static_cast<unsigned char>(c)) != 0; };
   if (model.size() > 200 || !std::all_of(model.begin(), model.end(), printable))
     throw Refusal(400, "model: \"" + shown(model) + "\" is not a style name");
@@ -258,6 +268,8 @@ JobRequest parse_job_request(const std::vector<UploadedField>& fields, const Upl
                              std::to_string(kMinOnePassStyleSide) + " pixels a side)");
   }
 
+  if (mask) check_picture("mask", mask->content, limits.max_pixels);
+
   const int own_size = std::max(size.width, size.height);
   const int default_size =
       method == "gatys" ? std::min(JobSettings::kGatysSize, limits.max_size) : std::min(own_size, limits.max_size);
@@ -271,6 +283,7 @@ JobRequest parse_job_request(const std::vector<UploadedField>& fields, const Upl
   typed.keep_colors = parse_flag("keep_colors", setting("keep_colors"));
   if (!setting("style_blend").empty()) typed.style_blend = parse_style_blend(setting("style_blend"), typed.styles);
   typed.precision = precision;
+  typed.mask = mask != nullptr;
   typed.style_pixels = style_pixels;
   typed.content_width = size.width;
   typed.content_height = size.height;
@@ -281,6 +294,7 @@ JobRequest parse_job_request(const std::vector<UploadedField>& fields, const Upl
   job.iterations = method == "gatys" ? typed.iterations : 1;
   request.content = content->content;
   for (const auto* style : styles) request.styles.push_back(style->content);
+  if (mask) request.mask = mask->content;
   return request;
 }
 

@@ -157,7 +157,8 @@ void Studio::check_capacity_locked() const {
   throw Refusal(429, "the queue is full (" + std::to_string(queue_.size()) + " jobs waiting); try again later", retry);
 }
 
-JobRecord Studio::submit(JobRecord job, const std::string& content, const std::vector<std::string>& styles) {
+JobRecord Studio::submit(JobRecord job, const std::string& content, const std::vector<std::string>& styles,
+                         const std::string& mask) {
   {
     std::lock_guard<std::mutex> lock(mutex_);
     check_capacity_locked();  // fail fast, before the work below
@@ -181,6 +182,7 @@ JobRecord Studio::submit(JobRecord job, const std::string& content, const std::v
   const std::string dir = store_.job_dir(job.id);
   write_file_atomically(dir + "/content", content);
   for (size_t i = 0; i < styles.size(); ++i) write_file_atomically(dir + "/style-" + std::to_string(i), styles[i]);
+  if (!mask.empty()) write_file_atomically(dir + "/mask", mask);
 
   std::lock_guard<std::mutex> lock(mutex_);
   try {

@@ -11,6 +11,7 @@
 #include "atelier/image.hpp"
 #include "atelier/memory_size.hpp"
 #include "atelier/model_names.hpp"
+#include "atelier/regions.hpp"
 #include "atelier/runtime.hpp"
 #include "atelier/tiling.hpp"
 
@@ -83,6 +84,13 @@ PaintOutcome save_one_pass(const JobRun& run, const JobSettings& settings, const
   width = rgb.cols;
   height = rgb.rows;
   return PaintOutcome::Done;
+}
+
+// A masked job's picture: each style painted over the whole photo, laid down
+// by the job's grey mask (stretched to the photo's size if need be).
+cv::Mat masked(const JobRun& run, const cv::Mat& photo, const std::vector<cv::Mat>& painted) {
+  const cv::Mat mask = load_image(run.dir + "/mask", LoadOptions{0}).rgb;
+  return composite(photo, painted, grey_mask_weights(mask, photo.size(), static_cast<int>(painted.size())).weights);
 }
 
 }  // namespace
@@ -344,7 +352,8 @@ PaintOutcome StudioPainter::paint_fast(const JobRun& run, int& width, int& heigh
   run.report(0, 1, nlohmann::json::object());
   // The job was admitted with its estimate; tiles keep it within that.
   const std::int64_t budget = std::max<std::int64_t>(1, run.job.estimated_bytes - decode_bytes(settings));
-  const cv::Mat rgb = painter->paint(content.rgb, parse_precision(settings.precision), budget);
+  cv::Mat rgb = painter->paint(content.rgb, parse_precision(settings.precision), budget);
+  if (settings.mask) rgb = masked(run, content.rgb, {rgb});
   return save_one_pass(run, settings, rgb, content, width, height);
 }
 
@@ -363,19 +372,31 @@ PaintOutcome StudioPainter::paint_magenta(const JobRun& run, int& width, int& he
       return painter->style_vector(load_image(path, LoadOptions{0}).rgb);
     }));
   }
-  std::vector<double> weights = settings.style_blend;
-  if (weights.empty()) weights.assign(styles.size(), 1.0);
-  StyleVector style = blend_style_vectors(styles, weights);
-  if (settings.strength < 1.0) {
+  const auto with_strength = [&](StyleVector style) {
+    if (settings.strength >= 1.0) return style;
     const std::string key = "photo:" + sha256_file(run.dir + "/content") + "@" + std::to_string(settings.size);
     const StyleVector own = cached<StyleVector>(style_vectors_, key, [&] { return painter->style_vector(content.rgb); });
-    style = interpolate_style_vectors(style, own, settings.strength);
-  }
-  if (run.cancel_requested()) return PaintOutcome::Stopped;
+    return interpolate_style_vectors(style, own, settings.strength);
+  };
   // Within the memory the job was admitted with, in tiles if need be (as a fast job).
   const std::int64_t budget = std::max<std::int64_t>(1, run.job.estimated_bytes - decode_bytes(settings));
-  const cv::Mat rgb = painter->paint(content.rgb, style, /*strength=*/1.0, parse_precision(settings.precision),
-                                     StylePictureOptions{}, budget);
+  const auto paint_with = [&](const StyleVector& style) {
+    return painter->paint(content.rgb, with_strength(style), /*strength=*/1.0, parse_precision(settings.precision),
+                          StylePictureOptions{}, budget);
+  };
+  if (settings.mask) {  // each painting over the whole photo, then laid down by the mask
+    std::vector<cv::Mat> painted;
+    for (const StyleVector& style : styles) {
+      if (run.cancel_requested()) return PaintOutcome::Stopped;
+      painted.push_back(paint_with(style));
+    }
+    return save_one_pass(run, settings, masked(run, content.rgb, painted), content, width, height);
+  }
+  std::vector<double> weights = settings.style_blend;
+  if (weights.empty()) weights.assign(styles.size(), 1.0);
+  const StyleVector style = blend_style_vectors(styles, weights);
+  if (run.cancel_requested()) return PaintOutcome::Stopped;
+  const cv::Mat rgb = paint_with(style);
   return save_one_pass(run, settings, rgb, content, width, height);
 }
 
@@ -401,6 +422,14 @@ PaintOutcome StudioPainter::paint_adain(const JobRun& run, int& width, int& heig
   options.precision = precision;
   // Within the memory the job was admitted with, in tiles if need be (as a fast job).
   options.max_memory = std::max<std::int64_t>(1, run.job.estimated_bytes - decode_bytes(settings));
+  if (settings.mask) {  // each painting over the whole photo, then laid down by the mask
+    std::vector<cv::Mat> painted;
+    for (const AdainStyle& style : styles) {
+      if (run.cancel_requested()) return PaintOutcome::Stopped;
+      painted.push_back(painter->paint(content.rgb, {style}, options));
+    }
+    return save_one_pass(run, settings, masked(run, content.rgb, painted), content, width, height);
+  }
   const cv::Mat rgb = painter->paint(content.rgb, styles, options);
   return save_one_pass(run, settings, rgb, content, width, height);
 }

@@ -1,0 +1,133 @@
+// The studio's masks (issue 15): a job's grey mask puts one painting where it
+// is white and keeps the photo where black, or two paintings, the first where
+// white and the second where black. Each painting is painted over the whole
+// photo, so each half must be that painting's own result. Over HTTP, with
+// random Magenta networks of the real layout.
+#include <gtest/gtest.h>
+#include <nlohmann/json.hpp>
+
+#include <opencv2/core.hpp>
+#include <opencv2/imgcodecs.hpp>
+
+#include <chrono>
+#include <thread>
+
+#include "random_magenta_network.hpp"
+#include "studio_fixtures.hpp"
+#include "studio_process.hpp"
+#include "test_support.hpp"
+
+namespace atelier::testing::serve_mask {
+
+using nlohmann::json;
+
+// A black picture whose columns left of `white_until` are white.
+std::string half_mask_png(int width, int height, int white_until) {
+  cv::Mat mask(height, width, CV_8UC3, cv::Scalar::all(0));
+  mask.colRange(0, white_until).setTo(cv::Scalar::all(255));
+  std::vector<unsigned char> bytes;
+  cv::imencode(".png", mask, bytes);
+  return std::string(bytes.begin(), bytes.end());
+}
+
+cv::Mat decoded(const std::string& png) {
+  return cv::imdecode(std::vector<uchar>(png.begin(), png.end()), cv::IMREAD_COLOR);
+}
+
+// The largest difference (0..255) of two pictures within columns [from, to).
+double difference(const cv::Mat& a, const cv::Mat& b, int from, int to) {
+  if (a.size() != b.size()) return 1e9;
+  return cv::norm(a.colRange(from, to), b.colRange(from, to), cv::NORM_INF);
+}
+
+class ServeMaskTest : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    write_random_magenta_models(scratch_.file("models"), 43);
+    server_ = std::make_unique<StudioProcess>(scratch_.file("data"), scratch_.file("models"), scratch_.file("server"));
+    ASSERT_GT(server_->port(), 0) << server_->log();
+  }
+
+  httplib::Result post(const std::vector<std::string>& paintings, const std::string& mask,
+                       const httplib::MultipartFormDataItems& extra = {}) {
+    httplib::MultipartFormDataItems items{{"content", photo_, "photo.png", "image/png"}};
+    for (const auto& painting : paintings) items.push_back({"style", painting, "art.png", "image/png"});
+    if (!mask.empty()) items.push_back({"mask", mask, "mask.png", "image/png"});
+    items.insert(items.end(), extra.begin(), extra.end());
+    auto client = server_->client();
+    return client.Post("/api/v1/jobs", items);
+  }
+
+  // The job's result, after it is done.
+  cv::Mat painted(const std::vector<std::string>& paintings, const std::string& mask) {
+    auto posted = post(paintings, mask);
+    if (!posted || posted->status != 202) {
+      ADD_FAILURE() << (posted ? posted->body : "no answer");
+      return {};
+    }
+    auto client = server_->client();
+    const std::string id = json::parse(posted->body)["id"];
+    json job;
+    for (int i = 0; i < 600; ++i) {
+      job = json::parse(client.Get("/api/v1/jobs/" + id)->body);
+      if (job["status"] != "queued" && job["status"] != "running") break;
+      std::this_thread::sleep_for(std::chrono::milliseconds(50));
+    }
+    if (job["status"] != "done") {
+      ADD_FAILURE() << job.dump() << server_->log();
+      return {};
+    }
+    EXPECT_EQ(job["params"]["mask"], !mask.empty());
+    return decoded(client.Get(job["result_url"].get<std::string>())->body);
+  }
+
+  ScratchDir scratch_;
+  std::unique_ptr<StudioProcess> server_;
+  const std::string photo_ = picture_png(96, 64);
+  const std::string first_ = picture_png(64, 64, 3), second_ = picture_png(48, 80, 6);
+};
+
+TEST_F(ServeMaskTest, OneOrTwoPaintingsGoWhereTheMaskSays) {
+  const std::string mask = half_mask_png(96, 64, 48);
+  const cv::Mat first = painted({first_}, ""), second = painted({second_}, "");
+  ASSERT_FALSE(first.empty());
+  ASSERT_FALSE(second.empty());
+  ASSERT_GT(difference(first, second, 0, 96), 20) << "the two paintings paint differently";
+  const cv::Mat photo = decoded(photo_);
+  ASSERT_GT(difference(first, photo, 0, 96), 20) << "the painting changes the photo";
+
+  // One painting: painted where white, the photo where black.
+  const cv::Mat one = painted({first_}, mask);
+  EXPECT_LE(difference(one, first, 0, 48), 2) << "the white half is the painting's own result";
+  EXPECT_LE(difference(one, photo, 48, 96), 2) << "the black half is the photo";
+
+  // Two paintings: the first where white, the second where black.
+  const cv::Mat two = painted({first_, second_}, mask);
+  EXPECT_LE(difference(two, first, 0, 48), 2);
+  EXPECT_LE(difference(two, second, 48, 96), 2);
+
+  // A mask of another size is stretched over the photo (its edge blurs a little).
+  const cv::Mat stretched = painted({first_, second_}, half_mask_png(48, 32, 24));
+  EXPECT_LE(difference(stretched, first, 0, 44), 2);
+  EXPECT_LE(difference(stretched, second, 52, 96), 2);
+}
+
+TEST_F(ServeMaskTest, ABadMaskIsAOneLineRefusal) {
+  const std::string mask = half_mask_png(96, 64, 48);
+  const auto refusal = [&](httplib::Result posted, int status, const std::string& says) {
+    ASSERT_TRUE(posted);
+    EXPECT_EQ(posted->status, status) << posted->body;
+    const std::string error = json::parse(posted->body)["error"];
+    EXPECT_EQ(error.find('\n'), std::string::npos) << error;
+    EXPECT_NE(error.find(says), std::string::npos) << error;
+  };
+  refusal(post({first_}, "not a picture"), 415, "mask");
+  refusal(post({first_, second_, first_}, mask), 400, "two");
+  refusal(post({first_, second_}, mask, {{"style_blend", "1,1", "", ""}}), 400, "drop style_blend");
+  refusal(post({first_}, mask, {{"iterations", "5", "", ""}}), 400, "only a fast, magenta or adain job");
+  refusal(post({first_}, mask, {{"mask", mask, "m.png", "image/png"}}), 400, "one mask");
+  auto client = server_->client();
+  EXPECT_EQ(json::parse(client.Get("/api/v1/jobs")->body)["jobs"].size(), 0u) << "nothing was queued";
+}
+
+}  // namespace atelier::testing::serve_mask
