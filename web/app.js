@@ -44,6 +44,8 @@ const state = {
   styles: [],           // the installed fast styles, as GET /models lists them
   previewPhoto: SAMPLE_PHOTO,  // the photo the gallery shows the styles on
   previewSeq: 0,        // grows with every preview photo: polling for an older one stops
+  maskPainted: false,   // the mask canvas holds a stroke: jobs that can take a mask send it
+  maskStroke: null,     // the last point of the stroke being drawn
 };
 
 // ---------- HTTP ----------
@@ -207,7 +209,115 @@ function choosePhoto(file) {
   img.hidden = false;
   img.src = state.photoUrl;
   $('photo-note').textContent = file.name;
+  $('mask-photo').src = state.photoUrl;  // its load sizes the mask afresh
   previewOnPhoto(file);
+}
+
+// ---------- mask ----------
+
+// The mask is drawn on #mask-canvas at the photo's size (at most MASK_SIDE a side): strokes opaque, the rest
+// transparent. It is sent as a grey PNG: white where painted (the first painting), black elsewhere.
+const MASK_SIDE = 1024;
+const MASK_INK = '#d0306a';
+
+function onMaskPhotoLoad() {
+  const img = $('mask-photo');
+  const canvas = $('mask-canvas');
+  const scale = Math.min(1, MASK_SIDE / Math.max(img.naturalWidth, img.naturalHeight));
+  canvas.width = Math.max(1, Math.round(img.naturalWidth * scale));
+  canvas.height = Math.max(1, Math.round(img.naturalHeight * scale));
+  $('mask-tool').hidden = false;
+  clearMask();
+}
+
+// A photo the browser cannot show (TIFF) cannot be masked here.
+function onMaskPhotoError() {
+  $('mask-tool').hidden = true;
+  clearMask();
+}
+
+function clearMask() {
+  const canvas = $('mask-canvas');
+  canvas.getContext('2d').clearRect(0, 0, canvas.width, canvas.height);
+  state.maskPainted = false;
+  updateMaskNote();
+}
+
+// A pointer event's place on the canvas, in the canvas's own pixels, and those pixels per screen pixel.
+function maskPoint(event) {
+  const canvas = $('mask-canvas');
+  const rect = canvas.getBoundingClientRect();
+  const scale = canvas.width / rect.width;
+  return { x: (event.clientX - rect.left) * scale, y: (event.clientY - rect.top) * scale, scale };
+}
+
+function drawMaskLine(from, to) {
+  const ctx = $('mask-canvas').getContext('2d');
+  ctx.globalCompositeOperation = $('mask-eraser').checked ? 'destination-out' : 'source-over';
+  ctx.strokeStyle = MASK_INK;
+  ctx.lineWidth = Number($('mask-size').value) * to.scale;
+  ctx.lineCap = 'round';
+  ctx.lineJoin = 'round';
+  ctx.beginPath();
+  ctx.moveTo(from.x, from.y);
+  ctx.lineTo(to.x, to.y);
+  ctx.stroke();
+}
+
+function onMaskDown(event) {
+  event.preventDefault();
+  $('mask-canvas').setPointerCapture(event.pointerId);
+  state.maskStroke = maskPoint(event);
+  drawMaskLine(state.maskStroke, state.maskStroke);  // a click is a dot
+}
+
+function onMaskMove(event) {
+  if (!state.maskStroke) return;
+  const point = maskPoint(event);
+  drawMaskLine(state.maskStroke, point);
+  state.maskStroke = point;
+}
+
+// A finished stroke: whether anything is left painted, and a live repaint with the new mask.
+function onMaskUp() {
+  if (!state.maskStroke) return;
+  state.maskStroke = null;
+  const canvas = $('mask-canvas');
+  const alpha = canvas.getContext('2d').getImageData(0, 0, canvas.width, canvas.height).data;
+  let painted = false;
+  for (let i = 3; i < alpha.length && !painted; i += 4) painted = alpha[i] > 0;
+  state.maskPainted = painted;
+  updateMaskNote();
+  scheduleLivePaint();
+}
+
+function updateMaskNote() {
+  const two = state.paintings.length === 2 && usesPaintings(method());
+  $('mask-note').textContent = !state.maskPainted ? 'Nothing painted: the style covers the whole photo.'
+    : two ? 'The first painting where you painted, the second elsewhere.'
+      : 'The style where you painted; the photo elsewhere.';
+  $('mask-summary').textContent = state.maskPainted ? 'Mask (painted)' : 'Mask: paint where the style goes';
+  $('blend-field').hidden = !blendShown();
+}
+
+// Whether this job sends the mask: painted, and a method that takes one.
+const masked = (m) => state.maskPainted && (m === 'fast' || isInstant(m));
+
+// The mask as the server takes it: white where painted, black elsewhere, grey at soft edges.
+function maskBlob() {
+  const canvas = $('mask-canvas');
+  const out = document.createElement('canvas');
+  out.width = canvas.width;
+  out.height = canvas.height;
+  const ctx = out.getContext('2d');
+  ctx.drawImage(canvas, 0, 0);
+  ctx.globalCompositeOperation = 'source-in';  // the strokes' coverage, in white
+  ctx.fillStyle = '#fff';
+  ctx.fillRect(0, 0, out.width, out.height);
+  ctx.globalCompositeOperation = 'destination-over';  // black behind
+  ctx.fillStyle = '#000';
+  ctx.fillRect(0, 0, out.width, out.height);
+  return new Promise((resolve) => out.toBlob(resolve, 'image/png'));
 }
 
 // Some valid formats (TIFF) cannot be previewed: the server decides, by decoding, whether it is an image.
@@ -503,10 +613,13 @@ function onMethodChange() {
   } else {
     note.textContent = 'Upload a painting to copy its style.';
   }
-  $('blend-field').hidden = !isInstant(m) || state.paintings.length !== 2;
   $('live-note').hidden = !isInstant(m);
+  updateMaskNote();
   renderSelection();
 }
+
+// Two paintings blend by the slider, unless a mask places them.
+const blendShown = () => isInstant(method()) && state.paintings.length === 2 && !state.maskPainted;
 
 function renderSelection() {
   const m = method();
@@ -525,6 +638,10 @@ function validate() {
   if (!state.photo) return 'Choose a photo first.';
   if (method() === 'fast' && !state.model) return 'Choose a style, or upload a painting.';
   if (usesPaintings(method()) && !state.paintings.length) return 'Upload a painting to copy its style.';
+  if (state.maskPainted && method() === 'gatys') return 'The mask works with fast styles, Magenta and AdaIN: clear it for Gatys.';
+  if (masked(method()) && state.paintings.length > 2 && method() !== 'fast') {
+    return 'A mask places one painting, or two (the first where painted): upload at most two, or clear the mask.';
+  }
   const iterations = Number($('iterations').value);
   if (method() === 'gatys' && !(Number.isInteger(iterations) && iterations >= 1 && iterations <= 2000)) {
     return 'Iterations must be a whole number from 1 to 2000.';
@@ -532,14 +649,15 @@ function validate() {
   return '';
 }
 
-function buildForm() {
+async function buildForm() {
   const form = new FormData();
   form.append('content', state.photo);
   const m = method();
   if (m === 'fast') form.append('model', state.model);
   else state.paintings.forEach((file) => form.append('style', file));
   form.append('method', m);
-  if (isInstant(m) && state.paintings.length === 2) {
+  if (masked(m)) form.append('mask', await maskBlob(), 'mask.png');
+  else if (isInstant(m) && state.paintings.length === 2) {
     const second = Number($('blend').value);
     form.append('style_blend', `${(1 - second).toFixed(2)},${second.toFixed(2)}`);
   }
@@ -569,7 +687,7 @@ async function onPaint() {
 async function submit(scroll) {
   const seq = ++state.paintSeq;
   try {
-    const job = await apiJson(`${API}/jobs`, { method: 'POST', body: buildForm() });
+    const job = await apiJson(`${API}/jobs`, { method: 'POST', body: await buildForm() });
     if (seq !== state.paintSeq) return cancelQuietly(job.id);
     startShowing({ ...job, status: job.status || 'queued' }, state.photoUrl);
     if (scroll) showPicturePanel();
@@ -977,6 +1095,17 @@ function bind() {
   $('style-filter').addEventListener('input', applyFilter);
   $('preview-mine').addEventListener('click', onPreviewMine);
   $('preview-sample').addEventListener('click', previewOnSample);
+  $('mask-photo').addEventListener('load', onMaskPhotoLoad);
+  $('mask-photo').addEventListener('error', onMaskPhotoError);
+  $('mask-canvas').addEventListener('pointerdown', onMaskDown);
+  $('mask-canvas').addEventListener('pointermove', onMaskMove);
+  $('mask-canvas').addEventListener('pointerup', onMaskUp);
+  $('mask-canvas').addEventListener('pointercancel', onMaskUp);
+  $('mask-size').addEventListener('input', () => { $('mask-size-value').textContent = `${$('mask-size').value} px`; });
+  $('mask-clear').addEventListener('click', () => {
+    clearMask();
+    scheduleLivePaint();
+  });
   setUpDropZone();
 }
 

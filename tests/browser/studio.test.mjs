@@ -309,6 +309,138 @@ async function magentaJob(page, args) {
   await pressOn(page, '#strength', 'End', 1);
 }
 
+// A Magenta job of one painting, posted through the API at `size`: the reference a masked result is held to.
+async function referenceJob(page, args, painting, size) {
+  const file = (name) => ({ name: path.basename(name), mimeType: 'application/octet-stream', buffer: fs.readFileSync(name) });
+  const posted = await page.request.post(apiUrl(args, '/jobs'), {
+    multipart: { content: file(args.photo), style: file(painting), method: 'magenta', size: String(size) },
+  });
+  check(posted.status() === 202, `a reference job answered ${posted.status()}: ${await posted.text()}`);
+  const { id } = await posted.json();
+  for (let i = 0; i < 600; i += 1) {
+    const job = await (await page.request.get(apiUrl(args, `/jobs/${id}`))).json();
+    if (job.status === 'done') return job;
+    check(!TERMINAL.includes(job.status), `a reference job ended ${job.status}: ${job.message}`);
+    await new Promise((resolve) => setTimeout(resolve, 50));
+  }
+  throw new Error('a reference job did not finish');
+}
+
+// Mean differences (0..255) of the masked result from each painting's own result, where the mask canvas is
+// painted and where it is not (each 3 px from the stroke's edge), measured in the page.
+function maskStats({ masked, first, second, width, height }) {
+  const pixels = async (source) => {
+    const canvas = document.createElement('canvas');
+    canvas.width = width;
+    canvas.height = height;
+    const ctx = canvas.getContext('2d');
+    if (typeof source === 'string') {
+      const img = new Image();
+      img.src = source;
+      await img.decode();
+      ctx.drawImage(img, 0, 0, width, height);
+    } else {
+      ctx.drawImage(source, 0, 0, width, height);
+    }
+    return ctx.getImageData(0, 0, width, height).data;
+  };
+  return Promise.all([pixels(masked), pixels(first), pixels(second), pixels(document.getElementById('mask-canvas'))])
+    .then(([m, a, b, mask]) => {
+      const r = 3;
+      const all = (x, y, test) => {
+        for (let dy = -r; dy <= r; dy += 1) {
+          for (let dx = -r; dx <= r; dx += 1) {
+            const xx = Math.min(width - 1, Math.max(0, x + dx)), yy = Math.min(height - 1, Math.max(0, y + dy));
+            if (!test(mask[(yy * width + xx) * 4 + 3])) return false;
+          }
+        }
+        return true;
+      };
+      const sums = { painted: { n: 0, a: 0, b: 0, ab: 0 }, unpainted: { n: 0, a: 0, b: 0, ab: 0 } };
+      for (let y = 0; y < height; y += 1) {
+        for (let x = 0; x < width; x += 1) {
+          const part = all(x, y, (v) => v >= 250) ? sums.painted : all(x, y, (v) => v === 0) ? sums.unpainted : null;
+          if (!part) continue;
+          const i = (y * width + x) * 4;
+          part.n += 1;
+          for (let c = 0; c < 3; c += 1) {
+            part.a += Math.abs(m[i + c] - a[i + c]) / 3;
+            part.b += Math.abs(m[i + c] - b[i + c]) / 3;
+            part.ab += Math.abs(a[i + c] - b[i + c]) / 3;
+          }
+        }
+      }
+      for (const part of Object.values(sums)) {
+        for (const key of ['a', 'b', 'ab']) part[key] /= Math.max(1, part.n);
+        part.share = part.n / (width * height);
+      }
+      return sums;
+    });
+}
+
+// The mask tool: a brush stroke down the left of the photo with two paintings repaints live, the first painting
+// where painted and the second elsewhere, each part as that painting's own result (posted through the API).
+async function maskJob(page, args) {
+  check(await page.isVisible('#mask-tool'), 'the mask tool is not shown for the photo');
+  await page.click('#mask-summary');
+  await page.check('#method-magenta');  // the two paintings of the step above
+  check(await page.isVisible('#blend'), 'no blend slider for two paintings before a mask is painted');
+  const canvas = page.locator('#mask-canvas');
+  await canvas.scrollIntoViewIfNeeded();
+  const box = await canvas.boundingBox();
+  const brush = Math.max(4, Math.min(160, 2 * Math.round(box.width * 0.1)));
+  await page.evaluate((size) => {
+    const slider = document.getElementById('mask-size');
+    slider.value = String(size);
+    slider.dispatchEvent(new Event('input', { bubbles: true }));
+  }, brush);
+  const previousId = await page.evaluate(() => document.body.dataset.jobId);
+  await recordTimeline(page);
+  // One stroke, down and up the left 40% of the photo, passes a brush's width apart.
+  let x = brush / 2, atTop = true;
+  await page.mouse.move(box.x + x, box.y + 2);
+  await page.mouse.down();
+  for (;;) {
+    const y = atTop ? box.height - 2 : 2;  // to the other end
+    await page.mouse.move(box.x + x, box.y + y, { steps: 6 });
+    atTop = !atTop;
+    if (x + brush * 0.7 >= box.width * 0.4) break;
+    x += brush * 0.7;
+    await page.mouse.move(box.x + x, box.y + y, { steps: 2 });
+  }
+  await page.mouse.up();
+  check(!(await page.isVisible('#blend')), 'the blend slider stays shown once a mask places the paintings');
+  await waitForRepaint(page, previousId, 'live repaint with a mask of two paintings');
+  const job = await shownJob(page, args);
+  check(job.params.mask === true && job.params.styles === 2 && job.params.style_blend.length === 0,
+    `the masked job has mask ${job.params.mask}, ${job.params.styles} paintings, blend ${job.params.style_blend}`);
+  const first = await referenceJob(page, args, args.painting, job.params.size);
+  const second = await referenceJob(page, args, args.photo, job.params.size);
+  const stats = await page.evaluate(maskStats, {
+    masked: job.result_url, first: first.result_url, second: second.result_url, width: job.width, height: job.height,
+  });
+  const { painted, unpainted } = stats;
+  check(painted.share > 0.1 && unpainted.share > 0.3,
+    `the stroke covers ${painted.share.toFixed(2)} of the picture and leaves ${unpainted.share.toFixed(2)}`);
+  check(painted.ab > 5, `the two paintings' own results differ by only ${painted.ab.toFixed(2)} where painted`);
+  check(painted.a < 2 && unpainted.b < 2,
+    `the masked result differs from the first painting's by ${painted.a.toFixed(2)} where painted and from the ` +
+    `second's by ${unpainted.b.toFixed(2)} elsewhere`);
+  check(painted.b > 5 && unpainted.a > 5, 'the masked result is one painting everywhere');
+  ok(`mask: the brush painted ${(painted.share * 100).toFixed(0)}% of the photo; the result is the first ` +
+    `painting's there (mean difference ${painted.a.toFixed(2)}, ${painted.b.toFixed(1)} from the second's) and the ` +
+    `second's elsewhere (${unpainted.b.toFixed(2)}, ${unpainted.a.toFixed(1)} from the first's)`);
+  // The mask and, above it, the result.
+  await page.evaluate(() => document.getElementById('mask-note').scrollIntoView({ block: 'end' }));
+  await page.screenshot({ path: path.join(args.screenshots, 'studio_mask.png') });
+  ok('screenshot studio_mask.png');
+  // Cleared (with Gatys chosen first, so that nothing repaints) for the optimisation below.
+  await page.check('#method-gatys');
+  await page.click('#mask-clear');
+  check(!(await page.evaluate(() => document.getElementById('mask-summary').textContent.includes('painted'))),
+    'Clear left the mask painted');
+}
+
 async function gatysJob(page, args) {
   await page.check('#method-gatys');
   await page.setInputFiles('#style-upload', args.painting);
@@ -452,6 +584,7 @@ async function main(args, session) {
   await fastJob(page, args);
   await checkDownload(page);
   await magentaJob(page, args);
+  await maskJob(page, args);
   await gatysJob(page, args);
   await checkCompareSlider(page);
   await checkHistory(page);
