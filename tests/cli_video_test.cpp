@@ -86,6 +86,13 @@ TEST_F(CliVideoTest, InterruptedRunResumes) {
   EXPECT_EQ(resumed.out.find("\"frame\":1,"), std::string::npos) << "frame 1 was done before the interruption";
   cv::VideoCapture styled(output_, cv::CAP_FFMPEG);
   EXPECT_EQ(styled.get(cv::CAP_PROP_FRAME_COUNT), 150);
+  // Issue 15: the same file as a run never interrupted (the temporal blend
+  // goes on from the last frame saved; the encoder is repeatable).
+  const std::string whole = scratch_.file("whole.mp4");
+  const CliResult uninterrupted = testing::run_atelier(
+      scratch_, "stylize-video " + clip_ + " -o " + whole + " --model " + model_ + " --threads 1 -q");
+  ASSERT_EQ(uninterrupted.code, 0) << uninterrupted.err;
+  EXPECT_TRUE(testing::read_all(whole) == testing::read_all(output_)) << "the resumed video differs";
 }
 
 TEST_F(CliVideoTest, BadInputIsAOneLineError) {
