@@ -2,7 +2,7 @@
 // is white and keeps the photo where black, or two paintings, the first where
 // white and the second where black. Each painting is painted over the whole
 // photo, so each half must be that painting's own result. Over HTTP, with
-// random Magenta networks of the real layout.
+// random Magenta and AdaIN networks of the real layout and a random fast style.
 #include <gtest/gtest.h>
 #include <nlohmann/json.hpp>
 
@@ -12,6 +12,7 @@
 #include <chrono>
 #include <thread>
 
+#include "random_adain_network.hpp"
 #include "random_magenta_network.hpp"
 #include "studio_fixtures.hpp"
 #include "studio_process.hpp"
@@ -44,7 +45,11 @@ class ServeMaskTest : public ::testing::Test {
  protected:
   void SetUp() override {
     write_random_magenta_models(scratch_.file("models"), 43);
-    server_ = std::make_unique<StudioProcess>(scratch_.file("data"), scratch_.file("models"), scratch_.file("server"));
+    write_random_adain_models(scratch_.file("models"), "relu3_1", 47);
+    write_studio_models(scratch_.file("models"), 1);  // the fast style "candy"
+    server_ = std::make_unique<StudioProcess>(
+        scratch_.file("data"), scratch_.file("models"), scratch_.file("server"),
+        std::vector<std::string>{"--adain-encoder", "adain/vgg_relu3_1", "--adain-decoder", "adain/decoder_relu3_1"});
     ASSERT_GT(server_->port(), 0) << server_->log();
   }
 
@@ -59,8 +64,9 @@ class ServeMaskTest : public ::testing::Test {
   }
 
   // The job's result, after it is done.
-  cv::Mat painted(const std::vector<std::string>& paintings, const std::string& mask) {
-    auto posted = post(paintings, mask);
+  cv::Mat painted(const std::vector<std::string>& paintings, const std::string& mask,
+                  const httplib::MultipartFormDataItems& extra = {}) {
+    auto posted = post(paintings, mask, extra);
     if (!posted || posted->status != 202) {
       ADD_FAILURE() << (posted ? posted->body : "no answer");
       return {};
@@ -110,6 +116,25 @@ TEST_F(ServeMaskTest, OneOrTwoPaintingsGoWhereTheMaskSays) {
   const cv::Mat stretched = painted({first_, second_}, half_mask_png(48, 32, 24));
   EXPECT_LE(difference(stretched, first, 0, 44), 2);
   EXPECT_LE(difference(stretched, second, 52, 96), 2);
+}
+
+TEST_F(ServeMaskTest, FastAndAdainJobsTakeAMaskToo) {
+  const std::string mask = half_mask_png(96, 64, 48);
+  const cv::Mat photo = decoded(photo_);
+  const httplib::MultipartFormDataItems fast{{"model", "candy", "", ""}};
+  const cv::Mat candy = painted({}, "", fast), candy_left = painted({}, mask, fast);
+  ASSERT_FALSE(candy.empty());
+  ASSERT_GT(difference(candy, photo, 0, 96), 20) << "the fast style changes the photo";
+  EXPECT_LE(difference(candy_left, candy, 0, 48), 2) << "a fast style where white";
+  EXPECT_LE(difference(candy_left, photo, 48, 96), 2) << "the photo where black";
+
+  const httplib::MultipartFormDataItems adain{{"method", "adain", "", ""}};
+  const cv::Mat first = painted({first_}, "", adain), second = painted({second_}, "", adain);
+  ASSERT_FALSE(first.empty());
+  ASSERT_GT(difference(first, second, 0, 96), 20) << "the two paintings paint differently";
+  const cv::Mat two = painted({first_, second_}, mask, adain);
+  EXPECT_LE(difference(two, first, 0, 48), 2);
+  EXPECT_LE(difference(two, second, 48, 96), 2);
 }
 
 TEST_F(ServeMaskTest, ABadMaskIsAOneLineRefusal) {
