@@ -84,18 +84,22 @@ class ServeMaskTest : public ::testing::Test {
       return {};
     }
     EXPECT_EQ(job["params"]["mask"], !mask.empty());
+    last_job_ = job;
     return decoded(client.Get(job["result_url"].get<std::string>())->body);
   }
 
   ScratchDir scratch_;
   std::unique_ptr<StudioProcess> server_;
+  json last_job_;  // the latest job painted()
   const std::string photo_ = picture_png(96, 64);
   const std::string first_ = picture_png(64, 64, 3), second_ = picture_png(48, 80, 6);
 };
 
 TEST_F(ServeMaskTest, OneOrTwoPaintingsGoWhereTheMaskSays) {
   const std::string mask = half_mask_png(96, 64, 48);
-  const cv::Mat first = painted({first_}, ""), second = painted({second_}, "");
+  const cv::Mat first = painted({first_}, "");
+  const std::int64_t unmasked_bytes = last_job_["estimated_bytes"];
+  const cv::Mat second = painted({second_}, "");
   ASSERT_FALSE(first.empty());
   ASSERT_FALSE(second.empty());
   ASSERT_GT(difference(first, second, 0, 96), 20) << "the two paintings paint differently";
@@ -111,6 +115,9 @@ TEST_F(ServeMaskTest, OneOrTwoPaintingsGoWhereTheMaskSays) {
   const cv::Mat two = painted({first_, second_}, mask);
   EXPECT_LE(difference(two, first, 0, 48), 2);
   EXPECT_LE(difference(two, second, 48, 96), 2);
+  EXPECT_EQ(last_job_["params"]["mask_pixels"], 96 * 64);
+  EXPECT_GT(last_job_["estimated_bytes"].get<std::int64_t>(), unmasked_bytes)
+      << "the mask and each painting's whole picture count in the memory the job is admitted with";
 
   // A mask of another size is stretched over the photo (its edge blurs a little).
   const cv::Mat stretched = painted({first_, second_}, half_mask_png(48, 32, 24));

@@ -43,6 +43,7 @@ struct JobSettings {
   // one style goes where it is white, the photo stays where black; two
   // styles: the first where white, the second where black.
   bool mask = false;
+  std::int64_t mask_pixels = 0;  // the mask's own width x height (decoded at that size)
   std::int64_t style_pixels = 0;
   int content_width = 0, content_height = 0;
   std::string content_name;

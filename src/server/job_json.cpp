@@ -20,6 +20,7 @@ nlohmann::json to_params(const JobSettings& settings) {
           {"styles", settings.styles},
           {"style_blend", settings.style_blend},
           {"mask", settings.mask},
+          {"mask_pixels", settings.mask_pixels},
           {"style_pixels", settings.style_pixels},
           {"content_width", settings.content_width},
           {"content_height", settings.content_height},
@@ -37,6 +38,7 @@ JobSettings job_settings(const nlohmann::json& params) {
   settings.styles = params.at("styles");
   settings.style_blend = params.value("style_blend", std::vector<double>{});  // likewise
   settings.mask = params.value("mask", false);  // records from before masks
+  settings.mask_pixels = params.value("mask_pixels", std::int64_t{0});
   settings.style_pixels = params.value("style_pixels", std::int64_t{0});  // records from before it was kept
   settings.content_width = params.at("content_width");
   settings.content_height = params.at("content_height");

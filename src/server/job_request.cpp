@@ -268,7 +268,11 @@ JobRequest parse_job_request(const std::vector<UploadedField>& fields, const Upl
                              std::to_string(kMinOnePassStyleSide) + " pixels a side)");
   }
 
-  if (mask) check_picture("mask", mask->content, limits.max_pixels);
+  std::int64_t mask_pixels = 0;
+  if (mask) {
+    const ImageSize mask_size = check_picture("mask", mask->content, limits.max_pixels);
+    mask_pixels = std::int64_t{mask_size.width} * mask_size.height;
+  }
 
   const int own_size = std::max(size.width, size.height);
   const int default_size =
@@ -284,6 +288,7 @@ JobRequest parse_job_request(const std::vector<UploadedField>& fields, const Upl
   if (!setting("style_blend").empty()) typed.style_blend = parse_style_blend(setting("style_blend"), typed.styles);
   typed.precision = precision;
   typed.mask = mask != nullptr;
+  typed.mask_pixels = mask_pixels;
   typed.style_pixels = style_pixels;
   typed.content_width = size.width;
   typed.content_height = size.height;

@@ -48,10 +48,18 @@ std::string file_version(const ModelStore::Entry& entry) {
   return sha256_hex(entry.path + "\n" + std::to_string(entry.bytes) + "\n" + std::to_string(modified)).substr(0, 16);
 }
 
-// Memory to decode a job's uploads at their own size, before any resize.
+// Memory to decode a job's uploads at their own size, before any resize,
+// and, with a mask, to keep each style's whole painting, the weights and
+// the composite (float RGB at the result's size) beside the pass.
 std::int64_t decode_bytes(const JobSettings& settings) {
   const std::int64_t content_pixels = std::int64_t{settings.content_width} * settings.content_height;
-  return kDecodeBytesPerPixel * (content_pixels + settings.style_pixels);
+  std::int64_t bytes = kDecodeBytesPerPixel * (content_pixels + settings.style_pixels);
+  if (settings.mask) {
+    const std::int64_t result_pixels =
+        scaled_size(settings.content_width, settings.content_height, settings.size).area();
+    bytes += kDecodeBytesPerPixel * settings.mask_pixels + 12 * result_pixels * (std::max(1, settings.styles) + 3);
+  }
+  return bytes;
 }
 
 // Peak memory of AdaIN encoding a job's paintings (one at a time, each shrunk to
