@@ -86,6 +86,7 @@ int run_serve(const ServeArgs& args) {
   server_options.limits.max_size = args.max_size;
   // Jobs that name none get the precision --precision resolves to here.
   server_options.limits.default_precision = precision_name(parse_precision(args.runtime.precision, args.runtime.device));
+  server_options.limits.auto_precision = precision_name(auto_precision(args.runtime.device).precision);
   server_options.http_threads = args.http_threads;
   server_options.max_connections = args.max_connections;
   server_options.max_connections_per_client = std::min(args.max_connections, server_options.max_connections_per_client);

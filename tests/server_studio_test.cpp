@@ -290,6 +290,17 @@ TEST(JobRequestParsing, FillsDefaultsAndReadsParamsJson) {
   EXPECT_EQ(gatys.job.params["size"], 96) << "a separate field wins over params";
   EXPECT_EQ(gatys.job.params["content_name"], "....etcpasswd") << "no path survives";
   EXPECT_EQ(gatys.styles.size(), 1u);
+  // "auto" is resolved by the server's rule, so the job says which it used.
+  UploadLimits amx;
+  amx.auto_precision = "bf16";
+  const JobRequest automatic = parse_job_request({{"content", "photo.png", "image/png", png_bytes(64, 64)},
+                                                  {"model", "", "", "candy"},
+                                                  {"precision", "", "", "auto"}},
+                                                 amx);
+  EXPECT_EQ(automatic.job.params["precision"], "bf16");
+  EXPECT_EQ(parse_status({{"content", "photo.png", "", png_bytes(64, 64)}, {"model", "", "", "candy"},
+                          {"precision", "", "", "fp16"}}),
+            400);
 }
 
 TEST(JobRequestParsing, RefusesBadInputWithTheRightStatus) {

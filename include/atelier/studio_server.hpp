@@ -19,6 +19,7 @@ struct UploadLimits {
   int max_styles = 4;
   int max_iterations = 2000;
   std::string default_precision = "fp32";
+  std::string auto_precision = "fp32";  // what a job's "auto" means on this machine (auto_precision)
 };
 
 // One part of a multipart/form-data body.

@@ -253,8 +253,10 @@ JobRequest parse_job_request(const std::vector<UploadedField>& fields, const Upl
   const auto printable = [](char c) { return std::isprint(static_cast<unsigned char>(c)) != 0; };
   if (model.size() > 200 || !std::all_of(model.begin(), model.end(), printable))
     throw Refusal(400, "model: \"" + shown(model) + "\" is not a style name");
-  const std::string precision = setting("precision").empty() ? limits.default_precision : setting("precision");
-  if (precision != "fp32" && precision != "bf16") throw Refusal(400, "precision: \"" + shown(precision) + "\" is not fp32 or bf16");
+  std::string precision = setting("precision").empty() ? limits.default_precision : setting("precision");
+  if (precision == "auto") precision = limits.auto_precision;  // resolved, so the job says which
+  if (precision != "fp32" && precision != "bf16")
+    throw Refusal(400, "precision: \"" + shown(precision) + "\" is not auto, fp32 or bf16");
 
   if (!content) throw Refusal(400, "content: upload a photo");
   const ImageSize size = check_picture("content", content->content, limits.max_pixels);
