@@ -17,6 +17,7 @@
 #include "atelier/studio_painter.hpp"
 #include "random_magenta_network.hpp"
 #include "studio_fixtures.hpp"
+#include "studio_jobs.hpp"
 #include "studio_process.hpp"
 #include "test_support.hpp"
 
@@ -30,37 +31,13 @@ using studio::JobSettings;
 using studio::PaintOutcome;
 using studio::StudioPainter;
 
-// A Magenta job as the request parser would make it, with its uploads in `dir`.
 JobRecord magenta_job(const std::string& dir, const std::string& photo, const std::vector<std::string>& paintings,
-                      double strength, std::vector<double> blend = {}) {
-  fs::create_directories(dir);
-  write_all(dir + "/content", photo);
-  for (size_t i = 0; i < paintings.size(); ++i) write_all(dir + "/style-" + std::to_string(i), paintings[i]);
-  const ImageSize size = read_image_size(std::vector<unsigned char>(photo.begin(), photo.end()), "photo");
-  JobSettings settings;
-  settings.size = std::max(size.width, size.height);
-  settings.strength = strength;
-  settings.styles = static_cast<int>(paintings.size());
-  settings.style_blend = std::move(blend);
-  settings.content_width = size.width;
-  settings.content_height = size.height;
-  JobRecord job;
-  job.method = "magenta";
-  job.params = studio::to_params(settings);
-  return job;
+           double strength, std::vector<double> blend = {}) {
+  return one_pass_job("magenta", dir, photo, paintings, strength, std::move(blend));
 }
 
-// Admits `job` (uploads in `dir`) as the studio does, within `budget` bytes (0: no limit), paints it and
-// returns result.png as float RGB.
 cv::Mat paint(StudioPainter& painter, JobRecord job, const std::string& dir, std::int64_t budget = 0) {
-  painter.check(job);
-  job.estimated_bytes = painter.estimate_bytes(job, budget);
-  if (budget > 0) EXPECT_LE(job.estimated_bytes, budget);
-  const JobRun run{job, dir, [](int, int, const json&) {}, [](const cv::Mat&) {}, [] { return false; },
-                   [] { return false; }};
-  int width = 0, height = 0;
-  EXPECT_EQ(painter.paint(run, width, height), PaintOutcome::Done);
-  return load_image(dir + "/result.png").rgb;
+  return paint_job(painter, std::move(job), dir, budget);
 }
 
 // Only the test's models: ATELIER_MODELS and the user's data directory are set aside meanwhile.

@@ -13,26 +13,14 @@
 #include "models/vgg.hpp"
 #include "random_adain_network.hpp"
 #include "test_support.hpp"
+#include "tile_pictures.hpp"
 #include "torch/tensor_image.hpp"
 
 namespace atelier {
 namespace adain_tiles_test {
 
-double max_difference(const cv::Mat& a, const cv::Mat& b) {
-  double largest = 0;
-  cv::minMaxLoc(cv::Mat(cv::abs(a - b)).reshape(1), nullptr, &largest);
-  return largest;
-}
-
-// A smooth random picture with fine detail: tiles see different content.
-cv::Mat random_picture(int width, int height, uint64_t seed) {
-  cv::RNG rng(seed);
-  cv::Mat coarse(height / 16 + 1, width / 16 + 1, CV_32FC3), fine(height, width, CV_32FC3), picture;
-  rng.fill(coarse, cv::RNG::UNIFORM, 0.0, 1.0);
-  rng.fill(fine, cv::RNG::UNIFORM, -0.15, 0.15);
-  cv::resize(coarse, picture, {width, height}, 0, 0, cv::INTER_CUBIC);
-  return cv::min(cv::max(picture + fine, 0.0), 1.0);
-}
+using testing::max_difference;
+using testing::random_picture;
 
 std::shared_ptr<const FeatureNetwork> random_encoder(const std::string& level, uint64_t seed) {
   if (level == "relu4_1") return std::make_shared<NormalisedVgg>(testing::random_normalised_vgg_weights(seed));

@@ -18,33 +18,19 @@
 #include "random_magenta_network.hpp"
 #include "shared_mosaic.hpp"
 #include "test_support.hpp"
+#include "tile_pictures.hpp"
 #include "torch/tensor_image.hpp"
 
 namespace atelier {
 // Named, not anonymous: test files compile in unity batches.
 namespace magenta_tiles_test {
 
+using testing::max_difference;
+using testing::random_picture;
+
 double psnr(const cv::Mat& a, const cv::Mat& b) {  // RGB [0,1]
   const double mse = cv::norm(a, b, cv::NORM_L2SQR) / static_cast<double>(a.total() * a.channels());
   return mse == 0 ? std::numeric_limits<double>::infinity() : 10.0 * std::log10(1.0 / mse);
-}
-
-double max_difference(const cv::Mat& a, const cv::Mat& b) {
-  double most = 0;
-  cv::minMaxLoc(cv::Mat(cv::abs(a - b)).reshape(1), nullptr, &most);
-  return most;
-}
-
-// A smooth random picture with some structure: noise blurred at two scales.
-cv::Mat random_picture(int width, int height, uint64_t seed) {
-  cv::RNG rng(seed);
-  cv::Mat coarse(height / 16 + 1, width / 16 + 1, CV_32FC3), fine(height, width, CV_32FC3), picture;
-  rng.fill(coarse, cv::RNG::UNIFORM, 0.0, 1.0);
-  rng.fill(fine, cv::RNG::UNIFORM, -0.15, 0.15);
-  cv::resize(coarse, picture, {width, height}, 0, 0, cv::INTER_CUBIC);
-  cv::GaussianBlur(fine, fine, {0, 0}, 1.5);
-  picture += fine;
-  return cv::min(cv::max(picture, 0.0), 1.0);
 }
 
 cv::Mat whole_pass(const MagentaTransfer& network, const cv::Mat& rgb, const torch::Tensor& style) {

@@ -16,9 +16,13 @@
 #include "random_style_network.hpp"
 #include "shared_mosaic.hpp"
 #include "test_support.hpp"
+#include "tile_pictures.hpp"
 
 namespace atelier {
 namespace {
+
+using testing::max_difference;
+using testing::random_picture;
 
 // PSNR in dB between two RGB [0,1] images.
 double psnr(const cv::Mat& a, const cv::Mat& b) {
@@ -40,18 +44,6 @@ cv::Mat stylize_with_per_tile_statistics(const FastStyleNetwork& network, const 
       stylised(inner - outer.tl()).copyTo(out(inner));
     }
   return out;
-}
-
-// A smooth random image with some structure: noise blurred at two scales.
-cv::Mat random_picture(int width, int height, uint64_t seed) {
-  cv::RNG rng(seed);
-  cv::Mat coarse(height / 16 + 1, width / 16 + 1, CV_32FC3), fine(height, width, CV_32FC3), picture;
-  rng.fill(coarse, cv::RNG::UNIFORM, 0.0, 1.0);
-  rng.fill(fine, cv::RNG::UNIFORM, -0.15, 0.15);
-  cv::resize(coarse, picture, {width, height}, 0, 0, cv::INTER_CUBIC);
-  cv::GaussianBlur(fine, fine, {0, 0}, 1.5);
-  picture += fine;
-  return cv::min(cv::max(picture, 0.0), 1.0);
 }
 
 class TiledStylize : public ::testing::TestWithParam<FastStyleArchitecture> {};
