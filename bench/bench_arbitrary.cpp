@@ -168,13 +168,8 @@ int main(int argc, char** argv) {
   app.add_option("--precision", args.precision)->group("");
   app.add_option("--psnr-size", args.psnr_size)->group("");
   CLI11_PARSE(app, argc, argv);
-  for (const std::string& path : {kPredictor, kTransfer, kImage, kStyle}) {
-    if (!fs::exists(path)) {
-      std::printf("SKIPPED: %s absent (the benchmark needs the real data in ../shared)\n", path.c_str());
-      return 0;
-    }
-  }
-  try {
+  if (atelier::bench::report_missing({kPredictor, kTransfer, kImage, kStyle})) return 0;
+  return atelier::bench::guarded("bench_arbitrary", [&] {
     if (args.one_size > 0) {
       std::printf("%s\n", measure_one(args).dump().c_str());
     } else if (args.psnr_size > 0) {
@@ -182,9 +177,5 @@ int main(int argc, char** argv) {
     } else {
       run_all(args);
     }
-  } catch (const std::exception& error) {
-    std::fprintf(stderr, "bench_arbitrary: %s\n", error.what());
-    return 1;
-  }
-  return 0;
+  });
 }

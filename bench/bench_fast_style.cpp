@@ -158,13 +158,8 @@ int main(int argc, char** argv) {
   app.add_option("--tile", args.tile)->group("");
   app.add_option("--psnr-size", args.psnr_size)->group("");
   CLI11_PARSE(app, argc, argv);
-  for (const std::string& path : {kModel, kImage}) {
-    if (!fs::exists(path)) {
-      std::printf("SKIPPED: %s absent (the benchmark needs the real data in ../shared)\n", path.c_str());
-      return 0;
-    }
-  }
-  try {
+  if (atelier::bench::report_missing({kModel, kImage})) return 0;
+  return atelier::bench::guarded("bench_fast_style", [&] {
     if (args.one_size > 0) {
       std::printf("%s\n", measure_one(args).dump().c_str());
     } else if (args.psnr_size > 0) {
@@ -172,9 +167,5 @@ int main(int argc, char** argv) {
     } else {
       run_all(args);
     }
-  } catch (const std::exception& error) {
-    std::fprintf(stderr, "bench_fast_style: %s\n", error.what());
-    return 1;
-  }
-  return 0;
+  });
 }

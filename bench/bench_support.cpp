@@ -1,5 +1,9 @@
 #include "bench_support.hpp"
 
+#include <cstdio>
+
+#include <filesystem>
+
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -44,6 +48,26 @@ nlohmann::json run_self(const std::vector<std::string>& arguments) {
   waitpid(pid, &status, 0);
   if (!WIFEXITED(status) || WEXITSTATUS(status) != 0) throw Error("a benchmark child process failed");
   return nlohmann::json::parse(output);
+}
+
+bool report_missing(const std::vector<std::string>& paths) {
+  for (const auto& path : paths) {
+    if (!std::filesystem::exists(path)) {
+      std::printf("SKIPPED: %s absent (the benchmark needs the real data in ../shared)\n", path.c_str());
+      return true;
+    }
+  }
+  return false;
+}
+
+int guarded(const std::string& name, const std::function<void()>& body) {
+  try {
+    body();
+  } catch (const std::exception& error) {
+    std::fprintf(stderr, "%s: %s\n", name.c_str(), error.what());
+    return 1;
+  }
+  return 0;
 }
 
 }  // namespace atelier::bench

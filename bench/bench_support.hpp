@@ -3,6 +3,7 @@
 #pragma once
 #include <nlohmann/json.hpp>
 
+#include <functional>
 #include <string>
 #include <vector>
 
@@ -14,5 +15,13 @@ double peak_rss_mib();
 // Runs this binary again with `arguments` and parses the one JSON object it
 // prints on stdout. Throws atelier::Error when the child fails.
 nlohmann::json run_self(const std::vector<std::string>& arguments);
+
+// Prints "SKIPPED: PATH absent ..." and returns true when one of the files
+// of ../shared that a benchmark needs is missing.
+bool report_missing(const std::vector<std::string>& paths);
+
+// Runs a benchmark's body; an exception becomes "NAME: message" on stderr
+// and exit status 1.
+int guarded(const std::string& name, const std::function<void()>& body);
 
 }  // namespace atelier::bench
