@@ -20,6 +20,7 @@
 #include <algorithm>
 #include <cstdio>
 #include <functional>
+#include <memory>
 #include <iostream>
 
 #include "atelier/error.hpp"
@@ -28,8 +29,10 @@
 #include "atelier/memory_size.hpp"
 #include "atelier/model_store.hpp"
 #include "atelier/painters.hpp"
+#include "atelier/regions.hpp"
 #include "atelier/video_painting.hpp"
 #include "adain_flags.hpp"
+#include "batch_outputs.hpp"
 #include "commands.hpp"
 #include "common_flags.hpp"
 #include "interrupt.hpp"
@@ -47,6 +50,7 @@ struct VideoArgs {
   StylePictureFlags style_picture;
   AdainFlags adain;
   std::string max_memory;  // empty: default_memory_budget()
+  std::string mask;        // grey, for every frame: white painted, black the frame (two styles: first / second)
   double strength = 1.0;
   bool resume = false;
   double temporal_weight = kDefaultTemporalWeight;
@@ -102,6 +106,38 @@ FramePainter frame_painter(const VideoArgs& args, Progress& progress) {
   return [=](const cv::Mat& rgb) { return painter.paint(rgb, style, args.strength, precision, fit, max_memory); };
 }
 
+// With --mask: each style where the grey mask says, on every frame (two
+// --style pictures: white the first, black the second; else white is
+// painted and black keeps the frame), laid down by composite().
+FramePainter masked_frame_painter(const VideoArgs& args, Progress& progress) {
+  if (!args.style_blend.empty()) throw Error("--mask puts each style in its own place: drop --style-blend");
+  if (args.styles.size() > 2)
+    throw Error("stylize-video --mask takes --model, one --style (white: painted) or two (white: the first, black: "
+                "the second)");
+  const cv::Mat mask = load_image(args.mask).rgb;
+  std::vector<FramePainter> painters;
+  if (args.styles.size() == 2) {
+    for (const auto& style : args.styles) {
+      VideoArgs one = args;
+      one.styles = {style};
+      painters.push_back(frame_painter(one, progress));
+    }
+  } else {
+    painters.push_back(frame_painter(args, progress));
+  }
+  // Every frame has the video's size: the weights are computed once.
+  auto weights = std::make_shared<RegionWeights>();
+  return [=, &progress](const cv::Mat& rgb) {
+    if (weights->weights.empty()) {
+      *weights = grey_mask_weights(mask, rgb.size(), static_cast<int>(painters.size()));
+      for (const auto& notice : weights->notices) say_warning(progress, args.mask, notice);
+    }
+    std::vector<cv::Mat> painted;
+    for (const auto& paint : painters) painted.push_back(paint(rgb));
+    return composite(rgb, painted, weights->weights);
+  };
+}
+
 int run_video(const VideoArgs& args) {
   if (args.model.empty() == args.styles.empty())
     throw Error("stylize-video: give --model (a trained style network) or --style (any picture, Magenta), one of them");
@@ -121,7 +157,7 @@ int run_video(const VideoArgs& args) {
                              : args.frames > 0                ? args.frames
                                                               : announced;
 
-  const FramePainter paint = frame_painter(args, progress);
+  const FramePainter paint = args.mask.empty() ? frame_painter(args, progress) : masked_frame_painter(args, progress);
   const std::string sound = info.audio_codec.empty() ? "no sound" : info.audio_codec + " sound";
   char weight[32];
   std::snprintf(weight, sizeof weight, "%g", args.temporal_weight);
@@ -198,6 +234,9 @@ Runner add_video_command(CLI::App& app) {
   add_precision_flag(cmd, &args->runtime);
   cmd->add_option("--max-memory", args->max_memory,
                   "Memory to stay within, e.g. 4G; larger frames run in tiles (default: 90% of free memory)");
+  cmd->add_option("--mask", args->mask,
+                  "A grey picture for every frame (stretched to it): white painted, black the frame; with two "
+                  "--style pictures white takes the first and black the second");
   cmd->add_option("--temporal-weight", args->temporal_weight,
                   "Blend each frame with the previous output along the motion where the optical flow is reliable "
                   "(0: every frame on its own; more: less flicker, softer strokes)")

@@ -3,6 +3,7 @@
 // trained-style network) in a scratch models folder; small pictures.
 #include <gtest/gtest.h>
 #include <opencv2/imgproc.hpp>
+#include <opencv2/videoio.hpp>
 
 #include <filesystem>
 
@@ -109,6 +110,55 @@ TEST_F(CliRegionsTest, BatchTakesEachPhotosMaskByName) {
   EXPECT_LE(largest(read("out/one.regions.png"), read("photos/one.png")), 2.0 / 255);  // black: the photo
   EXPECT_GT(largest(read("out/two.regions.png"), read("photos/two.png")), 0.1);       // white: painted
   EXPECT_FALSE(fs::exists(scratch_.file("out/three.regions.png")));
+}
+
+// stylize-video --mask: the mask on every frame. The right half (black)
+// stays the frame, the left half is painted as without a mask; outputs are
+// lossy video, so the comparison is of mean differences.
+TEST_F(CliRegionsTest, VideoTakesTheMaskOnEveryFrame) {
+  const std::string clip = scratch_.file("clip.avi");
+  {
+    cv::VideoWriter writer(clip, cv::CAP_FFMPEG, cv::VideoWriter::fourcc('M', 'J', 'P', 'G'), 10.0, {64, 48});
+    ASSERT_TRUE(writer.isOpened());
+    for (int i = 0; i < 4; ++i) {
+      cv::Mat frame(48, 64, CV_8UC3);
+      for (int y = 0; y < 48; ++y)
+        for (int x = 0; x < 64; ++x) frame.at<cv::Vec3b>(y, x) = cv::Vec3b((x * 4 + i * 8) % 256, (y * 5) % 256, 128);
+      writer.write(frame);
+    }
+  }
+  cv::Mat half(48, 64, CV_32FC3, cv::Scalar(0, 0, 0));
+  half(cv::Rect(0, 0, 32, 48)).setTo(cv::Scalar(1, 1, 1));
+  const std::string mask = picture("half.png", half), a = noise("a.png", 32, 32, 9);
+  const auto frames = [&](const std::string& flags, const std::string& name) {
+    const auto result = run("stylize-video '" + clip + "' -o '" + scratch_.file(name) + "' -s '" + a +
+                            "' --temporal-weight 0 -q " + flags);
+    EXPECT_EQ(result.code, 0) << result.err;
+    std::vector<cv::Mat> out;
+    cv::VideoCapture video(scratch_.file(name), cv::CAP_FFMPEG);
+    for (cv::Mat frame; video.read(frame);) {
+      cv::Mat rgb;
+      frame.convertTo(rgb, CV_32FC3, 1.0 / 255);
+      out.push_back(rgb);
+    }
+    return out;
+  };
+  const auto masked = frames("--mask '" + mask + "'", "masked.mp4"), plain = frames("", "plain.mp4");
+  const auto original = frames("--strength 0 --mask '" + picture("black.png", cv::Mat(48, 64, CV_32FC3, cv::Scalar(0, 0, 0))) + "'",
+                               "original.mp4");  // all black: every frame as it was, through the same encoder
+  ASSERT_EQ(masked.size(), 4u);
+  ASSERT_EQ(plain.size(), 4u);
+  ASSERT_EQ(original.size(), 4u);
+  const cv::Rect left(4, 4, 24, 40), right(36, 4, 24, 40);
+  const auto mean_difference = [](const cv::Mat& x, const cv::Mat& y) {
+    const cv::Scalar m = cv::mean(cv::abs(x - y));
+    return (m[0] + m[1] + m[2]) / 3;
+  };
+  for (size_t i = 0; i < masked.size(); ++i) {
+    EXPECT_LT(mean_difference(masked[i](right), original[i](right)), 0.02) << i;
+    EXPECT_LT(mean_difference(masked[i](left), plain[i](left)), 0.02) << i;
+    EXPECT_GT(mean_difference(plain[i](right), original[i](right)), 0.05) << i;  // the style did change it
+  }
 }
 
 TEST_F(CliRegionsTest, BadMasksAreOneLineErrorsAndNoOutput) {
