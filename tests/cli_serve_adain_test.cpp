@@ -144,16 +144,6 @@ class ServeAdainTest : public ::testing::Test {
     return server;
   }
 
-  static json wait_until_ended(httplib::Client& client, const std::string& id) {
-    json job;
-    for (int i = 0; i < 600; ++i) {
-      job = json::parse(client.Get("/api/v1/jobs/" + id)->body);
-      if (job["status"] != "queued" && job["status"] != "running") break;
-      std::this_thread::sleep_for(std::chrono::milliseconds(50));
-    }
-    return job;
-  }
-
   ScratchDir scratch_;
 };
 

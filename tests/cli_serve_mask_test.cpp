@@ -73,12 +73,7 @@ class ServeMaskTest : public ::testing::Test {
     }
     auto client = server_->client();
     const std::string id = json::parse(posted->body)["id"];
-    json job;
-    for (int i = 0; i < 600; ++i) {
-      job = json::parse(client.Get("/api/v1/jobs/" + id)->body);
-      if (job["status"] != "queued" && job["status"] != "running") break;
-      std::this_thread::sleep_for(std::chrono::milliseconds(50));
-    }
+    const json job = wait_until_ended(client, id);
     if (job["status"] != "done") {
       ADD_FAILURE() << job.dump() << server_->log();
       return {};

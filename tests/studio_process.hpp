@@ -13,6 +13,9 @@
 #include <sstream>
 #include <string>
 #include <thread>
+
+#include <nlohmann/json.hpp>
+#include <thread>
 #include <vector>
 
 #include "test_support.hpp"
@@ -102,5 +105,17 @@ class StudioProcess {
   int port_ = 0;
   int status_ = 0;
 };
+
+// Polls a job until it is neither queued nor running (30 s at most) and
+// returns its last state.
+inline nlohmann::json wait_until_ended(httplib::Client& client, const std::string& id) {
+  nlohmann::json job;
+  for (int i = 0; i < 600; ++i) {
+    job = nlohmann::json::parse(client.Get("/api/v1/jobs/" + id)->body);
+    if (job["status"] != "queued" && job["status"] != "running") break;
+    std::this_thread::sleep_for(std::chrono::milliseconds(50));
+  }
+  return job;
+}
 
 }  // namespace atelier::testing
