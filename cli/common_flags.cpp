@@ -28,7 +28,8 @@ void add_threads_and_device_flags(CLI::App* command, RuntimeFlags* flags, const 
 void add_precision_flag(CLI::App* command, RuntimeFlags* flags, const std::string& help) {
   command->add_option("--precision", flags->precision, help)
       ->capture_default_str()
-      ->check(CLI::IsMember({"auto", "fp32", "bf16"}));
+      ->check(CLI::IsMember({"auto", "fp32", "bf16"}))
+      ->envname("ATELIER_PRECISION");  // a default for every command (the test suite sets fp32)
 }
 
 Precision chosen_precision(const RuntimeFlags& flags, Progress& progress) {

@@ -29,7 +29,7 @@ void add_output_flags(CLI::App* command, OutputFlags* flags,
 struct RuntimeFlags {
   int threads = 0;
   std::string device = "cpu";
-  std::string precision = "auto";  // auto_precision: bf16 where it is faster
+  std::string precision = "auto";  // auto_precision: bf16 where it is faster; $ATELIER_PRECISION overrides
 };
 void add_threads_and_device_flags(CLI::App* command, RuntimeFlags* flags,
                                   const std::string& threads_help = "CPU threads (0: all cores)");

@@ -4,6 +4,10 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 export ATELIER_MODELS="${ATELIER_MODELS:-$(cd .. && pwd)/shared/models}"
+# Every command's --precision defaults to auto (bf16 on CPUs with AMX); the
+# tests compare against fp32 references, so their verdicts must not depend on
+# the CPU. The tests of auto itself ask for it by name.
+export ATELIER_PRECISION=fp32
 # CI also builds and runs the AddressSanitizer fuzz target and builds the
 # benchmarks; in the edit loop they are opt-in (scripts/configure.sh -D...=ON).
 if [ -n "${CI:-}" ]; then

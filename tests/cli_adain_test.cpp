@@ -116,16 +116,25 @@ TEST_F(CliAdainTest, BadInputIsAOneLineErrorAndNoOutput) {
 TEST_F(CliAdainTest, SaysWhichPrecisionItChose) {
   testing::write_random_adain_models(models_, "relu3_1", 99);
   const std::string photo = picture("photo.png", 32, 32), a = picture("a.png", 32, 32);
-  const auto automatic = run("stylize --method adain -c '" + photo + "' -s '" + a + "' -o '" + scratch_.file("o.png") + "'");
+  const auto automatic = run("stylize --method adain -c '" + photo + "' -s '" + a + "' -o '" + scratch_.file("o.png") +
+                             "' --precision auto");
   ASSERT_EQ(automatic.code, 0) << automatic.err;
   EXPECT_NE(automatic.err.find("(auto: this CPU has"), std::string::npos) << automatic.err;
   const auto json = run("stylize --method adain -c '" + photo + "' -s '" + a + "' -o '" + scratch_.file("j.png") +
-                        "' --json");
+                        "' --json --precision auto");
   EXPECT_NE(json.out.find("\"auto\":true"), std::string::npos) << json.out;
   const auto chosen = run("stylize --method adain -c '" + photo + "' -s '" + a + "' -o '" + scratch_.file("b.png") +
                           "' --precision bf16 --json");
   ASSERT_EQ(chosen.code, 0) << chosen.err;
   EXPECT_NE(chosen.out.find("\"precision\":\"bf16\""), std::string::npos) << chosen.out;
+  // $ATELIER_PRECISION is every command's default; the flag wins over it.
+  const auto from_environment = testing::run_atelier(
+      scratch_, "stylize --method adain -c '" + photo + "' -s '" + a + "' -o '" + scratch_.file("e.png") +
+                    "' --json --threads 1 --models-dir '" + models_ +
+                    "' --adain-encoder adain/vgg_relu3_1 --adain-decoder adain/decoder_relu3_1",
+      "ATELIER_PRECISION=bf16");
+  ASSERT_EQ(from_environment.code, 0) << from_environment.err;
+  EXPECT_NE(from_environment.out.find("\"precision\":\"bf16\""), std::string::npos) << from_environment.out;
   const auto wrong = run("stylize --method adain -c '" + photo + "' -s '" + a + "' -o '" + scratch_.file("w.png") +
                          "' --precision fp16 -q");
   EXPECT_NE(wrong.code, 0);
