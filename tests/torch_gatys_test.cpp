@@ -187,6 +187,44 @@ TEST_F(GatysTest, InitFromAnImageStartsThere) {
   EXPECT_GT(losses[0], 0.0) << "content init would start with zero content loss";
 }
 
+// Video: the temporal term is temporal_weight times the masked squared
+// difference to the target, averaged over every pixel and channel.
+TEST_F(GatysTest, TemporalTermIsTheMaskedMeanSquareDifference) {
+  GatysOptions options = base_options();
+  options.iterations = 1;
+  cv::add(content_, cv::Scalar(0.1, 0.1, 0.1), options.temporal_target);  // 0.1 away everywhere
+  options.temporal_mask = cv::Mat(content_.size(), CV_32FC1, cv::Scalar(0));
+  options.temporal_mask(cv::Rect(0, 0, content_.cols / 2, content_.rows)).setTo(1);  // reliable on the left half
+  options.temporal_weight = 300;
+  std::vector<GatysProgress> steps;
+  GatysCallbacks callbacks;
+  callbacks.on_progress = [&](const GatysProgress& step) { steps.push_back(step); };
+  stylize_gatys(network_, content_, {red_}, options, callbacks);
+  ASSERT_EQ(steps.size(), 1u);
+  EXPECT_NEAR(steps[0].temporal, 300 * 0.01 * 0.5, 1e-4);  // first evaluation: the content itself
+  EXPECT_NEAR(steps[0].total, steps[0].content + steps[0].style + steps[0].tv + steps[0].temporal, 1e-3);
+}
+
+// Where the flow is reliable the result stays near the warped previous
+// output; elsewhere the style is free.
+TEST_F(GatysTest, TemporalTermHoldsTheReliablePixelsToTheTarget) {
+  GatysOptions options = base_options();
+  const cv::Mat target(content_.size(), CV_32FC3, cv::Scalar(0.2, 0.6, 0.3));
+  const cv::Rect left(0, 0, content_.cols / 2, content_.rows), right(content_.cols / 2, 0, content_.cols / 2, content_.rows);
+  const GatysResult free_run = stylize_gatys(network_, content_, {red_}, options);
+  options.temporal_target = target;
+  options.temporal_mask = cv::Mat(content_.size(), CV_32FC1, cv::Scalar(0));
+  options.temporal_mask(left).setTo(1);
+  options.temporal_weight = 1e4;
+  const GatysResult held = stylize_gatys(network_, content_, {red_}, options);
+  ASSERT_TRUE(held.finite);
+  const double free_left = mean_abs_difference(free_run.rgb(left), target(left));
+  const double held_left = mean_abs_difference(held.rgb(left), target(left));
+  const double held_right = mean_abs_difference(held.rgb(right), target(right));
+  EXPECT_LT(held_left, free_left / 4) << "reliable pixels follow the target";
+  EXPECT_GT(held_right, 2 * held_left) << "unreliable pixels are left to the style";
+}
+
 TEST_F(GatysTest, NonFiniteLossStopsAndKeepsTheLastGoodImage) {
   GatysOptions options = base_options();
   options.style_weight = 1e39;  // beyond float range: the loss is infinite

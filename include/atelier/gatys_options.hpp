@@ -52,6 +52,16 @@ struct GatysOptions {
   // image's. Empty: every style everywhere, blended by style_blend.
   std::vector<cv::Mat> style_masks;
 
+  // Video (Ruder et al. 2016, short-term consistency): the image is held near
+  // `temporal_target` (the previous output warped along the optical flow,
+  // CV_32FC3 RGB [0,1]) where `temporal_mask` (CV_32FC1 [0,1], 1 where the
+  // flow is reliable) says: temporal_weight times the masked squared
+  // difference, averaged over every pixel and channel. Both are resized to
+  // each scale. Empty target: no temporal term.
+  cv::Mat temporal_target;
+  cv::Mat temporal_mask;
+  double temporal_weight = 0;
+
   enum class Init { Content, Noise, Image } init = Init::Content;
   cv::Mat init_image;  // CV_32FC3 RGB [0,1], for Init::Image (resized to fit)
   std::uint64_t seed = 0;
@@ -79,6 +89,7 @@ struct GatysProgress {
   int iteration = 0;  // 1-based within this scale
   int iterations = 0;
   double total = 0, content = 0, style = 0, tv = 0;  // weighted terms
+  double temporal = 0;                                // weighted; 0 without a temporal target
 };
 
 struct GatysCallbacks {

@@ -76,6 +76,11 @@ void check_options(const VggFeatures& network, const std::vector<cv::Mat>& style
                 " style images");
   for (const auto& mask : options.style_masks)
     if (mask.type() != CV_32FC1 || mask.empty()) throw Error("internal: style masks are CV_32FC1");
+  if (!options.temporal_target.empty() && options.temporal_target.type() != CV_32FC3)
+    throw Error("internal: the temporal target is CV_32FC3");
+  if (!options.temporal_mask.empty() && options.temporal_mask.type() != CV_32FC1)
+    throw Error("internal: the temporal mask is CV_32FC1");
+  if (!(options.temporal_weight >= 0)) throw Error("--temporal-weight must be 0 or more");
   for (int scale : options.scales)
     if (scale < 16 || scale > kMaxGatysSide) throw Error("--scales entries must be 16.." + std::to_string(kMaxGatysSide) + " pixels");
 }
@@ -289,6 +294,7 @@ class ScaleRunner {
     progress.content = terms.content.item<double>();
     progress.style = terms.style.item<double>();
     progress.tv = terms.tv.item<double>();
+    progress.temporal = terms.temporal.item<double>();
   }
 
   void report(const GatysProgress& progress, const torch::Tensor& image) const {
@@ -333,6 +339,16 @@ GatysObjective::GatysObjective(const VggFeatures& network, const torch::Tensor& 
         torch::from_blob(const_cast<float*>(at_size.ptr<float>()), {1, 1, at_size.rows, at_size.cols}, torch::kFloat32)
             .clone()
             .to(content.device()));
+  }
+  if (!options.temporal_target.empty()) {
+    const cv::Size size{static_cast<int>(content.size(3)), static_cast<int>(content.size(2))};
+    temporal_target_ = image_to_tensor(resize_plane(options.temporal_target, size), content.device());
+    const cv::Mat mask = options.temporal_mask.empty() ? cv::Mat(size, CV_32FC1, cv::Scalar(1))
+                                                       : resize_plane(options.temporal_mask, size);
+    temporal_mask_ =
+        torch::from_blob(const_cast<float*>(mask.ptr<float>()), {1, 1, mask.rows, mask.cols}, torch::kFloat32)
+            .clone()
+            .to(content.device());
   }
 }
 
@@ -383,7 +399,10 @@ GatysLoss GatysObjective::operator()(const torch::Tensor& image) const {
   loss.content = content * (options_.content_weight / std::max<size_t>(1, content_targets_.size()));
   loss.style = style * (options_.style_weight / std::max<size_t>(1, options_.style_layers.size()));
   loss.tv = total_variation_loss(image) * options_.tv_weight;
-  loss.total = loss.content + loss.style + loss.tv;
+  loss.temporal = torch::zeros({}, image.options());
+  if (temporal_target_.defined())  // the mask broadcasts over channels; the mean counts all three
+    loss.temporal = (temporal_mask_ * (image - temporal_target_).square()).mean() * options_.temporal_weight;
+  loss.total = loss.content + loss.style + loss.tv + loss.temporal;
   return loss;
 }
 

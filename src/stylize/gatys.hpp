@@ -19,14 +19,15 @@ namespace atelier {
 
 // The weighted loss terms of one evaluation (scalars, differentiable).
 struct GatysLoss {
-  torch::Tensor total, content, style, tv;
+  torch::Tensor total, content, style, tv, temporal;
 };
 
 // The objective being minimised: targets are computed once from the content
 // and style images (tensors [1,3,H,W] RGB [0,1]); calling it on an image
 // gives  content_weight * mean over content layers of content_loss
 //      + style_weight   * mean over style layers of style_loss (blended Grams)
-//      + tv_weight      * total_variation_loss(image).
+//      + tv_weight      * total_variation_loss(image)
+//      + temporal_weight * mean(temporal_mask * (image - temporal_target)^2).
 class GatysObjective {
  public:
   // `blend` holds one weight per style, summing to 1.
@@ -43,6 +44,8 @@ class GatysObjective {
   // With style_masks: per style, its own targets and its map at the image's size [1,1,H,W].
   std::vector<std::map<std::string, torch::Tensor>> region_targets_;
   std::vector<torch::Tensor> region_masks_;
+  // With a temporal target: it and its mask at the image's size, [1,3,H,W] and [1,1,H,W].
+  torch::Tensor temporal_target_, temporal_mask_;
   torch::Tensor region_style_loss(const std::map<std::string, torch::Tensor>& features,
                                   const torch::Tensor& image) const;
 };
