@@ -13,8 +13,8 @@ class App;
 namespace atelier::cli {
 
 struct AdainFlags {
-  std::string encoder = "adain/vgg_normalised";  // names in the model search path, or files
-  std::string decoder = "adain/decoder";
+  std::string encoder = kAdainEncoderName;  // names in the model search path, or files
+  std::string decoder = kAdainDecoderName;
 };
 void add_adain_network_flags(CLI::App* command, AdainFlags* flags);
 

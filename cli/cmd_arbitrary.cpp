@@ -23,10 +23,6 @@ namespace {
 
 namespace fs = std::filesystem;
 
-// The two networks, by their names in the model search path.
-constexpr const char* kPredictorName = "magenta-arbitrary/style_predict";
-constexpr const char* kTransferName = "magenta-arbitrary/style_transfer";
-
 struct StyleVectorArgs {
   std::string picture, output, models_dir;
   StylePictureFlags style_picture;
@@ -51,8 +47,7 @@ int run_style_vector(const StyleVectorArgs& args) {
 }  // namespace
 
 MagentaPainter load_magenta(const std::string& models_dir, const std::string& device) {
-  const ModelStore store(models_dir);
-  return MagentaPainter(store.resolve(kPredictorName), store.resolve(kTransferName), device);
+  return load_magenta_painter(models_dir, device);
 }
 
 bool is_style_vector_file(const std::string& path) {

@@ -131,7 +131,7 @@ int run_stylize(const StylizeArgs& args) {
   for (const auto& path : style_paths) styles.push_back(load_image(path, load_options).rgb);
   GatysOptions options = gatys_options(args);
   options.precision = chosen_precision(args.runtime, progress);
-  content = resize_longest_side(content, options.scales.empty() ? (args.size > 0 ? args.size : 512) : options.scales.back());
+  content = resize_longest_side(content, gatys_output_side(options, args.size));
   if (mask_plan) {  // guided Gram matrices: each style where its region is
     const RegionWeights weights =
         mask_plan->weights(load_image(args.mask, load_options).rgb, content.rgb.size(), args.feather);

@@ -6,6 +6,7 @@
 #include <vector>
 
 #include "atelier/gatys_options.hpp"
+#include "atelier/painters.hpp"
 #include "atelier/regions.hpp"
 #include "adain_flags.hpp"
 #include "common_flags.hpp"
@@ -21,7 +22,7 @@ struct StylizeArgs {
   long long max_pixels = 100'000'000;
   int quality = 95;
   int bit_depth = 8;
-  std::string weights = "vgg19";
+  std::string weights = kGatysDefaultWeights;
   std::string models_dir;
   std::string preprocess;  // empty: from the weights' metadata
   std::string pooling = "max";

@@ -52,6 +52,11 @@ struct AdainOptions {
   std::int64_t max_memory = 0;
 };
 
+// The networks' default names in the model search path (`models import`
+// installs naoto0804's there under these names).
+inline constexpr const char* kAdainEncoderName = "adain/vgg_normalised";
+inline constexpr const char* kAdainDecoderName = "adain/decoder";
+
 // How large a style picture is encoded: its shorter side is shrunk to this
 // (naoto0804's default, 512) but never enlarged; 0 keeps it as it is.
 inline constexpr int kAdainStyleSize = 512;

@@ -29,6 +29,9 @@ class MagentaTransfer;
 // The network a vector belongs to; vectors of other networks are refused.
 inline constexpr const char* kMagentaModelName = "magenta-arbitrary-image-stylization-v1-256";
 inline constexpr int kMagentaStyleLength = 100;
+// The two networks' names in the model search path (model_store.hpp).
+inline constexpr const char* kMagentaPredictorName = "magenta-arbitrary/style_predict";
+inline constexpr const char* kMagentaTransferName = "magenta-arbitrary/style_transfer";
 
 struct StyleVector {
   std::vector<float> values;        // kMagentaStyleLength numbers
@@ -79,6 +82,10 @@ class MagentaPainter {
   std::shared_ptr<const MagentaPredictor> predictor_;
   std::shared_ptr<const MagentaTransfer> transfer_;
 };
+
+// The painter of the two networks found by name in the model search path,
+// `models_dir` first (every front end loads Magenta this way).
+MagentaPainter load_magenta_painter(const std::string& models_dir = "", const std::string& device = "cpu");
 
 // How paint() runs a height x width picture within max_memory bytes (0: no
 // limit): whole (tile 0) or in tiles, from measured peaks (bench/

@@ -22,6 +22,15 @@ namespace atelier {
 class FastStyleNetwork;
 class VggFeatures;
 
+// The feature network and the output's longest side when none is given.
+inline constexpr const char* kGatysDefaultWeights = "vgg19";
+inline constexpr int kGatysDefaultSide = 512;
+// The longest side Gatys paints the content at: the last of `options.scales`,
+// else `size`, else kGatysDefaultSide.
+inline int gatys_output_side(const GatysOptions& options, int size) {
+  return !options.scales.empty() ? options.scales.back() : size > 0 ? size : kGatysDefaultSide;
+}
+
 // Style transfer by optimisation (Gatys et al.) with a VGG feature network.
 class GatysPainter {
  public:

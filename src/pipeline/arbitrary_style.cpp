@@ -9,6 +9,7 @@
 #include "atelier/atomic_file.hpp"
 #include "atelier/error.hpp"
 #include "atelier/image.hpp"
+#include "atelier/model_store.hpp"
 #include "models/magenta.hpp"
 #include "torch/tensor_image.hpp"
 
@@ -83,6 +84,11 @@ MagentaPainter::MagentaPainter(const std::string& predictor_path, const std::str
                                const std::string& device)
     : predictor_(std::make_shared<const MagentaPredictor>(load_magenta_predictor(predictor_path, parse_device(device)))),
       transfer_(std::make_shared<const MagentaTransfer>(load_magenta_transfer(transfer_path, parse_device(device)))) {}
+
+MagentaPainter load_magenta_painter(const std::string& models_dir, const std::string& device) {
+  const ModelStore store(models_dir);
+  return MagentaPainter(store.resolve(kMagentaPredictorName), store.resolve(kMagentaTransferName), device);
+}
 
 StyleVector MagentaPainter::style_vector(const cv::Mat& rgb, const StylePictureOptions& options) const {
   const cv::Mat square = style_picture_input(rgb, options);
