@@ -1,5 +1,6 @@
-// atelier models list|fetch: what weights are installed, and downloading
-// the published ones (only ever on request).
+// atelier models list|fetch|import|export: what weights are installed,
+// downloading the published ones (only ever on request), converting
+// checkpoints in, and writing fast styles out as ONNX models.
 #include <nlohmann/json.hpp>
 
 #include <algorithm>
@@ -12,6 +13,7 @@
 #include "atelier/model_names.hpp"
 #include "atelier/model_store.hpp"
 #include "atelier/model_tools.hpp"
+#include "atelier/onnx_export.hpp"
 #include "commands.hpp"
 #include "common_flags.hpp"
 
@@ -25,7 +27,7 @@ struct ModelsArgs {
   OutputFlags flags;
   std::string name, url, mirror, sha256;
   bool force = false;
-  std::string input, output;  // import
+  std::string input, output;  // import, export
   bool half = false;
 };
 
@@ -179,6 +181,23 @@ int run_import(const ModelsArgs& args) {
   return kExitOk;
 }
 
+// A fast style network, by name or path, as an ONNX model (onnx_export.hpp).
+int run_export(const ModelsArgs& args) {
+  const std::string weights = ModelStore(args.models_dir).resolve(args.name);
+  refuse_overwriting_input(weights, args.output);  // even with --force
+  if (fs::exists(args.output) && !args.force) throw Error(args.output + " exists: add --force to replace it");
+  const OnnxExportSummary summary = export_onnx(weights, args.output);
+  if (args.flags.json)
+    std::cout << nlohmann::json{{"output", args.output}, {"weights", weights}, {"architecture", summary.architecture},
+                                {"opset", summary.opset}, {"nodes", summary.nodes}, {"bytes", summary.bytes}}
+                     .dump()
+              << std::endl;
+  else if (!args.flags.quiet)
+    std::cerr << "wrote " << args.output << " (" << summary.architecture << ", ONNX opset " << summary.opset << ", "
+              << megabytes(summary.bytes) << ")" << std::endl;
+  return kExitOk;
+}
+
 }  // namespace
 
 Runner add_models_command(CLI::App& app) {
@@ -208,9 +227,21 @@ Runner add_models_command(CLI::App& app) {
   import->add_flag("--half", args->half, "Store convolution kernels as F16 (half the size)");
   import->add_flag("--force", args->force, "Replace OUTPUT when it exists");
   import->add_flag("--quiet,-q", args->flags.quiet, "No output");
-  for (CLI::App* sub : {list, fetch}) add_models_dir_flag(sub, &args->models_dir, "Directory searched first");
-  return [args, list, import] {
+  CLI::App* export_onnx = models->add_subcommand(
+      "export", "Write a fast style network (pytorch-examples or Engstrom) as an ONNX model for other runtimes");
+  export_onnx->add_option("model", args->name, "The style's name (as `models list` shows it) or its .safetensors file")
+      ->required();
+  export_onnx->add_option("--output,-o", args->output,
+                          "The .onnx file to write: input \"image\", output \"stylized\", float32 NCHW RGB 0..255, "
+                          "any height and width")
+      ->required();
+  export_onnx->add_flag("--force", args->force, "Replace OUTPUT when it exists");
+  add_output_flags(export_onnx, &args->flags, "Print what was written as one JSON object", "No output but errors");
+  for (CLI::App* sub : {list, fetch, export_onnx})
+    add_models_dir_flag(sub, &args->models_dir, "Directory searched first");
+  return [args, list, import, export_onnx] {
     if (list->parsed()) return run_list(*args);
+    if (export_onnx->parsed()) return run_export(*args);
     return import->parsed() ? run_import(*args) : run_fetch(*args);
   };
 }

@@ -28,6 +28,9 @@ packages=(
   # Atelier Studio (atelier serve): its job store, and the browser and load
   # tests (headless Chromium, wrk, curl).
   libsqlite3-dev chromium wrk curl
+  # `models export` writes ONNX with Debian's ONNX protobuf classes; its test
+  # checks the files with onnx.checker.
+  libonnx-dev libprotobuf-dev python3-onnx
 )
 # Node drives the browser test (playwright-core from npm); any node with npm
 # will do, Debian's when there is none.
@@ -46,6 +49,13 @@ fi
 if [ ! -d tests/browser/node_modules/playwright-core ]; then
   (cd tests/browser && npm ci --no-audit --no-fund --loglevel=error) ||
     echo "setup: npm ci failed: the browser test will be skipped" >&2
+fi
+
+# ONNX Runtime's CPU build for the ONNX export test (pinned by
+# tests/onnx/package-lock.json; its install script only fetches GPU extras).
+if [ ! -d tests/onnx/node_modules/onnxruntime-node ]; then
+  (cd tests/onnx && npm ci --ignore-scripts --no-audit --no-fund --loglevel=error) ||
+    echo "setup: npm ci failed: the ONNX Runtime test will be skipped" >&2
 fi
 
 # The tool alone: the tests, fuzz target and benchmarks are built by
