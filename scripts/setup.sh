@@ -25,6 +25,8 @@ packages=(
   opencv-doc python3-skimage
   # The fast style network tests compare against a PyTorch reference.
   python3-torch
+  # The Python module (python/: pybind11, numpy arrays, PIL images) and its pytest tests.
+  pybind11-dev python3-dev python3-numpy python3-pil python3-pytest
   # Atelier Studio (atelier serve): its job store, and the browser and load
   # tests (headless Chromium, wrk, curl).
   libsqlite3-dev chromium wrk curl
