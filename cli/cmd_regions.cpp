@@ -109,10 +109,9 @@ MaskPlan plan_mask(const StylizeArgs& args) {
 }
 
 RegionWeights MaskPlan::weights(const cv::Mat& mask_rgb, cv::Size size, double feather) const {
-  if (regions.empty()) return grey_mask_weights(mask_rgb, size, static_cast<int>(styles.size()));
   std::vector<cv::Vec3b> colours;
   for (const auto& region : regions) colours.push_back(region.colour);
-  return colour_mask_weights(mask_rgb, size, colours, 24, feather);
+  return mask_weights(mask_rgb, size, colours, static_cast<int>(styles.size()), feather);
 }
 
 int run_region_stylize(const StylizeArgs& args) {

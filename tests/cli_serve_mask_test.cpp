@@ -1,8 +1,10 @@
 // The studio's masks (issue 15): a job's grey mask puts one painting where it
 // is white and keeps the photo where black, or two paintings, the first where
-// white and the second where black. Each painting is painted over the whole
-// photo, so each half must be that painting's own result. Over HTTP, with
-// random Magenta and AdaIN networks of the real layout and a random fast style.
+// white and the second where black; a colour mask's regions each take the
+// style their `region` field binds. Each style is painted over the whole
+// photo, so each part must be that style's own result. Gatys takes masks
+// through guided Gram matrices. Over HTTP, with random Magenta and AdaIN
+// networks of the real layout, a random fast style and a tiny VGG.
 #include <gtest/gtest.h>
 #include <nlohmann/json.hpp>
 
@@ -26,6 +28,16 @@ using nlohmann::json;
 std::string half_mask_png(int width, int height, int white_until) {
   cv::Mat mask(height, width, CV_8UC3, cv::Scalar::all(0));
   mask.colRange(0, white_until).setTo(cv::Scalar::all(255));
+  std::vector<unsigned char> bytes;
+  cv::imencode(".png", mask, bytes);
+  return std::string(bytes.begin(), bytes.end());
+}
+
+// Red (RGB #ff0000) on the left third, green (#00ff00) on the right third, black between.
+std::string colour_mask_png(int width, int height) {
+  cv::Mat mask(height, width, CV_8UC3, cv::Scalar::all(0));
+  mask.colRange(0, width / 3).setTo(cv::Scalar(0, 0, 255));  // BGR
+  mask.colRange(2 * width / 3, width).setTo(cv::Scalar(0, 255, 0));
   std::vector<unsigned char> bytes;
   cv::imencode(".png", mask, bytes);
   return std::string(bytes.begin(), bytes.end());
@@ -139,6 +151,50 @@ TEST_F(ServeMaskTest, FastAndAdainJobsTakeAMaskToo) {
   EXPECT_LE(difference(two, second, 48, 96), 2);
 }
 
+TEST_F(ServeMaskTest, ColourRegionsTakeEachTheStyleTheyAreBoundTo) {
+  const cv::Mat photo = decoded(photo_);
+  const cv::Mat first = painted({first_}, ""), candy = painted({}, "", {{"model", "candy", "", ""}});
+  ASSERT_FALSE(first.empty());
+  ASSERT_GT(difference(first, candy, 0, 96), 20) << "the painting and the fast style paint differently";
+  // Red: the first painting (Magenta), green: the fast style, blue (no pixel): the second painting.
+  const httplib::MultipartFormDataItems regions{{"region", "#ff0000=1", "", ""},
+                                                {"region", "#00ff00=candy", "", ""},
+                                                {"region", "#0000ff=2", "", ""}};
+  auto hard = regions;
+  hard.push_back({"feather", "0", "", ""});
+  const cv::Mat sharp = painted({first_, second_}, colour_mask_png(96, 64), hard);
+  EXPECT_LE(difference(sharp, first, 0, 32), 2) << "red: the first painting's own result";
+  EXPECT_LE(difference(sharp, photo, 32, 64), 2) << "no region: the photo";
+  EXPECT_LE(difference(sharp, candy, 64, 96), 2) << "green: the fast style's own result";
+  EXPECT_EQ(last_job_["warnings"], json{"no pixel of the mask is #0000ff: that region is empty"});
+  EXPECT_EQ(last_job_["params"]["regions"][1], (json{{"color", "#00ff00"}, {"model", "candy"}}));
+
+  // Feathered (4 px by default): the same away from the edges, and soft across them.
+  const cv::Mat soft = painted({first_, second_}, colour_mask_png(96, 64), regions);
+  EXPECT_LE(difference(soft, first, 0, 20), 2);
+  EXPECT_LE(difference(soft, photo, 44, 52), 2);
+  EXPECT_LE(difference(soft, candy, 76, 96), 2);
+  EXPECT_GT(difference(soft, sharp, 28, 36), 2) << "the edge is blended";
+}
+
+TEST_F(ServeMaskTest, GatysPlacesEachPaintingThroughGuidedGramMatrices) {
+  const httplib::MultipartFormDataItems gatys{{"iterations", "5", "", ""}, {"size", "64", "", ""}};
+  const cv::Mat blended = painted({first_, second_}, "", gatys);
+  const std::int64_t unmasked_bytes = last_job_["estimated_bytes"];
+  ASSERT_FALSE(blended.empty());
+  auto regions = gatys;
+  regions.push_back({"region", "#ff0000=2", "", ""});
+  regions.push_back({"region", "#00ff00=1", "", ""});
+  const cv::Mat placed = painted({first_, second_}, colour_mask_png(96, 64), regions);
+  ASSERT_FALSE(placed.empty());
+  EXPECT_EQ(last_job_["method"], "gatys");
+  EXPECT_GT(last_job_["estimated_bytes"].get<std::int64_t>(), unmasked_bytes)
+      << "each region's guided Gram matrices count in the memory the job is admitted with";
+  EXPECT_GT(difference(placed, blended, 0, 64), 2) << "the mask guides the optimisation";
+  const cv::Mat grey = painted({first_}, half_mask_png(96, 64, 48), gatys);
+  EXPECT_FALSE(grey.empty()) << "a grey mask with one painting";
+}
+
 TEST_F(ServeMaskTest, ABadMaskIsAOneLineRefusal) {
   const std::string mask = half_mask_png(96, 64, 48);
   const auto refusal = [&](httplib::Result posted, int status, const std::string& says) {
@@ -151,7 +207,9 @@ TEST_F(ServeMaskTest, ABadMaskIsAOneLineRefusal) {
   refusal(post({first_}, "not a picture"), 415, "mask");
   refusal(post({first_, second_, first_}, mask), 400, "two");
   refusal(post({first_, second_}, mask, {{"style_blend", "1,1", "", ""}}), 400, "drop style_blend");
-  refusal(post({first_}, mask, {{"iterations", "5", "", ""}}), 400, "only a fast, magenta or adain job");
+  refusal(post({first_}, mask, {{"region", "#ff0000=2", "", ""}}), 400, "no style 2");
+  refusal(post({first_}, colour_mask_png(96, 64), {{"region", "#ff0000=1", "", ""}, {"region", "#00ff00=mosaic", "", ""}}),
+          400, "region #00ff00: \"mosaic\" is neither an uploaded painting's number or file name nor an installed style");
   refusal(post({first_}, mask, {{"mask", mask, "m.png", "image/png"}}), 400, "one mask");
   auto client = server_->client();
   EXPECT_EQ(json::parse(client.Get("/api/v1/jobs")->body)["jobs"].size(), 0u) << "nothing was queued";

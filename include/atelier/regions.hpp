@@ -20,6 +20,8 @@ struct RegionSpec {
   std::string style;
 };
 RegionSpec parse_region(const std::string& text);
+// "#rrggbb", lowercase: how messages and the studio's jobs write a colour.
+std::string colour_hex(cv::Vec3b rgb);
 
 struct RegionWeights {
   std::vector<cv::Mat> weights;       // CV_32FC1 in [0,1] at the content's size, one per style; sum <= 1
@@ -31,6 +33,9 @@ struct RegionWeights {
 // one style -> {grey}; two styles -> {grey, 1 - grey}.
 RegionWeights grey_mask_weights(const cv::Mat& mask_rgb, cv::Size size, int styles);
 
+inline constexpr int kRegionTolerance = 24;
+inline constexpr double kDefaultFeather = 4.0;
+
 // The weights of a colour-coded mask: a pixel belongs to the region whose
 // colour is nearest, within `tolerance` (0..255 per channel, for JPEG
 // masks); other pixels to none. Each region's edge is feathered over
@@ -38,7 +43,13 @@ RegionWeights grey_mask_weights(const cv::Mat& mask_rgb, cv::Size size, int styl
 // hard), so neighbouring styles meet without a seam. A colour that matches
 // no pixel gives a notice, not an error.
 RegionWeights colour_mask_weights(const cv::Mat& mask_rgb, cv::Size size, const std::vector<cv::Vec3b>& colours,
-                                  int tolerance = 24, double feather = 4.0);
+                                  int tolerance = kRegionTolerance, double feather = kDefaultFeather);
+
+// A mask's weights whichever kind it is, as the CLI and the studio read it:
+// no colours, a grey mask of `styles` styles; else one weight per colour
+// (its region's style), feathered.
+RegionWeights mask_weights(const cv::Mat& mask_rgb, cv::Size size, const std::vector<cv::Vec3b>& colours, int styles,
+                           double feather);
 
 // photo x (1 - sum of weights) + sum of painted[i] x weights[i]; every
 // picture CV_32FC3 of the photo's size.

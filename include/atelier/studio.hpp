@@ -45,6 +45,8 @@ struct JobRun {
   // Polled by long jobs: stop (after a checkpoint) when either is true.
   std::function<bool()> cancel_requested;
   std::function<bool()> shutdown_requested;
+  // A warning for the job's record and events (a region no pixel has); may be empty.
+  std::function<void(const std::string& warning)> warn;
 };
 
 enum class PaintOutcome { Done, Stopped };

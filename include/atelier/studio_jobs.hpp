@@ -23,6 +23,14 @@ JobStatus parse_status(const std::string& name);
 // one can be queued again).
 bool has_ended(JobStatus status);
 
+// A colour region of a job's mask and the style it takes: one of the job's
+// uploaded paintings (`style`, 0-based) or an installed fast style (`model`).
+struct JobRegion {
+  std::string color;  // "#rrggbb", lowercase
+  int style = -1;     // the upload's index; -1: `model`
+  std::string model;
+};
+
 // A job's validated settings, typed: what the request parser fills in and
 // the painter reads. Kept in JobRecord::params as JSON (to_params).
 struct JobSettings {
@@ -42,8 +50,14 @@ struct JobSettings {
   // fast, magenta, adain: a grey mask was uploaded (the job's "mask" file):
   // one style goes where it is white, the photo stays where black; two
   // styles: the first where white, the second where black.
+  // Gatys too: the mask's weights guide the Gram matrices.
   bool mask = false;
   std::int64_t mask_pixels = 0;  // the mask's own width x height (decoded at that size)
+  // With regions the mask is colour-coded: each region's colour takes its
+  // style (every uploaded painting is some region's), the rest keeps the
+  // photo; edges feathered over `feather` pixels of the result.
+  std::vector<JobRegion> regions;
+  double feather = 4.0;
   std::int64_t style_pixels = 0;
   int content_width = 0, content_height = 0;
   std::string content_name;
@@ -68,6 +82,7 @@ struct JobRecord {
   int width = 0, height = 0;                         // of the result
   std::int64_t estimated_bytes = 0;                  // peak memory the job was admitted with
   std::string message;                               // why it failed or was interrupted
+  std::vector<std::string> warnings;                 // said while painting, e.g. a region no pixel has
 };
 
 // The stored form (everything) and back; from_stored throws on bad data.

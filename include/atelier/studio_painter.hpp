@@ -16,6 +16,7 @@
 
 #include "atelier/adain_style.hpp"
 #include "atelier/arbitrary_style.hpp"
+#include "atelier/image.hpp"
 #include "atelier/model_store.hpp"
 #include "atelier/painters.hpp"
 #include "atelier/studio.hpp"
@@ -89,6 +90,12 @@ class StudioPainter : public Painter {
   PaintOutcome paint_magenta(const JobRun& run, int& width, int& height);
   PaintOutcome paint_adain(const JobRun& run, int& width, int& height);
   PaintOutcome paint_gatys(const JobRun& run, int& width, int& height);
+  // A masked one-pass job: each style it places painted once over the whole
+  // photo (an upload by `paint_upload`, a model by its fast style, within
+  // `budget` bytes), then laid down by the mask's weights.
+  PaintOutcome paint_masked(const JobRun& run, const JobSettings& settings, const Image& content,
+                            const std::function<cv::Mat(int upload)>& paint_upload, std::int64_t budget, int& width,
+                            int& height);
 
   PainterOptions options_;
   ModelStore store_;

@@ -39,6 +39,12 @@ RegionSpec parse_region(const std::string& text) {
   return {cv::Vec3b(static_cast<uchar>(r), static_cast<uchar>(g), static_cast<uchar>(b)), text.substr(equals + 1)};
 }
 
+std::string colour_hex(cv::Vec3b rgb) {
+  char hex[8];
+  std::snprintf(hex, sizeof hex, "#%02x%02x%02x", rgb[0], rgb[1], rgb[2]);
+  return hex;
+}
+
 RegionWeights grey_mask_weights(const cv::Mat& mask_rgb, cv::Size size, int styles) {
   CV_Assert(mask_rgb.type() == CV_32FC3);
   if (styles != 1 && styles != 2)
@@ -75,15 +81,18 @@ RegionWeights colour_mask_weights(const cv::Mat& mask_rgb, cv::Size size, const 
       if (best >= 0) hard[best].at<float>(y, x) = 1.0f;
     }
   for (size_t i = 0; i < colours.size(); ++i) {
-    if (cv::countNonZero(hard[i]) == 0) {
-      char hex[8];
-      std::snprintf(hex, sizeof hex, "#%02x%02x%02x", colours[i][0], colours[i][1], colours[i][2]);
-      out.notices.push_back(std::string("no pixel of the mask is ") + hex + ": that region is empty");
-    }
+    if (cv::countNonZero(hard[i]) == 0)
+      out.notices.push_back("no pixel of the mask is " + colour_hex(colours[i]) + ": that region is empty");
     if (feather > 0) cv::GaussianBlur(hard[i], hard[i], cv::Size(0, 0), feather, feather, cv::BORDER_REPLICATE);
     out.weights.push_back(hard[i]);
   }
   return out;  // blurred partitions of unity still sum to <= 1
+}
+
+RegionWeights mask_weights(const cv::Mat& mask_rgb, cv::Size size, const std::vector<cv::Vec3b>& colours, int styles,
+                           double feather) {
+  if (colours.empty()) return grey_mask_weights(mask_rgb, size, styles);
+  return colour_mask_weights(mask_rgb, size, colours, kRegionTolerance, feather);
 }
 
 cv::Mat composite(const cv::Mat& photo, const std::vector<cv::Mat>& painted, const std::vector<cv::Mat>& weights) {

@@ -6,6 +6,20 @@
 namespace atelier::studio {
 namespace {
 
+// [{"color": "#ff0000", "style": 1}, {"color": "#00ff00", "model": "candy"}]: styles counted from 1, as uploaded.
+nlohmann::json regions_json(const std::vector<JobRegion>& regions) {
+  nlohmann::json out = nlohmann::json::array();
+  for (const auto& region : regions) {
+    nlohmann::json item = {{"color", region.color}};
+    if (region.style >= 0)
+      item["style"] = region.style + 1;
+    else
+      item["model"] = region.model;
+    out.push_back(item);
+  }
+  return out;
+}
+
 nlohmann::json time_or_null(double seconds) { return seconds > 0 ? nlohmann::json(seconds) : nlohmann::json(nullptr); }
 
 }  // namespace
@@ -21,6 +35,8 @@ nlohmann::json to_params(const JobSettings& settings) {
           {"style_blend", settings.style_blend},
           {"mask", settings.mask},
           {"mask_pixels", settings.mask_pixels},
+          {"regions", regions_json(settings.regions)},
+          {"feather", settings.feather},
           {"style_pixels", settings.style_pixels},
           {"content_width", settings.content_width},
           {"content_height", settings.content_height},
@@ -39,6 +55,10 @@ JobSettings job_settings(const nlohmann::json& params) {
   settings.style_blend = params.value("style_blend", std::vector<double>{});  // likewise
   settings.mask = params.value("mask", false);  // records from before masks
   settings.mask_pixels = params.value("mask_pixels", std::int64_t{0});
+  if (params.contains("regions"))  // records from before colour regions have none
+    for (const auto& region : params.at("regions"))
+      settings.regions.push_back({region.at("color"), region.value("style", 0) - 1, region.value("model", "")});
+  settings.feather = params.value("feather", 4.0);
   settings.style_pixels = params.value("style_pixels", std::int64_t{0});  // records from before it was kept
   settings.content_width = params.at("content_width");
   settings.content_height = params.at("content_height");
@@ -67,6 +87,7 @@ nlohmann::json job_json(const JobView& view) {
           {"height", job.height},
           {"estimated_bytes", job.estimated_bytes},
           {"message", job.message},
+          {"warnings", job.warnings},
           {"result_url", job.status == JobStatus::Done ? nlohmann::json(base + "/result") : nlohmann::json(nullptr)},
           {"content_url", base + "/content"}};
 }

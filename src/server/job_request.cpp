@@ -9,17 +9,21 @@
 #include <sstream>
 
 #include "atelier/image.hpp"
+#include "atelier/regions.hpp"
 #include "atelier/studio_server.hpp"
 
 namespace atelier::studio {
 namespace {
 
 const std::set<std::string> kSettingNames = {"method", "model", "size", "strength", "iterations", "keep_colors",
-                                             "precision", "style_blend"};
+                                             "precision", "style_blend", "feather"};
 // Magenta's and AdaIN's smallest style picture a side (style_picture_input and AdainPainter refuse less).
 constexpr int kMinOnePassStyleSide = 16;
 // A blend weight's bounds: only their ratios matter, so this is no real limit.
 constexpr double kMaxBlendWeight = 1000;
+// Colour regions of one mask, and their edges' softness in pixels (a Gaussian's sigma: larger is slow).
+constexpr int kMaxRegions = 8;
+constexpr double kMaxFeather = 64;
 
 // A client's text as error messages echo it: printable ASCII, short.
 std::string shown(const std::string& text) {
@@ -185,6 +189,43 @@ std::map<std::string, std::string> settings_from_json(const std::string& text) {
   return settings;
 }
 
+// The `region` fields ("#rrggbb=REF") bound: REF is a style upload's number
+// (from 1) or file name, else an installed fast style's name (the painter
+// checks that one).
+std::vector<JobRegion> bind_regions(const std::vector<std::string>& texts,
+                                    const std::vector<const UploadedField*>& styles) {
+  std::vector<JobRegion> regions;
+  for (const auto& text : texts) {
+    RegionSpec spec;
+    try {
+      spec = parse_region(text);
+    } catch (const Error&) {
+      throw Refusal(400, "region: \"" + shown(text) +
+                             "\" is not #rrggbb=STYLE (a style upload's number or file name, or a model)");
+    }
+    JobRegion region{colour_hex(spec.colour)};
+    const std::string where = "region " + region.color + ": ";
+    for (const auto& other : regions)
+      if (other.color == region.color) throw Refusal(400, where + "that colour is bound twice");
+    const std::string& ref = spec.style;
+    if (ref.size() <= 9 && std::all_of(ref.begin(), ref.end(), [](char c) { return c >= '0' && c <= '9'; })) {
+      const int number = std::stoi(ref);
+      if (number < 1 || number > static_cast<int>(styles.size()))
+        throw Refusal(400, where + "there is no style " + ref + " (" + std::to_string(styles.size()) + " uploaded)");
+      region.style = number - 1;
+    } else {
+      for (size_t i = 0; i < styles.size() && region.style < 0; ++i)
+        if (styles[i]->filename == ref) region.style = static_cast<int>(i);
+      const auto printable = [](char c) { return std::isprint(static_cast<unsigned char>(c)) != 0; };
+      if (region.style < 0 && (ref.size() > 200 || !std::all_of(ref.begin(), ref.end(), printable)))
+        throw Refusal(400, where + "\"" + shown(ref) + "\" is not a style name");
+      if (region.style < 0) region.model = ref;
+    }
+    regions.push_back(region);
+  }
+  return regions;
+}
+
 // A display name for the upload: printable, short, never used as a path.
 std::string display_name(const std::string& filename) {
   std::string name;
@@ -202,6 +243,7 @@ JobRequest parse_job_request(const std::vector<UploadedField>& fields, const Upl
   const UploadedField* content = nullptr;
   std::vector<const UploadedField*> styles;
   const UploadedField* mask = nullptr;
+  std::vector<std::string> region_texts;
   for (const auto& field : fields) {
     if (field.name == "content") {
       if (content) throw Refusal(400, "content: give one photo");
@@ -213,6 +255,10 @@ JobRequest parse_job_request(const std::vector<UploadedField>& fields, const Upl
     } else if (field.name == "mask") {
       if (mask) throw Refusal(400, "mask: give one mask");
       mask = &field;
+    } else if (field.name == "region") {
+      if (static_cast<int>(region_texts.size()) == kMaxRegions)
+        throw Refusal(400, "region: at most " + std::to_string(kMaxRegions) + " regions");
+      region_texts.push_back(field.content);
     } else if (field.name == "params") {
       if (params_given) throw Refusal(400, "params: given twice");
       params_given = true;
@@ -237,17 +283,23 @@ JobRequest parse_job_request(const std::vector<UploadedField>& fields, const Upl
     throw Refusal(400, "method: \"" + shown(method) + "\" is not fast, magenta, adain or gatys");
   const bool one_pass_paintings = method == "magenta" || method == "adain";
   const bool paints_with_uploads = method != "fast";
-  if (method == "fast" && model.empty()) throw Refusal(400, "model: choose a style (fast) or upload a painting (magenta)");
+  const bool has_regions = !region_texts.empty();
+  if (has_regions && !mask) throw Refusal(400, "region: binds colours of a mask: upload the mask too");
+  if (has_regions && !model.empty())
+    throw Refusal(400, "model: with region fields each region names its style: drop model");
+  if (!has_regions && !setting("feather").empty())
+    throw Refusal(400, "feather: only colour regions are feathered (give region fields)");
+  if (method == "fast" && model.empty() && !has_regions)
+    throw Refusal(400, "model: choose a style (fast) or upload a painting (magenta)");
   if (method == "fast" && !styles.empty()) throw Refusal(400, "style: a fast job uses its model, not paintings");
   const std::string a_job = (method == "adain" ? "an " : "a ") + method + " job";
   if (paints_with_uploads && styles.empty()) throw Refusal(400, "style: " + a_job + " needs a painting");
   if (paints_with_uploads && !model.empty()) throw Refusal(400, "model: " + a_job + " takes paintings, not a model");
   if (!one_pass_paintings && !setting("style_blend").empty())
     throw Refusal(400, "style_blend: only a magenta or adain job blends paintings");
-  if (mask && method == "gatys") throw Refusal(400, "mask: only a fast, magenta or adain job takes a mask");
-  if (mask && styles.size() > 2)
+  if (mask && !has_regions && styles.size() > 2)
     throw Refusal(400, "mask: a grey mask takes one painting (white: painted) or two (white: the first, black: the "
-                       "second), not " + std::to_string(styles.size()));
+                       "second), not " + std::to_string(styles.size()) + "; for more, bind colours with region fields");
   if (mask && !setting("style_blend").empty())
     throw Refusal(400, "style_blend: a mask puts each painting in its own place; drop style_blend");
   const auto printable = [](char c) { return std::isprint(static_cast<unsigned char>(c)) != 0; };
@@ -270,6 +322,15 @@ JobRequest parse_job_request(const std::vector<UploadedField>& fields, const Upl
                              std::to_string(kMinOnePassStyleSide) + " pixels a side)");
   }
 
+  const std::vector<JobRegion> regions = bind_regions(region_texts, styles);
+  for (const auto& region : regions)
+    if (method == "gatys" && region.style < 0)
+      throw Refusal(400, "region " + region.color + ": \"" + shown(region.model) +
+                             "\" is no uploaded painting (a gatys job paints with those)");
+  for (size_t i = 0; i < styles.size() && has_regions; ++i)
+    if (std::none_of(regions.begin(), regions.end(), [&](const JobRegion& r) { return r.style == static_cast<int>(i); }))
+      throw Refusal(400, "style " + std::to_string(i + 1) + ": no region uses it");
+
   std::int64_t mask_pixels = 0;
   if (mask) {
     const ImageSize mask_size = check_picture("mask", mask->content, limits.max_pixels);
@@ -291,6 +352,8 @@ JobRequest parse_job_request(const std::vector<UploadedField>& fields, const Upl
   typed.precision = precision;
   typed.mask = mask != nullptr;
   typed.mask_pixels = mask_pixels;
+  typed.regions = regions;
+  if (!setting("feather").empty()) typed.feather = parse_number("feather", setting("feather"), 0, kMaxFeather);
   typed.style_pixels = style_pixels;
   typed.content_width = size.width;
   typed.content_height = size.height;

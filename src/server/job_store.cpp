@@ -100,7 +100,8 @@ nlohmann::json to_stored(const JobRecord& job) {
           {"width", job.width},
           {"height", job.height},
           {"estimated_bytes", job.estimated_bytes},
-          {"message", job.message}};
+          {"message", job.message},
+          {"warnings", job.warnings}};
 }
 
 JobRecord from_stored(const nlohmann::json& stored) {
@@ -123,6 +124,7 @@ JobRecord from_stored(const nlohmann::json& stored) {
   job.height = stored.at("height").get<int>();
   job.estimated_bytes = stored.at("estimated_bytes").get<std::int64_t>();
   job.message = stored.at("message").get<std::string>();
+  job.warnings = stored.value("warnings", std::vector<std::string>{});  // records from before warnings
   return job;
 }
 

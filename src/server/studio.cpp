@@ -369,6 +369,14 @@ void Studio::run_job(const std::shared_ptr<LiveJob>& live) {
   };
   run.cancel_requested = [live] { return live->cancel.load(); };
   run.shutdown_requested = [this] { return shutting_down_.load(); };
+  run.warn = [this, live](const std::string& warning) {
+    std::lock_guard<std::mutex> lock(mutex_);
+    std::vector<std::string>& warnings = live->record.warnings;
+    if (std::find(warnings.begin(), warnings.end(), warning) != warnings.end()) return;  // a rerun says it again
+    warnings.push_back(warning);
+    ++live->version;
+    changed_.notify_all();
+  };
 
   int width = 0, height = 0;
   PaintOutcome outcome = PaintOutcome::Done;

@@ -2,8 +2,10 @@
 
 #include <opencv2/imgproc.hpp>
 
+#include <algorithm>
 #include <cmath>
 #include <filesystem>
+#include <set>
 
 #include "atelier/error.hpp"
 #include "atelier/finish.hpp"
@@ -30,6 +32,11 @@ bool is_feature_network(const std::string& architecture) {
 // is the process and the weights.
 constexpr std::int64_t kGatysBytesPerPixelF32 = 5 << 10;
 constexpr std::int64_t kGatysBytesPerPixelBF16 = 3 << 10;
+// Guided Gram matrices keep, per region, each style layer's features times
+// the region's mask for the backward pass: VGG19's relu1_1..relu5_1 hold
+// 122 values a pixel (64 + 128/4 + 256/16 + 512/64 + 512/256), 488 bytes in
+// fp32, and their gradients as many again.
+constexpr std::int64_t kGatysBytesPerRegionPixel = 1 << 10;
 // Decoding an upload at its own size: 8-bit samples, then float RGB.
 constexpr std::int64_t kDecodeBytesPerPixel = 4 + 12;
 
@@ -48,16 +55,35 @@ std::string file_version(const ModelStore::Entry& entry) {
   return sha256_hex(entry.path + "\n" + std::to_string(entry.bytes) + "\n" + std::to_string(modified)).substr(0, 16);
 }
 
+// The styles a masked job places, one per region (or per painting, or its
+// model, for a grey mask): an upload's index, or -1 and a model's name.
+std::vector<std::pair<int, std::string>> placed_styles(const JobRecord& job, const JobSettings& settings) {
+  std::vector<std::pair<int, std::string>> places;
+  for (const auto& region : settings.regions) places.emplace_back(region.style, region.model);
+  if (!places.empty()) return places;
+  if (job.method == "fast") return {{-1, settings.model}};
+  for (int i = 0; i < settings.styles; ++i) places.emplace_back(i, "");
+  return places;
+}
+
+std::size_t distinct_styles(const std::vector<std::pair<int, std::string>>& places) {
+  return std::set<std::pair<int, std::string>>(places.begin(), places.end()).size();
+}
+
 // Memory to decode a job's uploads at their own size, before any resize,
-// and, with a mask, to keep each style's whole painting, the weights and
-// the composite (float RGB at the result's size) beside the pass.
-std::int64_t decode_bytes(const JobSettings& settings) {
+// and, with a mask, to keep each style's whole painting (once per style,
+// however many regions take it), the composite (float RGB at the result's
+// size) and each region's weights (two float planes) beside the pass.
+std::int64_t decode_bytes(const JobRecord& job, const JobSettings& settings) {
   const std::int64_t content_pixels = std::int64_t{settings.content_width} * settings.content_height;
   std::int64_t bytes = kDecodeBytesPerPixel * (content_pixels + settings.style_pixels);
   if (settings.mask) {
     const std::int64_t result_pixels =
         scaled_size(settings.content_width, settings.content_height, settings.size).area();
-    bytes += kDecodeBytesPerPixel * settings.mask_pixels + 12 * result_pixels * (std::max(1, settings.styles) + 3);
+    const auto places = placed_styles(job, settings);
+    bytes += kDecodeBytesPerPixel * settings.mask_pixels +
+             12 * result_pixels * (static_cast<std::int64_t>(distinct_styles(places)) + 3) +
+             8 * result_pixels * static_cast<std::int64_t>(places.size());
   }
   return bytes;
 }
@@ -94,11 +120,17 @@ PaintOutcome save_one_pass(const JobRun& run, const JobSettings& settings, const
   return PaintOutcome::Done;
 }
 
-// A masked job's picture: each style painted over the whole photo, laid down
-// by the job's grey mask (stretched to the photo's size if need be).
-cv::Mat masked(const JobRun& run, const cv::Mat& photo, const std::vector<cv::Mat>& painted) {
+// The weights of a job's mask (grey, or its regions' colours) at `size`,
+// as the CLI reads masks; what they say (a region no pixel has, a mask
+// stretched to another shape) goes to the job's warnings.
+RegionWeights job_mask_weights(const JobRun& run, const JobSettings& settings, cv::Size size, int styles) {
+  std::vector<cv::Vec3b> colours;
+  for (const auto& region : settings.regions) colours.push_back(parse_region(region.color + "=style").colour);
   const cv::Mat mask = load_image(run.dir + "/mask", LoadOptions{0}).rgb;
-  return composite(photo, painted, grey_mask_weights(mask, photo.size(), static_cast<int>(painted.size())).weights);
+  RegionWeights weights = mask_weights(mask, size, colours, styles, settings.feather);
+  for (const auto& notice : weights.notices)
+    if (run.warn) run.warn(notice);
+  return weights;
 }
 
 }  // namespace
@@ -224,8 +256,19 @@ std::pair<std::string, std::string> StudioPainter::adain_paths() const {
 }
 
 void StudioPainter::check(const JobRecord& job) const {
+  const JobSettings settings = job_settings(job.params);
+  for (const auto& region : settings.regions) {
+    if (region.style >= 0) continue;
+    try {
+      installed_style(region.model);
+    } catch (const Error&) {
+      throw Error("region " + region.color + ": \"" + region.model +
+                  "\" is neither an uploaded painting's number or file name nor an installed style (see GET "
+                  "/api/v1/models)");
+    }
+  }
   if (job.method == "fast") {
-    installed_style(job_settings(job.params).model);
+    if (settings.regions.empty()) installed_style(settings.model);
   } else if (job.method == "magenta") {
     magenta_paths();
   } else if (job.method == "adain") {
@@ -238,13 +281,18 @@ void StudioPainter::check(const JobRecord& job) const {
 std::int64_t StudioPainter::estimate_bytes(const JobRecord& job, std::int64_t budget) const {
   const JobSettings settings = job_settings(job.params);
   const cv::Size size = scaled_size(settings.content_width, settings.content_height, settings.size);
-  const std::int64_t decode = decode_bytes(settings);
+  const std::int64_t decode = decode_bytes(job, settings);
   if (job.method == "fast" || job.method == "magenta" || job.method == "adain") {
+    // A magenta or adain job's regions may take fast styles too: the larger plan of the two.
+    const bool uses_models = job.method == "fast" || std::any_of(settings.regions.begin(), settings.regions.end(),
+                                                                 [](const JobRegion& region) { return region.style < 0; });
     const auto plan = [&](std::int64_t max_memory) {
+      const TilingPlan fast = uses_models ? plan_tiling(size.height, size.width, max_memory) : TilingPlan{};
+      if (job.method == "fast") return fast;
       // AdaIN at relu4_1 pads to 8 pixels, at relu3_1 to 4: the larger, without loading the networks.
-      return job.method == "fast"    ? plan_tiling(size.height, size.width, max_memory)
-             : job.method == "adain" ? plan_adain_tiling(size.height, size.width, "relu4_1", max_memory)
-                                     : plan_magenta_tiling(size.height, size.width, max_memory);
+      const TilingPlan own = job.method == "adain" ? plan_adain_tiling(size.height, size.width, "relu4_1", max_memory)
+                                                   : plan_magenta_tiling(size.height, size.width, max_memory);
+      return fast.estimated_bytes > own.estimated_bytes ? fast : own;
     };
     // AdaIN encodes each new painting whole, before painting: at most 512 pixels on its shorter side.
     const std::int64_t encode =
@@ -265,7 +313,9 @@ std::int64_t StudioPainter::estimate_bytes(const JobRecord& job, std::int64_t bu
   std::error_code error;
   const auto weights = fs::file_size(store_.resolve(options_.gatys_weights), error);
   const std::int64_t per_pixel = settings.precision == "bf16" ? kGatysBytesPerPixelBF16 : kGatysBytesPerPixelF32;
-  return decode + (error ? 0 : static_cast<std::int64_t>(weights)) + per_pixel * size.area();
+  const std::int64_t regions = settings.mask ? static_cast<std::int64_t>(placed_styles(job, settings).size()) : 0;
+  return decode + (error ? 0 : static_cast<std::int64_t>(weights)) +
+         (per_pixel + regions * kGatysBytesPerRegionPixel) * size.area();
 }
 
 std::shared_ptr<const FastStylePainter> StudioPainter::fast_painter(const std::string& model) {
@@ -354,14 +404,14 @@ PaintOutcome StudioPainter::paint(const JobRun& run, int& width, int& height) {
 
 PaintOutcome StudioPainter::paint_fast(const JobRun& run, int& width, int& height) {
   const JobSettings settings = job_settings(run.job.params);
-  const auto painter = fast_painter(settings.model);
+  const auto painter = settings.regions.empty() ? fast_painter(settings.model) : nullptr;
   Image content = load_image(run.dir + "/content", LoadOptions{0});
   content = resize_longest_side(content, settings.size);
   run.report(0, 1, nlohmann::json::object());
   // The job was admitted with its estimate; tiles keep it within that.
-  const std::int64_t budget = std::max<std::int64_t>(1, run.job.estimated_bytes - decode_bytes(settings));
-  cv::Mat rgb = painter->paint(content.rgb, parse_precision(settings.precision), budget);
-  if (settings.mask) rgb = masked(run, content.rgb, {rgb});
+  const std::int64_t budget = std::max<std::int64_t>(1, run.job.estimated_bytes - decode_bytes(run.job, settings));
+  if (settings.mask) return paint_masked(run, settings, content, nullptr, budget, width, height);
+  const cv::Mat rgb = painter->paint(content.rgb, parse_precision(settings.precision), budget);
   return save_one_pass(run, settings, rgb, content, width, height);
 }
 
@@ -387,19 +437,14 @@ PaintOutcome StudioPainter::paint_magenta(const JobRun& run, int& width, int& he
     return interpolate_style_vectors(style, own, settings.strength);
   };
   // Within the memory the job was admitted with, in tiles if need be (as a fast job).
-  const std::int64_t budget = std::max<std::int64_t>(1, run.job.estimated_bytes - decode_bytes(settings));
+  const std::int64_t budget = std::max<std::int64_t>(1, run.job.estimated_bytes - decode_bytes(run.job, settings));
   const auto paint_with = [&](const StyleVector& style) {
     return painter->paint(content.rgb, with_strength(style), /*strength=*/1.0, parse_precision(settings.precision),
                           StylePictureOptions{}, budget);
   };
-  if (settings.mask) {  // each painting over the whole photo, then laid down by the mask
-    std::vector<cv::Mat> painted;
-    for (const StyleVector& style : styles) {
-      if (run.cancel_requested()) return PaintOutcome::Stopped;
-      painted.push_back(paint_with(style));
-    }
-    return save_one_pass(run, settings, masked(run, content.rgb, painted), content, width, height);
-  }
+  if (settings.mask)
+    return paint_masked(run, settings, content, [&](int upload) { return paint_with(styles.at(upload)); }, budget,
+                        width, height);
   std::vector<double> weights = settings.style_blend;
   if (weights.empty()) weights.assign(styles.size(), 1.0);
   const StyleVector style = blend_style_vectors(styles, weights);
@@ -429,15 +474,11 @@ PaintOutcome StudioPainter::paint_adain(const JobRun& run, int& width, int& heig
   options.weights = settings.style_blend;
   options.precision = precision;
   // Within the memory the job was admitted with, in tiles if need be (as a fast job).
-  options.max_memory = std::max<std::int64_t>(1, run.job.estimated_bytes - decode_bytes(settings));
-  if (settings.mask) {  // each painting over the whole photo, then laid down by the mask
-    std::vector<cv::Mat> painted;
-    for (const AdainStyle& style : styles) {
-      if (run.cancel_requested()) return PaintOutcome::Stopped;
-      painted.push_back(painter->paint(content.rgb, {style}, options));
-    }
-    return save_one_pass(run, settings, masked(run, content.rgb, painted), content, width, height);
-  }
+  options.max_memory = std::max<std::int64_t>(1, run.job.estimated_bytes - decode_bytes(run.job, settings));
+  if (settings.mask)
+    return paint_masked(run, settings, content,
+                        [&](int upload) { return painter->paint(content.rgb, {styles.at(upload)}, options); },
+                        options.max_memory, width, height);
   const cv::Mat rgb = painter->paint(content.rgb, styles, options);
   return save_one_pass(run, settings, rgb, content, width, height);
 }
@@ -454,6 +495,14 @@ PaintOutcome StudioPainter::paint_gatys(const JobRun& run, int& width, int& heig
   options.style_weight = 2000.0 * settings.strength;  // strength 0.5: the CLI's default
   options.iterations = settings.iterations;
   options.precision = parse_precision(settings.precision);
+  if (settings.mask) {  // guided Gram matrices, as `stylize --method gatys --mask`: each style where its region is
+    options.style_masks = job_mask_weights(run, settings, content.rgb.size(), settings.styles).weights;
+    if (!settings.regions.empty()) {
+      std::vector<cv::Mat> by_region;
+      for (const auto& region : settings.regions) by_region.push_back(styles.at(region.style));
+      styles = by_region;
+    }
+  }
 
   // A re-run continues from the checkpoint its earlier run left.
   const std::string checkpoint_path = run.dir + "/checkpoint.safetensors";
@@ -488,6 +537,28 @@ PaintOutcome StudioPainter::paint_gatys(const JobRun& run, int& width, int& heig
   width = result.rgb.cols;
   height = result.rgb.rows;
   return PaintOutcome::Done;
+}
+
+PaintOutcome StudioPainter::paint_masked(const JobRun& run, const JobSettings& settings, const Image& content,
+                                         const std::function<cv::Mat(int upload)>& paint_upload, std::int64_t budget,
+                                         int& width, int& height) {
+  const Precision precision = parse_precision(settings.precision);
+  std::map<std::pair<int, std::string>, cv::Mat> painted_once;
+  std::vector<cv::Mat> painted;
+  for (const auto& place : placed_styles(run.job, settings)) {
+    if (run.cancel_requested()) return PaintOutcome::Stopped;
+    cv::Mat& picture = painted_once[place];
+    if (picture.empty() && place.first >= 0) picture = paint_upload(place.first);
+    if (picture.empty()) {
+      picture = fast_painter(place.second)->paint(content.rgb, precision, budget);
+      // A fast job's strength is finish()'s; in a magenta or adain job it weakens the fast styles' regions alike.
+      if (run.job.method != "fast" && settings.strength < 1)
+        cv::addWeighted(picture, settings.strength, content.rgb, 1 - settings.strength, 0, picture);
+    }
+    painted.push_back(picture);
+  }
+  const RegionWeights weights = job_mask_weights(run, settings, content.rgb.size(), static_cast<int>(painted.size()));
+  return save_one_pass(run, settings, composite(content.rgb, painted, weights.weights), content, width, height);
 }
 
 cv::Mat StudioPainter::preview(const std::string& model, const cv::Mat& photo) {
