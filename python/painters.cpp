@@ -173,10 +173,10 @@ void add_painters(py::module_& m) {
                         "A trained feed-forward style (Johnson et al.): one pass per photo.\n\n"
                         "    candy = atelier.FastStyle('candy')      # a name in the model search path, or a file\n"
                         "    painted = candy(photo, strength=0.8)")
-      .def(py::init([](const std::string& model, const std::string& device, py::handle models_dir) {
+      .def(py::init([](py::handle model, const std::string& device, py::handle models_dir) {
              ensure_runtime();
              check_device(device);
-             const std::string path = resolve(model, models_dir);
+             const std::string path = resolve(path_or_empty(model), models_dir);
              auto painter = without_gil([&] { return std::make_shared<const FastStylePainter>(path, device); });
              return FastStyle{path, device, painter};
            }),
@@ -263,12 +263,12 @@ void add_painters(py::module_& m) {
                     "Style transfer by optimisation (Gatys et al.) through a VGG feature network: minutes, finer.\n\n"
                     "    gatys = atelier.Gatys()                  # vgg19 from the model search path\n"
                     "    painted = gatys(photo, 'starry.jpg', iterations=100, progress=print)")
-      .def(py::init([](const std::string& weights, std::optional<std::string> preprocess,
+      .def(py::init([](py::handle weights, std::optional<std::string> preprocess,
                        std::optional<std::string> pooling, const std::string& device, py::handle models_dir) {
              ensure_runtime();
              check_device(device);
              GatysPainter::Network network;
-             network.weights_path = resolve(weights, models_dir);
+             network.weights_path = resolve(path_or_empty(weights), models_dir);
              if (preprocess) network.preprocess = *preprocess;
              if (pooling) network.pooling = *pooling;
              network.device = device;
@@ -421,12 +421,11 @@ void add_painters(py::module_& m) {
   py::class_<Adain>(m, "AdaIN",
                     "AdaIN arbitrary style transfer (Huang & Belongie 2017): a VGG encoder, adaptive instance\n"
                     "normalisation and a decoder (naoto0804's, imported, or one from train_arbitrary).")
-      .def(py::init([](const std::string& encoder, const std::string& decoder, const std::string& device,
-                       py::handle models_dir) {
+      .def(py::init([](py::handle encoder, py::handle decoder, const std::string& device, py::handle models_dir) {
              ensure_runtime();
              check_device(device);
-             const std::string encoder_path = resolve(encoder, models_dir);
-             const std::string decoder_path = resolve(decoder, models_dir);
+             const std::string encoder_path = resolve(path_or_empty(encoder), models_dir);
+             const std::string decoder_path = resolve(path_or_empty(decoder), models_dir);
              return Adain{device, without_gil([&] { return std::make_shared<const AdainPainter>(encoder_path, decoder_path, device); })};
            }),
            py::kw_only(), py::arg("encoder") = kAdainEncoderName, py::arg("decoder") = kAdainDecoderName,
