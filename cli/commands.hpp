@@ -27,5 +27,7 @@ Runner add_data_command(CLI::App& app);
 Runner add_gan_command(CLI::App& app);
 Runner add_serve_command(CLI::App& app);
 Runner add_style_vector_command(CLI::App& app);
+// Hidden: the man pages and bash completion, from every command's flags.
+Runner add_generate_docs_command(CLI::App& app);
 
 }  // namespace atelier::cli

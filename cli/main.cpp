@@ -9,6 +9,7 @@
 
 #include "atelier/error.hpp"
 #include "atelier/runtime.hpp"
+#include "atelier/version.hpp"
 #include "commands.hpp"
 
 namespace {
@@ -28,7 +29,7 @@ int main(int argc, char** argv) {
   std::signal(SIGXFSZ, SIG_IGN);
   CLI::App app{"Atelier: neural style transfer and AI painting"};
   app.require_subcommand(1);
-  app.set_version_flag("--version", "atelier 0.1.0");
+  app.set_version_flag("--version", "atelier " + atelier::version());
   // Each subcommand registers itself and hands back what runs it.
   const std::map<std::string, atelier::cli::Runner> runners = {
       {"stylize", atelier::cli::add_stylize_command(app)},
@@ -41,6 +42,7 @@ int main(int argc, char** argv) {
       {"gan", atelier::cli::add_gan_command(app)},
       {"serve", atelier::cli::add_serve_command(app)},
       {"style-vector", atelier::cli::add_style_vector_command(app)},
+      {"generate-docs", atelier::cli::add_generate_docs_command(app)},
   };
 
   try {

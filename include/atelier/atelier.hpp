@@ -39,3 +39,4 @@
 #include "atelier/postprocess.hpp"
 #include "atelier/runtime.hpp"
 #include "atelier/tiling.hpp"
+#include "atelier/version.hpp"
