@@ -1,6 +1,6 @@
 // atelier models list|fetch|import|export: what weights are installed,
 // downloading the published ones (only ever on request), converting
-// checkpoints in, and writing fast styles out as ONNX models.
+// checkpoints in, and writing networks out as ONNX models.
 #include <nlohmann/json.hpp>
 
 #include <algorithm>
@@ -181,19 +181,23 @@ int run_import(const ModelsArgs& args) {
   return kExitOk;
 }
 
-// A fast style network, by name or path, as an ONNX model (onnx_export.hpp).
+// A fast style or one of Magenta's networks, by name or path, as an ONNX
+// model (onnx_export.hpp).
 int run_export(const ModelsArgs& args) {
   const std::string weights = ModelStore(args.models_dir).resolve(args.name);
   refuse_overwriting_input(weights, args.output);  // even with --force
   if (fs::exists(args.output) && !args.force) throw Error(args.output + " exists: add --force to replace it");
   const OnnxExportSummary summary = export_onnx(weights, args.output);
   if (args.flags.json)
-    std::cout << nlohmann::json{{"output", args.output}, {"weights", weights}, {"architecture", summary.architecture},
-                                {"opset", summary.opset}, {"nodes", summary.nodes}, {"bytes", summary.bytes}}
+    std::cout << nlohmann::json{{"output", args.output},        {"weights", weights},
+                                {"kind", summary.kind},         {"architecture", summary.architecture},
+                                {"opset", summary.opset},       {"nodes", summary.nodes},
+                                {"bytes", summary.bytes}}
                      .dump()
               << std::endl;
   else if (!args.flags.quiet)
-    std::cerr << "wrote " << args.output << " (" << summary.architecture << ", ONNX opset " << summary.opset << ", "
+    std::cerr << "wrote " << args.output << " (" << summary.kind << ", " << summary.architecture << ", ONNX opset "
+              << summary.opset << ", "
               << megabytes(summary.bytes) << ")" << std::endl;
   return kExitOk;
 }
@@ -228,12 +232,16 @@ Runner add_models_command(CLI::App& app) {
   import->add_flag("--force", args->force, "Replace OUTPUT when it exists");
   import->add_flag("--quiet,-q", args->flags.quiet, "No output");
   CLI::App* export_onnx = models->add_subcommand(
-      "export", "Write a fast style network (pytorch-examples or Engstrom) as an ONNX model for other runtimes");
-  export_onnx->add_option("model", args->name, "The style's name (as `models list` shows it) or its .safetensors file")
+      "export",
+      "Write a fast style network (pytorch-examples or Engstrom), or Magenta's style predictor or transfer network, "
+      "as an ONNX model for other runtimes");
+  export_onnx->add_option("model", args->name,
+                          "The network's name (as `models list` shows it: candy, magenta-arbitrary/style_predict, ...) "
+                          "or its .safetensors file")
       ->required();
   export_onnx->add_option("--output,-o", args->output,
-                          "The .onnx file to write: input \"image\", output \"stylized\", float32 NCHW RGB 0..255, "
-                          "any height and width")
+                          "The .onnx file to write (a fast style: input \"image\", output \"stylized\", float32 NCHW "
+                          "RGB 0..255, any height and width; the conventions are in its metadata)")
       ->required();
   export_onnx->add_flag("--force", args->force, "Replace OUTPUT when it exists");
   add_output_flags(export_onnx, &args->flags, "Print what was written as one JSON object", "No output but errors");

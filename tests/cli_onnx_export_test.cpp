@@ -1,19 +1,24 @@
-// `atelier models export`: fast styles as ONNX models, run in ONNX Runtime
-// (the npm package onnxruntime-node, tests/onnx) against Atelier's own
-// output and checked by Debian's python3-onnx. Each part skips, saying so,
-// when its tool is absent.
+// `atelier models export`: fast styles and Magenta's networks as ONNX models,
+// run in ONNX Runtime (the npm package onnxruntime-node, tests/onnx) against
+// Atelier's own output and checked by Debian's python3-onnx. Each part skips,
+// saying so, when its tool is absent.
 #include <gtest/gtest.h>
 
 #include <nlohmann/json.hpp>
 #include <opencv2/imgproc.hpp>
 
+#include <array>
 #include <cmath>
+#include <cstring>
 #include <filesystem>
 #include <limits>
 
+#include "atelier/arbitrary_style.hpp"
 #include "atelier/image.hpp"
 #include "atelier/safetensors.hpp"
 #include "models/fast_style.hpp"
+#include "models/magenta.hpp"
+#include "random_magenta_network.hpp"
 #include "random_style_network.hpp"
 #include "test_support.hpp"
 
@@ -48,31 +53,76 @@ void write_random_network(const std::string& path, FastStyleArchitecture archite
   write_safetensors(path, tensors, {{"style", "random"}, {"license", "test weights"}});
 }
 
-// The model's output for `rgb` (CV_32FC3, [0,1]) through ONNX Runtime: the
-// model takes and gives 0..255 NCHW.
-cv::Mat run_in_onnxruntime(const testing::ScratchDir& scratch, const std::string& model, const cv::Mat& rgb) {
-  std::vector<cv::Mat> planes;
-  cv::split(rgb * 255.0, planes);
-  std::string input;
-  for (const auto& plane : planes) input.append(reinterpret_cast<const char*>(plane.data), plane.total() * sizeof(float));
-  testing::write_all(scratch.file("input.f32"), input);
-  const std::string command = "node '" + (kOnnxTools / "run_onnx.mjs").string() + "' '" + model + "' '" +
-                              scratch.file("input.f32") + "' 1 3 " + std::to_string(rgb.rows) + " " +
-                              std::to_string(rgb.cols) + " '" + scratch.file("output.f32") + "'";
+struct OnnxInput {
+  std::string name;
+  std::vector<float> values;
+  std::vector<int> dims;
+};
+
+// The model's first output, run in ONNX Runtime (tests/onnx/run_onnx.mjs).
+std::vector<float> run_in_onnxruntime(const testing::ScratchDir& scratch, const std::string& model,
+                                      const std::vector<OnnxInput>& inputs, size_t expected_count) {
+  std::string command = "node '" + (kOnnxTools / "run_onnx.mjs").string() + "' '" + model + "' '" +
+                        scratch.file("output.f32") + "'";
+  for (const auto& input : inputs) {
+    const std::string file = scratch.file(input.name + ".f32");
+    testing::write_all(file, std::string(reinterpret_cast<const char*>(input.values.data()),
+                                         input.values.size() * sizeof(float)));
+    std::string dims;
+    for (const int dim : input.dims) dims += (dims.empty() ? "" : "x") + std::to_string(dim);
+    command += " " + input.name + " '" + file + "' " + dims;
+  }
   std::string log;
   EXPECT_EQ(testing::run_command(command, &log), 0) << log;
   const std::string output = testing::read_all(scratch.file("output.f32"));
-  const size_t plane_bytes = rgb.total() * sizeof(float);
-  if (output.size() != 3 * plane_bytes) {
-    ADD_FAILURE() << "ONNX Runtime wrote " << output.size() << " bytes, expected " << 3 * plane_bytes << ": " << log;
+  if (output.size() != expected_count * sizeof(float)) {
+    ADD_FAILURE() << "ONNX Runtime wrote " << output.size() << " bytes, expected " << expected_count * sizeof(float)
+                  << ": " << log;
     return {};
   }
-  std::vector<cv::Mat> out_planes;
+  std::vector<float> values(expected_count);
+  std::memcpy(values.data(), output.data(), output.size());
+  return values;
+}
+
+// A picture (CV_32FC3, [0,1]) as a [1,3,H,W] input in the model's range.
+OnnxInput picture_input(const std::string& name, const cv::Mat& rgb, double scale) {
+  std::vector<cv::Mat> planes;
+  cv::split(rgb * scale, planes);
+  OnnxInput input{name, {}, {1, 3, rgb.rows, rgb.cols}};
+  for (const auto& plane : planes) input.values.insert(input.values.end(), plane.begin<float>(), plane.end<float>());
+  return input;
+}
+
+// A [1,3,H,W] output back to a picture in [0,1].
+cv::Mat output_picture(const std::vector<float>& values, int height, int width, double scale) {
+  if (values.size() != static_cast<size_t>(3 * height * width)) return {};
+  std::vector<cv::Mat> planes;
   for (int c = 0; c < 3; ++c)
-    out_planes.push_back(cv::Mat(rgb.rows, rgb.cols, CV_32F, const_cast<char*>(output.data()) + c * plane_bytes).clone());
+    planes.push_back(cv::Mat(height, width, CV_32F, const_cast<float*>(values.data()) + c * height * width) / scale);
   cv::Mat merged;
-  cv::merge(out_planes, merged);
-  return merged / 255.0;
+  cv::merge(planes, merged);
+  return merged;
+}
+
+// A fast style model (0..255 in and out) on `rgb` in ONNX Runtime.
+cv::Mat fast_style_in_onnxruntime(const testing::ScratchDir& scratch, const std::string& model, const cv::Mat& rgb) {
+  const auto values = run_in_onnxruntime(scratch, model, {picture_input("image", rgb, 255.0)}, 3 * rgb.total());
+  return output_picture(values, rgb.rows, rgb.cols, 255.0);
+}
+
+// Magenta's two models on a photo (sides multiples of 4) and a prepared style
+// square, in ONNX Runtime: the style vector, then the painting.
+std::pair<std::vector<float>, cv::Mat> magenta_in_onnxruntime(const testing::ScratchDir& scratch,
+                                                              const std::string& predictor,
+                                                              const std::string& transfer, const cv::Mat& photo,
+                                                              const cv::Mat& style_square) {
+  const auto vector = run_in_onnxruntime(scratch, predictor, {picture_input("style_image", style_square, 1.0)}, 100);
+  if (vector.empty()) return {};
+  const auto painted = run_in_onnxruntime(
+      scratch, transfer, {picture_input("image", photo, 1.0), OnnxInput{"style_vector", vector, {1, 100}}},
+      3 * photo.total());
+  return {vector, output_picture(painted, photo.rows, photo.cols, 1.0)};
 }
 
 // PSNR (dB) of two [0,1] pictures as 8-bit files hold them.
@@ -128,7 +178,7 @@ TEST_F(CliOnnxExportTest, BothArchitecturesMatchAtelierInOnnxRuntime) {
     EXPECT_EQ(summary["bytes"], fs::file_size(model));
 
     const cv::Mat ours = stylize_image(load_fast_style_network(weights), picture);
-    const cv::Mat theirs = run_in_onnxruntime(scratch_, model, picture);
+    const cv::Mat theirs = fast_style_in_onnxruntime(scratch_, model, picture);
     ASSERT_EQ(theirs.size(), ours.size());
     const double max_difference = cv::norm(ours, theirs, cv::NORM_INF) * 255.0;
     const double psnr = psnr_8bit(ours, theirs);
@@ -142,35 +192,50 @@ TEST_F(CliOnnxExportTest, BothArchitecturesMatchAtelierInOnnxRuntime) {
   }
 }
 
-// Debian's onnx.checker (with shape inference) accepts both, and the
+// Debian's onnx.checker (with shape inference) accepts every kind, and the
 // conventions are where an app reads them.
 TEST_F(CliOnnxExportTest, ModelsPassTheOnnxCheckerAndStateTheirConventions) {
   REQUIRE_PYTHON_ONNX();
-  for (const auto architecture : {FastStyleArchitecture::PytorchExamples, FastStyleArchitecture::Engstrom}) {
-    const std::string name = architecture_name(architecture);
-    const std::string weights = scratch_.file(name + ".safetensors"), model = scratch_.file(name + ".onnx");
-    write_random_network(weights, architecture, 3);
-    const CliResult exported = run("models export '" + weights + "' -o '" + model + "'");
+  testing::write_random_magenta_models(scratch_.path(), 5);
+  for (const auto architecture : {FastStyleArchitecture::PytorchExamples, FastStyleArchitecture::Engstrom})
+    write_random_network(scratch_.file(std::string(architecture_name(architecture)) + ".safetensors"), architecture, 3);
+  // (weights, kind, architecture, inputs, outputs): the shapes as python lists.
+  const std::vector<std::array<std::string, 5>> expected = {
+      {"pytorch-examples.safetensors", "fast-style", "pytorch-examples", "[('image', ['N', 3, 'H', 'W'])]",
+       "[('stylized', ['N', 3, 'H', 'W'])]"},
+      {"engstrom.safetensors", "fast-style", "engstrom", "[('image', ['N', 3, 'H', 'W'])]",
+       "[('stylized', ['N', 3, 'H', 'W'])]"},
+      {"magenta-arbitrary/style_predict.safetensors", "magenta-style-predictor", "magenta-arbitrary-v1-256",
+       "[('style_image', ['N', 3, 'H', 'W'])]", "[('style_vector', ['N', 100])]"},
+      {"magenta-arbitrary/style_transfer.safetensors", "magenta-style-transfer", "magenta-arbitrary-v1-256",
+       "[('image', ['N', 3, 'H', 'W']), ('style_vector', ['N', 100])]", "[('stylized', ['N', 3, 'H', 'W'])]"}};
+  const std::string check =
+      "import onnx, sys\n"
+      "path, kind, architecture, inputs, outputs = sys.argv[1:]\n"
+      "m = onnx.load(path)\n"
+      "onnx.checker.check_model(m, full_check=True)\n"
+      "props = {p.key: p.value for p in m.metadata_props}\n"
+      "assert [(o.domain, o.version) for o in m.opset_import] == [('', 17)], m.opset_import\n"
+      "assert (props['atelier.kind'], props['architecture'], props['opset']) == (kind, architecture, '17'), props\n"
+      "assert (props['layout'], props['dtype'], props['channel_order']) == ('NCHW', 'float32', 'RGB'), props\n"
+      "assert props['input_range'] == ('0..255' if kind == 'fast-style' else '0..1'), props\n"
+      "def values(vs): return [(v.name, [d.dim_param or d.dim_value for d in v.type.tensor_type.shape.dim])\n"
+      "                        for v in vs if v.type.tensor_type.elem_type == onnx.TensorProto.FLOAT]\n"
+      "assert values(m.graph.input) == eval(inputs), values(m.graph.input)\n"
+      "assert values(m.graph.output) == eval(outputs), values(m.graph.output)\n"
+      "print('checked', path)\n";
+  testing::write_all(scratch_.file("check.py"), check);
+  for (const auto& [weights, kind, architecture, inputs, outputs] : expected) {
+    const std::string model = scratch_.file(kind + "-" + architecture + ".onnx");
+    const CliResult exported = run("models export '" + scratch_.file(weights) + "' -o '" + model + "'");
     ASSERT_EQ(exported.code, 0) << exported.err;
-    EXPECT_NE(exported.err.find("wrote " + model + " (" + name + ", ONNX opset 17"), std::string::npos)
+    EXPECT_NE(exported.err.find("wrote " + model + " (" + kind + ", " + architecture + ", ONNX opset 17"),
+              std::string::npos)
         << exported.err;
-    const std::string check =
-        "import onnx, sys\n"
-        "m = onnx.load(sys.argv[1])\n"
-        "onnx.checker.check_model(m, full_check=True)\n"
-        "props = {p.key: p.value for p in m.metadata_props}\n"
-        "assert [(o.domain, o.version) for o in m.opset_import] == [('', 17)], m.opset_import\n"
-        "assert props['opset'] == '17' and props['architecture'] == sys.argv[2], props\n"
-        "assert (props['layout'], props['channel_order'], props['input_range']) == ('NCHW', 'RGB', '0..255'), props\n"
-        "assert props['weights.style'] == 'random' and props['weights.license'] == 'test weights', props\n"
-        "for v in list(m.graph.input) + list(m.graph.output):\n"
-        "    dims = [d.dim_param or d.dim_value for d in v.type.tensor_type.shape.dim]\n"
-        "    assert dims == ['N', 3, 'H', 'W'] and v.type.tensor_type.elem_type == onnx.TensorProto.FLOAT, (v.name, dims)\n"
-        "assert [v.name for v in m.graph.input] == ['image'] and [v.name for v in m.graph.output] == ['stylized']\n"
-        "print('checked', sys.argv[1])\n";
-    testing::write_all(scratch_.file("check.py"), check);
     std::string log;
-    EXPECT_EQ(testing::run_command("/usr/bin/python3 '" + scratch_.file("check.py") + "' '" + model + "' " + name, &log),
+    EXPECT_EQ(testing::run_command("/usr/bin/python3 '" + scratch_.file("check.py") + "' '" + model + "' " + kind +
+                                       " " + architecture + " \"" + inputs + "\" \"" + outputs + "\"",
+                                   &log),
               0)
         << log;
   }
@@ -187,10 +252,10 @@ TEST_F(CliOnnxExportTest, BadInputIsAOneLineErrorAndNoFile) {
   expect_one_line_error(run("models export no_such_style -o '" + model + "'"), "no_such_style");
   write_safetensors(scratch_.file("magenta.safetensors"), {{"transfer.contract.conv1.weight", {DType::F32, {1}, {0.f}}}});
   expect_one_line_error(run("models export '" + scratch_.file("magenta.safetensors") + "' -o '" + model + "'"),
-                        "arbitrary-style networks cannot be exported to ONNX yet");
+                        "\"transfer.contract.conv1.weight\" has shape [1], expected [8,3,9,9]");
   write_safetensors(scratch_.file("other.safetensors"), {{"features.0.weight", {DType::F32, {1}, {0.f}}}});
   expect_one_line_error(run("models export '" + scratch_.file("other.safetensors") + "' -o '" + model + "'"),
-                        "not a fast style network");
+                        "cannot be exported to ONNX");
   testing::write_all(scratch_.file("style.pth"), "not really");
   expect_one_line_error(run("models export '" + scratch_.file("style.pth") + "' -o '" + model + "'"),
                         "atelier models import");
@@ -234,7 +299,7 @@ TEST_F(CliOnnxExportTest, SharedStylesMatchTheCliOnARealPhoto) {
                                    environment);
     ASSERT_EQ(stylized.code, 0) << stylized.err;
     const cv::Mat ours = load_image(painted).rgb;
-    const cv::Mat theirs = run_in_onnxruntime(scratch_, model, pixels);
+    const cv::Mat theirs = fast_style_in_onnxruntime(scratch_, model, pixels);
     ASSERT_EQ(theirs.size(), ours.size());
     const double psnr = psnr_8bit(ours, theirs);
     std::printf("[ measure  ] %s on chicago 301x198: PSNR %.1f dB (ONNX Runtime against the CLI's PNG)\n",
@@ -242,6 +307,75 @@ TEST_F(CliOnnxExportTest, SharedStylesMatchTheCliOnARealPhoto) {
     EXPECT_GE(psnr, 45.0);
     EXPECT_LT(psnr_8bit(ours, pixels), 20.0) << "the photo is really painted";
   }
+}
+
+// Magenta's predictor and transfer network, random weights, exported one
+// file each: ONNX Runtime gives the style vector and the painting that
+// MagentaPredictor and MagentaTransfer give.
+TEST_F(CliOnnxExportTest, MagentaNetworksMatchAtelierInOnnxRuntime) {
+  REQUIRE_ONNXRUNTIME();
+  testing::write_random_magenta_models(scratch_.path(), 9);
+  const std::string folder = scratch_.file("magenta-arbitrary");
+  for (const char* name : {"style_predict", "style_transfer"}) {
+    const CliResult exported = run("models export --models-dir '" + scratch_.path() + "' magenta-arbitrary/" + name +
+                                   " -o '" + folder + "/" + name + ".onnx' --quiet");
+    ASSERT_EQ(exported.code, 0) << exported.err;
+  }
+  const cv::Mat style = gradient_picture(64, 48), photo = gradient_picture(44, 36).mul(cv::Scalar(0.8, 1.0, 0.6));
+  const auto predictor = load_magenta_predictor(folder + "/style_predict.safetensors");
+  const auto transfer = load_magenta_transfer(folder + "/style_transfer.safetensors");
+  torch::InferenceMode inference;
+  const torch::Tensor vector = predictor.forward(image_to_tensor(style));
+  const cv::Mat ours = tensor_to_image(transfer.forward(image_to_tensor(photo), vector));
+  const auto [their_vector, theirs] = magenta_in_onnxruntime(scratch_, folder + "/style_predict.onnx",
+                                                             folder + "/style_transfer.onnx", photo, style);
+  ASSERT_EQ(their_vector.size(), 100u);
+  const torch::Tensor theirs_vector = torch::tensor(their_vector).view({1, 100});
+  const double vector_difference = (theirs_vector - vector).abs().max().item<double>();
+  ASSERT_EQ(theirs.size(), ours.size());
+  const double max_difference = cv::norm(ours, theirs, cv::NORM_INF) * 255.0;
+  std::printf("[ measure  ] magenta random: style vector max |difference| %.3g (values up to %.3g); painting 44x36 "
+              "max %.3g of 255, PSNR %.1f dB\n",
+              vector_difference, vector.abs().max().item<double>(), max_difference, psnr_8bit(ours, theirs));
+  EXPECT_LT(vector_difference, 1e-3 * std::max(1.0, vector.abs().max().item<double>()));
+  EXPECT_LT(max_difference, 0.05);
+  cv::Scalar mean, deviation;
+  cv::meanStdDev(ours.reshape(1), mean, deviation);
+  EXPECT_GT(deviation[0], 0.02) << "a flat picture would prove little";
+}
+
+// Magenta's released networks from ../shared, as an app would chain them
+// (the style square prepared as Atelier prepares it), against `atelier
+// stylize --method magenta` on a 300x200 photo.
+TEST_F(CliOnnxExportTest, SharedMagentaMatchesTheCliOnARealPhoto) {
+  ATELIER_REQUIRE_SHARED(photo_path, "images/content/chicago.jpg");
+  ATELIER_REQUIRE_SHARED(style_path, "images/style/hokusai_great_wave.jpg");
+  ATELIER_REQUIRE_SHARED(models, "models/magenta-arbitrary");
+  REQUIRE_ONNXRUNTIME();
+  const std::string photo_png = scratch_.file("photo.png");
+  save_image(resize_to(load_image(photo_path), 300, 200), photo_png);
+  const std::string environment = "ATELIER_MODELS='" + fs::path(models).parent_path().string() + "'";
+  for (const char* name : {"style_predict", "style_transfer"}) {
+    const CliResult exported =
+        run(std::string("models export magenta-arbitrary/") + name + " -o '" + scratch_.file(name) + ".onnx' --quiet",
+            environment);
+    ASSERT_EQ(exported.code, 0) << exported.err;
+  }
+  const std::string painted = scratch_.file("painted.png");
+  const CliResult stylized = run("stylize --method magenta -c '" + photo_png + "' -s '" + style_path + "' -o '" +
+                                     painted + "' --precision fp32 --threads 1 --quiet",
+                                 environment);
+  ASSERT_EQ(stylized.code, 0) << stylized.err;
+  const cv::Mat ours = load_image(painted).rgb, pixels = load_image(photo_png).rgb;
+  const cv::Mat square = style_picture_input(load_image(style_path).rgb);
+  const auto [vector, theirs] = magenta_in_onnxruntime(scratch_, scratch_.file("style_predict.onnx"),
+                                                       scratch_.file("style_transfer.onnx"), pixels, square);
+  ASSERT_EQ(theirs.size(), ours.size());
+  const double psnr = psnr_8bit(ours, theirs);
+  std::printf("[ measure  ] magenta, hokusai on chicago 300x200: PSNR %.1f dB (ONNX Runtime against the CLI's PNG)\n",
+              psnr);
+  EXPECT_GE(psnr, 45.0);
+  EXPECT_LT(psnr_8bit(ours, pixels), 20.0) << "the photo is really painted";
 }
 
 }  // namespace
