@@ -44,7 +44,8 @@ const state = {
   styles: [],           // the installed fast styles, as GET /models lists them
   previewPhoto: SAMPLE_PHOTO,  // the photo the gallery shows the styles on
   previewSeq: 0,        // grows with every preview photo: polling for an older one stops
-  maskPainted: false,   // the mask canvas holds a stroke: jobs that can take a mask send it
+  maskPainted: false,   // the mask canvas holds a stroke: jobs send it
+  maskRegions: [],      // the region colours (indices) the mask canvas holds
   maskStroke: null,     // the last point of the stroke being drawn
 };
 
@@ -215,10 +216,13 @@ function choosePhoto(file) {
 
 // ---------- mask ----------
 
-// The mask is drawn on #mask-canvas at the photo's size (at most MASK_SIDE a side): strokes opaque, the rest
-// transparent. It is sent as a grey PNG: white where painted (the first painting), black elsewhere.
+// The mask is drawn on #mask-canvas at the photo's size (at most MASK_SIDE a side), one colour per region:
+// strokes opaque, the rest transparent. It is sent as a colour-coded PNG (each painted pixel the nearest region
+// colour, the rest black) with one `region` field per colour used, binding it to its style.
 const MASK_SIDE = 1024;
-const MASK_INK = '#d0306a';
+// Far apart in every channel, so that none is mistaken for another (the server matches within 24 levels).
+const REGION_COLORS = ['#e6194b', '#3cb44b', '#4363d8', '#ffe119'];
+const REGION_RGB = REGION_COLORS.map((hex) => [1, 3, 5].map((i) => parseInt(hex.slice(i, i + 2), 16)));
 
 function onMaskPhotoLoad() {
   const img = $('mask-photo');
@@ -240,7 +244,76 @@ function clearMask() {
   const canvas = $('mask-canvas');
   canvas.getContext('2d').clearRect(0, 0, canvas.width, canvas.height);
   state.maskPainted = false;
+  state.maskRegions = [];
   updateMaskNote();
+}
+
+// One row per region colour: its swatch (the brush's colour) and the style it takes.
+function renderPalette() {
+  const rows = REGION_COLORS.map((color, i) => {
+    const row = document.createElement('div');
+    row.className = 'region-row';
+    const label = document.createElement('label');
+    label.className = 'swatch';
+    const radio = document.createElement('input');
+    radio.type = 'radio';
+    radio.name = 'mask-color';
+    radio.id = `mask-color-${i}`;
+    radio.value = color;
+    radio.checked = i === 0;
+    radio.addEventListener('change', () => $('mask-brush').click());  // a new colour paints, not erases
+    const chip = document.createElement('span');
+    chip.className = 'swatch-chip';
+    chip.style.background = color;
+    label.append(radio, chip, `Region ${i + 1}`);
+    const select = document.createElement('select');
+    select.id = `mask-style-${i}`;
+    select.setAttribute('aria-label', `Style of region ${i + 1}`);
+    select.addEventListener('change', () => { updateMaskNote(); scheduleLivePaint(); });
+    row.append(label, select);
+    return row;
+  });
+  $('mask-palette').replaceChildren(...rows);
+  renderRegionStyles();
+}
+
+// The styles a region can take: "automatic", each uploaded painting, each installed fast style. A choice that
+// still exists is kept.
+function renderRegionStyles() {
+  REGION_COLORS.forEach((_, i) => {
+    const select = $(`mask-style-${i}`);
+    if (!select) return;
+    const kept = select.value;
+    const option = (value, text) => Object.assign(document.createElement('option'), { value, textContent: text });
+    const automatic = autoRegionStyle(i);
+    const options = [option('', `Automatic: ${automatic ? regionStyleLabel(automatic) : 'the style chosen below'}`)];
+    if (state.paintings.length) {
+      const group = Object.assign(document.createElement('optgroup'), { label: 'Your paintings' });
+      group.append(...state.paintings.map((file, p) => option(`upload:${p}`, `Painting ${p + 1} (${file.name})`)));
+      options.push(group);
+    }
+    if (state.styles.length) {
+      const group = Object.assign(document.createElement('optgroup'), { label: 'Fast styles' });
+      group.append(...state.styles.map((style) => option(`model:${style.name}`, displayName(style))));
+      options.push(group);
+    }
+    select.replaceChildren(...options);
+    select.value = Array.from(select.querySelectorAll('option')).some((o) => o.value === kept) ? kept : '';
+  });
+}
+
+// Region i's style when left on automatic: painting i (or the last) for the painting methods, else the chosen
+// fast style.
+function autoRegionStyle(i) {
+  if (usesPaintings(method()) && state.paintings.length) return `upload:${Math.min(i, state.paintings.length - 1)}`;
+  return state.model ? `model:${state.model}` : '';
+}
+
+const regionStyle = (i) => ($(`mask-style-${i}`) && $(`mask-style-${i}`).value) || autoRegionStyle(i);
+
+function regionStyleLabel(value) {
+  if (value.startsWith('upload:')) return `Painting ${Number(value.slice(7)) + 1}`;
+  return styleLabel(value.slice(6));
 }
 
 // A pointer event's place on the canvas, in the canvas's own pixels, and those pixels per screen pixel.
@@ -254,7 +327,7 @@ function maskPoint(event) {
 function drawMaskLine(from, to) {
   const ctx = $('mask-canvas').getContext('2d');
   ctx.globalCompositeOperation = $('mask-eraser').checked ? 'destination-out' : 'source-over';
-  ctx.strokeStyle = MASK_INK;
+  ctx.strokeStyle = document.querySelector('input[name="mask-color"]:checked')?.value || REGION_COLORS[0];
   ctx.lineWidth = Number($('mask-size').value) * to.scale;
   ctx.lineCap = 'round';
   ctx.lineJoin = 'round';
@@ -278,45 +351,76 @@ function onMaskMove(event) {
   state.maskStroke = point;
 }
 
-// A finished stroke: whether anything is left painted, and a live repaint with the new mask.
+// The canvas as the mask the server takes: each mostly opaque pixel the nearest region colour, the rest black;
+// and which regions have pixels.
+function quantisedMask() {
+  const canvas = $('mask-canvas');
+  const image = canvas.getContext('2d').getImageData(0, 0, canvas.width, canvas.height);
+  const px = image.data;
+  const used = REGION_COLORS.map(() => false);
+  for (let i = 0; i < px.length; i += 4) {
+    let best = -1;
+    if (px[i + 3] >= 128) {
+      let bestDistance = Infinity;
+      REGION_RGB.forEach(([r, g, b], k) => {
+        const distance = Math.abs(px[i] - r) + Math.abs(px[i + 1] - g) + Math.abs(px[i + 2] - b);
+        if (distance < bestDistance) { best = k; bestDistance = distance; }
+      });
+    }
+    const [r, g, b] = best >= 0 ? REGION_RGB[best] : [0, 0, 0];
+    px[i] = r; px[i + 1] = g; px[i + 2] = b; px[i + 3] = 255;
+    if (best >= 0) used[best] = true;
+  }
+  return { image, regions: used.flatMap((on, k) => (on ? [k] : [])) };
+}
+
+// A finished stroke: which regions are painted, and a live repaint with the new mask.
 function onMaskUp() {
   if (!state.maskStroke) return;
   state.maskStroke = null;
-  const canvas = $('mask-canvas');
-  const alpha = canvas.getContext('2d').getImageData(0, 0, canvas.width, canvas.height).data;
-  let painted = false;
-  for (let i = 3; i < alpha.length && !painted; i += 4) painted = alpha[i] > 0;
-  state.maskPainted = painted;
+  state.maskRegions = quantisedMask().regions;
+  state.maskPainted = state.maskRegions.length > 0;
   updateMaskNote();
   scheduleLivePaint();
 }
 
 function updateMaskNote() {
-  const two = state.paintings.length === 2 && usesPaintings(method());
+  const regions = state.maskRegions || [];
   $('mask-note').textContent = !state.maskPainted ? 'Nothing painted: the style covers the whole photo.'
-    : two ? 'The first painting where you painted, the second elsewhere.'
-      : 'The style where you painted; the photo elsewhere.';
-  $('mask-summary').textContent = state.maskPainted ? 'Mask (painted)' : 'Mask: paint where the style goes';
+    : `${regions.map((k) => `Region ${k + 1}: ${regionStyle(k) ? regionStyleLabel(regionStyle(k)) : 'no style chosen'}`)
+      .join('; ')}; the photo elsewhere.`;
+  $('mask-summary').textContent = state.maskPainted
+    ? `Mask (painted: ${regions.length} region${regions.length > 1 ? 's' : ''})` : 'Mask: paint where each style goes';
   $('blend-field').hidden = !blendShown();
+  renderRegionStyles();
 }
 
 // Whether this job sends the mask: painted, and a method that takes one.
-const masked = (m) => state.maskPainted && (m === 'fast' || isInstant(m));
+const masked = () => state.maskPainted;
 
-// The mask as the server takes it: white where painted, black elsewhere, grey at soft edges.
+// What a masked job sends: the paintings its regions use (renumbered from 1), the `region` fields and the method
+// (a painting needs magenta, adain or gatys; fast styles alone are a fast job).
+function maskPlan() {
+  const uploads = [];
+  const regions = state.maskRegions.map((k) => {
+    const value = regionStyle(k);
+    if (!value.startsWith('upload:')) return `${REGION_COLORS[k]}=${value.slice(6)}`;
+    const painting = Number(value.slice(7));
+    if (!uploads.includes(painting)) uploads.push(painting);
+    return `${REGION_COLORS[k]}=${uploads.indexOf(painting) + 1}`;
+  });
+  const m = method();
+  const instant = state.magentaAvailable ? 'magenta' : 'adain';
+  const sent = !uploads.length ? 'fast' : m === 'fast' ? instant : m;
+  return { uploads, regions, method: sent };
+}
+
 function maskBlob() {
-  const canvas = $('mask-canvas');
+  const { image } = quantisedMask();
   const out = document.createElement('canvas');
-  out.width = canvas.width;
-  out.height = canvas.height;
-  const ctx = out.getContext('2d');
-  ctx.drawImage(canvas, 0, 0);
-  ctx.globalCompositeOperation = 'source-in';  // the strokes' coverage, in white
-  ctx.fillStyle = '#fff';
-  ctx.fillRect(0, 0, out.width, out.height);
-  ctx.globalCompositeOperation = 'destination-over';  // black behind
-  ctx.fillStyle = '#000';
-  ctx.fillRect(0, 0, out.width, out.height);
+  out.width = image.width;
+  out.height = image.height;
+  out.getContext('2d').putImageData(image, 0, 0);
   return new Promise((resolve) => out.toBlob(resolve, 'image/png'));
 }
 
@@ -370,6 +474,7 @@ function renderStyles(styles) {
   $('style-filter-field').hidden = styles.length <= FILTER_FROM;
   applyFilter();
   renderSelection();
+  renderRegionStyles();
   loadPreviews(state.previewPhoto);
 }
 
@@ -636,11 +741,15 @@ function renderSelection() {
 // Checks what the page can check itself; the server checks the rest.
 function validate() {
   if (!state.photo) return 'Choose a photo first.';
-  if (method() === 'fast' && !state.model) return 'Choose a style, or upload a painting.';
-  if (usesPaintings(method()) && !state.paintings.length) return 'Upload a painting to copy its style.';
-  if (state.maskPainted && method() === 'gatys') return 'The mask works with fast styles, Magenta and AdaIN: clear it for Gatys.';
-  if (masked(method()) && state.paintings.length > 2 && method() !== 'fast') {
-    return 'A mask places one painting, or two (the first where painted): upload at most two, or clear the mask.';
+  if (method() === 'fast' && !state.model && !masked()) return 'Choose a style, or upload a painting.';
+  if (usesPaintings(method()) && !state.paintings.length && !masked()) return 'Upload a painting to copy its style.';
+  if (masked()) {
+    const missing = state.maskRegions.find((k) => !regionStyle(k));
+    if (missing !== undefined) return `Choose a style for region ${missing + 1} of the mask.`;
+    const model = state.maskRegions.find((k) => regionStyle(k).startsWith('model:'));
+    if (method() === 'gatys' && model !== undefined) {
+      return `Gatys paints with your paintings: choose one for region ${model + 1} of the mask.`;
+    }
   }
   const iterations = Number($('iterations').value);
   if (method() === 'gatys' && !(Number.isInteger(iterations) && iterations >= 1 && iterations <= 2000)) {
@@ -652,12 +761,17 @@ function validate() {
 async function buildForm() {
   const form = new FormData();
   form.append('content', state.photo);
-  const m = method();
-  if (m === 'fast') form.append('model', state.model);
+  let m = method();
+  if (masked()) {
+    const plan = maskPlan();
+    m = plan.method;
+    plan.uploads.forEach((p) => form.append('style', state.paintings[p]));
+    form.append('mask', await maskBlob(), 'mask.png');
+    plan.regions.forEach((region) => form.append('region', region));
+  } else if (m === 'fast') form.append('model', state.model);
   else state.paintings.forEach((file) => form.append('style', file));
   form.append('method', m);
-  if (masked(m)) form.append('mask', await maskBlob(), 'mask.png');
-  else if (isInstant(m) && state.paintings.length === 2) {
+  if (!masked() && isInstant(m) && state.paintings.length === 2) {
     const second = Number($('blend').value);
     form.append('style_blend', `${(1 - second).toFixed(2)},${second.toFixed(2)}`);
   }
@@ -921,6 +1035,7 @@ function doneText(job) {
   const parts = ['done'];
   if (job.width && job.height) parts.push(`${job.width} x ${job.height} px`);
   if (job.started && job.finished) parts.push(`took ${formatDuration(job.finished - job.started)}`);
+  (job.warnings || []).forEach((warning) => parts.push(`note: ${warning}`));
   return parts.join(' - ');
 }
 
@@ -1111,6 +1226,7 @@ function bind() {
 
 async function start() {
   bind();
+  renderPalette();
   onMethodChange();
   updateCompare();
   document.body.dataset.previewCount = '0';

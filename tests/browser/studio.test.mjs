@@ -326,14 +326,16 @@ async function referenceJob(page, args, painting, size) {
   throw new Error('a reference job did not finish');
 }
 
-// Mean differences (0..255) of the masked result from each painting's own result, where the mask canvas is
-// painted and where it is not (each 3 px from the stroke's edge), measured in the page.
-function maskStats({ masked, first, second, width, height }) {
+// Mean differences (0..255) of the masked result from each painting's own result and from the photo, in each
+// region the mask canvas holds (pixels of that colour) and where it holds none, each `margin` px from an edge
+// (the regions' 4 px feathering fades out within it), measured in the page.
+function maskStats({ masked, first, second, photo, width, height, colors, margin }) {
   const pixels = async (source) => {
     const canvas = document.createElement('canvas');
     canvas.width = width;
     canvas.height = height;
     const ctx = canvas.getContext('2d');
+    ctx.imageSmoothingQuality = 'high';  // the photo, shrunk here, as the server's area average does
     if (typeof source === 'string') {
       const img = new Image();
       img.src = source;
@@ -344,47 +346,79 @@ function maskStats({ masked, first, second, width, height }) {
     }
     return ctx.getImageData(0, 0, width, height).data;
   };
-  return Promise.all([pixels(masked), pixels(first), pixels(second), pixels(document.getElementById('mask-canvas'))])
-    .then(([m, a, b, mask]) => {
-      const r = 3;
-      const all = (x, y, test) => {
-        for (let dy = -r; dy <= r; dy += 1) {
-          for (let dx = -r; dx <= r; dx += 1) {
-            const xx = Math.min(width - 1, Math.max(0, x + dx)), yy = Math.min(height - 1, Math.max(0, y + dy));
-            if (!test(mask[(yy * width + xx) * 4 + 3])) return false;
-          }
-        }
-        return true;
-      };
-      const sums = { painted: { n: 0, a: 0, b: 0, ab: 0 }, unpainted: { n: 0, a: 0, b: 0, ab: 0 } };
-      for (let y = 0; y < height; y += 1) {
-        for (let x = 0; x < width; x += 1) {
-          const part = all(x, y, (v) => v >= 250) ? sums.painted : all(x, y, (v) => v === 0) ? sums.unpainted : null;
-          if (!part) continue;
-          const i = (y * width + x) * 4;
-          part.n += 1;
-          for (let c = 0; c < 3; c += 1) {
-            part.a += Math.abs(m[i + c] - a[i + c]) / 3;
-            part.b += Math.abs(m[i + c] - b[i + c]) / 3;
-            part.ab += Math.abs(a[i + c] - b[i + c]) / 3;
-          }
+  const sources = [masked, first, second, photo, document.getElementById('mask-canvas')];
+  return Promise.all(sources.map(pixels)).then(([m, a, b, p, mask]) => {
+    // Which part a mask pixel is: 0, 1 (a region's colour, opaque), 2 (unpainted) or -1 (an edge).
+    const reds = colors.map((hex) => parseInt(hex.slice(1, 3), 16));
+    const part = (i) => {
+      if (mask[i + 3] === 0) return 2;
+      if (mask[i + 3] < 250) return -1;
+      const k = reds.findIndex((red) => Math.abs(mask[i] - red) < 8);
+      return k;
+    };
+    const parts = new Int8Array(width * height);
+    for (let i = 0; i < width * height; i += 1) parts[i] = part(i * 4);
+    const inside = (x, y) => {
+      const own = parts[y * width + x];
+      for (let dy = -margin; dy <= margin; dy += 1) {
+        for (let dx = -margin; dx <= margin; dx += 1) {
+          const xx = Math.min(width - 1, Math.max(0, x + dx)), yy = Math.min(height - 1, Math.max(0, y + dy));
+          if (parts[yy * width + xx] !== own) return -1;
         }
       }
-      for (const part of Object.values(sums)) {
-        for (const key of ['a', 'b', 'ab']) part[key] /= Math.max(1, part.n);
-        part.share = part.n / (width * height);
+      return own;
+    };
+    const sums = [0, 1, 2].map(() => ({ n: 0, a: 0, b: 0, p: 0, ab: 0 }));
+    for (let y = 0; y < height; y += 1) {
+      for (let x = 0; x < width; x += 1) {
+        const k = inside(x, y);
+        if (k < 0) continue;
+        const i = (y * width + x) * 4;
+        const sum = sums[k];
+        sum.n += 1;
+        for (let c = 0; c < 3; c += 1) {
+          sum.a += Math.abs(m[i + c] - a[i + c]) / 3;
+          sum.b += Math.abs(m[i + c] - b[i + c]) / 3;
+          sum.p += Math.abs(m[i + c] - p[i + c]) / 3;
+          sum.ab += Math.abs(a[i + c] - b[i + c]) / 3;
+        }
       }
-      return sums;
-    });
+    }
+    for (const sum of sums) {
+      for (const key of ['a', 'b', 'p', 'ab']) sum[key] /= Math.max(1, sum.n);
+      sum.share = sum.n / (width * height);
+    }
+    return sums;
+  });
 }
 
-// The mask tool: a brush stroke down the left of the photo with two paintings repaints live, the first painting
-// where painted and the second elsewhere, each part as that painting's own result (posted through the API).
+// Brushes the columns between fractions `from` and `to` of the mask canvas, in one zigzag stroke.
+async function brushColumns(page, box, brush, from, to) {
+  let x = box.width * from + brush / 2, atTop = true;
+  await page.mouse.move(box.x + x, box.y + 2);
+  await page.mouse.down();
+  for (;;) {
+    const y = atTop ? box.height - 2 : 2;  // to the other end
+    await page.mouse.move(box.x + x, box.y + y, { steps: 6 });
+    atTop = !atTop;
+    if (x + brush * 0.7 >= box.width * to - brush / 2) break;
+    x += brush * 0.7;
+    await page.mouse.move(box.x + x, box.y + y, { steps: 2 });
+  }
+  await page.mouse.up();
+}
+
+// The mask tool: region 1 brushed down the left of the photo and bound to the first painting, region 2 down the
+// right and bound to the second; the result is each painting's own result (posted through the API) in its region
+// and the photo between.
 async function maskJob(page, args) {
   check(await page.isVisible('#mask-tool'), 'the mask tool is not shown for the photo');
   await page.click('#mask-summary');
   await page.check('#method-magenta');  // the two paintings of the step above
   check(await page.isVisible('#blend'), 'no blend slider for two paintings before a mask is painted');
+  await page.check('#method-gatys');  // nothing repaints live while the mask is made
+  await page.selectOption('#mask-style-0', 'upload:0');
+  await page.selectOption('#mask-style-1', 'upload:1');
   const canvas = page.locator('#mask-canvas');
   await canvas.scrollIntoViewIfNeeded();
   const box = await canvas.boundingBox();
@@ -394,42 +428,39 @@ async function maskJob(page, args) {
     slider.value = String(size);
     slider.dispatchEvent(new Event('input', { bubbles: true }));
   }, brush);
-  const previousId = await page.evaluate(() => document.body.dataset.jobId);
-  await recordTimeline(page);
-  // One stroke, down and up the left 40% of the photo, passes a brush's width apart.
-  let x = brush / 2, atTop = true;
-  await page.mouse.move(box.x + x, box.y + 2);
-  await page.mouse.down();
-  for (;;) {
-    const y = atTop ? box.height - 2 : 2;  // to the other end
-    await page.mouse.move(box.x + x, box.y + y, { steps: 6 });
-    atTop = !atTop;
-    if (x + brush * 0.7 >= box.width * 0.4) break;
-    x += brush * 0.7;
-    await page.mouse.move(box.x + x, box.y + y, { steps: 2 });
-  }
-  await page.mouse.up();
+  await brushColumns(page, box, brush, 0, 0.35);
+  await page.check('#mask-color-1');
+  await brushColumns(page, box, brush, 0.65, 1);
   check(!(await page.isVisible('#blend')), 'the blend slider stays shown once a mask places the paintings');
-  await waitForRepaint(page, previousId, 'live repaint with a mask of two paintings');
+  await page.check('#method-magenta');
+  await recordTimeline(page);
+  await page.click('#paint-button');
+  await waitForDone(page, 'Magenta job with two colour regions');
+  await waitForLoadedResult(page);
   const job = await shownJob(page, args);
-  check(job.params.mask === true && job.params.styles === 2 && job.params.style_blend.length === 0,
-    `the masked job has mask ${job.params.mask}, ${job.params.styles} paintings, blend ${job.params.style_blend}`);
+  const colors = await page.evaluate(() => REGION_COLORS.slice(0, 2));
+  check(job.params.mask === true && job.params.styles === 2 && job.params.regions.length === 2 &&
+    job.params.regions.every((region, k) => region.color === colors[k] && region.style === k + 1),
+  `the masked job has mask ${job.params.mask}, ${job.params.styles} paintings, regions ` +
+    `${JSON.stringify(job.params.regions)}`);
   const first = await referenceJob(page, args, args.painting, job.params.size);
   const second = await referenceJob(page, args, args.photo, job.params.size);
-  const stats = await page.evaluate(maskStats, {
-    masked: job.result_url, first: first.result_url, second: second.result_url, width: job.width, height: job.height,
+  const [one, two, rest] = await page.evaluate(maskStats, {
+    masked: job.result_url, first: first.result_url, second: second.result_url, photo: job.content_url,
+    width: job.width, height: job.height, colors, margin: 12,
   });
-  const { painted, unpainted } = stats;
-  check(painted.share > 0.1 && unpainted.share > 0.3,
-    `the stroke covers ${painted.share.toFixed(2)} of the picture and leaves ${unpainted.share.toFixed(2)}`);
-  check(painted.ab > 5, `the two paintings' own results differ by only ${painted.ab.toFixed(2)} where painted`);
-  check(painted.a < 2 && unpainted.b < 2,
-    `the masked result differs from the first painting's by ${painted.a.toFixed(2)} where painted and from the ` +
-    `second's by ${unpainted.b.toFixed(2)} elsewhere`);
-  check(painted.b > 5 && unpainted.a > 5, 'the masked result is one painting everywhere');
-  ok(`mask: the brush painted ${(painted.share * 100).toFixed(0)}% of the photo; the result is the first ` +
-    `painting's there (mean difference ${painted.a.toFixed(2)}, ${painted.b.toFixed(1)} from the second's) and the ` +
-    `second's elsewhere (${unpainted.b.toFixed(2)}, ${unpainted.a.toFixed(1)} from the first's)`);
+  check(one.share > 0.1 && two.share > 0.1 && rest.share > 0.05,
+    `the regions cover ${one.share.toFixed(2)} and ${two.share.toFixed(2)} of the picture, the photo ${rest.share.toFixed(2)}`);
+  check(one.ab > 5, `the two paintings' own results differ by only ${one.ab.toFixed(2)} in region 1`);
+  check(one.a < 2 && two.b < 2,
+    `the result differs from the first painting's by ${one.a.toFixed(2)} in region 1 and from the second's by ` +
+    `${two.b.toFixed(2)} in region 2`);
+  check(one.b > 5 && two.a > 5 && one.p > 5 && two.p > 5, 'a region is not its own painting\'s alone');
+  check(rest.p < 5 && rest.a > 5 && rest.b > 5, `between the regions the result is ${rest.p.toFixed(2)} from the ` +
+    `photo, ${rest.a.toFixed(1)} and ${rest.b.toFixed(1)} from the paintings' results`);
+  ok(`mask: two regions brushed (${(one.share * 100).toFixed(0)}% and ${(two.share * 100).toFixed(0)}% of the ` +
+    `photo); each is its painting's own result (mean differences ${one.a.toFixed(2)} and ${two.b.toFixed(2)}; ` +
+    `${one.b.toFixed(1)} and ${two.a.toFixed(1)} from the other's), the photo between (${rest.p.toFixed(2)})`);
   // The mask and, above it, the result.
   await page.evaluate(() => document.getElementById('mask-note').scrollIntoView({ block: 'end' }));
   await page.screenshot({ path: path.join(args.screenshots, 'studio_mask.png') });
