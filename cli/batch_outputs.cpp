@@ -1,8 +1,10 @@
 #include "batch_outputs.hpp"
 
+#include <algorithm>
 #include <filesystem>
 #include <iostream>
 #include <map>
+#include <tuple>
 
 #include "atelier/atomic_file.hpp"
 #include "atelier/error.hpp"
@@ -21,6 +23,8 @@ std::vector<std::string> batch_inputs(const std::string& content, const std::vec
   if (outputs.output.empty() == outputs.out_dir.empty())
     throw Error(flag + " needs either -o OUTPUT or --out-dir DIR");
   if (!outputs.output.empty() && all.size() > 1) throw Error("-o takes one input image; use --out-dir for several");
+  if (!outputs.output.empty() && !outputs.shard.whole())
+    throw Error("--shard " + outputs.shard.name() + " splits a batch: give --out-dir DIR instead of -o");
   if (outputs.name_pattern.find("{name}") == std::string::npos || outputs.name_pattern.find('/') != std::string::npos)
     throw Error("--name " + outputs.name_pattern + ": needs {name}, and no '/', so that every input gets its own file");
   return all;
@@ -71,8 +75,27 @@ OutputPlan plan_outputs(const std::vector<std::string>& inputs, const BatchOutpu
   return plan;
 }
 
-int run_batch(const OutputPlan& plan, const BatchOutputs& outputs, Progress& progress,
+namespace {
+
+// Shard I of N: every Nth output from the Ith, in the order of their paths.
+OutputPlan share_of(OutputPlan plan, const Shard& shard, Progress& progress) {
+  if (shard.whole()) return plan;
+  std::sort(plan.begin(), plan.end(),
+            [](const auto& a, const auto& b) { return std::tie(a.second, a.first) < std::tie(b.second, b.first); });
+  OutputPlan mine;
+  for (size_t i = 0; i < plan.size(); ++i)
+    if (shard.owns(static_cast<long long>(i))) mine.push_back(plan[i]);
+  progress.info("shard " + shard.name() + ": " + std::to_string(mine.size()) + " of the " +
+                    std::to_string(plan.size()) + " inputs",
+                {{"shard", shard.index}, {"shards", shard.count}, {"inputs", mine.size()}, {"all_inputs", plan.size()}});
+  return mine;
+}
+
+}  // namespace
+
+int run_batch(const OutputPlan& whole_plan, const BatchOutputs& outputs, Progress& progress,
               const std::function<void(const std::string& input, const std::string& output)>& paint) {
+  const OutputPlan plan = share_of(whole_plan, outputs.shard, progress);
   const bool batch = outputs.output.empty();
   int written = 0, skipped = 0, failed = 0;
   progress.start(static_cast<long long>(plan.size()), "img");

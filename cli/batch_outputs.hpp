@@ -10,6 +10,7 @@
 #include <vector>
 
 #include "atelier/image.hpp"
+#include "atelier/shard.hpp"
 #include "progress.hpp"
 
 namespace atelier::cli {
@@ -19,12 +20,13 @@ struct BatchOutputs {
   std::string out_dir;       // --out-dir: one output per input
   std::string name_pattern;  // --name, from {name}, {ext}, {parent}, {model}
   bool overwrite = false;    // --overwrite: redo outputs that exist
+  Shard shard;               // --shard I/N: only this share of the outputs
 };
 
 // The inputs: `content` (-c, when given) first, then `inputs`. Throws
 // atelier::Error when there are none, when neither or both of -o and
-// --out-dir are given, for -o with several inputs, and for a --name pattern
-// without {name} or with a '/'. `flag` names the method in messages
+// --out-dir are given, for -o with several inputs or --shard, and for a
+// --name pattern without {name} or with a '/'. `flag` names the method in messages
 // ("--model", "--method magenta").
 std::vector<std::string> batch_inputs(const std::string& content, const std::vector<std::string>& inputs,
                                       const BatchOutputs& outputs, const std::string& flag);
@@ -45,7 +47,9 @@ using OutputPlan = std::vector<std::pair<std::string, std::string>>;  // (input,
 OutputPlan plan_outputs(const std::vector<std::string>& inputs, const BatchOutputs& outputs, const std::string& model,
                         const std::vector<std::string>& protected_files = {});
 
-// Paints every planned input with `paint(input, output)`. With --out-dir,
+// Paints every planned input with `paint(input, output)`; with --shard I/N
+// only the share I of the plan sorted by output path (the same in every
+// shard, whatever the order of the inputs). With --out-dir,
 // existing outputs are skipped (unless --overwrite) and a picture that
 // fails is reported (one line) and skipped; with -o an error ends the run.
 // Says how many were written, skipped and failed; returns the exit code

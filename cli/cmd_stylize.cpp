@@ -110,6 +110,8 @@ int run_stylize(const StylizeArgs& args) {
   if (args.method == "magenta") return run_magenta_stylize(args);
   if (args.method == "adain") return run_adain_stylize(args);
   if (!args.model.empty()) return run_fast_stylize(args);
+  if (!args.shard.empty())
+    throw Error("--shard splits a batch (--out-dir with --model, --method magenta or adain), not --method gatys");
   if (args.content.empty() || style_paths.empty() || args.output.empty())
     throw Error("stylize: --content, --style and --output are required, or --model with input images (see --help)");
   Progress progress(args.output_flags.mode());
@@ -236,6 +238,10 @@ Runner add_stylize_command(CLI::App& app) {
   cmd->add_option("--name", args->name_pattern, "With --out-dir: output file names, from {name} (the input's without extension), {ext}, {parent} (its folder's name) and {model} (the network, or the style's name for --method magenta)")
       ->capture_default_str();
   cmd->add_flag("--overwrite", args->overwrite, "With --out-dir: redo outputs that already exist");
+  cmd->add_option("--shard", args->shard,
+                  "With --out-dir: paint only share I of N of the inputs (I from 0, as $SLURM_ARRAY_TASK_ID or "
+                  "$JOB_COMPLETION_INDEX; N up to 100000), so that N processes split a batch with no coordination")
+      ->type_name("I/N");
   cmd->add_option("--max-memory", args->max_memory,
                   "With --model or --method magenta: memory to stay within, e.g. 4G; larger images run in tiles (default: 90% of free memory)");
   cmd->add_option("--method", args->method,

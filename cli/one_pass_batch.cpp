@@ -7,7 +7,8 @@ namespace atelier::cli {
 
 OnePassBatch::OnePassBatch(const StylizeArgs& args, const std::string& flag)
     : args(args),
-      outputs{args.output, args.out_dir, args.name_pattern, args.overwrite},
+      outputs{args.output, args.out_dir, args.name_pattern, args.overwrite,
+              args.shard.empty() ? Shard{} : parse_shard(args.shard)},
       inputs(batch_inputs(args.content, args.inputs, outputs, flag)),
       progress(args.output_flags.mode()),
       precision(chosen_precision(args.runtime, progress)),

@@ -52,6 +52,7 @@ struct StylizeArgs {
   std::string out_dir;
   std::string name_pattern = "{name}.{model}.png";
   bool overwrite = false;
+  std::string shard;  // --shard I/N; empty: the whole batch
   double strength = 1.0;
   std::string max_memory;  // empty: default_memory_budget()
 
