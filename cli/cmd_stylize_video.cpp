@@ -11,7 +11,10 @@
 // input's frame times, with its rotation and its sound copied unchanged (or
 // a warning line when the container cannot hold that sound). An interrupted
 // run (Ctrl-C, a crash) leaves the folder; --resume skips the frames already
-// there and gives the same file.
+// there and gives the same file. With --shard I/N a run paints only its share
+// of the frames into that folder (cluster job arrays, no coordination) and
+// --assemble, once they are all there, blends and writes the video: the same
+// file as one run.
 //
 // A video that ends before the frame count its header announces (a file cut
 // short) is still written with the frames that could be read, with a warning
@@ -30,6 +33,7 @@
 #include "atelier/model_store.hpp"
 #include "atelier/painters.hpp"
 #include "atelier/regions.hpp"
+#include "atelier/shard.hpp"
 #include "atelier/video_painting.hpp"
 #include "adain_flags.hpp"
 #include "batch_outputs.hpp"
@@ -55,6 +59,8 @@ struct VideoArgs {
   bool resume = false;
   double temporal_weight = kDefaultTemporalWeight;
   long long frames = 0;  // 0: all
+  std::string shard;      // --shard I/N: paint this share of the frames, no video
+  bool assemble = false;  // --assemble: the video from the frames the shards painted
   OutputFlags output_flags;
   RuntimeFlags runtime;
 };
@@ -138,16 +144,38 @@ FramePainter masked_frame_painter(const VideoArgs& args, Progress& progress) {
   };
 }
 
+// Frame counts from a container's header may be off by one (rounded from
+// the duration); more is a video cut short: a warning and exit 1.
+int say_if_cut_short(const VideoArgs& args, long long announced, long long frames, Progress& progress) {
+  const long long wanted = args.frames > 0 ? std::min(args.frames, announced) : announced;
+  if (announced <= 0 || frames + 1 >= wanted) return kExitOk;
+  const std::string message = args.input + " ended after " + std::to_string(frames) + " of the " +
+                              std::to_string(announced) + " frames its header announces (cut short?); " +
+                              args.output + " holds the " + std::to_string(frames) + " frames read";
+  progress.event("warning", {{"message", message}, {"frames_read", frames}, {"frames_expected", announced}});
+  std::cerr << "atelier: warning: " << message << std::endl;
+  return kExitError;
+}
+
+int say_interrupted(const VideoArgs& args, long long frames) {
+  std::cerr << "atelier: interrupted after " << frames << " frames; run the same command"
+            << (args.shard.empty() && !args.assemble ? " with --resume" : "") << " to continue" << std::endl;
+  return kExitInterrupted;
+}
+
 int run_video(const VideoArgs& args) {
-  if (args.model.empty() == args.styles.empty())
+  if (args.model.empty() == args.styles.empty() && !(args.assemble && args.styles.empty()))
     throw Error("stylize-video: give --model (a trained style network) or --style (any picture, Magenta), one of them");
   if (!args.model.empty() && args.method != "magenta")
     throw Error("stylize-video: --method " + args.method + " paints with --style pictures, not --model");
+  if (args.assemble && !args.shard.empty())
+    throw Error("--assemble writes the video once every --shard has painted its frames: run it without --shard");
+  const Shard shard = args.shard.empty() ? Shard{} : parse_shard(args.shard);
   Progress progress(args.output_flags.mode());
   configure_runtime(args.runtime.threads);
   VideoPaintingOptions options;
   options.temporal_weight = args.temporal_weight;
-  options.resume = args.resume;
+  options.resume = args.resume || !args.shard.empty() || args.assemble;  // shards share the work folder
   options.max_frames = args.frames;
   // Output, work folder and input are checked before a model is loaded.
   VideoPainting painting(args.input, args.output, options);
@@ -156,29 +184,56 @@ int run_video(const VideoArgs& args) {
   const long long expected = args.frames > 0 && announced > 0 ? std::min(args.frames, announced)
                              : args.frames > 0                ? args.frames
                                                               : announced;
-
-  const FramePainter paint = args.mask.empty() ? frame_painter(args, progress) : masked_frame_painter(args, progress);
   const std::string sound = info.audio_codec.empty() ? "no sound" : info.audio_codec + " sound";
   char weight[32];
   std::snprintf(weight, sizeof weight, "%g", args.temporal_weight);
-  progress.info("stylising " + args.input + " (" + std::to_string(info.size.width) + "x" +
-                    std::to_string(info.size.height) + ", " + std::to_string(expected) + " frames at " +
-                    std::to_string(info.fps) + " fps, " + sound + "), temporal weight " + weight,
-                {{"frames", expected}, {"fps", info.fps}, {"width", info.size.width}, {"height", info.size.height},
-                 {"rotation", info.rotation}, {"audio", info.audio_codec}, {"temporal_weight", args.temporal_weight}});
-
-  progress.start(expected, "frames", painting.frames_already_painted());
+  const nlohmann::json facts = {{"frames", expected},         {"fps", info.fps},
+                                {"width", info.size.width},   {"height", info.size.height},
+                                {"rotation", info.rotation},  {"audio", info.audio_codec},
+                                {"temporal_weight", args.temporal_weight}};
+  const std::string described = args.input + " (" + std::to_string(info.size.width) + "x" +
+                                std::to_string(info.size.height) + ", " + std::to_string(expected) + " frames at " +
+                                std::to_string(info.fps) + " fps, " + sound + ")";
   InterruptHandler interrupt_handler;
-  const VideoPaintingResult result = painting.run(
-      paint,
-      [&](long long done) { progress.update(done, "frame " + std::to_string(done), {{"frame", done}}); },
-      [] { return interrupt_requested(); });
-  progress.finish();
-  if (result.interrupted) {
-    std::cerr << "atelier: interrupted after " << result.frames
-              << " frames; run the same command with --resume to continue" << std::endl;
-    return kExitInterrupted;
+  const auto stop = [] { return interrupt_requested(); };
+
+  long long frames = 0;   // as read: what the assembly goes through
+  if (!args.assemble) {  // the first stage: painting, all frames or this shard's
+    const FramePainter paint =
+        args.mask.empty() ? frame_painter(args, progress) : masked_frame_painter(args, progress);
+    nlohmann::json fields = facts;
+    if (!shard.whole()) fields.update({{"shard", shard.index}, {"shards", shard.count}});
+    progress.info("stylising " + described +
+                      (shard.whole() ? ", temporal weight " + std::string(weight) : ", shard " + shard.name()),
+                  fields);
+    long long done = painting.frames_already_painted(shard);
+    progress.start(shard.share_of(expected), "frames", done);
+    const VideoPaintingResult painted = painting.paint(
+        paint, shard,
+        [&](long long frame) { progress.update(++done, "frame " + std::to_string(frame), {{"frame", frame}}); }, stop);
+    progress.finish();
+    if (painted.interrupted) return say_interrupted(args, painted.frames);
+    frames = painted.frames;
+    if (!shard.whole()) {
+      progress.info("shard " + shard.name() + ": " + std::to_string(painted.painted) + " frames painted, " +
+                        std::to_string(done - painted.painted) + " were there; once all " + std::to_string(shard.count) +
+                        " shards are done, run the same command with --assemble instead of --shard",
+                    {{"shard", shard.index}, {"shards", shard.count}, {"painted", painted.painted},
+                     {"already", done - painted.painted}, {"frames", done}, {"work_folder", painting.work_folder()}});
+      return kExitOk;
+    }
+  } else {
+    frames = painting.check_all_painted();  // before any line: a missing frame is the only one
+    progress.info("assembling " + described + " from " + painting.work_folder() + ", temporal weight " + weight,
+                  facts);
   }
+
+  // The second stage: blend along the motion and write the video.
+  progress.start(frames, "frames");
+  const VideoPaintingResult result = painting.assemble(
+      [&](long long frame) { progress.update(frame, "assembled", {{"assembled", frame}}); }, stop);
+  progress.finish();
+  if (result.interrupted) return say_interrupted(args, result.frames);
   if (!result.audio_notice.empty()) {
     progress.event("warning", {{"message", result.audio_notice}});
     std::cerr << "atelier: warning: " << result.audio_notice << std::endl;
@@ -187,19 +242,7 @@ int run_video(const VideoArgs& args) {
   progress.info("wrote " + args.output + " (" + std::to_string(result.frames) + " frames, " +
                     (kept_sound ? "with its " + info.audio_codec + " sound" : "no sound") + ")",
                 {{"output", args.output}, {"frames", result.frames}, {"audio", kept_sound ? info.audio_codec : ""}});
-  // Frame counts from a container's header may be off by one (rounded from
-  // the duration); more is a video cut short.
-  const long long index = result.frames;
-  const long long wanted = args.frames > 0 ? std::min(args.frames, announced) : announced;
-  if (announced > 0 && index + 1 < wanted) {
-    const std::string message = args.input + " ended after " + std::to_string(index) + " of the " +
-                                std::to_string(announced) + " frames its header announces (cut short?); " +
-                                args.output + " holds the " + std::to_string(index) + " frames read";
-    progress.event("warning", {{"message", message}, {"frames_read", index}, {"frames_expected", announced}});
-    std::cerr << "atelier: warning: " << message << std::endl;
-    return kExitError;
-  }
-  return kExitOk;
+  return say_if_cut_short(args, announced, result.frames, progress);
 }
 
 }  // namespace
@@ -246,6 +289,15 @@ Runner add_video_command(CLI::App& app) {
       ->capture_default_str()
       ->check(whole_number_in(0, 1e12));
   cmd->add_flag("--resume", args->resume, "Continue an interrupted run from its OUTPUT.frames folder");
+  cmd->add_option("--shard", args->shard,
+                  "Paint only share I of N of the frames (I from 0, as $SLURM_ARRAY_TASK_ID or $JOB_COMPLETION_INDEX; "
+                  "N up to 100000) into OUTPUT.frames, and no video: N processes split a video with no coordination, "
+                  "then --assemble writes it")
+      ->type_name("I/N");
+  cmd->add_flag("--assemble", args->assemble,
+                "Once every --shard has painted its frames: blend them along the motion (--temporal-weight) and "
+                "write OUTPUT with the input's sound, the same file as one run (--model and --style may stay; "
+                "nothing is painted)");
   add_output_flags(cmd, &args->output_flags);
   add_threads_and_device_flags(cmd, &args->runtime);
   return [args] { return run_video(*args); };

@@ -95,6 +95,37 @@ TEST_F(CliVideoTest, InterruptedRunResumes) {
   EXPECT_TRUE(testing::read_all(whole) == testing::read_all(output_)) << "the resumed video differs";
 }
 
+// Issue 17: four --shard runs paint their frames (3 each of 12), --assemble
+// refuses while one is missing, then writes the same file as one run.
+TEST_F(CliVideoTest, FourShardsAndAssembleGiveTheSameFileAsOneRun) {
+  write_clip(12, {32, 24}, 12.0);
+  const std::string whole = scratch_.file("whole.mp4");
+  const CliResult one_run = testing::run_atelier(
+      scratch_, "stylize-video " + clip_ + " -o " + whole + " --model " + model_ + " --threads 1 -q");
+  ASSERT_EQ(one_run.code, 0) << one_run.err;
+  for (int shard : {0, 1, 3}) {
+    const CliResult result = stylize_video("--shard " + std::to_string(shard) + "/4 --json");
+    ASSERT_EQ(result.code, 0) << result.err;
+    EXPECT_NE(result.out.find("\"painted\":3,"), std::string::npos) << result.out;
+    EXPECT_FALSE(fs::exists(output_));
+  }
+  const CliResult early = testing::run_atelier(scratch_, "stylize-video " + clip_ + " -o " + output_ + " --assemble -q");
+  EXPECT_EQ(early.code, 1);
+  ASSERT_EQ(lines_of(early.err).size(), 1u) << early.err;
+  EXPECT_NE(early.err.find("3 of the 12 frames are not painted yet"), std::string::npos) << early.err;
+  EXPECT_FALSE(fs::exists(output_));
+  ASSERT_EQ(stylize_video("--shard 2/4 -q").code, 0);
+  const CliResult assembled = stylize_video("--assemble --json");
+  ASSERT_EQ(assembled.code, 0) << assembled.err;
+  EXPECT_EQ(assembled.out.find("\"frame\":"), std::string::npos) << "--assemble paints nothing";
+  EXPECT_TRUE(testing::read_all(whole) == testing::read_all(output_)) << "the sharded video differs from one run";
+  EXPECT_FALSE(fs::exists(output_ + ".frames"));
+
+  const CliResult both = stylize_video("--assemble --shard 0/4 -q");
+  EXPECT_EQ(both.code, 1);
+  EXPECT_NE(both.err.find("without --shard"), std::string::npos) << both.err;
+}
+
 TEST_F(CliVideoTest, BadInputIsAOneLineError) {
   testing::write_all(clip_, "not a video");
   const std::string base = "stylize-video " + clip_ + " --threads 1 -q ";

@@ -86,6 +86,55 @@ TEST_F(VideoPaintingTest, InterruptedThenResumedGivesTheSameFile) {
   EXPECT_TRUE(testing::read_all(output_) == whole) << "the resumed file differs";
 }
 
+// Issue 17: four shards paint their frames into the shared work folder, each
+// its own (3, 3, 2 and 2 of the 10), the assembly refuses while frames are
+// missing, and then writes the same file as one run; a shard rerun after a
+// lost frame paints only that one.
+TEST_F(VideoPaintingTest, FourShardsAndTheAssemblyGiveTheSameFileAsOneRun) {
+  VideoPainting(input_, output_, {}).run(flickering_paint);
+  const std::string whole = testing::read_all(output_);
+  fs::remove(output_);
+
+  VideoPaintingOptions shared;
+  shared.resume = true;
+  std::vector<long long> painted_by(10, -1);
+  auto run_shard = [&](long long index) {
+    VideoPainting painting(input_, output_, shared);
+    const VideoPaintingResult result = painting.paint(flickering_paint, Shard{index, 4}, [&](long long frame) {
+      EXPECT_EQ(painted_by[frame - 1], -1) << "frame " << frame - 1 << " painted twice";
+      painted_by[frame - 1] = index;
+    });
+    EXPECT_EQ(result.frames, 10);
+    EXPECT_FALSE(fs::exists(output_)) << "a shard writes no video";
+    return result.painted;
+  };
+  EXPECT_EQ(run_shard(0), 3);
+  EXPECT_EQ(run_shard(1), 3);
+  EXPECT_EQ(run_shard(3), 2);
+  try {
+    VideoPainting(input_, output_, shared).assemble();
+    ADD_FAILURE() << "assembled with shard 2 missing";
+  } catch (const Error& error) {
+    EXPECT_NE(std::string(error.what()).find("2 of the 10 frames are not painted yet"), std::string::npos)
+        << error.what();
+    EXPECT_NE(std::string(error.what()).find("(frames 2, 6, counted from 0)"), std::string::npos) << error.what();
+  }
+  EXPECT_FALSE(fs::exists(output_));
+  EXPECT_EQ(run_shard(2), 2);
+  EXPECT_EQ(painted_by, (std::vector<long long>{0, 1, 2, 3, 0, 1, 2, 3, 0, 1}));
+
+  fs::remove(output_ + ".frames/painted0000005.png");  // lost, as by a shard killed while saving it
+  EXPECT_EQ(VideoPainting(input_, output_, shared).frames_already_painted(Shard{1, 4}), 2);
+  painted_by[5] = -1;
+  EXPECT_EQ(run_shard(1), 1);
+  EXPECT_EQ(run_shard(1), 0);
+
+  const VideoPaintingResult assembled = VideoPainting(input_, output_, shared).assemble();
+  EXPECT_EQ(assembled.frames, 10);
+  EXPECT_TRUE(testing::read_all(output_) == whole) << "the sharded video differs from one run";
+  EXPECT_FALSE(fs::exists(output_ + ".frames"));
+}
+
 TEST_F(VideoPaintingTest, MaxFramesPaintsTheBeginningWithItsSound) {
   VideoPaintingOptions options;
   options.max_frames = 4;

@@ -1,10 +1,14 @@
-// Painting a whole video, the way every front end does: each frame painted
-// (any method, given as a function), blended with the previous output along
-// the optical flow (temporal.hpp) unless the weight is 0, saved as a lossless
-// PNG in a work folder beside the output (OUT.frames/, so that an interrupted
-// run resumes where it stopped), then assembled into OUT through a temporary
-// file: H.264 (or MJPEG in .avi) at the input's own frame times, with its
-// rotation metadata and its audio stream copied through.
+// Painting a whole video, the way every front end does, in two stages:
+// each frame painted (any method, given as a function) and saved as a
+// lossless PNG in a work folder beside the output (OUT.frames/, so that an
+// interrupted run resumes where it stopped, and so that shards on several
+// machines can share the painting, each its own frames); then the assembly:
+// each painting blended with the previous output along the optical flow of
+// the input frames (temporal.hpp) unless the weight is 0, and written into
+// OUT through a temporary file: H.264 (or MJPEG in .avi) at the input's own
+// frame times, with its rotation metadata and its audio stream copied
+// through. One run does both stages; the same frames give the same file
+// however they were painted.
 #pragma once
 #include <opencv2/core.hpp>
 
@@ -12,6 +16,7 @@
 #include <memory>
 #include <string>
 
+#include "atelier/shard.hpp"
 #include "atelier/temporal.hpp"
 #include "atelier/video_reader.hpp"
 
@@ -22,13 +27,14 @@ namespace atelier {
 using VideoFramePainter = std::function<cv::Mat(const cv::Mat& rgb)>;
 
 struct VideoPaintingOptions {
-  double temporal_weight = kDefaultTemporalWeight;  // 0: every frame on its own
-  bool resume = false;  // continue from the work folder of an interrupted run
+  double temporal_weight = kDefaultTemporalWeight;  // 0: every frame on its own (used by the assembly)
+  bool resume = false;  // continue from the work folder of an interrupted run (shards share it: they set this)
   long long max_frames = 0;  // paint only the first frames (and their sound); 0: all
 };
 
 struct VideoPaintingResult {
-  long long frames = 0;       // frames written (or painted, when interrupted)
+  long long frames = 0;       // frames of the video (so far, when interrupted)
+  long long painted = 0;      // frames painted by this call
   bool interrupted = false;   // stopped on request: the work folder stays for a resume
   std::string audio_notice;   // one line when the input's sound could not be kept
   std::string stopped_by;     // why the input ended early, if it said
@@ -44,14 +50,30 @@ class VideoPainting {
   ~VideoPainting();
 
   const VideoInfo& info() const;
-  long long frames_already_painted() const;  // found in the work folder
+  // Frames of `shard` already painted in the work folder.
+  long long frames_already_painted(const Shard& shard = {}) const;
   const std::string& work_folder() const;
 
-  // Paints every frame not yet in the work folder, calling `on_frame(index
-  // + 1)` after each; stops, keeping the folder, when `stop()` says so.
-  // Otherwise assembles the output and removes the folder.
+  // Both stages, as one process does them: paint(), then assemble() unless
+  // interrupted. on_frame(index + 1) follows each frame painted.
   VideoPaintingResult run(const VideoFramePainter& paint, const std::function<void(long long)>& on_frame = {},
                           const std::function<bool()>& stop = {});
+
+  // The first stage: paints the frames of `shard` (index % count) not yet in
+  // the work folder, calling `on_frame(index + 1)` after each, and keeps the
+  // folder; stops when `stop()` says so.
+  VideoPaintingResult paint(const VideoFramePainter& paint, const Shard& shard = {},
+                            const std::function<void(long long)>& on_frame = {},
+                            const std::function<bool()>& stop = {});
+  // Before the second stage: the number of frames, once every one is painted
+  // (else a one-line atelier::Error naming the missing ones).
+  long long check_all_painted();
+  // The second stage: check_all_painted() unless paint() has just painted
+  // them all, then blends and writes the output, calling `on_frame(index +
+  // 1)` after each frame, and removes the work folder; stops, keeping it,
+  // when `stop()` says so.
+  VideoPaintingResult assemble(const std::function<void(long long)>& on_frame = {},
+                               const std::function<bool()>& stop = {});
 
  private:
   struct Impl;

@@ -3,9 +3,11 @@
 #include <opencv2/imgcodecs.hpp>
 #include <opencv2/imgproc.hpp>
 
+#include <algorithm>
 #include <cstdio>
 #include <filesystem>
 #include <limits>
+#include <optional>
 #include <vector>
 
 #include "atelier/atomic_file.hpp"
@@ -19,10 +21,20 @@ namespace fs = std::filesystem;
 
 namespace {
 
-std::string frame_path(const fs::path& folder, long long index) {
+// The painting of frame `index`, before any blending ("frame..." held the
+// blended frames of older versions: those are not taken for paintings).
+std::string painting_path(const fs::path& folder, long long index) {
   char name[32];
-  std::snprintf(name, sizeof name, "frame%07lld.png", index);
+  std::snprintf(name, sizeof name, "painted%07lld.png", index);
   return (folder / name).string();
+}
+
+// "painted0000012.png" -> 12; -1 for any other name.
+long long painting_index(const std::string& name) {
+  long long index = -1;
+  char tail = 0;
+  if (name.size() != 18 || std::sscanf(name.c_str(), "painted%7lld.pn%c", &index, &tail) != 2 || tail != 'g') return -1;
+  return index;
 }
 
 cv::Mat bgr8_to_rgb(const cv::Mat& bgr8) {
@@ -32,44 +44,88 @@ cv::Mat bgr8_to_rgb(const cv::Mat& bgr8) {
   return rgb;
 }
 
+// As save_image would store it: rounded and clamped to 8 bits.
+cv::Mat rgb_to_bgr8(const cv::Mat& rgb) {
+  cv::Mat bgr, bgr8;
+  cv::cvtColor(rgb, bgr, cv::COLOR_RGB2BGR);
+  bgr.convertTo(bgr8, CV_8UC3, 255.0);
+  return bgr8;
+}
+
+// "3, 7, 11 and 9 more": the first few of a list of frame indices.
+std::string some_of(const std::vector<long long>& indices) {
+  std::string text;
+  const std::size_t shown = std::min<std::size_t>(indices.size(), 5);
+  for (std::size_t i = 0; i < shown; ++i) text += (i == 0 ? "" : ", ") + std::to_string(indices[i]);
+  if (indices.size() > shown) text += " and " + std::to_string(indices.size() - shown) + " more";
+  return text;
+}
+
 }  // namespace
 
 struct VideoPainting::Impl {
   std::string input, output, folder;
   VideoPaintingOptions options;
-  std::unique_ptr<VideoReader> reader;
-  long long already = 0;
+  std::unique_ptr<VideoReader> reader;  // opened by the constructor, read by the first pass
+  VideoInfo info;
+  // Every frame's time, and where the sound ends with max_frames (the first
+  // frame left out), once a pass has read them all.
+  std::optional<std::vector<int64_t>> times;
+  int64_t end_pts = 0;
 
-  // The frame as saved: the next frame blends with exactly this, so a
-  // resumed run gives the same file as one that was never interrupted.
-  cv::Mat saved_output(long long index) const {
-    const cv::Mat bgr8 = cv::imread(frame_path(folder, index), cv::IMREAD_COLOR);
+  std::unique_ptr<VideoReader> open_reader() {
+    return reader ? std::move(reader) : std::make_unique<VideoReader>(input);
+  }
+
+  // Decodes the input (up to max_frames), calling `visit(index, frame)` for
+  // each frame until it returns false; returns the frames' times when it
+  // went through them all.
+  template <typename Visit>
+  bool each_frame(VideoReader& source, VideoPaintingResult& result, Visit visit) {
+    std::vector<int64_t> pts;
+    int64_t end = 0;
+    long long index = 0;
+    for (VideoFrame frame; source.read(frame); ++index) {
+      if (options.max_frames > 0 && index >= options.max_frames) {
+        end = frame.pts;
+        break;
+      }
+      pts.push_back(frame.pts);
+      if (!visit(index, frame)) {
+        result.frames = index;
+        return false;
+      }
+    }
+    result.stopped_by = source.stopped_by();
+    result.frames = index;
+    if (index == 0) throw Error("cannot read " + input + ": no frame could be decoded");
+    times = std::move(pts);
+    end_pts = end;
+    return true;
+  }
+
+  cv::Mat saved_painting(long long index) const {
+    const cv::Mat bgr8 = cv::imread(painting_path(folder, index), cv::IMREAD_COLOR);
     if (bgr8.empty()) throw Error("painted frame " + std::to_string(index) + " is missing from " + folder);
     return bgr8_to_rgb(bgr8);
   }
 
-  void assemble(const std::vector<int64_t>& times, int64_t end_pts, VideoPaintingResult& result) const {
-    const VideoInfo& info = reader->info();
-    VideoFileOptions settings;
-    settings.fps = info.fps;
-    settings.frame_rate_num = info.frame_rate_num;
-    settings.frame_rate_den = info.frame_rate_den;
-    settings.time_base_num = info.time_base_num;
-    settings.time_base_den = info.time_base_den;
-    settings.display_matrix = info.display_matrix;
-    settings.audio_from = input;
-    VideoFile video(output, info.size, settings);
-    for (std::size_t index = 0; index < times.size(); ++index) {
-      cv::Mat frame = cv::imread(frame_path(folder, static_cast<long long>(index)), cv::IMREAD_COLOR);
-      if (frame.empty()) throw Error("painted frame " + std::to_string(index) + " is missing from " + folder);
-      if (frame.size() != info.size) cv::resize(frame, frame, info.size, 0, 0, cv::INTER_CUBIC);
-      video.write(frame, times[index]);
-    }
-    // With max_frames, the sound of the frames painted: up to the next frame's time.
-    video.finish(options.max_frames > 0 && end_pts > times.back()
-                     ? static_cast<double>(end_pts) * info.time_base_num / info.time_base_den
-                     : std::numeric_limits<double>::infinity());
-    result.audio_notice = video.audio_notice();
+  // Before any output: every frame painted, or a line naming the missing ones.
+  void check_all_painted() {
+    VideoPaintingResult result;
+    if (!fs::is_directory(folder))
+      throw Error(folder + " does not exist: paint the frames first (stylize-video without --assemble, or its "
+                           "--shard runs)");
+    std::vector<long long> missing;
+    const auto source = open_reader();
+    each_frame(*source, result, [&](long long index, const VideoFrame&) {
+      if (!fs::exists(painting_path(folder, index))) missing.push_back(index);
+      return true;
+    });
+    if (!missing.empty())
+      throw Error(std::to_string(missing.size()) + " of the " + std::to_string(result.frames) +
+                  " frames are not painted yet in " + folder + " (frames " + some_of(missing) +
+                  ", counted from 0): run the shards that paint them, then assemble again");
   }
 };
 
@@ -89,54 +145,111 @@ VideoPainting::VideoPainting(const std::string& input, const std::string& output
   if (!fs::is_regular_file(input)) throw Error("cannot read " + input + ": no such file");
   refuse_overwriting_input(input, output);
   impl_->reader = std::make_unique<VideoReader>(input);
-  while (fs::exists(frame_path(impl_->folder, impl_->already))) ++impl_->already;
+  impl_->info = impl_->reader->info();
 }
 
 VideoPainting::~VideoPainting() = default;
 
-const VideoInfo& VideoPainting::info() const { return impl_->reader->info(); }
-long long VideoPainting::frames_already_painted() const { return impl_->already; }
+const VideoInfo& VideoPainting::info() const { return impl_->info; }
 const std::string& VideoPainting::work_folder() const { return impl_->folder; }
+
+long long VideoPainting::frames_already_painted(const Shard& shard) const {
+  long long count = 0;
+  std::error_code error;
+  for (const auto& entry : fs::directory_iterator(impl_->folder, error)) {
+    const long long index = painting_index(entry.path().filename().string());
+    if (index >= 0 && shard.owns(index) && (impl_->options.max_frames == 0 || index < impl_->options.max_frames))
+      ++count;
+  }
+  return count;
+}
 
 VideoPaintingResult VideoPainting::run(const VideoFramePainter& paint, const std::function<void(long long)>& on_frame,
                                        const std::function<bool()>& stop) {
+  const VideoPaintingResult painted = this->paint(paint, Shard{}, on_frame, stop);
+  if (painted.interrupted) return painted;
+  VideoPaintingResult result = assemble({}, stop);
+  result.painted = painted.painted;
+  return result;
+}
+
+VideoPaintingResult VideoPainting::paint(const VideoFramePainter& paint, const Shard& shard,
+                                         const std::function<void(long long)>& on_frame,
+                                         const std::function<bool()>& stop) {
   Impl& my = *impl_;
   fs::create_directories(my.folder);
-  const TemporalBlender blender(my.options.temporal_weight);
   VideoPaintingResult result;
-  std::vector<int64_t> times;
-  cv::Mat previous_input, previous_output;
-  long long index = 0;
-  int64_t end_pts = 0;  // where the sound stops with max_frames: the first frame left out
-  for (VideoFrame frame; my.reader->read(frame); ++index) {
-    if (my.options.max_frames > 0 && index >= my.options.max_frames) {
-      end_pts = frame.pts;
-      break;
-    }
-    times.push_back(frame.pts);
-    if (index >= my.already) {
-      if (stop && stop()) {
-        result.frames = index;
-        result.interrupted = true;
-        return result;
-      }
-      if (index > 0 && previous_output.empty() && my.options.temporal_weight > 0)
-        previous_output = my.saved_output(index - 1);  // resumed: the last frame painted before
-      const cv::Mat painted = paint(bgr8_to_rgb(frame.bgr));
-      const cv::Mat blended = blender.blend(frame.bgr, painted, previous_input, previous_output);
-      save_image(Image{blended, {}}, frame_path(my.folder, index));  // atomic: a frame file is whole or absent
-      if (my.options.temporal_weight > 0) previous_output = my.saved_output(index);
+  const auto source = my.open_reader();
+  try {
+    const bool done = my.each_frame(*source, result, [&](long long index, const VideoFrame& frame) {
+      const std::string path = painting_path(my.folder, index);
+      if (!shard.owns(index) || fs::exists(path)) return true;
+      if (stop && stop()) return false;
+      save_image(Image{paint(bgr8_to_rgb(frame.bgr)), {}}, path);  // atomic: a painting is whole or absent
+      ++result.painted;
       if (on_frame) on_frame(index + 1);
+      return true;
+    });
+    result.interrupted = !done;
+    if (!shard.whole()) my.times.reset();  // the assembly checks the other shards' frames
+  } catch (const Error&) {
+    std::error_code ignored;
+    fs::remove(my.folder, ignored);  // only when empty: other shards may share it
+    throw;
+  }
+  return result;
+}
+
+long long VideoPainting::check_all_painted() {
+  if (!impl_->times) impl_->check_all_painted();
+  return static_cast<long long>(impl_->times->size());
+}
+
+VideoPaintingResult VideoPainting::assemble(const std::function<void(long long)>& on_frame,
+                                            const std::function<bool()>& stop) {
+  Impl& my = *impl_;
+  VideoPaintingResult result;
+  if (!my.times) my.check_all_painted();
+  const std::vector<int64_t> times = *my.times;
+  result.frames = static_cast<long long>(times.size());
+
+  const auto source = my.open_reader();
+  const VideoInfo& info = my.info;
+  VideoFileOptions settings;
+  settings.fps = info.fps;
+  settings.frame_rate_num = info.frame_rate_num;
+  settings.frame_rate_den = info.frame_rate_den;
+  settings.time_base_num = info.time_base_num;
+  settings.time_base_den = info.time_base_den;
+  settings.display_matrix = info.display_matrix;
+  settings.audio_from = my.input;
+  VideoFile video(my.output, info.size, settings);  // a temporary until finish()
+  const TemporalBlender blender(my.options.temporal_weight);
+  cv::Mat previous_input, previous_output;
+  VideoFrame frame;
+  for (std::size_t index = 0; index < times.size(); ++index) {
+    if (stop && stop()) {
+      result.interrupted = true;
+      return result;
     }
-    previous_input = frame.bgr.clone();
+    if (!source->read(frame)) throw Error(my.input + " changed while its frames were being assembled");
+    // The blend sees the painting as saved, so frames painted anywhere give the same file.
+    const cv::Mat blended = blender.blend(frame.bgr, my.saved_painting(static_cast<long long>(index)),
+                                          previous_input, previous_output);
+    cv::Mat bgr8 = rgb_to_bgr8(blended);
+    if (bgr8.size() != info.size) cv::resize(bgr8, bgr8, info.size, 0, 0, cv::INTER_CUBIC);
+    video.write(bgr8, times[index]);
+    if (my.options.temporal_weight > 0) {
+      previous_output = bgr8_to_rgb(bgr8);  // the next frame blends with exactly what was written
+      previous_input = frame.bgr.clone();
+    }
+    if (on_frame) on_frame(static_cast<long long>(index) + 1);
   }
-  result.stopped_by = my.reader->stopped_by();
-  if (index == 0) {
-    fs::remove_all(my.folder);
-    throw Error("cannot read " + my.input + ": no frame could be decoded");
-  }
-  result.frames = index;
-  my.assemble(times, end_pts, result);
+  // With max_frames, the sound of the frames painted: up to the next frame's time.
+  video.finish(my.options.max_frames > 0 && my.end_pts > times.back()
+                   ? static_cast<double>(my.end_pts) * info.time_base_num / info.time_base_den
+                   : std::numeric_limits<double>::infinity());
+  result.audio_notice = video.audio_notice();
   fs::remove_all(my.folder);
   return result;
 }
