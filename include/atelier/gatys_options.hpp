@@ -77,6 +77,14 @@ struct GatysOptions {
   // content image's own size.
   std::vector<int> scales;
 
+  // Print sizes in bounded memory: a scale whose one pass would need more
+  // than max_memory bytes (0: no limit) is optimised in overlapping tiles,
+  // each for `iterations`, starting from the coarser scale (docs/GATYS.md);
+  // the style targets stay the whole style picture's. `tile` forces tiles
+  // of that side (pixels; 0: the largest that fit).
+  std::int64_t max_memory = 0;
+  int tile = 0;
+
   // Continue an interrupted run from this checkpoint (with the optimiser's
   // state when the checkpoint holds it).
   std::optional<GatysCheckpoint> resume_from;
@@ -86,8 +94,9 @@ struct GatysProgress {
   int scale_index = 0;  // 0-based
   int scale_count = 1;
   int width = 0, height = 0;
-  int iteration = 0;  // 1-based within this scale
+  int iteration = 0;  // 1-based within this scale (over all its tiles)
   int iterations = 0;
+  int tile = 0, tiles = 1;  // the tile being optimised (0-based), of how many at this scale
   double total = 0, content = 0, style = 0, tv = 0;  // weighted terms
   double temporal = 0;                                // weighted; 0 without a temporal target
 };

@@ -9,6 +9,7 @@
 #include "atelier/error.hpp"
 #include "atelier/image.hpp"
 #include "losses/losses.hpp"
+#include "stylize/gatys_tiles.hpp"
 #include "torch/tensor_image.hpp"
 
 namespace atelier {
@@ -81,6 +82,9 @@ void check_options(const VggFeatures& network, const std::vector<cv::Mat>& style
   if (!options.temporal_mask.empty() && options.temporal_mask.type() != CV_32FC1)
     throw Error("internal: the temporal mask is CV_32FC1");
   if (!(options.temporal_weight >= 0)) throw Error("--temporal-weight must be 0 or more");
+  if (options.tile != 0 && (options.tile < 16 || options.tile > kMaxGatysSide))
+    throw Error("--tile must be 16.." + std::to_string(kMaxGatysSide) + " pixels");
+  if (options.max_memory < 0) throw Error("--max-memory must not be negative");
   for (int scale : options.scales)
     if (scale < 16 || scale > kMaxGatysSide) throw Error("--scales entries must be 16.." + std::to_string(kMaxGatysSide) + " pixels");
 }
@@ -105,9 +109,10 @@ class ScaleRunner {
   // Optimises from `start` for the iterations left after progress.iteration,
   // with the optimiser's state from `resumed` when it holds one. Returns the
   // final image (the last finite one when the run stopped).
+  // `steps` >= 0 runs that many instead (a tile of a scale in tiles).
   torch::Tensor optimise(const GatysObjective& objective, const torch::Tensor& start, GatysProgress progress,
-                         const GatysCheckpoint* resumed = nullptr) {
-    const int remaining = options_.iterations - progress.iteration;
+                         const GatysCheckpoint* resumed = nullptr, int steps = -1) {
+    const int remaining = steps >= 0 ? steps : options_.iterations - progress.iteration;
     auto image = start.detach().clone();
     if (resumed && resumed->optimizer_tensors.count("parameter") &&
         static_cast<int64_t>(resumed->optimizer_tensors.at("parameter").values.size()) == start.numel())
@@ -312,44 +317,88 @@ class ScaleRunner {
 
 }  // namespace
 
+namespace {
+
+// Adds one style's Gram matrices: its own with style masks, else into the blend.
+void add_style(GatysStyleTargets& targets, std::map<std::string, torch::Tensor> grams, double weight, bool masked) {
+  if (masked) {
+    targets.per_style.push_back(std::move(grams));
+    return;
+  }
+  for (const auto& [layer, gram] : grams) {
+    auto weighted = gram * weight;
+    auto [slot, inserted] = targets.blended.emplace(layer, weighted);
+    if (!inserted) slot->second = slot->second + weighted;
+  }
+}
+
+}  // namespace
+
+GatysStyleTargets gatys_style_targets(const VggFeatures& network, const std::vector<cv::Mat>& styles,
+                                      const std::vector<double>& blend, const GatysOptions& options, std::int64_t tile) {
+  GatysStyleTargets targets;
+  for (size_t i = 0; i < styles.size(); ++i)
+    add_style(targets, gram_matrices_in_tiles(network, styles[i], options.style_layers, tile), blend.at(i),
+              !options.style_masks.empty());
+  return targets;
+}
+
 GatysObjective::GatysObjective(const VggFeatures& network, const torch::Tensor& content,
                                const std::vector<torch::Tensor>& styles, const std::vector<double>& blend,
                                const GatysOptions& options)
-    : network_(network), options_(options), layers_(all_layers(options)) {
+    : GatysObjective(network, content, [&] {
+        torch::NoGradGuard no_grad;
+        GatysStyleTargets targets;
+        for (size_t i = 0; i < styles.size(); ++i) {
+          const auto features = network.extract(styles[i], options.style_layers);
+          std::map<std::string, torch::Tensor> grams;
+          for (const auto& layer : options.style_layers) grams[layer] = gram_matrix(features.at(layer));
+          add_style(targets, std::move(grams), blend.at(i), !options.style_masks.empty());
+        }
+        return targets;
+      }(), options) {}
+
+namespace {
+
+// A weight map (CV_32FC1) or picture at the scale's size, cut to the window.
+cv::Mat in_window(const cv::Mat& plane, const GatysWindow& window, cv::Size content_size) {
+  if (window.rect.empty()) return resize_plane(plane, content_size);
+  return resize_plane(plane, window.full)(window.rect).clone();
+}
+
+torch::Tensor plane_tensor(const cv::Mat& plane, const torch::Device& device) {
+  return torch::from_blob(const_cast<float*>(plane.ptr<float>()), {1, 1, plane.rows, plane.cols}, torch::kFloat32)
+      .clone()
+      .to(device);
+}
+
+}  // namespace
+
+GatysObjective::GatysObjective(const VggFeatures& network, const torch::Tensor& content,
+                               const GatysStyleTargets& targets, const GatysOptions& options,
+                               const GatysWindow& window)
+    : network_(network),
+      options_(options),
+      layers_(all_layers(options)),
+      style_targets_(targets.blended),
+      region_targets_(targets.per_style) {
   torch::NoGradGuard no_grad;
   auto content_features = network.extract(content, options.content_layers);
   for (const auto& layer : options.content_layers) content_targets_[layer] = content_features.at(layer);
-  const bool masked = !options.style_masks.empty();
-  for (size_t i = 0; i < styles.size(); ++i) {
-    auto style_features = network.extract(styles[i], options.style_layers);
-    if (masked) region_targets_.emplace_back();
-    for (const auto& layer : options.style_layers) {
-      if (masked) {
-        region_targets_.back()[layer] = gram_matrix(style_features.at(layer));
-        continue;
-      }
-      auto weighted = gram_matrix(style_features.at(layer)) * blend.at(i);
-      auto [slot, inserted] = style_targets_.emplace(layer, weighted);
-      if (!inserted) slot->second = slot->second + weighted;
-    }
-  }
-  for (const auto& mask : options.style_masks) {
-    const cv::Mat at_size = resize_plane(mask, {static_cast<int>(content.size(3)), static_cast<int>(content.size(2))});
-    region_masks_.push_back(
-        torch::from_blob(const_cast<float*>(at_size.ptr<float>()), {1, 1, at_size.rows, at_size.cols}, torch::kFloat32)
-            .clone()
-            .to(content.device()));
-  }
+  const cv::Size size{static_cast<int>(content.size(3)), static_cast<int>(content.size(2))};
+  for (const auto& mask : options.style_masks)
+    region_masks_.push_back(plane_tensor(in_window(mask, window, size), content.device()));
   if (!options.temporal_target.empty()) {
-    const cv::Size size{static_cast<int>(content.size(3)), static_cast<int>(content.size(2))};
-    temporal_target_ = image_to_tensor(resize_plane(options.temporal_target, size), content.device());
+    temporal_target_ = image_to_tensor(in_window(options.temporal_target, window, size), content.device());
     const cv::Mat mask = options.temporal_mask.empty() ? cv::Mat(size, CV_32FC1, cv::Scalar(1))
-                                                       : resize_plane(options.temporal_mask, size);
-    temporal_mask_ =
-        torch::from_blob(const_cast<float*>(mask.ptr<float>()), {1, 1, mask.rows, mask.cols}, torch::kFloat32)
-            .clone()
-            .to(content.device());
+                                                       : in_window(options.temporal_mask, window, size);
+    temporal_mask_ = plane_tensor(mask, content.device());
   }
+  // The options' pictures are not needed past here; the tiles of a large scale each hold a copy of the options.
+  options_.style_masks.clear();
+  options_.temporal_target = cv::Mat();
+  options_.temporal_mask = cv::Mat();
+  options_.init_image = cv::Mat();
 }
 
 // Guided Gram matrices: each style's map, area-resized to a layer, weights
@@ -419,6 +468,59 @@ std::vector<std::string> default_style_layers(const VggFeatures& network) {
   return layers;
 }
 
+namespace {
+
+// One scale in tiles, in raster order, each from the picture as the tiles
+// before it left it. Progress counts iterations over all tiles; a stop or a
+// checkpoint falls between tiles (each tile's optimiser starts afresh), so
+// a resumed run skips the tiles done and takes the same steps.
+torch::Tensor optimise_in_tiles(const VggFeatures& network, const cv::Mat& content, const GatysStyleTargets& targets,
+                                const GatysOptions& options, const GatysCallbacks& callbacks, GatysResult& result,
+                                const torch::Tensor& start, GatysProgress progress, std::int64_t tile) {
+  const auto tiles = gatys_tiles(content.size(), tile);
+  const int per_tile = options.iterations;
+  progress.tiles = static_cast<int>(tiles.size());
+  progress.iterations = per_tile * progress.tiles;
+  const int first = std::min(progress.iteration / per_tile, progress.tiles);
+  torch::Tensor picture = start.detach().clone();
+  // Within a tile: progress and stop requests; checkpoints and snapshots are the whole picture's, between tiles.
+  GatysCallbacks within;
+  within.on_progress = callbacks.on_progress;
+  within.stop_requested = callbacks.stop_requested;
+  ScaleRunner runner{options, within, result};
+  const auto whole = [&] { return tensor_to_image(picture); };
+  for (int t = first; t < progress.tiles; ++t) {
+    const GatysTile& part = tiles[t];
+    const GatysObjective objective(network, image_to_tensor(content(part.outer), network.device()), targets, options,
+                                   GatysWindow{content.size(), part.outer});
+    progress.tile = t;
+    progress.iteration = t * per_tile;
+    const auto own = picture.index({torch::indexing::Slice(), torch::indexing::Slice(),
+                                    torch::indexing::Slice(part.outer.y, part.outer.br().y),
+                                    torch::indexing::Slice(part.outer.x, part.outer.br().x)});
+    const torch::Tensor optimised = runner.optimise(objective, own, progress, nullptr, per_tile);
+    progress.iteration = (t + 1) * per_tile;
+    if (result.stopped) {  // the unfinished tile is dropped: the checkpoint is at its start
+      progress.iteration = t * per_tile;
+      if (callbacks.on_checkpoint) callbacks.on_checkpoint({progress.scale_index, progress.iteration, whole(), {}, {}});
+      result.rgb = whole();
+      return picture;
+    }
+    blend_tile(picture, optimised, part);
+    if (!result.finite) {
+      result.rgb = whole();
+      return picture;
+    }
+    const bool last = t + 1 == progress.tiles;
+    if (callbacks.on_snapshot && callbacks.snapshot_every > 0) callbacks.on_snapshot(whole(), progress);
+    if (callbacks.on_checkpoint && callbacks.checkpoint_every > 0 && !last)
+      callbacks.on_checkpoint({progress.scale_index, progress.iteration, whole(), {}, {}});
+  }
+  return picture;
+}
+
+}  // namespace
+
 GatysResult stylize_gatys(const VggFeatures& network, const cv::Mat& content, const std::vector<cv::Mat>& styles,
                           const GatysOptions& requested, const GatysCallbacks& callbacks) {
   GatysOptions options = requested;
@@ -439,13 +541,12 @@ GatysResult stylize_gatys(const VggFeatures& network, const cv::Mat& content, co
   for (int scale_index = first_scale; scale_index < static_cast<int>(scales.size()); ++scale_index) {
     const cv::Size size = fit_longest_side(content.size(), scales[scale_index]);
     const cv::Mat content_scaled = resize_plane(content, size);
-    std::vector<torch::Tensor> style_tensors;
-    for (const auto& style : styles) {
-      const cv::Size style_size = fit_longest_side(style.size(), options.style_scale * scales[scale_index]);
-      style_tensors.push_back(image_to_tensor(resize_plane(style, style_size), network.device()));
-    }
-    const GatysObjective objective(network, image_to_tensor(content_scaled, network.device()), style_tensors, blend,
-                                   options);
+    const std::int64_t tile = gatys_tile_side(size, options);
+    std::vector<cv::Mat> style_pictures;
+    for (const auto& style : styles)
+      style_pictures.push_back(resize_plane(style, fit_longest_side(style.size(), options.style_scale * scales[scale_index])));
+    const GatysStyleTargets targets = gatys_style_targets(network, style_pictures, blend, options, tile);
+    style_pictures.clear();
 
     GatysProgress progress;
     progress.scale_index = scale_index;
@@ -465,8 +566,14 @@ GatysResult stylize_gatys(const VggFeatures& network, const cv::Mat& content, co
     } else {
       start = initial_image(content_scaled, options, network.device());
     }
+    image = torch::Tensor();  // the coarser scale's picture is in `start` now
     const bool resuming = options.resume_from && scale_index == first_scale;
-    image = runner.optimise(objective, start, progress, resuming ? &*options.resume_from : nullptr);
+    if (tile > 0) {
+      image = optimise_in_tiles(network, content_scaled, targets, options, callbacks, result, start, progress, tile);
+    } else {
+      const GatysObjective objective(network, image_to_tensor(content_scaled, network.device()), targets, options);
+      image = runner.optimise(objective, start, progress, resuming ? &*options.resume_from : nullptr);
+    }
     if (!result.finite || result.stopped) return result;
   }
   result.rgb = tensor_to_image(image);

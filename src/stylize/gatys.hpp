@@ -22,6 +22,25 @@ struct GatysLoss {
   torch::Tensor total, content, style, tv, temporal;
 };
 
+// The style targets of one scale, computed once and shared by its tiles:
+// the blended Gram matrices, or with style masks each style's own.
+struct GatysStyleTargets {
+  std::map<std::string, torch::Tensor> blended;
+  std::vector<std::map<std::string, torch::Tensor>> per_style;
+};
+// `styles` are CV_32FC3 RGB [0,1]; `tile` > 0 gathers each in tiles.
+GatysStyleTargets gatys_style_targets(const VggFeatures& network, const std::vector<cv::Mat>& styles,
+                                      const std::vector<double>& blend, const GatysOptions& options,
+                                      std::int64_t tile = 0);
+
+// Where the content lies in the scale's picture (a tile), so that the style
+// masks and the temporal target are taken from the same place. Empty: the
+// content is the whole picture.
+struct GatysWindow {
+  cv::Size full;
+  cv::Rect rect;
+};
+
 // The objective being minimised: targets are computed once from the content
 // and style images (tensors [1,3,H,W] RGB [0,1]); calling it on an image
 // gives  content_weight * mean over content layers of content_loss
@@ -33,6 +52,8 @@ class GatysObjective {
   // `blend` holds one weight per style, summing to 1.
   GatysObjective(const VggFeatures& network, const torch::Tensor& content, const std::vector<torch::Tensor>& styles,
                  const std::vector<double>& blend, const GatysOptions& options);
+  GatysObjective(const VggFeatures& network, const torch::Tensor& content, const GatysStyleTargets& targets,
+                 const GatysOptions& options, const GatysWindow& window = {});
   GatysLoss operator()(const torch::Tensor& image) const;
 
  private:

@@ -1,0 +1,122 @@
+#include "stylize/gatys_tiles.hpp"
+
+#include <algorithm>
+
+#include "torch/tensor_image.hpp"
+#include "losses/losses.hpp"
+
+namespace atelier {
+namespace {
+
+using torch::indexing::Slice;
+
+// Style pictures are gathered in tiles aligned to VGG's deepest stride, so
+// that the tiles' own parts partition every layer's map exactly.
+constexpr std::int64_t kStride = 16;
+// Context for the style features: past relu3_1's reach of 40 pixels.
+constexpr int kStyleHalo = 64;
+
+std::vector<std::pair<int, int>> even_spans(int length, std::int64_t tile) {
+  const int count = static_cast<int>((length + tile - 1) / tile);
+  std::vector<std::pair<int, int>> spans;
+  for (int i = 0; i < count; ++i)
+    spans.emplace_back(static_cast<int>(std::int64_t{length} * i / count),
+                       static_cast<int>(std::int64_t{length} * (i + 1) / count));
+  return spans;
+}
+
+std::vector<std::pair<int, int>> aligned_spans(int length, std::int64_t tile) {
+  std::vector<std::pair<int, int>> spans;
+  for (std::int64_t begin = 0; begin < length; begin += tile)
+    spans.emplace_back(static_cast<int>(begin), static_cast<int>(std::min<std::int64_t>(begin + tile, length)));
+  return spans;
+}
+
+std::vector<GatysTile> tiles_from(const std::vector<std::pair<int, int>>& rows,
+                                  const std::vector<std::pair<int, int>>& cols, cv::Size size, int halo) {
+  std::vector<GatysTile> tiles;
+  for (const auto& [top, bottom] : rows)
+    for (const auto& [left, right] : cols) {
+      const cv::Rect inner(left, top, right - left, bottom - top);
+      const int x0 = std::max(left - halo, 0), y0 = std::max(top - halo, 0);
+      const cv::Rect outer(x0, y0, std::min(right + halo, size.width) - x0, std::min(bottom + halo, size.height) - y0);
+      tiles.push_back({inner, outer});
+    }
+  return tiles;
+}
+
+// 1 over [inner_begin, inner_end), falling linearly to 0 at the outer edges.
+torch::Tensor ramp(int outer_begin, int outer_end, int inner_begin, int inner_end) {
+  auto weights = torch::ones({outer_end - outer_begin});
+  auto* w = weights.data_ptr<float>();
+  for (int i = outer_begin; i < inner_begin; ++i)
+    w[i - outer_begin] = static_cast<float>(i - outer_begin + 1) / static_cast<float>(inner_begin - outer_begin + 1);
+  for (int i = inner_end; i < outer_end; ++i)
+    w[i - outer_begin] = static_cast<float>(outer_end - i) / static_cast<float>(outer_end - inner_end + 1);
+  return weights;
+}
+
+// How many input pixels one pixel of `features` spans, for an input of `rows`.
+std::int64_t stride_of(std::int64_t rows, const torch::Tensor& features) {
+  std::int64_t stride = 1;
+  while (stride < kStride && rows / (stride * 2) >= features.size(2)) stride *= 2;
+  return stride;
+}
+
+}  // namespace
+
+TilingCosts gatys_tiling_costs() {
+  return {std::int64_t{300} << 20, 7200, 120, 2 * kGatysHalo};
+}
+
+std::int64_t gatys_tile_side(cv::Size size, const GatysOptions& options) {
+  if (options.tile > 0) return std::max(size.width, size.height) > options.tile ? options.tile : 0;
+  return plan_tiling(size.height, size.width, options.max_memory, gatys_tiling_costs()).tile;
+}
+
+std::vector<GatysTile> gatys_tiles(cv::Size size, std::int64_t tile, int halo) {
+  return tiles_from(even_spans(size.height, tile), even_spans(size.width, tile), size, halo);
+}
+
+void blend_tile(torch::Tensor& picture, const torch::Tensor& optimised, const GatysTile& tile) {
+  const cv::Rect& o = tile.outer;
+  const cv::Rect& i = tile.inner;
+  const auto weight = (ramp(o.y, o.y + o.height, i.y, i.y + i.height).view({-1, 1}) *
+                       ramp(o.x, o.x + o.width, i.x, i.x + i.width).view({1, -1}))
+                          .to(picture.device())
+                          .view({1, 1, o.height, o.width});
+  auto region = picture.index({Slice(), Slice(), Slice(o.y, o.y + o.height), Slice(o.x, o.x + o.width)});
+  region.copy_(region * (1 - weight) + optimised * weight);
+}
+
+std::map<std::string, torch::Tensor> gram_matrices_in_tiles(const VggFeatures& network, const cv::Mat& rgb,
+                                                            const std::vector<std::string>& layers,
+                                                            std::int64_t tile) {
+  torch::NoGradGuard no_grad;
+  std::map<std::string, torch::Tensor> grams;
+  if (tile <= 0 || std::max(rgb.cols, rgb.rows) <= tile) {
+    const auto features = network.extract(image_to_tensor(rgb, network.device()), layers);
+    for (const auto& layer : layers) grams[layer] = gram_matrix(features.at(layer));
+    return grams;
+  }
+  const std::int64_t step = std::max(kStride, tile / kStride * kStride);
+  std::map<std::string, std::int64_t> pixels;
+  for (const auto& t : tiles_from(aligned_spans(rgb.rows, step), aligned_spans(rgb.cols, step), rgb.size(), kStyleHalo)) {
+    const auto features = network.extract(image_to_tensor(rgb(t.outer), network.device()), layers);
+    for (const auto& layer : layers) {
+      const auto& f = features.at(layer);
+      const std::int64_t s = stride_of(t.outer.height, f);
+      const auto own = f.index({Slice(), Slice(), Slice((t.inner.y - t.outer.y) / s, (t.inner.br().y - t.outer.y) / s),
+                                Slice((t.inner.x - t.outer.x) / s, (t.inner.br().x - t.outer.x) / s)});
+      const auto flat = own.reshape({1, own.size(1), -1});
+      const auto sum = torch::bmm(flat, flat.transpose(1, 2));
+      auto [slot, inserted] = grams.emplace(layer, sum);
+      if (!inserted) slot->second += sum;
+      pixels[layer] += flat.size(2);
+    }
+  }
+  for (auto& [layer, gram] : grams) gram /= static_cast<double>(gram.size(1) * pixels.at(layer));
+  return grams;
+}
+
+}  // namespace atelier

@@ -1,0 +1,54 @@
+// Gatys at print sizes in bounded memory: a scale too large for one pass is
+// optimised in overlapping tiles. Each tile sees a halo of its neighbours
+// (its content and TV losses reach past its own part) and is blended back
+// over that halo, so neighbours meet without a seam; the style targets are
+// the whole style picture's Gram matrices, gathered tile by tile.
+#pragma once
+#include <torch/torch.h>
+
+#include <opencv2/core.hpp>
+
+#include <cstdint>
+#include <map>
+#include <string>
+#include <vector>
+
+#include "atelier/gatys_options.hpp"
+#include "atelier/tiling.hpp"
+#include "models/vgg.hpp"
+
+namespace atelier {
+
+// Peak memory of one Gatys scale (bench/bench_gatys, fp32 L-BFGS with its
+// 100-step history): about 7 KB a pixel whole; tiled, the picture being
+// optimised, its content and the blend take about 100 bytes a pixel.
+TilingCosts gatys_tiling_costs();
+// Tiles for a scale of `size`: 0 (one pass) when options.max_memory allows
+// it, else options.tile when set, else the largest tile that fits.
+std::int64_t gatys_tile_side(cv::Size size, const GatysOptions& options);
+
+// Pixels of context each tile optimises beyond its own part, on every side.
+constexpr int kGatysHalo = 32;
+
+// A tile's own part (the parts partition the picture) and the part it
+// optimises (its own part plus the halo, clipped to the picture).
+struct GatysTile {
+  cv::Rect inner, outer;
+};
+std::vector<GatysTile> gatys_tiles(cv::Size size, std::int64_t tile, int halo = kGatysHalo);
+
+// Lays `optimised` (the tile's outer part, [1,3,h,w]) into `picture`
+// ([1,3,H,W]): its own part replaced, the halo blended in with a weight
+// falling linearly to 0 at the halo's far edge.
+void blend_tile(torch::Tensor& picture, const torch::Tensor& optimised, const GatysTile& tile);
+
+// The Gram matrices at `layers` of a picture (CV_32FC3 RGB [0,1]) computed
+// in tiles of `tile` pixels (0: one pass): each tile's features over its
+// own part, with a halo for the network's reach, summed, so the result is
+// the whole picture's Gram matrix (as gram_matrix would give) to within the
+// halo's effect on deep layers.
+std::map<std::string, torch::Tensor> gram_matrices_in_tiles(const VggFeatures& network, const cv::Mat& rgb,
+                                                            const std::vector<std::string>& layers,
+                                                            std::int64_t tile);
+
+}  // namespace atelier
