@@ -6,6 +6,7 @@
 
 #include "atelier/atomic_file.hpp"
 #include "atelier/error.hpp"
+#include "atelier/version.hpp"
 #include "export/network_graphs.hpp"
 
 namespace atelier {
@@ -63,7 +64,7 @@ OnnxExportSummary export_onnx(const std::string& weights_path, const std::string
   onnx::ModelProto model;
   model.set_ir_version(8);  // what opset 17 requires, the newest ONNX 1.12 knows
   model.set_producer_name("atelier");
-  model.set_producer_version(ATELIER_VERSION);
+  model.set_producer_version(version());
   auto& opset = *model.add_opset_import();
   opset.set_domain("");
   opset.set_version(kOnnxOpset);
