@@ -20,6 +20,7 @@ class Error(RuntimeError):
 
 class Stopped(Error):
     """A run that its progress callback stopped (it returned 'stop' or False)."""
+    image: Painted  # Gatys: the painting so far, finished as the result would be
 
 def set_threads(threads: int) -> None: ...
 def auto_precision(device: str = "cpu") -> Literal["fp32", "bf16"]: ...
@@ -79,7 +80,9 @@ class Gatys:
                  models_dir: Optional[PathLike] = None) -> None: ...
     def default_options(self) -> GatysOptions: ...
     def __call__(self, photo: Picture, style: Union[Picture, Sequence[Picture]], *, size: Optional[int] = None,
-                 progress: Optional[Callable[[GatysProgress], ProgressAnswer]] = None, original_colors: bool = False,
+                 progress: Optional[Callable[[GatysProgress], ProgressAnswer]] = None,
+                 preview: Optional[Callable[[Painted, GatysProgress], ProgressAnswer]] = None, preview_every: int = 10,
+                 original_colors: bool = False,
                  post: Sequence[str] = ..., precision: Optional[Precision] = None, max_pixels: int = ...,
                  options: Optional[GatysOptions] = None, **overrides: Any) -> Painted: ...
 

@@ -64,7 +64,10 @@ auto without_gil(Work&& work) {
 bool says_stop(py::handle answer);
 
 void add_pictures(py::module_& m);
-void add_painters(py::module_& m);
+void add_fast_style(py::module_& m);
+void add_gatys(py::module_& m);
+void add_magenta(py::module_& m);
+void add_adain(py::module_& m);
 void add_stylize(py::module_& m);
 void add_training(py::module_& m);
 

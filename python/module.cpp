@@ -58,7 +58,10 @@ PYBIND11_MODULE(atelier, m) {
   m.def("auto_precision", [](const std::string& device) { return precision_name(auto_precision(device).precision); },
         py::arg("device") = "cpu", "What precision='auto' chooses on this machine: 'fp32' or 'bf16'.");
   add_pictures(m);
-  add_painters(m);
+  add_fast_style(m);
+  add_gatys(m);
+  add_magenta(m);
+  add_adain(m);
   add_stylize(m);
   add_training(m);
 }

@@ -174,7 +174,7 @@ bool says_stop(py::handle answer) {
 void add_pictures(py::module_& m) {
   m.def(
       "load_image",
-      [](py::handle path, std::int64_t max_pixels) { return picture_to_python(picture_from_python(path, "load_image", max_pixels)); },
+      [](py::object path, std::int64_t max_pixels) { return picture_to_python(picture_from_python(path, "load_image", max_pixels)); },
       py::arg("path"), py::arg("max_pixels") = default_max_pixels(),
       "Reads a JPEG, PNG, WebP, TIFF or BMP file (EXIF orientation applied) as the library does.\n\n"
       "Returns a uint8 numpy array, H x W x 3 (RGB) or H x W x 4 (RGBA when the file has alpha).\n"
@@ -182,7 +182,7 @@ void add_pictures(py::module_& m) {
       "(more than max_pixels pixels; 0: no limit).");
   m.def(
       "save_image",
-      [](py::handle picture, py::handle path, int quality, int bit_depth) {
+      [](py::object picture, py::object path, int quality, int bit_depth) {
         const Image image = picture_from_python(picture, "save_image", 0);
         const std::string where = path_or_empty(path);
         without_gil([&] { save_image(image, where, SaveOptions{quality, bit_depth}); });
@@ -194,7 +194,7 @@ void add_pictures(py::module_& m) {
       "the CLI writes for the same picture.");
   m.def(
       "resize",
-      [](py::handle picture, int longest_side) {
+      [](py::object picture, int longest_side) {
         if (longest_side < 1) throw Error("resize: longest_side must be at least 1, not " + std::to_string(longest_side));
         return picture_to_python(resize_longest_side(picture_from_python(picture, "resize", 0), longest_side));
       },
@@ -203,7 +203,7 @@ void add_pictures(py::module_& m) {
       "cubic when enlarging), as --size resizes photos.");
   m.def(
       "finish",
-      [](py::handle painted, py::handle photo, py::handle style, double strength, bool original_colors,
+      [](py::object painted, py::object photo, py::object style, double strength, bool original_colors,
          const std::vector<std::string>& post) {
         FinishOptions options;
         options.strength = strength;

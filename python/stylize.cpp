@@ -66,7 +66,7 @@ void add_stylize(py::module_& m) {
   m.attr("_painters") = py::dict();
   m.def(
       "stylize",
-      [m](py::handle photo, py::handle style, std::optional<std::string> method, py::kwargs options) mutable {
+      [m](py::object photo, py::object style, std::optional<std::string> method, py::kwargs options) mutable {
         const std::string chosen = method ? *method : choose_method(m, style, options);
         if (chosen != "fast" && chosen != "gatys" && chosen != "magenta" && chosen != "adain")
           throw Error("method: fast, gatys, magenta or adain, not \"" + chosen + "\"");

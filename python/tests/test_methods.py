@@ -73,9 +73,23 @@ def test_a_callback_that_says_stop_ends_gatys_with_stopped(photo, painting, answ
         seen.append(step.iteration)
         return answer if step.iteration == 2 else None
 
-    with pytest.raises(atelier.Stopped, match="stopped at iteration 2 of scale 1"):
+    with pytest.raises(atelier.Stopped, match="stopped at iteration 2 of scale 1") as stopped:
         atelier.Gatys()(photo, painting, size=48, iterations=50, progress=progress)
     assert seen == [1, 2]
+    assert stopped.value.image.dtype == np.uint8 and max(stopped.value.image.shape[:2]) == 48  # the painting so far
+
+
+def test_previews_come_every_few_iterations_and_can_stop(photo, painting):
+    previews = []
+
+    def preview(picture, step):
+        previews.append((step.iteration, picture.shape))
+        return "stop" if step.iteration == 4 else None
+
+    with pytest.raises(atelier.Stopped):
+        atelier.Gatys()(photo, painting, size=48, iterations=50, preview=preview, preview_every=2)
+    assert [iteration for iteration, _ in previews] == [2, 4]
+    assert previews[0][1][2] == 3 and max(previews[0][1][:2]) == 48
 
 
 def test_an_exception_in_the_callback_reaches_the_caller(photo, painting):
