@@ -30,6 +30,8 @@ packages=(
   # Atelier Studio (atelier serve): its job store, and the browser and load
   # tests (headless Chromium, wrk, curl).
   libsqlite3-dev chromium wrk curl
+  # cpack -G DEB's Depends (dpkg-shlibdeps) and the package test's man pages.
+  dpkg-dev man-db
   # `models export` writes ONNX with Debian's ONNX protobuf classes; its test
   # checks the files with onnx.checker.
   libonnx-dev libprotobuf-dev python3-onnx

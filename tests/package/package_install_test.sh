@@ -10,6 +10,10 @@
 # Usage: package_install_test.sh BUILD_DIR SOURCE_DIR VERSION SHARED_DIR MAKE_STUDIO_FIXTURES
 set -euo pipefail
 build=$1 source=$2 version=$3 shared=$4 fixtures_tool=$5
+# scripts/setup.sh installs these; without one the test cannot run (77: skipped).
+for tool in cpack dpkg-deb dpkg-shlibdeps man ninja readelf python3; do
+  command -v "$tool" > /dev/null || { echo "SKIPPED: $tool is not installed (scripts/setup.sh installs it)"; exit 77; }
+done
 work=$(mktemp -d)
 trap 'rm -rf "$work"' EXIT
 fail() {
