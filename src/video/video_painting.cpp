@@ -229,6 +229,7 @@ VideoPaintingResult VideoPainting::assemble(const std::function<void(long long)>
   VideoFrame frame;
   for (std::size_t index = 0; index < times.size(); ++index) {
     if (stop && stop()) {
+      result.frames = static_cast<long long>(index);
       result.interrupted = true;
       return result;
     }
