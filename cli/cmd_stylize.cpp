@@ -15,6 +15,7 @@
 #include "atelier/finish.hpp"
 #include "atelier/gatys_checkpoint.hpp"
 #include "atelier/image.hpp"
+#include "atelier/memory_size.hpp"
 #include "atelier/model_store.hpp"
 #include "atelier/painters.hpp"
 #include "batch_outputs.hpp"
@@ -61,6 +62,8 @@ GatysOptions gatys_options(const StylizeArgs& args) {
   options.learning_rate = args.learning_rate;
   options.iterations = args.iterations;
   options.scales = parse_number_list<int>(args.scales, "--scales", 16, kMaxSide);
+  // Above the budget the largest scales run in tiles (docs/GATYS.md, print sizes).
+  options.max_memory = args.max_memory.empty() ? default_memory_budget() : parse_memory_size(args.max_memory);
   if (args.init == "content") {
     options.init = GatysOptions::Init::Content;
   } else if (args.init == "noise") {
@@ -82,19 +85,23 @@ std::string describe_job(const StylizeArgs& args, const std::string& weights_pat
       {"style_layers", options.style_layers}, {"content_weight", options.content_weight},
       {"style_weight", options.style_weight}, {"tv_weight", options.tv_weight}, {"style_blend", options.style_blend},
       {"style_scale", options.style_scale}, {"init", args.init}, {"seed", args.seed}, {"optimizer", args.optimizer},
-      {"lr", options.learning_rate}, {"iterations", options.iterations}, {"precision", precision_name(options.precision)}};  // as resolved: auto may differ between machines
+      {"lr", options.learning_rate}, {"iterations", options.iterations}, {"max_memory", args.max_memory}, {"precision", precision_name(options.precision)}};  // as resolved: auto may differ between machines
   return job.dump();
 }
 
 std::function<void(const GatysProgress&)> progress_reporter(Progress& progress) {
   return [&progress](const GatysProgress& step) {
-    const long long done = static_cast<long long>(step.scale_index) * step.iterations + step.iteration;
+    // A scale in tiles counts its tiles' iterations: the bar moves as for one pass.
+    const long long per_scale = step.iterations / step.tiles;
+    const long long done = step.scale_index * per_scale + step.iteration / step.tiles;
     std::string detail = "loss " + loss_text(step.total) + " (content " + loss_text(step.content) + ", style " +
                          loss_text(step.style) + ", tv " + loss_text(step.tv) + ")";
+    if (step.tiles > 1) detail = "tile " + std::to_string(step.tile + 1) + "/" + std::to_string(step.tiles) + " " + detail;
     if (step.scale_count > 1)
       detail = "scale " + std::to_string(step.scale_index + 1) + "/" + std::to_string(step.scale_count) + " " + detail;
     progress.update(done, detail,
-                    {{"scale", step.scale_index + 1}, {"scales", step.scale_count}, {"iteration", step.iteration},
+                    {{"scale", step.scale_index + 1}, {"scales", step.scale_count}, {"tile", step.tile + 1},
+                     {"tiles", step.tiles}, {"iteration", step.iteration},
                      {"loss", step.total}, {"content", step.content}, {"style", step.style}, {"tv", step.tv}});
   };
 }
@@ -243,7 +250,7 @@ Runner add_stylize_command(CLI::App& app) {
                   "$JOB_COMPLETION_INDEX; N up to 100000), so that N processes split a batch with no coordination")
       ->type_name("I/N");
   cmd->add_option("--max-memory", args->max_memory,
-                  "With --model or --method magenta: memory to stay within, e.g. 4G; larger images run in tiles (default: 90% of free memory)");
+                  "Memory to stay within, e.g. 4G; larger images run in tiles (Gatys: the scales that do not fit; default: 90% of free memory)");
   cmd->add_option("--method", args->method,
                   "With --style: magenta (any picture as a style, one pass, about a second; a style may also be "
                   "a .json file from style-vector), gatys (optimisation, minutes, finer) or adain (one pass, AdaIN "
