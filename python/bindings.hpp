@@ -63,6 +63,47 @@ auto without_gil(Work&& work) {
 // A progress callback's answer: "stop" or False stops the run.
 bool says_stop(py::handle answer);
 
+// The Python side of a run the library drives with the GIL released
+// (Gatys, training): callbacks are called with the GIL held, and "stop" or
+// False stops the run; so do an exception in a callback and Ctrl-C (a
+// notebook's interrupt: KeyboardInterrupt), which raise_failure() raises
+// once the run has returned.
+class RunGuard {
+ public:
+  template <typename Call>
+  void call(Call&& call) {
+    py::gil_scoped_acquire locked;
+    if (stop_) return;
+    try {
+      stop_ = says_stop(call());
+    } catch (py::error_already_set& error) {
+      keep(std::move(error));
+    }
+  }
+  // Polled by the library between iterations or steps.
+  bool stop_requested() {
+    if (stop_) return true;
+    py::gil_scoped_acquire locked;
+    if (PyErr_CheckSignals() != 0) keep(py::error_already_set());
+    return stop_;
+  }
+  // With the GIL held, after the run.
+  void raise_failure() {
+    if (!failure_) return;
+    py::error_already_set error = std::move(*failure_);
+    failure_.reset();
+    throw error;
+  }
+
+ private:
+  void keep(py::error_already_set&& error) {
+    failure_.emplace(std::move(error));
+    stop_ = true;
+  }
+  bool stop_ = false;
+  std::optional<py::error_already_set> failure_;
+};
+
 void add_pictures(py::module_& m);
 void add_fast_style(py::module_& m);
 void add_gatys(py::module_& m);

@@ -34,37 +34,24 @@ void set_init(GatysOptions& options, py::object init) {
   }
 }
 
-// The Python callback as the library's callbacks: progress after every
-// iteration, "stop" or False stopping the run; an exception in the callback
-// stops the run too and is raised once the painter returns.
+// The Python callbacks as the library's: progress after every iteration,
+// previews every few; either may stop the run, as may Ctrl-C (RunGuard).
 struct GatysWatch {
   py::object progress, preview;
   int preview_every = 0;
-  bool stop = false;
-  std::optional<py::error_already_set> failure;
+  RunGuard guard;
 
-  template <typename Call>
-  void guarded(Call&& call) {
-    py::gil_scoped_acquire locked;
-    if (stop) return;
-    try {
-      stop = says_stop(call());
-    } catch (py::error_already_set& error) {
-      failure.emplace(std::move(error));
-      stop = true;
-    }
-  }
   GatysCallbacks callbacks() {
     GatysCallbacks result;
     if (!progress.is_none())
-      result.on_progress = [this](const GatysProgress& step) { guarded([&] { return progress(step); }); };
+      result.on_progress = [this](const GatysProgress& step) { guard.call([&] { return progress(step); }); };
     if (!preview.is_none()) {
       result.snapshot_every = preview_every;
       result.on_snapshot = [this](const cv::Mat& rgb, const GatysProgress& step) {
-        guarded([&] { return preview(picture_to_python(Image{rgb, {}}), step); });
+        guard.call([&] { return preview(picture_to_python(Image{rgb, {}}), step); });
       };
     }
-    result.stop_requested = [this] { return stop; };
+    result.stop_requested = [this] { return guard.stop_requested(); };
     return result;
   }
 };
@@ -187,7 +174,7 @@ void add_gatys(py::module_& m) {
               Image done = finish(painted.rgb, content, styles.front(), finish_options);
               return std::make_pair(painted, done);
             });
-            if (watch.failure) throw std::move(*watch.failure);
+            watch.guard.raise_failure();
             if (result.stopped) raise_stopped("Gatys: " + result.message + " (a callback said stop)", finished);
             if (!result.finite) throw Error("Gatys: " + result.message);
             return picture_to_python(finished);

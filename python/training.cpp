@@ -11,40 +11,29 @@ namespace {
 
 using namespace pybind11::literals;
 
-// The callback as the library's events: after every step, "stop" or False
-// takes a checkpoint and stops; an exception in it stops too and is raised.
+// The callbacks as the library's events: progress after every step, the
+// run's notices; either may stop it, as may Ctrl-C (RunGuard): a checkpoint
+// is taken and the run ends Interrupted.
 struct TrainingWatch {
   py::object progress, log;
-  bool stop = false;
-  std::optional<py::error_already_set> failure;
+  RunGuard guard;
 
-  void call(const py::object& callback, const py::object& argument) {
-    py::gil_scoped_acquire locked;
-    if (stop) return;
-    try {
-      stop = says_stop(callback(argument));
-    } catch (py::error_already_set& error) {
-      failure.emplace(std::move(error));
-      stop = true;
-    }
-  }
   TrainingEvents events() {
     TrainingEvents events;
     if (!progress.is_none())
       events.step = [this](const TrainingProgress& step) {
-        py::gil_scoped_acquire locked;
-        py::dict losses;
-        for (const auto& [name, value] : step.losses) losses[py::str(name)] = value;
-        py::dict fields("step"_a = step.step, "steps"_a = step.total_steps, "losses"_a = losses,
-                        "summary"_a = step.summary);
-        call(progress, fields);
+        guard.call([&] {
+          py::dict losses;
+          for (const auto& [name, value] : step.losses) losses[py::str(name)] = value;
+          return progress(py::dict("step"_a = step.step, "steps"_a = step.total_steps, "losses"_a = losses,
+                                   "summary"_a = step.summary));
+        });
       };
     if (!log.is_none())
       events.info = [this](const std::string& message, const nlohmann::json&) {
-        py::gil_scoped_acquire locked;
-        call(log, py::str(message));
+        guard.call([&] { return log(py::str(message)); });
       };
-    events.stop_requested = [this] { return stop; };
+    events.stop_requested = [this] { return guard.stop_requested(); };
     return events;
   }
 };
@@ -67,7 +56,7 @@ py::dict run(py::handle job_class, const std::optional<Job>& given, const py::kw
   TrainingWatch watch{progress, log};
   const TrainingEvents events = watch.events();
   const TrainingOutcome outcome = without_gil([&] { return train(job, events); });
-  if (watch.failure) throw std::move(*watch.failure);
+  watch.guard.raise_failure();
   if (outcome.end == TrainingEnd::Interrupted) throw Stopped(outcome.message);
   if (outcome.end == TrainingEnd::Diverged) throw Error(outcome.message);
   return py::dict("output"_a = job.run.output, "steps"_a = outcome.steps);

@@ -1,6 +1,8 @@
 """Every method on the shared photos and paintings, equal to the CLI's output
 byte for byte (the same library calls), progress callbacks that stop a run,
 and the GIL released while painting."""
+import os
+import signal
 import threading
 import time
 
@@ -90,6 +92,17 @@ def test_previews_come_every_few_iterations_and_can_stop(photo, painting):
         atelier.Gatys()(photo, painting, size=48, iterations=50, preview=preview, preview_every=2)
     assert [iteration for iteration, _ in previews] == [2, 4]
     assert previews[0][1][2] == 3 and max(previews[0][1][:2]) == 48
+
+
+def test_ctrl_c_stops_gatys_with_keyboard_interrupt(photo, painting):
+    """A notebook's interrupt button (SIGINT) ends a run that has no callback at all."""
+    gatys = atelier.Gatys()
+    timer = threading.Timer(1.0, os.kill, (os.getpid(), signal.SIGINT))
+    started = time.monotonic()
+    timer.start()
+    with pytest.raises(KeyboardInterrupt):
+        gatys(photo, painting, size=48, iterations=1000000)
+    assert time.monotonic() - started < 30
 
 
 def test_an_exception_in_the_callback_reaches_the_caller(photo, painting):
