@@ -219,6 +219,14 @@ int main(int argc, char** argv) {
                                            {"model", "", "", "candy"}};
       if (mutator.below(2)) fields.push_back({"params", "", "", mutator.mutate(R"({"size": 64, "strength": 0.5})")});
       if (mutator.below(2)) fields.push_back({mutator.mutate("size"), "", "", mutator.mutate("128")});
+      if (mutator.below(2)) {  // colour regions: a mask, a painting and bindings by number, name or model
+        fields.push_back({"mask", "", "", pictures[mutator.below(pictures.size())]});
+        fields.push_back({"style", "f", "", pictures[mutator.below(pictures.size())]});
+        fields[1] = {"region", "", "", mutator.mutate("#ff0000=1")};
+        for (const char* binding : {"#00ff00=f", "#0000ff=candy"})
+          if (mutator.below(2)) fields.push_back({"region", "", "", mutator.mutate(binding)});
+        if (mutator.below(2)) fields.push_back({"feather", "", "", mutator.mutate("2.5")});
+      }
       try {
         parse_job_request(fields, {});
       } catch (const atelier::Error&) {
