@@ -88,5 +88,20 @@ TEST(Regions, CompositeKeepsThePhotoWhereNoStyleIs) {
   EXPECT_EQ(out.at<cv::Vec3f>(1, 3), cv::Vec3f(0.2f, 0.4f, 0.6f));
 }
 
+TEST(Regions, MaskWeightsReadGreyWithoutColoursAndRegionsWithThem) {
+  EXPECT_EQ(colour_hex(cv::Vec3b(255, 0, 171)), "#ff00ab");
+  EXPECT_EQ(colour_hex(parse_region("#FF00AB=x").colour), "#ff00ab");
+  cv::Mat mask = filled({8, 4}, {0, 0, 0});
+  mask.colRange(0, 4).setTo(cv::Scalar(1, 0, 0));  // red left, black right
+  const RegionWeights grey = mask_weights(mask, {8, 4}, {}, 2, 4.0);
+  ASSERT_EQ(grey.weights.size(), 2u);
+  EXPECT_NEAR(grey.weights[0].at<float>(0, 0), 1.0 / 3, 1e-6) << "red's grey level";
+  const RegionWeights colour = mask_weights(mask, {8, 4}, {cv::Vec3b(255, 0, 0), cv::Vec3b(0, 0, 255)}, 2, 0.0);
+  ASSERT_EQ(colour.weights.size(), 2u);
+  EXPECT_EQ(colour.weights[0].at<float>(0, 0), 1.0f) << "red: the first region, hard";
+  EXPECT_EQ(colour.weights[0].at<float>(0, 7), 0.0f);
+  EXPECT_EQ(colour.notices, std::vector<std::string>{"no pixel of the mask is #0000ff: that region is empty"});
+}
+
 }  // namespace
 }  // namespace atelier
