@@ -181,8 +181,8 @@ int run_import(const ModelsArgs& args) {
   return kExitOk;
 }
 
-// A fast style or one of Magenta's networks, by name or path, as an ONNX
-// model (onnx_export.hpp).
+// A fast style or one of Magenta's or AdaIN's networks, by name or path, as
+// an ONNX model (onnx_export.hpp).
 int run_export(const ModelsArgs& args) {
   const std::string weights = ModelStore(args.models_dir).resolve(args.name);
   refuse_overwriting_input(weights, args.output);  // even with --force
@@ -233,8 +233,8 @@ Runner add_models_command(CLI::App& app) {
   import->add_flag("--quiet,-q", args->flags.quiet, "No output");
   CLI::App* export_onnx = models->add_subcommand(
       "export",
-      "Write a fast style network (pytorch-examples or Engstrom), or Magenta's style predictor or transfer network, "
-      "as an ONNX model for other runtimes");
+      "Write a fast style network (pytorch-examples or Engstrom), Magenta's style predictor or transfer network, or "
+      "AdaIN's encoder or decoder as an ONNX model for other runtimes");
   export_onnx->add_option("model", args->name,
                           "The network's name (as `models list` shows it: candy, magenta-arbitrary/style_predict, ...) "
                           "or its .safetensors file")

@@ -1,4 +1,4 @@
-// `atelier models export`: fast styles and Magenta's networks as ONNX models,
+// `atelier models export`: fast styles, Magenta's and AdaIN's networks as ONNX models,
 // run in ONNX Runtime (the npm package onnxruntime-node, tests/onnx) against
 // Atelier's own output and checked by Debian's python3-onnx. Each part skips,
 // saying so, when its tool is absent.
@@ -17,7 +17,9 @@
 #include "atelier/image.hpp"
 #include "atelier/safetensors.hpp"
 #include "models/fast_style.hpp"
+#include "models/adain.hpp"
 #include "models/magenta.hpp"
+#include "random_adain_network.hpp"
 #include "random_magenta_network.hpp"
 #include "random_style_network.hpp"
 #include "test_support.hpp"
@@ -197,6 +199,7 @@ TEST_F(CliOnnxExportTest, BothArchitecturesMatchAtelierInOnnxRuntime) {
 TEST_F(CliOnnxExportTest, ModelsPassTheOnnxCheckerAndStateTheirConventions) {
   REQUIRE_PYTHON_ONNX();
   testing::write_random_magenta_models(scratch_.path(), 5);
+  testing::write_random_adain_models(scratch_.path(), "relu4_1", 5);
   for (const auto architecture : {FastStyleArchitecture::PytorchExamples, FastStyleArchitecture::Engstrom})
     write_random_network(scratch_.file(std::string(architecture_name(architecture)) + ".safetensors"), architecture, 3);
   // (weights, kind, architecture, inputs, outputs): the shapes as python lists.
@@ -208,7 +211,11 @@ TEST_F(CliOnnxExportTest, ModelsPassTheOnnxCheckerAndStateTheirConventions) {
       {"magenta-arbitrary/style_predict.safetensors", "magenta-style-predictor", "magenta-arbitrary-v1-256",
        "[('style_image', ['N', 3, 'H', 'W'])]", "[('style_vector', ['N', 100])]"},
       {"magenta-arbitrary/style_transfer.safetensors", "magenta-style-transfer", "magenta-arbitrary-v1-256",
-       "[('image', ['N', 3, 'H', 'W']), ('style_vector', ['N', 100])]", "[('stylized', ['N', 3, 'H', 'W'])]"}};
+       "[('image', ['N', 3, 'H', 'W']), ('style_vector', ['N', 100])]", "[('stylized', ['N', 3, 'H', 'W'])]"},
+      {"adain/vgg_normalised.safetensors", "adain-encoder", "vgg-normalised", "[('image', ['N', 3, 'H', 'W'])]",
+       "[('features', ['N', 512, 'h', 'w'])]"},
+      {"adain/decoder.safetensors", "adain-decoder", "adain-decoder", "[('features', ['N', 512, 'h', 'w'])]",
+       "[('image', ['N', 3, 'H', 'W'])]"}};
   const std::string check =
       "import onnx, sys\n"
       "path, kind, architecture, inputs, outputs = sys.argv[1:]\n"
@@ -218,7 +225,7 @@ TEST_F(CliOnnxExportTest, ModelsPassTheOnnxCheckerAndStateTheirConventions) {
       "assert [(o.domain, o.version) for o in m.opset_import] == [('', 17)], m.opset_import\n"
       "assert (props['atelier.kind'], props['architecture'], props['opset']) == (kind, architecture, '17'), props\n"
       "assert (props['layout'], props['dtype'], props['channel_order']) == ('NCHW', 'float32', 'RGB'), props\n"
-      "assert props['input_range'] == ('0..255' if kind == 'fast-style' else '0..1'), props\n"
+      "assert kind == 'adain-decoder' or props['input_range'] == ('0..255' if kind == 'fast-style' else '0..1'), props\n"
       "def values(vs): return [(v.name, [d.dim_param or d.dim_value for d in v.type.tensor_type.shape.dim])\n"
       "                        for v in vs if v.type.tensor_type.elem_type == onnx.TensorProto.FLOAT]\n"
       "assert values(m.graph.input) == eval(inputs), values(m.graph.input)\n"
@@ -376,6 +383,59 @@ TEST_F(CliOnnxExportTest, SharedMagentaMatchesTheCliOnARealPhoto) {
               psnr);
   EXPECT_GE(psnr, 45.0);
   EXPECT_LT(psnr_8bit(ours, pixels), 20.0) << "the photo is really painted";
+}
+
+// AdaIN's encoder and decoder, random weights, exported one file each: the
+// features at relu4_1 of a picture whose sides are not multiples of 8
+// (ceil-mode pooling), and the decoder's picture from them, as NormalisedVgg
+// and AdainDecoder give them; a relu3_1 decoder too. An encoder in
+// torchvision's VGG layout cannot be exported.
+TEST_F(CliOnnxExportTest, AdainNetworksMatchAtelierInOnnxRuntime) {
+  REQUIRE_ONNXRUNTIME();
+  const auto files = testing::write_random_adain_models(scratch_.path(), "relu4_1", 13);
+  const auto relu3_1 = testing::write_random_adain_models(scratch_.path(), "relu3_1", 17);
+  for (const std::string& weights : {files.encoder, files.decoder, relu3_1.decoder}) {
+    const CliResult exported = run("models export '" + weights + "' -o '" + weights + ".onnx' --quiet");
+    ASSERT_EQ(exported.code, 0) << exported.err;
+  }
+  expect_one_line_error(run("models export '" + relu3_1.encoder + "' -o '" + scratch_.file("vgg.onnx") + "'"),
+                        "cannot be exported to ONNX");
+
+  const cv::Mat picture = gradient_picture(44, 36);
+  torch::InferenceMode inference;
+  const auto encoder = load_adain_encoder(files.encoder);
+  const torch::Tensor features = encoder->extract(image_to_tensor(picture), {"relu4_1"}).at("relu4_1");
+  ASSERT_EQ(features.sizes().vec(), (std::vector<int64_t>{1, 512, 5, 6}));
+  const auto their_features = run_in_onnxruntime(scratch_, files.encoder + ".onnx",
+                                                 {picture_input("image", picture, 1.0)}, features.numel());
+  ASSERT_EQ(their_features.size(), static_cast<size_t>(features.numel()));
+  const double feature_difference =
+      (torch::tensor(their_features).view(features.sizes()) - features).abs().max().item<double>();
+  const double feature_scale = features.abs().max().item<double>();
+
+  // Each decoder on its encoder's features (what it was calibrated on).
+  for (const auto& [pair, level] : {std::pair{files, std::string("relu4_1")}, std::pair{relu3_1, std::string("relu3_1")}}) {
+    const torch::Tensor target = load_adain_encoder(pair.encoder)->extract(image_to_tensor(picture), {level}).at(level);
+    const cv::Mat ours = tensor_to_image(load_adain_decoder(pair.decoder)->forward(target));
+    const std::vector<float> values(target.data_ptr<float>(), target.data_ptr<float>() + target.numel());
+    const std::vector<int> dims(target.sizes().begin(), target.sizes().end());
+    const cv::Mat theirs =
+        output_picture(run_in_onnxruntime(scratch_, pair.decoder + ".onnx", {OnnxInput{"features", values, dims}},
+                                          3 * static_cast<size_t>(ours.total())),
+                       ours.rows, ours.cols, 1.0);
+    ASSERT_EQ(theirs.size(), ours.size()) << level;
+    const cv::Mat clamped = cv::min(cv::max(theirs, 0.0), 1.0);  // as tensor_to_image does
+    const double max_difference = cv::norm(ours, clamped, cv::NORM_INF) * 255.0;
+    std::printf("[ measure  ] adain random: relu4_1 features max |difference| %.3g (values up to %.3g); %s decoder "
+                "%dx%d max %.3g of 255, PSNR %.1f dB\n",
+                feature_difference, feature_scale, level.c_str(), ours.cols, ours.rows, max_difference,
+                psnr_8bit(ours, clamped));
+    EXPECT_LT(max_difference, 0.05) << level;
+    cv::Scalar mean, deviation;
+    cv::meanStdDev(ours.reshape(1), mean, deviation);
+    EXPECT_GT(deviation[0], 0.01) << "a flat picture would prove little";
+  }
+  EXPECT_LT(feature_difference, 1e-4 * std::max(1.0, feature_scale));
 }
 
 }  // namespace

@@ -13,8 +13,8 @@
 namespace atelier::onnx_export {
 
 struct GraphInterface {
-  std::string kind;          // "fast-style", "magenta-style-predictor", "magenta-style-transfer"
-  std::string architecture;  // "pytorch-examples", "engstrom", "magenta-arbitrary-v1-256"
+  std::string kind;          // "fast-style", "magenta-style-predictor", "magenta-style-transfer", "adain-encoder", "adain-decoder"
+  std::string architecture;  // "pytorch-examples", "engstrom", "magenta-arbitrary-v1-256", "vgg-normalised", "adain-decoder"
   std::vector<TensorSpec> inputs, outputs;
   std::vector<std::pair<std::string, std::string>> conventions;  // metadata_props, in order
   std::string doc;
@@ -27,5 +27,7 @@ enum class FastStyleKind { PytorchExamples, Engstrom };
 GraphInterface build_fast_style_graph(FastStyleKind kind, const SafetensorsFile& weights, GraphBuilder& graph);
 GraphInterface build_magenta_predictor_graph(const SafetensorsFile& weights, GraphBuilder& graph);
 GraphInterface build_magenta_transfer_graph(const SafetensorsFile& weights, GraphBuilder& graph);
+GraphInterface build_adain_encoder_graph(const SafetensorsFile& weights, GraphBuilder& graph);
+GraphInterface build_adain_decoder_graph(const SafetensorsFile& weights, GraphBuilder& graph);
 
 }  // namespace atelier::onnx_export

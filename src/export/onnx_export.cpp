@@ -28,9 +28,15 @@ Builder builder_for(const SafetensorsFile& file) {
     };
   if (file.contains("predictor.conv0.weight")) return ox::build_magenta_predictor_graph;
   if (file.contains("transfer.contract.conv1.weight")) return ox::build_magenta_transfer_graph;
-  throw Error(file.path() + ": cannot be exported to ONNX: only fast styles (pytorch/examples' conv1.conv2d.weight, "
-                            "... or Engstrom's conv1.norm.scale, ...) and Magenta's style predictor and transfer "
-                            "network can be (not AdaIN's networks yet, nor feature networks)");
+  // AdaIN's files say what they are, or have naoto0804's Sequential keys.
+  const std::string architecture = file.metadata_value("architecture");
+  if (architecture == "vgg-normalised" || (architecture.empty() && file.contains("0.weight")))
+    return ox::build_adain_encoder_graph;
+  if (architecture == "adain-decoder" || (architecture.empty() && file.contains("1.weight")))
+    return ox::build_adain_decoder_graph;
+  throw Error(file.path() + ": cannot be exported to ONNX: only fast styles, Magenta's style predictor and transfer "
+                            "network, and AdaIN's normalised VGG encoder and decoder can be (not VGG or ResNet "
+                            "feature networks)");
 }
 
 void add_metadata(onnx::ModelProto& model, const std::string& key, const std::string& value) {
