@@ -7,30 +7,23 @@
 namespace atelier::cli {
 namespace {
 
-std::string join(const std::vector<std::string>& words) {
-  std::string text;
-  for (const auto& word : words) text += (text.empty() ? "" : " ") + word;
-  return text;
-}
-
 struct Tables {
   std::ostringstream commands, flags, values;
 };
 
-// What a value of this flag completes to: its listed values, nothing for a
-// number, file names for the rest (pictures, models, folders, names).
+// What a value of this flag completes to: its listed values, file names for
+// text (pictures, models, folders), nothing for numbers and the rest (I/N).
 std::string value_words(const CLI::Option& option) {
   const auto choices = listed_choices(option);
-  if (!choices.empty()) return join(choices);
-  const std::string type = option.get_type_name();
-  if (type.rfind("INT", 0) == 0 || type.rfind("UINT", 0) == 0 || type.rfind("FLOAT", 0) == 0) return "@none";
-  return "@files";
+  if (!choices.empty()) return join_words(choices, " ");
+  return option.get_type_name().rfind("TEXT", 0) == 0 ? "@files" : "@none";
 }
 
 void add_command(const CLI::App& command, const std::string& path, Tables& tables) {
   std::vector<std::string> sub_names, flags;
   for (const auto* sub : visible_subcommands(command)) sub_names.push_back(sub->get_name());
-  if (!sub_names.empty()) tables.commands << "    \"" << path << "\") echo \"" << join(sub_names) << "\" ;;\n";
+  if (!sub_names.empty())
+    tables.commands << "    \"" << path << "\") echo \"" << join_words(sub_names, " ") << "\" ;;\n";
   for (const auto* option : visible_options(command)) {
     const auto names = flag_names(*option);
     if (names.empty()) continue;  // a positional
@@ -40,7 +33,7 @@ void add_command(const CLI::App& command, const std::string& path, Tables& table
     for (const auto& name : names) keys += (keys.empty() ? "" : "|") + ("\"" + path + " " + name + "\"");
     tables.values << "    " << keys << ") echo \"" << value_words(*option) << "\" ;;\n";
   }
-  tables.flags << "    \"" << path << "\") echo \"" << join(flags) << "\" ;;\n";
+  tables.flags << "    \"" << path << "\") echo \"" << join_words(flags, " ") << "\" ;;\n";
   for (const auto* sub : visible_subcommands(command)) add_command(*sub, path + " " + sub->get_name(), tables);
 }
 

@@ -22,6 +22,12 @@ std::vector<std::string> flag_names(const CLI::Option& option) {
 
 bool takes_value(const CLI::Option& option) { return option.get_type_size_max() > 0; }
 
+std::string join_words(const std::vector<std::string>& words, const std::string& separator) {
+  std::string text;
+  for (const auto& word : words) text += (text.empty() ? "" : separator) + word;
+  return text;
+}
+
 std::vector<std::string> listed_choices(const CLI::Option& option) {
   const std::string type = option.get_type_name();
   const auto open = type.find('{'), close = type.find('}', open);

@@ -20,6 +20,8 @@ std::vector<const CLI::Option*> visible_options(const CLI::App& command);
 std::vector<std::string> flag_names(const CLI::Option& option);
 // Whether the option reads a value (TEXT, INT ...) rather than being a switch.
 bool takes_value(const CLI::Option& option);
+// "a b c" from {"a", "b", "c"} with separator " ".
+std::string join_words(const std::vector<std::string>& words, const std::string& separator);
 // The values a validator allows, when it lists them: "TEXT:{crop,whole}" -> {"crop", "whole"}.
 std::vector<std::string> listed_choices(const CLI::Option& option);
 

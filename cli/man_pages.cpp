@@ -27,13 +27,7 @@ std::string roff(const std::string& text) {
   return out;
 }
 
-std::string join(const CommandPath& path, const std::string& separator) {
-  std::string text;
-  for (const auto& word : path) text += (text.empty() ? "" : separator) + word;
-  return text;
-}
-
-std::string page_name(const CommandPath& path) { return join(path, "-"); }
+std::string page_name(const CommandPath& path) { return join_words(path, "-"); }
 
 std::string upper(std::string text) {
   for (auto& c : text) c = static_cast<char>(std::toupper(static_cast<unsigned char>(c)));
@@ -76,7 +70,7 @@ std::string page(const CLI::App& command, const CommandPath& path, const Command
       << ".SH NAME\n"
       << roff(page_name(path)) << " \\- " << roff(command.get_description()) << "\n"
       << ".SH SYNOPSIS\n"
-      << ".B " << roff(join(path, " ")) << "\n[\\fIOPTIONS\\fR]";
+      << ".B " << roff(join_words(path, " ")) << "\n[\\fIOPTIONS\\fR]";
   for (const auto* option : positionals)
     out << " [\\fI" << roff(option->get_name(true)) << "\\fR" << (option->get_expected_max() > 1 ? " ..." : "") << "]";
   if (!subcommands.empty()) out << " \\fICOMMAND\\fR [\\fIOPTIONS\\fR]";

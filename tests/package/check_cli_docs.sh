@@ -72,6 +72,7 @@ complete_line atelier '' | grep -qx generate-docs && fail "completion offers the
   fail "completion of --method: $(complete_line atelier stylize --method '' | tr '\n' ' ')"
 [ "$(complete_line atelier stylize --pooling = a)" = "avg" ] || fail "completion of --pooling=a"
 [ -z "$(complete_line atelier stylize --size '')" ] || fail "completion offers values for the number --size"
+[ -z "$(complete_line atelier stylize --shard '')" ] || fail "completion offers values for --shard I/N"
 mkdir "$work/photos" && touch "$work/photos/tubingen.jpg"
 [ "$(complete_line atelier stylize -o "$work/photos" -c "$work/photos/tub")" = "$work/photos/tubingen.jpg" ] ||
   fail "completion of -c does not offer files"
