@@ -3,7 +3,8 @@
 // partial file under the target name. A target that is a symbolic link is
 // written through: the file it points to is replaced (atomically, in its own
 // directory) and the link stays. The first write into a directory removes
-// the temporary files (".NAME.tmp-PID-N") that killed runs left there.
+// the temporary files (".NAME.tmp-PID-N") that killed runs left there more
+// than 10 minutes before (younger ones may be another machine's, writing).
 #pragma once
 #include <string>
 #include <vector>

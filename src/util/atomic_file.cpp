@@ -24,6 +24,7 @@ namespace fs = std::filesystem;
 
 // Temporary files older than this process were left by a run that is over.
 const fs::file_time_type process_start = fs::file_time_type::clock::now();
+constexpr std::chrono::minutes kStaleAge{10};
 
 [[noreturn]] void fail(const char* verb, const std::string& path, int err) {
   throw Error(std::string("cannot ") + verb + " " + path + ": " + std::strerror(err));
@@ -70,8 +71,10 @@ std::string write_target(const std::string& path) {
 }
 
 // Removes our own temporary files (".NAME.tmp-PID-RANDOM") that a killed run
-// left in `dir`: only those of a process that is gone and older than this one.
-// Once per directory and process, at its first write there.
+// left in `dir`: only those of a process that is gone, written at least
+// kStaleAge before this one started (the PID says nothing of a process on
+// another machine writing into a shared folder, as --shard runs do, whose
+// clock may differ). Once per directory and process, at its first write there.
 void remove_stale_temporaries(const std::string& dir) {
   static std::mutex mutex;
   static std::set<std::string> cleaned;
@@ -87,7 +90,7 @@ void remove_stale_temporaries(const std::string& dir) {
     if (!std::regex_match(name, match, pattern) || !it->is_regular_file(error)) continue;
     const long pid = std::strtol(match[1].str().c_str(), nullptr, 10);
     const bool running = pid == ::getpid() || ::kill(static_cast<pid_t>(pid), 0) == 0 || errno == EPERM;
-    if (running || it->last_write_time(error) >= process_start) continue;
+    if (running || it->last_write_time(error) >= process_start - kStaleAge) continue;
     fs::remove(it->path(), error);
   }
 }
