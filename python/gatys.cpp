@@ -2,7 +2,9 @@
 // a progress callback that can stop it.
 #include <pybind11/functional.h>
 
+#include <cmath>
 #include <memory>
+#include <utility>
 
 #include "atelier/painters.hpp"
 #include "painting.hpp"
@@ -55,6 +57,17 @@ struct GatysWatch {
     return result;
   }
 };
+
+// The CLI's bounds on the weights and the learning rate: finite, not negative.
+void check_weights(const GatysOptions& options) {
+  const std::pair<const char*, double> values[] = {{"content_weight", options.content_weight},
+                                                   {"style_weight", options.style_weight},
+                                                   {"tv_weight", options.tv_weight},
+                                                   {"learning_rate", options.learning_rate}};
+  for (const auto& [name, value] : values)
+    if (!std::isfinite(value) || value < 0)
+      throw Error(std::string(name) + ": a finite number, 0 or more; not " + std::to_string(value));
+}
 
 // atelier.Stopped, carrying the picture painted so far as its `image`.
 [[noreturn]] void raise_stopped(const std::string& message, const Image& painted) {
@@ -155,6 +168,7 @@ void add_gatys(py::module_& m) {
               holder.attr(key.c_str()) = item.second;
             }
             options = holder.cast<GatysOptions>();
+            check_weights(options);
             const Finishing finishing{std::nullopt, original_colors, post, max_pixels};
             const FinishOptions finish_options = finishing.options(/*has_style=*/true);
             options.precision = precision_for(precision, self.device);

@@ -120,6 +120,10 @@ def test_gatys_options_come_from_the_library(shared):
     assert gatys.default_options().content_layers  # filled in for this network
     with pytest.raises(TypeError, match="unknown option 'iterationz'"):
         gatys(np.zeros((32, 32, 3), np.uint8), np.zeros((32, 32, 3), np.uint8), iterationz=3)
+    with pytest.raises(atelier.Error, match="style_weight: a finite number, 0 or more"):
+        gatys(np.zeros((32, 32, 3), np.uint8), np.zeros((32, 32, 3), np.uint8), style_weight=-1)
+    with pytest.raises(atelier.Error, match="--iterations must be at least 1"):  # the library's own check
+        gatys(np.zeros((32, 32, 3), np.uint8), np.zeros((32, 32, 3), np.uint8), iterations=0)
 
 
 def test_a_bad_path_raises_the_librarys_message(shared, tmp_path):
