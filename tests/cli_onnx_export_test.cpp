@@ -164,7 +164,7 @@ class CliOnnxExportTest : public ::testing::Test {
 };
 
 // Both architectures, random weights, a 37x29 picture: ONNX Runtime paints
-// what FastStyleNetwork paints.
+// what FastStyleNetwork paints, alone or in a batch.
 TEST_F(CliOnnxExportTest, BothArchitecturesMatchAtelierInOnnxRuntime) {
   REQUIRE_ONNXRUNTIME();
   const cv::Mat picture = gradient_picture(37, 29);
@@ -191,6 +191,23 @@ TEST_F(CliOnnxExportTest, BothArchitecturesMatchAtelierInOnnxRuntime) {
     cv::Scalar mean, deviation;
     cv::meanStdDev(ours.reshape(1), mean, deviation);
     EXPECT_GT(deviation[0], 0.05) << "a flat picture would prove little";
+
+    // A batch of two (N is symbolic): each image as it is painted alone.
+    cv::Mat flipped;
+    cv::flip(picture, flipped, 1);
+    OnnxInput batch = picture_input("image", picture, 255.0);
+    const auto second = picture_input("image", flipped, 255.0).values;
+    batch.values.insert(batch.values.end(), second.begin(), second.end());
+    batch.dims[0] = 2;
+    const auto both = run_in_onnxruntime(scratch_, model, {batch}, 6 * picture.total());
+    ASSERT_EQ(both.size(), 6 * picture.total());
+    const size_t half = 3 * picture.total();
+    const cv::Mat first_of_two = output_picture({both.begin(), both.begin() + half}, picture.rows, picture.cols, 255.0);
+    const cv::Mat second_of_two = output_picture({both.begin() + half, both.end()}, picture.rows, picture.cols, 255.0);
+    EXPECT_LT(cv::norm(first_of_two, theirs, cv::NORM_INF) * 255.0, 1e-3) << name;
+    EXPECT_LT(cv::norm(second_of_two, stylize_image(load_fast_style_network(weights), flipped), cv::NORM_INF) * 255.0,
+              0.05)
+        << name;
   }
 }
 
