@@ -1156,7 +1156,10 @@ async function removeJob(job) {
 function jobTitle(job) {
   const p = job.params || {};
   const paintings = `${p.styles || 1} painting${p.styles > 1 ? 's' : ''}`;
-  const what = job.method === 'fast' ? (p.model ? styleLabel(p.model) : 'fast style')
+  const regions = (p.regions || []).length;
+  const what = regions ? `${regions} mask region${regions > 1 ? 's' : ''} (${job.method === 'fast' ? 'fast styles'
+    : job.method === 'gatys' ? 'Gatys' : job.method === 'adain' ? 'AdaIN' : 'Magenta'})`
+    : job.method === 'fast' ? (p.model ? styleLabel(p.model) : 'fast style')
     : isInstant(job.method)
       ? `${paintings} (${job.method === 'adain' ? 'AdaIN' : 'Magenta'}, strength ${Number(p.strength ?? 1).toFixed(2)})`
       : `${paintings} (Gatys)`;
