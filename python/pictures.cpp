@@ -8,6 +8,7 @@
 
 #include "atelier/finish.hpp"
 #include "atelier/memory_size.hpp"
+#include "atelier/postprocess.hpp"
 #include "bindings.hpp"
 
 namespace atelier::python {
@@ -201,6 +202,24 @@ void add_pictures(py::module_& m) {
       py::arg("picture"), py::arg("longest_side"),
       "The picture scaled so that its longest side is `longest_side` (aspect kept; area filter when shrinking,\n"
       "cubic when enlarging), as --size resizes photos.");
+  // The colour steps on their own (postprocess.hpp), for pictures painted elsewhere.
+  const auto colour_step = [&m](const char* name, cv::Mat (*step)(const cv::Mat&, const cv::Mat&), const char* doc) {
+    m.def(
+        name,
+        [step](py::object picture, py::object reference) {
+          const cv::Mat rgb = picture_from_python(picture, "picture", 0).rgb;
+          const cv::Mat other = picture_from_python(reference, "reference", 0).rgb;
+          return picture_to_python(Image{without_gil([&] { return step(rgb, other); }), {}});
+        },
+        py::arg("picture"), py::arg("reference"), doc);
+  };
+  colour_step("match_histograms", &match_histograms,
+              "Each channel of `picture` given the histogram of `reference`'s (post step 'hist:...').");
+  colour_step("transfer_colors", &transfer_lab_statistics,
+              "`picture` given the mean and spread of `reference`'s colours in LAB (Reinhard et al.; post step 'lab:...').");
+  colour_step("keep_original_colors", &keep_original_colors,
+              "The luminance of `picture` (a painting) with the colours of `reference` (its photo), as\n"
+              "original_colors=True does.");
   m.def(
       "finish",
       [](py::object painted, py::object photo, py::object style, double strength, bool original_colors,

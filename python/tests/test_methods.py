@@ -44,6 +44,13 @@ def test_fast_style_equals_the_cli(tmp_path, cli, photo):
     same_png(tmp_path, half, tmp_path / "cli_half.png")
 
 
+def test_a_photos_alpha_comes_through(photo):
+    rgba = np.dstack([atelier.load_image(photo, max_pixels=0)[:64, :96], np.full((64, 96), 200, np.uint8)])
+    painted = atelier.FastStyle("candy")(rgba)
+    assert painted.shape == (64, 96, 4)
+    np.testing.assert_array_equal(painted[:, :, 3], rgba[:, :, 3])
+
+
 def test_magenta_equals_the_cli_and_reuses_its_vector(tmp_path, cli, photo, painting):
     cli("stylize", "--method", "magenta", "-c", photo, "-s", painting, "--size", SIZE, "-o", tmp_path / "cli.png")
     painted = atelier.stylize(photo, painting, size=SIZE)  # magenta: the default for a painting

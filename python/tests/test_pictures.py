@@ -101,6 +101,13 @@ def test_post_steps_are_the_clis():
         atelier.finish(painted, photo, post=["hist:style"])  # no style picture given
 
 
+def test_colour_steps_on_their_own_are_finishs():
+    photo, painted = gradient(), gradient() // 4
+    np.testing.assert_array_equal(atelier.match_histograms(painted, photo), atelier.finish(painted, photo, post=["hist:content"]))
+    np.testing.assert_array_equal(atelier.transfer_colors(painted, photo), atelier.finish(painted, photo, post=["lab:content"]))
+    np.testing.assert_array_equal(atelier.keep_original_colors(painted, photo), atelier.finish(painted, photo, original_colors=True))
+
+
 def test_unknown_method_and_missing_networks_are_one_line_errors(tmp_path):
     with pytest.raises(atelier.Error, match='method: fast, gatys, magenta or adain, not "oil"'):
         atelier.stylize(gradient(), "x.jpg", method="oil")
