@@ -22,6 +22,7 @@
 // input. A file that is not a video (a picture named .mp4) is an error.
 #include <algorithm>
 #include <cstdio>
+#include <filesystem>
 #include <functional>
 #include <memory>
 #include <iostream>
@@ -33,6 +34,7 @@
 #include "atelier/model_store.hpp"
 #include "atelier/painters.hpp"
 #include "atelier/regions.hpp"
+#include "atelier/runtime.hpp"
 #include "atelier/shard.hpp"
 #include "atelier/video_painting.hpp"
 #include "adain_flags.hpp"
@@ -45,6 +47,8 @@
 
 namespace atelier::cli {
 namespace {
+
+namespace fs = std::filesystem;
 
 struct VideoArgs {
   std::string input, output, model, models_dir;
@@ -163,6 +167,26 @@ int say_interrupted(const VideoArgs& args, long long frames) {
   return kExitInterrupted;
 }
 
+// What shapes a painting, kept in the work folder: shards and resumed runs
+// must agree. Files by name (machines mount them in different places);
+// --precision as resolved (auto differs between machines); not what gives
+// the same paintings (--max-memory's tiles, --threads, --frames).
+std::string painting_settings(const VideoArgs& args) {
+  const auto name = [](const std::string& path) { return fs::path(path).filename().string(); };
+  nlohmann::json styles = nlohmann::json::array();
+  for (const std::string& style : args.styles) styles.push_back(name(style));
+  nlohmann::json settings = {{"model", name(args.model)}, {"styles", styles}, {"style_blend", args.style_blend},
+                             {"strength", args.strength}, {"mask", name(args.mask)}};
+  if (!args.styles.empty()) settings["method"] = args.method;
+  if (!args.styles.empty() && args.method == "magenta")
+    settings.update({{"style_fit", args.style_picture.fit}, {"style_size", args.style_picture.size}});
+  if (!args.styles.empty() && args.method == "adain")
+    settings.update({{"encoder", name(args.adain.encoder)}, {"decoder", name(args.adain.decoder)}});
+  settings["precision"] = precision_name(args.runtime.precision == "auto" ? auto_precision(args.runtime.device).precision
+                                                                         : parse_precision(args.runtime.precision, args.runtime.device));
+  return settings.dump();
+}
+
 int run_video(const VideoArgs& args) {
   if (args.model.empty() == args.styles.empty() && !(args.assemble && args.styles.empty()))
     throw Error("stylize-video: give --model (a trained style network) or --style (any picture, Magenta), one of them");
@@ -177,6 +201,7 @@ int run_video(const VideoArgs& args) {
   options.temporal_weight = args.temporal_weight;
   options.resume = args.resume || !args.shard.empty() || args.assemble;  // shards share the work folder
   options.max_frames = args.frames;
+  if (!args.assemble) options.painting_settings = painting_settings(args);
   // Output, work folder and input are checked before a model is loaded.
   VideoPainting painting(args.input, args.output, options);
   const VideoInfo& info = painting.info();

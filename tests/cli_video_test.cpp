@@ -96,7 +96,8 @@ TEST_F(CliVideoTest, InterruptedRunResumes) {
 }
 
 // Issue 17: four --shard runs paint their frames (3 each of 12), --assemble
-// refuses while one is missing, then writes the same file as one run.
+// refuses while one is missing and a shard with another --strength is
+// refused, then --assemble writes the same file as one run.
 TEST_F(CliVideoTest, FourShardsAndAssembleGiveTheSameFileAsOneRun) {
   write_clip(12, {32, 24}, 12.0);
   const std::string whole = scratch_.file("whole.mp4");
@@ -114,6 +115,10 @@ TEST_F(CliVideoTest, FourShardsAndAssembleGiveTheSameFileAsOneRun) {
   ASSERT_EQ(lines_of(early.err).size(), 1u) << early.err;
   EXPECT_NE(early.err.find("3 of the 12 frames are not painted yet"), std::string::npos) << early.err;
   EXPECT_FALSE(fs::exists(output_));
+  const CliResult other = stylize_video("--shard 2/4 --strength 0.5 -q");
+  EXPECT_EQ(other.code, 1);
+  ASSERT_EQ(lines_of(other.err).size(), 1u) << other.err;
+  EXPECT_NE(other.err.find("other settings (strength 1.0 there, 0.5 now)"), std::string::npos) << other.err;
   ASSERT_EQ(stylize_video("--shard 2/4 -q").code, 0);
   const CliResult assembled = stylize_video("--assemble --json");
   ASSERT_EQ(assembled.code, 0) << assembled.err;

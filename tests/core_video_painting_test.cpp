@@ -135,6 +135,28 @@ TEST_F(VideoPaintingTest, FourShardsAndTheAssemblyGiveTheSameFileAsOneRun) {
   EXPECT_FALSE(fs::exists(output_ + ".frames"));
 }
 
+// A shard or a resumed run with another style would mix two paintings in one
+// video: the work folder keeps the settings of its paintings.
+TEST_F(VideoPaintingTest, AWorkFolderPaintedWithOtherSettingsIsRefused) {
+  VideoPaintingOptions options;
+  options.resume = true;
+  options.painting_settings = R"({"model":"candy.safetensors","strength":1.0})";
+  VideoPainting(input_, output_, options).paint(flickering_paint, Shard{0, 2});
+  options.painting_settings = R"({"model":"candy.safetensors","strength":0.5})";
+  try {
+    VideoPainting painting(input_, output_, options);
+    ADD_FAILURE() << "other settings were taken";
+  } catch (const Error& error) {
+    EXPECT_NE(std::string(error.what()).find("holds frames painted with other settings (strength 1.0 there, 0.5 now)"),
+              std::string::npos)
+        << error.what();
+  }
+  options.painting_settings = R"({"model":"candy.safetensors","strength":1.0})";
+  EXPECT_EQ(VideoPainting(input_, output_, options).paint(flickering_paint, Shard{1, 2}).painted, 5);
+  options.painting_settings.clear();  // the assembly paints nothing
+  EXPECT_EQ(VideoPainting(input_, output_, options).assemble().frames, 10);
+}
+
 TEST_F(VideoPaintingTest, MaxFramesPaintsTheBeginningWithItsSound) {
   VideoPaintingOptions options;
   options.max_frames = 4;

@@ -30,6 +30,11 @@ struct VideoPaintingOptions {
   double temporal_weight = kDefaultTemporalWeight;  // 0: every frame on its own (used by the assembly)
   bool resume = false;  // continue from the work folder of an interrupted run (shards share it: they set this)
   long long max_frames = 0;  // paint only the first frames (and their sound); 0: all
+  // What shapes each painting (a JSON object, the front end's own words; empty:
+  // not checked): kept in the work folder by the first paint(), and a folder
+  // painted with other settings is refused, so that shards and resumed runs
+  // cannot mix paintings of two styles in one video.
+  std::string painting_settings;
 };
 
 struct VideoPaintingResult {
@@ -44,8 +49,8 @@ class VideoPainting {
  public:
   // Checks everything that can be known before painting and opens the input.
   // One-line atelier::Error: unknown output extension, a missing directory,
-  // the output being the input, a work folder left without `resume`, an
-  // input that is not a video.
+  // the output being the input, a work folder left without `resume` or
+  // painted with other `painting_settings`, an input that is not a video.
   VideoPainting(const std::string& input, const std::string& output, const VideoPaintingOptions& options);
   ~VideoPainting();
 

@@ -3,6 +3,8 @@
 #include <opencv2/imgcodecs.hpp>
 #include <opencv2/imgproc.hpp>
 
+#include <nlohmann/json.hpp>
+
 #include <algorithm>
 #include <cstdio>
 #include <filesystem>
@@ -35,6 +37,30 @@ long long painting_index(const std::string& name) {
   char tail = 0;
   if (name.size() != 18 || std::sscanf(name.c_str(), "painted%7lld.pn%c", &index, &tail) != 2 || tail != 'g') return -1;
   return index;
+}
+
+// Where the first paint() keeps VideoPaintingOptions::painting_settings.
+std::string settings_path(const fs::path& folder) { return (folder / "settings.json").string(); }
+
+// Refuses a work folder painted with other settings, naming those that differ.
+void check_same_settings(const std::string& folder, const std::string& settings) {
+  if (settings.empty() || !fs::exists(settings_path(folder))) return;
+  const std::vector<unsigned char> bytes = read_file_bytes(settings_path(folder));
+  const std::string there(bytes.begin(), bytes.end());
+  if (there == settings) return;
+  std::string differences;
+  const auto was = nlohmann::json::parse(there, nullptr, false), now = nlohmann::json::parse(settings, nullptr, false);
+  if (was.is_object() && now.is_object()) {
+    nlohmann::json keys = was;
+    keys.update(now);
+    for (const auto& [key, ignored] : keys.items())
+      if (was.value(key, nlohmann::json()) != now.value(key, nlohmann::json()))
+        differences += (differences.empty() ? "" : "; ") + key + " " + was.value(key, nlohmann::json()).dump() +
+                       " there, " + now.value(key, nlohmann::json()).dump() + " now";
+  }
+  throw Error(folder + " holds frames painted with other settings (" +
+              (differences.empty() ? "see " + settings_path(folder) : differences) +
+              "): paint with the same ones, or delete the folder to start again");
 }
 
 cv::Mat bgr8_to_rgb(const cv::Mat& bgr8) {
@@ -144,6 +170,7 @@ VideoPainting::VideoPainting(const std::string& input, const std::string& output
     throw Error("cannot write " + output + ": its directory does not exist");
   if (!fs::is_regular_file(input)) throw Error("cannot read " + input + ": no such file");
   refuse_overwriting_input(input, output);
+  check_same_settings(impl_->folder, options.painting_settings);
   impl_->reader = std::make_unique<VideoReader>(input);
   impl_->info = impl_->reader->info();
 }
@@ -178,6 +205,9 @@ VideoPaintingResult VideoPainting::paint(const VideoFramePainter& paint, const S
                                          const std::function<bool()>& stop) {
   Impl& my = *impl_;
   fs::create_directories(my.folder);
+  check_same_settings(my.folder, my.options.painting_settings);  // another shard may have begun since
+  if (!my.options.painting_settings.empty() && !fs::exists(settings_path(my.folder)))
+    write_file_atomically(settings_path(my.folder), my.options.painting_settings);
   VideoPaintingResult result;
   const auto source = my.open_reader();
   try {
