@@ -404,14 +404,14 @@ PaintOutcome StudioPainter::paint(const JobRun& run, int& width, int& height) {
 
 PaintOutcome StudioPainter::paint_fast(const JobRun& run, int& width, int& height) {
   const JobSettings settings = job_settings(run.job.params);
-  const auto painter = settings.regions.empty() ? fast_painter(settings.model) : nullptr;
+  if (settings.regions.empty()) fast_painter(settings.model);  // a missing style fails before the photo is read
   Image content = load_image(run.dir + "/content", LoadOptions{0});
   content = resize_longest_side(content, settings.size);
   run.report(0, 1, nlohmann::json::object());
   // The job was admitted with its estimate; tiles keep it within that.
   const std::int64_t budget = std::max<std::int64_t>(1, run.job.estimated_bytes - decode_bytes(run.job, settings));
   if (settings.mask) return paint_masked(run, settings, content, nullptr, budget, width, height);
-  const cv::Mat rgb = painter->paint(content.rgb, parse_precision(settings.precision), budget);
+  const cv::Mat rgb = fast_painter(settings.model)->paint(content.rgb, parse_precision(settings.precision), budget);
   return save_one_pass(run, settings, rgb, content, width, height);
 }
 
@@ -547,9 +547,10 @@ PaintOutcome StudioPainter::paint_masked(const JobRun& run, const JobSettings& s
   std::vector<cv::Mat> painted;
   for (const auto& place : placed_styles(run.job, settings)) {
     if (run.cancel_requested()) return PaintOutcome::Stopped;
-    cv::Mat& picture = painted_once[place];
-    if (picture.empty() && place.first >= 0) picture = paint_upload(place.first);
-    if (picture.empty()) {
+    cv::Mat& picture = painted_once[place];  // once per style, however many regions take it
+    if (picture.empty() && place.first >= 0) {
+      picture = paint_upload(place.first);
+    } else if (picture.empty()) {
       picture = fast_painter(place.second)->paint(content.rgb, precision, budget);
       // A fast job's strength is finish()'s; in a magenta or adain job it weakens the fast styles' regions alike.
       if (run.job.method != "fast" && settings.strength < 1)
