@@ -52,15 +52,12 @@ GatysOptions gatys_options(const StylizeArgs& args) {
   GatysOptions options;
   options.content_layers = split_list(args.content_layers);
   options.style_layers = split_list(args.style_layers);
-  options.content_weight = args.content_weight;
-  options.style_weight = args.style_weight;
-  options.tv_weight = args.tv_weight;
+  args.gatys.apply(options);
   options.style_blend = parse_number_list<double>(args.style_blend, "--style-blend", 0, kAnyFinite);
   options.style_scale = args.style_scale;
   options.seed = args.seed;
   options.optimizer = args.optimizer == "adam" ? GatysOptions::Optimizer::Adam : GatysOptions::Optimizer::LBFGS;
   options.learning_rate = args.learning_rate;
-  options.iterations = args.iterations;
   options.scales = parse_number_list<int>(args.scales, "--scales", 16, kMaxSide);
   // Above the budget the largest scales run in tiles (docs/GATYS.md, print sizes).
   options.max_memory = args.max_memory.empty() ? default_memory_budget() : parse_memory_size(args.max_memory);
@@ -148,7 +145,7 @@ int run_stylize(const StylizeArgs& args) {
     options.style_masks = weights.weights;
   }
 
-  const std::string weights_path = ModelStore(args.models_dir).resolve(args.weights);
+  const std::string weights_path = ModelStore(args.models_dir).resolve(args.gatys.weights);
   const GatysPainter painter({weights_path, args.preprocess, args.pooling, args.runtime.device});
   options = painter.with_default_layers(options);
   progress.info("weights " + weights_path + " (" + painter.architecture() + ", " + painter.preprocess() +
@@ -282,22 +279,18 @@ Runner add_stylize_command(CLI::App& app) {
       ->check(whole_number_in(0, 1e12));
   cmd->add_option("--quality", args->quality, "JPEG/WebP quality")->capture_default_str()->check(whole_number_in(1, 100));
   cmd->add_option("--bit-depth", args->bit_depth, "8, or 16 for PNG/TIFF")->capture_default_str()->check(whole_number_of({8, 16}));
-  cmd->add_option("--weights", args->weights, "Feature network: a name in the model search path or a .safetensors path")->capture_default_str();
+  add_gatys_weight_flags(cmd, &args->gatys, "Iterations per scale");
   add_models_dir_flag(cmd, &args->models_dir);
   cmd->add_option("--preprocess", args->preprocess, "Input convention, overriding the weights' metadata")->check(CLI::IsMember({"caffe", "torchvision"}));
   cmd->add_option("--pooling", args->pooling, "Pooling in the feature network")->capture_default_str()->check(CLI::IsMember({"max", "avg"}));
   cmd->add_option("--content-layers", args->content_layers, "Comma list (default relu4_2, or relu3_2 when the weights stop before)");
   cmd->add_option("--style-layers", args->style_layers, "Comma list (default relu1_1..relu5_1, those present)");
-  cmd->add_option("--content-weight", args->content_weight, "Weight of the content loss")->capture_default_str()->check(number_in(0, kAnyFinite));
-  cmd->add_option("--style-weight", args->style_weight, "Weight of the style loss: higher paints more")->capture_default_str()->check(number_in(0, kAnyFinite));
-  cmd->add_option("--tv-weight", args->tv_weight, "Weight of total-variation smoothing")->capture_default_str()->check(number_in(0, kAnyFinite));
   cmd->add_option("--style-blend", args->style_blend, "Comma list of weights, one per --style");
   cmd->add_option("--style-scale", args->style_scale, "Style image size relative to the content")->capture_default_str()->check(number_in(0.01, 8));
   cmd->add_option("--init", args->init, "content, noise, or an image file")->capture_default_str();
   cmd->add_option("--seed", args->seed, "Seed for noise initialisation")->capture_default_str()->check(whole_number_in(0, kAnySeed));
   cmd->add_option("--optimizer", args->optimizer, "lbfgs or adam")->capture_default_str()->check(CLI::IsMember({"lbfgs", "adam"}));
   cmd->add_option("--lr", args->learning_rate, "Adam learning rate (pixel values are 0..1)")->capture_default_str()->check(number_in(0, kAnyFinite));
-  cmd->add_option("--iterations,-n", args->iterations, "Iterations per scale")->capture_default_str()->check(whole_number_in(1, 1000000));
   add_precision_flag(cmd, &args->runtime);
   cmd->add_option("--scales", args->scales, "Coarse-to-fine longest sides, e.g. 256,512 (the last is the output size)");
   cmd->add_flag("--original-colors", args->original_colors, "Keep the content's colours (luminance-only transfer)");

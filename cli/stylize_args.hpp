@@ -10,6 +10,7 @@
 #include "atelier/regions.hpp"
 #include "adain_flags.hpp"
 #include "common_flags.hpp"
+#include "gatys_flags.hpp"
 #include "magenta_style.hpp"
 
 namespace atelier::cli {
@@ -22,21 +23,17 @@ struct StylizeArgs {
   long long max_pixels = 100'000'000;
   int quality = 95;
   int bit_depth = 8;
-  std::string weights = kGatysDefaultWeights;
+  GatysWeightFlags gatys;  // --weights, the loss weights, --iterations
   std::string models_dir;
   std::string preprocess;  // empty: from the weights' metadata
   std::string pooling = "max";
   std::string content_layers, style_layers;  // comma lists, empty: defaults
-  double content_weight = GatysOptions{}.content_weight;
-  double style_weight = GatysOptions{}.style_weight;
-  double tv_weight = GatysOptions{}.tv_weight;
   std::string style_blend;
   double style_scale = GatysOptions{}.style_scale;
   std::string init = "content";
   std::uint64_t seed = GatysOptions{}.seed;
   std::string optimizer = "lbfgs";
   double learning_rate = GatysOptions{}.learning_rate;
-  int iterations = GatysOptions{}.iterations;
   std::string scales;
   bool original_colors = false;
   std::vector<std::string> post;
