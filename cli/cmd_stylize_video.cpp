@@ -21,6 +21,7 @@
 // naming both counts, and the command exits 1: the output is shorter than the
 // input. A file that is not a video (a picture named .mp4) is an error.
 #include <algorithm>
+#include <cmath>
 #include <cstdio>
 #include <filesystem>
 #include <functional>
@@ -41,6 +42,7 @@
 #include "batch_outputs.hpp"
 #include "commands.hpp"
 #include "common_flags.hpp"
+#include "gatys_flags.hpp"
 #include "interrupt.hpp"
 #include "magenta_style.hpp"
 #include "progress.hpp"
@@ -54,7 +56,9 @@ struct VideoArgs {
   std::string input, output, model, models_dir;
   std::vector<std::string> styles;  // Magenta: pictures or .json vectors
   std::string style_blend;
-  std::string method = "magenta";  // with --style: magenta or adain
+  std::string method = "magenta";  // with --style: magenta, adain or gatys
+  GatysWeightFlags gatys;          // --method gatys
+  int size = 0;                    // --method gatys: longest side painted; 0: the frame's
   StylePictureFlags style_picture;
   AdainFlags adain;
   std::string max_memory;  // empty: default_memory_budget()
@@ -167,6 +171,52 @@ int say_interrupted(const VideoArgs& args, long long frames) {
   return kExitInterrupted;
 }
 
+// Gatys on video: each frame optimised from the painting before it carried
+// along the motion and held to it where the flow is reliable
+// (follow_previous_painting); the first frame from the photo. Frames follow
+// one another, so they are painted in order, in one process.
+SequentialFramePainter gatys_frame_painter(const VideoArgs& args, Progress& progress) {
+  if (!args.style_blend.empty() && !args.mask.empty()) throw Error("--mask puts each style in its own place: drop --style-blend");
+  const GatysPainter painter({ModelStore(args.models_dir).resolve(args.gatys.weights), "", "max", args.runtime.device});
+  std::vector<cv::Mat> styles;
+  for (const auto& path : args.styles) {
+    if (is_style_vector_file(path)) throw Error("--method gatys takes style pictures, not " + path + " (a Magenta style vector)");
+    styles.push_back(load_image(path).rgb);
+  }
+  if (!args.mask.empty() && styles.size() > 2)
+    throw Error("stylize-video --mask takes one --style (white: painted) or two (white: the first, black: the second)");
+  GatysOptions options = painter.with_default_layers({});
+  args.gatys.apply(options);
+  options.style_blend = parse_number_list<double>(args.style_blend, "--style-blend", 0, kAnyFinite);
+  options.precision = chosen_precision(args.runtime, progress);
+  options.max_memory = args.max_memory.empty() ? default_memory_budget() : parse_memory_size(args.max_memory);
+  const cv::Mat mask = args.mask.empty() ? cv::Mat() : load_image(args.mask).rgb;
+  progress.info(std::to_string(styles.size()) + " style(s), " + std::to_string(options.iterations) +
+                    " iterations a frame, each from the one before",
+                {{"styles", styles.size()}, {"iterations", options.iterations}, {"method", "gatys"}});
+  const auto flow = std::make_shared<OpticalFlow>();
+  auto masks = std::make_shared<std::vector<cv::Mat>>();  // every frame has the video's size: computed once
+  return [=, &progress](const cv::Mat& rgb, const VideoFrameHistory& history) {
+    GatysOptions frame = options;
+    const double scale = args.size > 0 ? double(args.size) / std::max(rgb.cols, rgb.rows) : 1.0;
+    const cv::Mat content = scale == 1.0 ? rgb
+                                         : resize_plane(rgb, {std::max(1, int(std::lround(rgb.cols * scale))),
+                                                              std::max(1, int(std::lround(rgb.rows * scale)))});
+    if (!mask.empty()) {
+      if (masks->empty()) {
+        RegionWeights weights = grey_mask_weights(mask, content.size(), static_cast<int>(styles.size()));
+        for (const auto& notice : weights.notices) say_warning(progress, args.mask, notice);
+        *masks = weights.weights;
+      }
+      frame.style_masks = *masks;
+    }
+    follow_previous_painting(frame, *flow, history, args.temporal_weight);
+    const GatysResult result = painter.paint(content, styles, frame);
+    if (!result.finite) throw Error(result.message);
+    return result.rgb;
+  };
+}
+
 // What shapes a painting, kept in the work folder: shards and resumed runs
 // must agree. Files by name (machines mount them in different places);
 // --precision as resolved (auto differs between machines); not what gives
@@ -182,6 +232,11 @@ std::string painting_settings(const VideoArgs& args) {
     settings.update({{"style_fit", args.style_picture.fit}, {"style_size", args.style_picture.size}});
   if (!args.styles.empty() && args.method == "adain")
     settings.update({{"encoder", name(args.adain.encoder)}, {"decoder", name(args.adain.decoder)}});
+  if (args.method == "gatys")  // its temporal weight shapes the paintings, not the assembly
+    settings.update({{"weights", name(args.gatys.weights)}, {"content_weight", args.gatys.content_weight},
+                     {"style_weight", args.gatys.style_weight}, {"tv_weight", args.gatys.tv_weight},
+                     {"iterations", args.gatys.iterations}, {"size", args.size},
+                     {"temporal_weight", args.temporal_weight}});
   settings["precision"] = precision_name(args.runtime.precision == "auto" ? auto_precision(args.runtime.device).precision
                                                                          : parse_precision(args.runtime.precision, args.runtime.device));
   return settings.dump();
@@ -197,8 +252,12 @@ int run_video(const VideoArgs& args) {
   const Shard shard = args.shard.empty() ? Shard{} : parse_shard(args.shard);
   Progress progress(args.output_flags.mode());
   configure_runtime(args.runtime.threads);
+  const bool gatys = args.method == "gatys";
+  if (args.size > 0 && !gatys) throw Error("--size sets the size Gatys paints at: it goes with --method gatys");
+  if (gatys && !shard.whole())
+    throw Error("--method gatys paints each frame from the one before: its frames cannot be split with --shard");
   VideoPaintingOptions options;
-  options.temporal_weight = args.temporal_weight;
+  options.temporal_weight = gatys ? 0.0 : args.temporal_weight;  // Gatys holds frames together by its own loss
   options.resume = args.resume || !args.shard.empty() || args.assemble;  // shards share the work folder
   options.max_frames = args.frames;
   if (!args.assemble) options.painting_settings = painting_settings(args);
@@ -224,8 +283,10 @@ int run_video(const VideoArgs& args) {
 
   long long frames = 0;   // as read: what the assembly goes through
   if (!args.assemble) {  // the first stage: painting, all frames or this shard's
-    const FramePainter paint =
-        args.mask.empty() ? frame_painter(args, progress) : masked_frame_painter(args, progress);
+    const SequentialFramePainter paint_following = gatys ? gatys_frame_painter(args, progress) : nullptr;
+    const FramePainter paint = gatys           ? nullptr
+                               : args.mask.empty() ? frame_painter(args, progress)
+                                                   : masked_frame_painter(args, progress);
     nlohmann::json fields = facts;
     if (!shard.whole()) fields.update({{"shard", shard.index}, {"shards", shard.count}});
     progress.info("stylising " + described +
@@ -233,9 +294,11 @@ int run_video(const VideoArgs& args) {
                   fields);
     long long done = painting.frames_already_painted(shard);
     progress.start(shard.share_of(expected), "frames", done);
-    const VideoPaintingResult painted = painting.paint(
-        paint, shard,
-        [&](long long frame) { progress.update(++done, "frame " + std::to_string(frame), {{"frame", frame}}); }, stop);
+    const auto on_frame = [&](long long frame) {
+      progress.update(++done, "frame " + std::to_string(frame), {{"frame", frame}});
+    };
+    const VideoPaintingResult painted = gatys ? painting.paint_in_order(paint_following, on_frame, stop)
+                                              : painting.paint(paint, shard, on_frame, stop);
     progress.finish();
     if (painted.interrupted) return say_interrupted(args, painted.frames);
     frames = painted.frames;
@@ -287,10 +350,17 @@ Runner add_video_command(CLI::App& app) {
                   "repeat to blend");
   cmd->add_option("--style-blend", args->style_blend, "With --style: comma list of weights, one per --style");
   cmd->add_option("--method", args->method,
-                  "With --style: magenta (one pass, real pretrained networks) or adain (one pass, AdaIN networks from "
-                  "models import or train-arbitrary)")
+                  "With --style: magenta (one pass, real pretrained networks), adain (one pass, AdaIN networks from "
+                  "models import or train-arbitrary) or gatys (optimisation, each frame from the one before: slow, "
+                  "finest)")
       ->capture_default_str()
-      ->check(CLI::IsMember({"magenta", "adain"}));
+      ->check(CLI::IsMember({"magenta", "adain", "gatys"}));
+  add_gatys_weight_flags(cmd, &args->gatys, "With --method gatys: iterations a frame");
+  cmd->add_option("--size", args->size,
+                  "With --method gatys: the longest side each frame is painted at, faster when smaller (the video "
+                  "keeps its size; 0: the frame's own)")
+      ->capture_default_str()
+      ->check(whole_number_in(0, 16384));
   add_adain_network_flags(cmd, &args->adain);
   add_style_picture_flags(cmd, &args->style_picture, "With --style: ");
   add_models_dir_flag(cmd, &args->models_dir, "Directory searched first for the model");
@@ -307,7 +377,8 @@ Runner add_video_command(CLI::App& app) {
                   "--style pictures white takes the first and black the second");
   cmd->add_option("--temporal-weight", args->temporal_weight,
                   "Blend each frame with the previous output along the motion where the optical flow is reliable "
-                  "(0: every frame on its own; more: less flicker, softer strokes)")
+                  "(gatys: hold it there by a temporal loss) (0: every frame on its own; more: less flicker, softer "
+                  "strokes)")
       ->capture_default_str()
       ->check(number_in(0, 1));
   cmd->add_option("--frames", args->frames, "Paint only the first N frames, and their sound (0: all)")

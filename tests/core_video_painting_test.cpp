@@ -86,6 +86,46 @@ TEST_F(VideoPaintingTest, InterruptedThenResumedGivesTheSameFile) {
   EXPECT_TRUE(testing::read_all(output_) == whole) << "the resumed file differs";
 }
 
+// Gatys on video: painted in order, each frame sees the one before and its
+// painting as saved (8 bits), also across a resume, where that painting is
+// read back from the work folder.
+TEST_F(VideoPaintingTest, InOrderEachFrameSeesThePaintingBeforeItAlsoAfterAResume) {
+  std::vector<VideoFrameHistory> seen;
+  std::vector<cv::Mat> paintings;
+  const SequentialFramePainter painter = [&](const cv::Mat& rgb, const VideoFrameHistory& history) {
+    seen.push_back({history.bgr.clone(), history.previous_bgr.clone(), history.previous_painting.clone()});
+    paintings.push_back(flickering_paint(rgb));
+    return paintings.back();
+  };
+  const auto as_saved = [](const cv::Mat& painting) {  // clamped and rounded to 8 bits
+    cv::Mat eight, back;
+    painting.convertTo(eight, CV_8UC3, 255.0);
+    eight.convertTo(back, CV_32FC3, 1 / 255.0);
+    return back;
+  };
+  long long painted = 0;
+  const VideoPaintingResult stopped = VideoPainting(input_, output_, {}).paint_in_order(
+      painter, [&](long long done) { painted = done; }, [&] { return painted == 4; });
+  EXPECT_TRUE(stopped.interrupted);
+  ASSERT_EQ(seen.size(), 4u);
+  EXPECT_TRUE(seen[0].previous_bgr.empty() && seen[0].previous_painting.empty()) << "the first frame has no history";
+  for (size_t i = 1; i < seen.size(); ++i) {
+    EXPECT_EQ(cv::norm(seen[i].previous_bgr, seen[i - 1].bgr, cv::NORM_INF), 0) << i;
+    EXPECT_LT(cv::norm(seen[i].previous_painting, as_saved(paintings[i - 1]), cv::NORM_INF), 1e-5) << i;
+  }
+
+  const cv::Mat third_frame = seen[3].bgr, third_painting = as_saved(paintings[3]);
+  seen.clear();
+  VideoPaintingOptions resume;
+  resume.resume = true;
+  VideoPainting resumed(input_, output_, resume);
+  EXPECT_EQ(resumed.paint_in_order(painter).painted, 6);
+  ASSERT_EQ(seen.size(), 6u);
+  EXPECT_EQ(cv::norm(seen[0].previous_bgr, third_frame, cv::NORM_INF), 0) << "frame 4 sees frame 3";
+  EXPECT_LT(cv::norm(seen[0].previous_painting, third_painting, cv::NORM_INF), 1e-5) << "read back from the folder";
+  EXPECT_EQ(resumed.assemble().frames, 10);
+}
+
 // Issue 17: four shards paint their frames into the shared work folder, each
 // its own (3, 3, 2 and 2 of the 10), the assembly refuses while frames are
 // missing, and then writes the same file as one run; a shard rerun after a

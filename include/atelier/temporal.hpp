@@ -43,6 +43,19 @@ cv::Mat warp_by_flow(const cv::Mat& image, const cv::Mat& flow);
 // steep (|grad u|^2 + |grad v|^2 > 0.01 |w|^2 + 0.002).
 cv::Mat reliable_flow_mask(const cv::Mat& flow, const cv::Mat& back, bool motion_boundaries = true);
 
+// The previous output carried to `input`'s places along the optical flow
+// between the frames (8-bit BGR, one size), and how far each pixel can be
+// trusted (CV_32F in [0,1], soft-edged so that no seam appears where the
+// flow turns unreliable): what the blend and Gatys's temporal loss both hold
+// a frame to. `previous_output` (CV_32FC3, any channel order) is fitted to
+// the frame's size.
+struct CarriedFrame {
+  cv::Mat warped;    // CV_32FC3, the frame's size
+  cv::Mat reliable;  // CV_32F
+};
+CarriedFrame carry_previous_output(const OpticalFlow& flow, const cv::Mat& input, const cv::Mat& previous_input,
+                                   const cv::Mat& previous_output);
+
 class TemporalBlender {
  public:
   // weight in [0, 1]: how much of the warped previous output a reliable pixel keeps.

@@ -16,6 +16,7 @@
 #include <memory>
 #include <string>
 
+#include "atelier/gatys_options.hpp"
 #include "atelier/shard.hpp"
 #include "atelier/temporal.hpp"
 #include "atelier/video_reader.hpp"
@@ -25,6 +26,25 @@ namespace atelier {
 // Paints one frame: CV_32FC3 RGB in [0,1] in, the same out (any size: it is
 // fitted to the frame's).
 using VideoFramePainter = std::function<cv::Mat(const cv::Mat& rgb)>;
+
+// What a method that follows the motion itself (Gatys on video) sees of a
+// frame besides its pixels: the frame and the one before as decoded (8-bit
+// BGR) and that one's painting as saved (CV_32FC3 RGB [0,1]); the previous
+// ones are empty for the first frame.
+struct VideoFrameHistory {
+  cv::Mat bgr, previous_bgr, previous_painting;
+};
+using SequentialFramePainter = std::function<cv::Mat(const cv::Mat& rgb, const VideoFrameHistory& history)>;
+
+// Gatys on video (Ruder et al. 2016): the frame's optimisation starts from
+// the previous painting carried along the optical flow and is held to it,
+// where the flow is reliable, by a temporal loss of weight
+// `temporal_weight` (0..1, as --temporal-weight) times
+// kGatysTemporalLossScale. The first frame (no history) and a weight of 0
+// leave `options` as they are.
+constexpr double kGatysTemporalLossScale = 2e4;
+void follow_previous_painting(GatysOptions& options, const OpticalFlow& flow, const VideoFrameHistory& history,
+                              double temporal_weight);
 
 struct VideoPaintingOptions {
   double temporal_weight = kDefaultTemporalWeight;  // 0: every frame on its own (used by the assembly)
@@ -70,6 +90,12 @@ class VideoPainting {
   VideoPaintingResult paint(const VideoFramePainter& paint, const Shard& shard = {},
                             const std::function<void(long long)>& on_frame = {},
                             const std::function<bool()>& stop = {});
+  // The first stage for a method that follows the motion: every frame not
+  // yet in the work folder, in order, each seeing the painting before it
+  // (read back from the folder, so a resumed run sees what one run would).
+  VideoPaintingResult paint_in_order(const SequentialFramePainter& paint,
+                                     const std::function<void(long long)>& on_frame = {},
+                                     const std::function<bool()>& stop = {});
   // Before the second stage: the number of frames, once every one is painted
   // (else a one-line atelier::Error naming the missing ones).
   long long check_all_painted();

@@ -106,17 +106,24 @@ cv::Mat TemporalBlender::blend(const cv::Mat& input, const cv::Mat& painted, con
   const cv::Mat current = fitted(painted, input.size());
   if (weight_ == 0 || previous_input.empty() || previous_output.empty() || previous_input.size() != input.size())
     return current;
-  const cv::Mat backward = flow_(input, previous_input);  // where each pixel was in the previous frame
-  const cv::Mat forward = flow_(previous_input, input);
-  cv::Mat reliable = reliable_flow_mask(backward, forward);
-  // Soft edges: no seam where a region turns unreliable.
-  cv::GaussianBlur(reliable, reliable, cv::Size(5, 5), 0);
-  const cv::Mat warped = warp_by_flow(fitted(previous_output, input.size()), backward);
-  cv::Mat keep = reliable * weight_;
+  const CarriedFrame carried = carry_previous_output(flow_, input, previous_input, previous_output);
+  cv::Mat keep = carried.reliable * weight_;
   cv::Mat keep3;
   cv::merge(std::vector<cv::Mat>(3, keep), keep3);
-  cv::Mat out = current + keep3.mul(warped - current);
+  cv::Mat out = current + keep3.mul(carried.warped - current);
   return out;
+}
+
+CarriedFrame carry_previous_output(const OpticalFlow& flow, const cv::Mat& input, const cv::Mat& previous_input,
+                                   const cv::Mat& previous_output) {
+  const cv::Mat backward = flow(input, previous_input);  // where each pixel was in the previous frame
+  const cv::Mat forward = flow(previous_input, input);
+  CarriedFrame carried;
+  carried.reliable = reliable_flow_mask(backward, forward);
+  // Soft edges: no seam where a region turns unreliable.
+  cv::GaussianBlur(carried.reliable, carried.reliable, cv::Size(5, 5), 0);
+  carried.warped = warp_by_flow(fitted(previous_output, input.size()), backward);
+  return carried;
 }
 
 }  // namespace atelier

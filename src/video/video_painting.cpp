@@ -89,6 +89,17 @@ std::string some_of(const std::vector<long long>& indices) {
 
 }  // namespace
 
+void follow_previous_painting(GatysOptions& options, const OpticalFlow& flow, const VideoFrameHistory& history,
+                              double temporal_weight) {
+  if (history.previous_painting.empty() || temporal_weight <= 0) return;
+  const CarriedFrame carried = carry_previous_output(flow, history.bgr, history.previous_bgr, history.previous_painting);
+  options.init = GatysOptions::Init::Image;
+  options.init_image = carried.warped;
+  options.temporal_target = carried.warped;
+  options.temporal_mask = carried.reliable;
+  options.temporal_weight = temporal_weight * kGatysTemporalLossScale;
+}
+
 struct VideoPainting::Impl {
   std::string input, output, folder;
   VideoPaintingOptions options;
@@ -129,6 +140,12 @@ struct VideoPainting::Impl {
     end_pts = end;
     return true;
   }
+
+  // The first stage: `paint(index, frame, previous frame)` for each frame of
+  // `shard` not yet in the folder.
+  VideoPaintingResult paint_frames(const Shard& shard, const std::function<void(long long)>& on_frame,
+                                   const std::function<bool()>& stop,
+                                   const std::function<cv::Mat(long long, const VideoFrame&, const cv::Mat&)>& paint);
 
   cv::Mat saved_painting(long long index) const {
     const cv::Mat bgr8 = cv::imread(painting_path(folder, index), cv::IMREAD_COLOR);
@@ -203,19 +220,42 @@ VideoPaintingResult VideoPainting::run(const VideoFramePainter& paint, const std
 VideoPaintingResult VideoPainting::paint(const VideoFramePainter& paint, const Shard& shard,
                                          const std::function<void(long long)>& on_frame,
                                          const std::function<bool()>& stop) {
+  return impl_->paint_frames(
+      shard, on_frame, stop,
+      [&](long long, const VideoFrame& frame, const cv::Mat&) { return paint(bgr8_to_rgb(frame.bgr)); });
+}
+
+VideoPaintingResult VideoPainting::paint_in_order(const SequentialFramePainter& paint,
+                                                  const std::function<void(long long)>& on_frame,
+                                                  const std::function<bool()>& stop) {
   Impl& my = *impl_;
+  return my.paint_frames(Shard{}, on_frame, stop,
+                         [&](long long index, const VideoFrame& frame, const cv::Mat& previous_bgr) {
+                           VideoFrameHistory history{frame.bgr, previous_bgr, {}};
+                           if (index > 0) history.previous_painting = my.saved_painting(index - 1);
+                           return paint(bgr8_to_rgb(frame.bgr), history);
+                         });
+}
+
+VideoPaintingResult VideoPainting::Impl::paint_frames(
+    const Shard& shard, const std::function<void(long long)>& on_frame, const std::function<bool()>& stop,
+    const std::function<cv::Mat(long long, const VideoFrame&, const cv::Mat&)>& paint) {
+  Impl& my = *this;
   fs::create_directories(my.folder);
   check_same_settings(my.folder, my.options.painting_settings);  // another shard may have begun since
   if (!my.options.painting_settings.empty() && !fs::exists(settings_path(my.folder)))
     write_file_atomically(settings_path(my.folder), my.options.painting_settings);
   VideoPaintingResult result;
   const auto source = my.open_reader();
+  cv::Mat previous_bgr;  // the frame before, painted or not
   try {
     const bool done = my.each_frame(*source, result, [&](long long index, const VideoFrame& frame) {
       const std::string path = painting_path(my.folder, index);
+      const cv::Mat before = previous_bgr;
+      previous_bgr = frame.bgr.clone();
       if (!shard.owns(index) || fs::exists(path)) return true;
       if (stop && stop()) return false;
-      save_image(Image{paint(bgr8_to_rgb(frame.bgr)), {}}, path);  // atomic: a painting is whole or absent
+      save_image(Image{paint(index, frame, before), {}}, path);  // atomic: a painting is whole or absent
       ++result.painted;
       if (on_frame) on_frame(index + 1);
       return true;
