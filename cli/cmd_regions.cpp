@@ -30,13 +30,6 @@ namespace fs = std::filesystem;
 
 using StylePainter = std::function<cv::Mat(const cv::Mat& rgb)>;
 
-// A region's style is a picture or vector when it is such a file, else a network.
-bool names_a_network(const std::string& style) {
-  if (is_style_vector_file(style)) return false;
-  const std::string extension = fs::path(style).extension().string();
-  return !fs::is_regular_file(style) || extension == ".safetensors" || extension == ".pth" || extension == ".t7";
-}
-
 // One painter per style, each loaded or predicted once for the batch.
 class RegionPainters {
  public:
@@ -88,6 +81,12 @@ std::string mask_for(const std::string& folder, const std::string& input) {
 }
 
 }  // namespace
+
+bool names_a_network(const std::string& style) {
+  if (is_style_vector_file(style)) return false;
+  const std::string extension = fs::path(style).extension().string();
+  return !fs::is_regular_file(style) || extension == ".safetensors" || extension == ".pth" || extension == ".t7";
+}
 
 MaskPlan plan_mask(const StylizeArgs& args) {
   if (args.mask.empty()) throw Error("--region binds colours of a --mask picture: give the --mask");

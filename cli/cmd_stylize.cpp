@@ -259,13 +259,7 @@ Runner add_stylize_command(CLI::App& app) {
                   "Where the styles go (one-pass methods): a grey picture, white painted and black left as the photo "
                   "(with two --style pictures black takes the second), or colour regions bound by --region; any "
                   "size, stretched to the photo. With several photos, a folder: each photo's mask by its name");
-  cmd->add_option("--region", args->regions,
-                  "With a colour --mask: '#rrggbb=STYLE', a colour and its style: a picture or .json vector "
-                  "(--method magenta or adain) or a trained network (a name or .safetensors file); repeat per region; "
-                  "colours bound to nothing keep the photo");
-  cmd->add_option("--feather", args->feather, "With --region: softness of the regions' edges in pixels (0: hard)")
-      ->capture_default_str()
-      ->check(number_in(0, 256));
+  add_region_flags(cmd, &args->regions, &args->feather);
   add_style_picture_flags(cmd, &args->style_picture, "With --method magenta: ");
   cmd->add_option("--strength", args->strength,
                   "With --model: blend with the photo; with --method magenta: from the photo's own style (0) to "

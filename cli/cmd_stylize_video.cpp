@@ -62,7 +62,9 @@ struct VideoArgs {
   StylePictureFlags style_picture;
   AdainFlags adain;
   std::string max_memory;  // empty: default_memory_budget()
-  std::string mask;        // grey, for every frame: white painted, black the frame (two styles: first / second)
+  std::string mask;        // for every frame: grey (white painted, black the frame; two styles: first / second) or colours
+  std::vector<std::string> regions;  // --region '#rrggbb=STYLE': a colour of the mask and its style
+  double feather = kDefaultFeather;  // pixels over which region edges blend
   double strength = 1.0;
   bool resume = false;
   double temporal_weight = kDefaultTemporalWeight;
@@ -123,32 +125,64 @@ FramePainter frame_painter(const VideoArgs& args, Progress& progress) {
 // With --mask: each style where the grey mask says, on every frame (two
 // --style pictures: white the first, black the second; else white is
 // painted and black keeps the frame), laid down by composite().
-FramePainter masked_frame_painter(const VideoArgs& args, Progress& progress) {
+// What a --mask places, as for pictures (stylize --mask, plan_mask): the
+// --region styles bound to their colours, or for a grey mask --model, one
+// --style or two; each style's painter loaded once for the whole video.
+struct VideoMaskPlan {
+  std::vector<std::string> styles;  // pictures (or networks, for --region)
+  std::vector<cv::Vec3b> colours;   // empty: a grey mask
+};
+VideoMaskPlan plan_video_mask(const VideoArgs& args) {
   if (!args.style_blend.empty()) throw Error("--mask puts each style in its own place: drop --style-blend");
-  if (args.styles.size() > 2)
-    throw Error("stylize-video --mask takes --model, one --style (white: painted) or two (white: the first, black: "
-                "the second)");
-  const cv::Mat mask = load_image(args.mask).rgb;
-  std::vector<FramePainter> painters;
-  if (args.styles.size() == 2) {
-    for (const auto& style : args.styles) {
-      VideoArgs one = args;
-      one.styles = {style};
-      painters.push_back(frame_painter(one, progress));
+  VideoMaskPlan plan;
+  if (!args.regions.empty()) {
+    if (!args.styles.empty() || !args.model.empty())
+      throw Error("with --region each region names its style: drop --style and --model");
+    for (const auto& text : args.regions) {
+      const RegionSpec region = parse_region(text);
+      plan.styles.push_back(region.style);
+      plan.colours.push_back(region.colour);
     }
-  } else {
-    painters.push_back(frame_painter(args, progress));
+    return plan;
   }
-  // Every frame has the video's size: the weights are computed once.
+  if (args.styles.size() > 2)
+    throw Error("a grey --mask takes --model, one --style (white: painted) or two (white: the first, black: the "
+                "second); for more, colour the regions and bind each with --region");
+  plan.styles = args.model.empty() ? args.styles : std::vector<std::string>{args.model};
+  return plan;
+}
+
+// The mask's weights at the frames' size, computed once: every frame has the video's size.
+std::function<const std::vector<cv::Mat>&(cv::Size)> frame_mask_weights(const VideoArgs& args, const VideoMaskPlan& plan,
+                                                                       Progress& progress) {
+  const cv::Mat mask = load_image(args.mask).rgb;
   auto weights = std::make_shared<RegionWeights>();
-  return [=, &progress](const cv::Mat& rgb) {
+  return [=, &progress](cv::Size size) -> const std::vector<cv::Mat>& {
     if (weights->weights.empty()) {
-      *weights = grey_mask_weights(mask, rgb.size(), static_cast<int>(painters.size()));
+      *weights = mask_weights(mask, size, plan.colours, static_cast<int>(plan.styles.size()), args.feather);
       for (const auto& notice : weights->notices) say_warning(progress, args.mask, notice);
     }
+    return weights->weights;
+  };
+}
+
+// With --mask: each style where the mask says, on every frame, laid down by
+// composite(); pixels of no region keep the frame.
+FramePainter masked_frame_painter(const VideoArgs& args, Progress& progress) {
+  const VideoMaskPlan plan = plan_video_mask(args);
+  std::vector<FramePainter> painters;
+  for (const auto& style : plan.styles) {
+    VideoArgs one = args;
+    const bool network = plan.colours.empty() ? !args.model.empty() : names_a_network(style);
+    one.model = network ? style : "";
+    one.styles = network ? std::vector<std::string>{} : std::vector<std::string>{style};
+    painters.push_back(frame_painter(one, progress));
+  }
+  const auto weights = frame_mask_weights(args, plan, progress);
+  return [=](const cv::Mat& rgb) {
     std::vector<cv::Mat> painted;
     for (const auto& paint : painters) painted.push_back(paint(rgb));
-    return composite(rgb, painted, weights->weights);
+    return composite(rgb, painted, weights(rgb.size()));
   };
 }
 
@@ -176,40 +210,32 @@ int say_interrupted(const VideoArgs& args, long long frames) {
 // (follow_previous_painting); the first frame from the photo. Frames follow
 // one another, so they are painted in order, in one process.
 SequentialFramePainter gatys_frame_painter(const VideoArgs& args, Progress& progress) {
-  if (!args.style_blend.empty() && !args.mask.empty()) throw Error("--mask puts each style in its own place: drop --style-blend");
+  const std::optional<VideoMaskPlan> plan = args.mask.empty() ? std::nullopt : std::optional(plan_video_mask(args));
   const GatysPainter painter({ModelStore(args.models_dir).resolve(args.gatys.weights), "", "max", args.runtime.device});
   std::vector<cv::Mat> styles;
-  for (const auto& path : args.styles) {
+  for (const auto& path : plan ? plan->styles : args.styles) {
     if (is_style_vector_file(path)) throw Error("--method gatys takes style pictures, not " + path + " (a Magenta style vector)");
+    if (plan && !plan->colours.empty() && names_a_network(path))
+      throw Error("--method gatys paints each region with a picture: " + path + " is not one");
     styles.push_back(load_image(path).rgb);
   }
-  if (!args.mask.empty() && styles.size() > 2)
-    throw Error("stylize-video --mask takes one --style (white: painted) or two (white: the first, black: the second)");
   GatysOptions options = painter.with_default_layers({});
   args.gatys.apply(options);
   options.style_blend = parse_number_list<double>(args.style_blend, "--style-blend", 0, kAnyFinite);
   options.precision = chosen_precision(args.runtime, progress);
   options.max_memory = args.max_memory.empty() ? default_memory_budget() : parse_memory_size(args.max_memory);
-  const cv::Mat mask = args.mask.empty() ? cv::Mat() : load_image(args.mask).rgb;
   progress.info(std::to_string(styles.size()) + " style(s), " + std::to_string(options.iterations) +
                     " iterations a frame, each from the one before",
                 {{"styles", styles.size()}, {"iterations", options.iterations}, {"method", "gatys"}});
   const auto flow = std::make_shared<OpticalFlow>();
-  auto masks = std::make_shared<std::vector<cv::Mat>>();  // every frame has the video's size: computed once
-  return [=, &progress](const cv::Mat& rgb, const VideoFrameHistory& history) {
+  const auto masks = plan ? frame_mask_weights(args, *plan, progress) : nullptr;
+  return [=](const cv::Mat& rgb, const VideoFrameHistory& history) {
     GatysOptions frame = options;
     const double scale = args.size > 0 ? double(args.size) / std::max(rgb.cols, rgb.rows) : 1.0;
     const cv::Mat content = scale == 1.0 ? rgb
                                          : resize_plane(rgb, {std::max(1, int(std::lround(rgb.cols * scale))),
                                                               std::max(1, int(std::lround(rgb.rows * scale)))});
-    if (!mask.empty()) {
-      if (masks->empty()) {
-        RegionWeights weights = grey_mask_weights(mask, content.size(), static_cast<int>(styles.size()));
-        for (const auto& notice : weights.notices) say_warning(progress, args.mask, notice);
-        *masks = weights.weights;
-      }
-      frame.style_masks = *masks;
-    }
+    if (masks) frame.style_masks = masks(content.size());  // guided Gram matrices
     follow_previous_painting(frame, *flow, history, args.temporal_weight);
     const GatysResult result = painter.paint(content, styles, frame);
     if (!result.finite) throw Error(result.message);
@@ -217,16 +243,13 @@ SequentialFramePainter gatys_frame_painter(const VideoArgs& args, Progress& prog
   };
 }
 
-// What shapes a painting, kept in the work folder: shards and resumed runs
-// must agree. Files by name (machines mount them in different places);
-// --precision as resolved (auto differs between machines); not what gives
-// the same paintings (--max-memory's tiles, --threads, --frames).
 std::string painting_settings(const VideoArgs& args) {
   const auto name = [](const std::string& path) { return fs::path(path).filename().string(); };
   nlohmann::json styles = nlohmann::json::array();
   for (const std::string& style : args.styles) styles.push_back(name(style));
   nlohmann::json settings = {{"model", name(args.model)}, {"styles", styles}, {"style_blend", args.style_blend},
-                             {"strength", args.strength}, {"mask", name(args.mask)}};
+                             {"strength", args.strength}, {"mask", name(args.mask)}, {"regions", args.regions},
+                             {"feather", args.feather}};
   if (!args.styles.empty()) settings["method"] = args.method;
   if (!args.styles.empty() && args.method == "magenta")
     settings.update({{"style_fit", args.style_picture.fit}, {"style_size", args.style_picture.size}});
@@ -243,7 +266,8 @@ std::string painting_settings(const VideoArgs& args) {
 }
 
 int run_video(const VideoArgs& args) {
-  if (args.model.empty() == args.styles.empty() && !(args.assemble && args.styles.empty()))
+  if (!args.regions.empty() && args.mask.empty()) throw Error("--region binds colours of a --mask picture: give the --mask");
+  if (args.regions.empty() && args.model.empty() == args.styles.empty() && !(args.assemble && args.styles.empty()))
     throw Error("stylize-video: give --model (a trained style network) or --style (any picture, Magenta), one of them");
   if (!args.model.empty() && args.method != "magenta")
     throw Error("stylize-video: --method " + args.method + " paints with --style pictures, not --model");
@@ -373,8 +397,9 @@ Runner add_video_command(CLI::App& app) {
   cmd->add_option("--max-memory", args->max_memory,
                   "Memory to stay within, e.g. 4G; larger frames run in tiles (default: 90% of free memory)");
   cmd->add_option("--mask", args->mask,
-                  "A grey picture for every frame (stretched to it): white painted, black the frame; with two "
-                  "--style pictures white takes the first and black the second");
+                  "A picture for every frame (stretched to it): grey, white painted and black the frame (with two "
+                  "--style pictures white takes the first and black the second), or colour regions bound by --region");
+  add_region_flags(cmd, &args->regions, &args->feather);
   cmd->add_option("--temporal-weight", args->temporal_weight,
                   "Blend each frame with the previous output along the motion where the optical flow is reliable "
                   "(gatys: hold it there by a temporal loss) (0: every frame on its own; more: less flicker, softer "

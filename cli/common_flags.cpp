@@ -9,6 +9,7 @@
 #include <sstream>
 
 #include "atelier/error.hpp"
+#include "atelier/regions.hpp"
 #include "progress.hpp"
 
 namespace atelier::cli {
@@ -146,6 +147,16 @@ long double parse_number(const std::string& text, const std::string& flag, long 
   const std::string problem = check_number(text, lo, hi, whole, &value);
   if (!problem.empty()) throw Error(flag + ": " + problem);
   return value;
+}
+
+void add_region_flags(CLI::App* cmd, std::vector<std::string>* regions, double* feather) {
+  cmd->add_option("--region", *regions,
+                  "With a colour --mask: '#rrggbb=STYLE', a colour and its style: a picture or .json vector "
+                  "(--method magenta, adain or gatys) or a trained network (a name or .safetensors file); repeat per "
+                  "region; colours bound to nothing keep the photo");
+  cmd->add_option("--feather", *feather, "With --region: softness of the regions' edges in pixels (0: hard)")
+      ->capture_default_str()
+      ->check(number_in(0, 256));
 }
 
 }  // namespace atelier::cli

@@ -53,6 +53,9 @@ std::vector<std::string> split_list(const std::string& text);
 // Every numeric flag of every command has one (tests/cli_flags_test.cpp
 // walks the help texts).
 CLI::Validator number_in(double lo, double hi);                      // real numbers
+// --region '#rrggbb=STYLE' (repeatable) and --feather: the colours of a --mask
+// and their styles, for stylize and stylize-video alike.
+void add_region_flags(CLI::App* cmd, std::vector<std::string>* regions, double* feather);
 CLI::Validator whole_number_in(long double lo, long double hi);      // counts, sizes, seeds
 // A whole number that must be one of `allowed` (8 or 16, 32/64/128).
 CLI::Validator whole_number_of(const std::vector<long long>& allowed);

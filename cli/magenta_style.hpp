@@ -30,6 +30,9 @@ MagentaPainter load_magenta(const std::string& models_dir, const std::string& de
 
 // True for a style vector file (.json) given as a style.
 bool is_style_vector_file(const std::string& path);
+// A --region's style is a picture or vector when it is such a file, else a
+// trained network (a name in the model search path or a weights file).
+bool names_a_network(const std::string& style);
 
 // --style-blend: one weight per style (empty: equal weights); throws
 // atelier::Error naming --style-blend when the count differs.

@@ -59,7 +59,7 @@ struct StylizeArgs {
   AdainFlags adain;  // adain: the encoder and decoder
   std::string mask;                  // grey (strength, or two styles) or colour regions (--region)
   std::vector<std::string> regions;  // "#rrggbb=STYLE": a colour of --mask and its style
-  double feather = 4.0;              // colour regions' edges, in pixels
+  double feather = kDefaultFeather;  // colour regions' edges, in pixels
   bool preserve_color = false;  // adain: each style recoloured to the photo's colours first (CORAL)
 };
 

@@ -169,6 +169,45 @@ TEST_F(CliVideoTest, GatysFollowsTheMotionAndFlickersLess) {
   EXPECT_NE(sized.err.find("--size sets the size Gatys paints at"), std::string::npos) << sized.err;
 }
 
+// Colour regions on video, as on pictures: each colour's style where the
+// mask has it on every frame, and a colour bound to nothing keeps the frame.
+TEST_F(CliVideoTest, ColourRegionsPutEachStyleInItsPlaceOnEveryFrame) {
+  write_clip(4, {48, 36}, 12.0);
+  const std::string second = scratch_.file("second.safetensors"), mask = scratch_.file("regions.png");
+  testing::write_random_style_network(second, /*seed=*/3);
+  cv::Mat regions(36, 48, CV_32FC3, cv::Scalar(0, 0, 0));  // RGB: red | black (nothing) | green
+  regions(cv::Rect(0, 0, 16, 36)).setTo(cv::Scalar(1, 0, 0));
+  regions(cv::Rect(32, 0, 16, 36)).setTo(cv::Scalar(0, 1, 0));
+  save_image(Image{regions, {}}, mask);
+  const auto run = [&](const std::string& output, const std::string& how) {
+    const CliResult result = testing::run_atelier(scratch_, "stylize-video " + clip_ + " -o " + output +
+                                                                " --temporal-weight 0 --threads 1 -q " + how);
+    EXPECT_EQ(result.code, 0) << result.err;
+  };
+  const std::string first_alone = scratch_.file("first.mp4"), second_alone = scratch_.file("second.mp4"),
+                    mixed = scratch_.file("mixed.mp4");
+  run(first_alone, "--model " + model_);
+  run(second_alone, "--model " + second);
+  run(mixed, "--mask " + mask + " --region '#ff0000=" + model_ + "' --region '#00ff00=" + second + "' --feather 0");
+  cv::VideoCapture a(first_alone, cv::CAP_FFMPEG), b(second_alone, cv::CAP_FFMPEG), m(mixed, cv::CAP_FFMPEG),
+      input(clip_, cv::CAP_FFMPEG);
+  const cv::Rect left(0, 0, 14, 36), middle(18, 0, 12, 36), right(34, 0, 14, 36);  // away from the edges
+  const auto distance = [](const cv::Mat& x, const cv::Mat& y) {
+    const cv::Scalar mean = cv::mean(cv::abs(x - y));
+    return (mean[0] + mean[1] + mean[2]) / 3;
+  };
+  int frames = 0;
+  for (cv::Mat fa, fb, fm, fi; a.read(fa) && b.read(fb) && m.read(fm) && input.read(fi); ++frames) {
+    EXPECT_LT(distance(fm(left), fa(left)), distance(fm(left), fb(left)) / 3) << "frame " << frames;
+    EXPECT_LT(distance(fm(right), fb(right)), distance(fm(right), fa(right)) / 3) << "frame " << frames;
+    EXPECT_LT(distance(fm(middle), fi(middle)), distance(fm(middle), fa(middle)) / 3) << "frame " << frames;
+  }
+  EXPECT_EQ(frames, 4);
+  const CliResult no_mask = stylize_video("--region '#ff0000=" + model_ + "'");
+  EXPECT_EQ(no_mask.code, 1);
+  EXPECT_NE(no_mask.err.find("give the --mask"), std::string::npos) << no_mask.err;
+}
+
 TEST_F(CliVideoTest, BadInputIsAOneLineError) {
   testing::write_all(clip_, "not a video");
   const std::string base = "stylize-video " + clip_ + " --threads 1 -q ";
