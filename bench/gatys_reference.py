@@ -122,7 +122,7 @@ def load_image(path, size):
     return torch.from_numpy(np.stack([np.asarray(channel) for channel in channels])).unsqueeze(0).contiguous()
 
 
-def measure(size, iterations, weights_path, precision):
+def measure(size, iterations, weights_path, precision, keep_image=False):
     network = Vgg(read_safetensors(weights_path), CONTENT_LAYERS + STYLE_LAYERS)
     content = load_image(SHARED / CONTENT, size)
     style = load_image(SHARED / STYLE, size)
@@ -166,6 +166,7 @@ def measure(size, iterations, weights_path, precision):
         "peak_rss_mib": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024.0,  # ru_maxrss is in KiB
         "first_loss": losses[0],
         "final_loss": losses[-1],
+        **({"image": image.detach().clamp(0, 1)} if keep_image else {}),
     }
 
 

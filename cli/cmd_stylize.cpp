@@ -98,7 +98,7 @@ std::function<void(const GatysProgress&)> progress_reporter(Progress& progress) 
       detail = "scale " + std::to_string(step.scale_index + 1) + "/" + std::to_string(step.scale_count) + " " + detail;
     progress.update(done, detail,
                     {{"scale", step.scale_index + 1}, {"scales", step.scale_count}, {"tile", step.tile + 1},
-                     {"tiles", step.tiles}, {"iteration", step.iteration},
+                     {"tiles", step.tiles}, {"tile_side", step.tile_side}, {"iteration", step.iteration},
                      {"loss", step.total}, {"content", step.content}, {"style", step.style}, {"tv", step.tv}});
   };
 }
@@ -156,7 +156,9 @@ int run_stylize(const StylizeArgs& args) {
   callbacks.on_progress = progress_reporter(progress);
   callbacks.snapshot_every = args.save_every;
   callbacks.on_snapshot = [&](const cv::Mat& rgb, const GatysProgress& step) {
-    save_image(Image{rgb, {}}, snapshot_path(args.output, step), save_options);
+    const std::string path = snapshot_path(args.output, step);
+    save_image(Image{rgb, {}}, path, save_options);
+    progress.event("snapshot", {{"path", path}, {"scale", step.scale_index + 1}, {"iteration", step.iteration}});
   };
 
   const std::string checkpoint_path = args.output + ".checkpoint.safetensors";

@@ -97,6 +97,7 @@ struct GatysProgress {
   int iteration = 0;  // 1-based within this scale (over all its tiles)
   int iterations = 0;
   int tile = 0, tiles = 1;  // the tile being optimised (0-based), of how many at this scale
+  int tile_side = 0;        // the tiles' longest side in pixels (0: one pass)
   double total = 0, content = 0, style = 0, tv = 0;  // weighted terms
   double temporal = 0;                                // weighted; 0 without a temporal target
 };

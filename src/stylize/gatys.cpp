@@ -480,9 +480,10 @@ torch::Tensor optimise_in_tiles(const VggFeatures& network, const cv::Mat& conte
   const auto tiles = gatys_tiles(content.size(), tile);
   const int per_tile = options.iterations;
   progress.tiles = static_cast<int>(tiles.size());
+  progress.tile_side = static_cast<int>(tile);
   progress.iterations = per_tile * progress.tiles;
   const int first = std::min(progress.iteration / per_tile, progress.tiles);
-  torch::Tensor picture = start.detach().clone();
+  torch::Tensor picture = start.detach();  // laid into in place: at print sizes a copy is half a gigabyte
   // Within a tile: progress and stop requests; checkpoints and snapshots are the whole picture's, between tiles.
   GatysCallbacks within;
   within.on_progress = callbacks.on_progress;
@@ -511,9 +512,10 @@ torch::Tensor optimise_in_tiles(const VggFeatures& network, const cv::Mat& conte
       result.rgb = whole();
       return picture;
     }
-    const bool last = t + 1 == progress.tiles;
-    if (callbacks.on_snapshot && callbacks.snapshot_every > 0) callbacks.on_snapshot(whole(), progress);
-    if (callbacks.on_checkpoint && callbacks.checkpoint_every > 0 && !last)
+    // Due when this tile's iterations passed a multiple of the interval.
+    const auto due = [&](int every) { return every > 0 && t * per_tile / every != (t + 1) * per_tile / every; };
+    if (callbacks.on_snapshot && due(callbacks.snapshot_every)) callbacks.on_snapshot(whole(), progress);
+    if (callbacks.on_checkpoint && due(callbacks.checkpoint_every) && t + 1 < progress.tiles)
       callbacks.on_checkpoint({progress.scale_index, progress.iteration, whole(), {}, {}});
   }
   return picture;

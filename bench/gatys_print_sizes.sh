@@ -1,0 +1,79 @@
+#!/usr/bin/env bash
+# Gatys at print sizes within a memory budget (not a test): tubingen in the
+# style of the Starry Night with the shared partial VGG19, each size a fresh
+# `atelier stylize --method gatys` process timed by GNU time, coarse to fine
+# (--scales 512,1024,... up to the size); scales above --max-memory run in
+# tiles. Prints per size the peak resident memory, the wall time, the tiles
+# of the last scale and the seam measure of the output: the mean squared
+# step across the tile boundaries over that across the lines 2, 4, 6 and 8
+# px beside them (1.0: no seam).
+#
+#   bench/gatys_print_sizes.sh [build-dir]
+#   SIZES="512 1024 2048" BUDGET=4G ITERATIONS=3 THREADS=n   (8000: the 8000 x 6000 run of issue 16, BUDGET=8G)
+set -euo pipefail
+cd "$(dirname "$0")/.."
+build=${1:-build}
+sizes=${SIZES:-"512 1024 2048"}
+budget=${BUDGET:-4G}
+iterations=${ITERATIONS:-3}
+threads=${THREADS:-$(nproc)}
+python=/usr/bin/python3
+atelier="$build/atelier"
+shared=$(cd .. && pwd)/shared
+[ -x "$atelier" ] || { echo "error: $atelier is not built" >&2; exit 1; }
+[ -x /usr/bin/time ] || { echo "error: needs GNU time (apt install time)" >&2; exit 1; }
+for file in models/vgg19-caffe-partial.safetensors images/content/tubingen.jpg images/style/starry_night.jpg; do
+  [ -f "$shared/$file" ] || { echo "SKIPPED: $shared/$file absent (the benchmark needs ../shared)"; exit 0; }
+done
+work=$(mktemp -d)
+trap 'rm -rf "$work"' EXIT
+
+echo "Gatys print sizes: tubingen x starry_night, shared partial VGG19 (relu3_2; relu1_1,2_1,3_1), L-BFGS,"
+echo "$iterations iterations a scale (a tile), --max-memory $budget, $threads threads, fp32"
+echo "machine: $(lscpu | sed -n 's/^Model name: *//p'), $(nproc) cores, $(grep -o -E 'amx_bf16|avx512_bf16' /proc/cpuinfo | sort -u | tr '\n' ' ')"
+echo "date:    $(date -u '+%Y-%m-%d %H:%M UTC'), load $(cut -d' ' -f1-3 /proc/loadavg)"
+printf '%6s  %-22s  %10s  %8s  %-14s  %s\n' size scales "peak MiB" seconds "tiles" "seam ratio"
+for size in $sizes; do
+  scales=""
+  for s in 512 1024 2048 4096 8000; do [ "$s" -lt "$size" ] && scales+="$s,"; done
+  scales+="$size"
+  /usr/bin/time -f "%M %e" -o "$work/time" "$atelier" stylize --method gatys -c "$shared/images/content/tubingen.jpg" \
+    -s "$shared/images/style/starry_night.jpg" --size "$size" --scales "$scales" -n "$iterations" \
+    --max-memory "$budget" --precision fp32 --threads "$threads" --checkpoint-every 0 \
+    --models-dir "$shared/models" -o "$work/out.png" --json > "$work/log.json"
+  read -r peak_kib seconds < "$work/time"
+  # The last scale's tiles (gatys_tiles: ceil(side / tile) equal spans a side) and the seam measure over them.
+  report=$("$python" - "$work/log.json" "$work/out.png" <<'EOF'
+import json, sys
+import numpy as np
+from PIL import Image
+rows = [json.loads(l) for l in open(sys.argv[1]) if l.startswith("{")]
+last = [r for r in rows if r.get("event") == "progress"][-1]
+side = last.get("tile_side", 0)
+if not side:
+    print("whole -")
+    sys.exit()
+a = np.asarray(Image.open(sys.argv[2]).convert("RGB"), np.float64) / 255
+h, w = a.shape[:2]
+def bounds(length):
+    count = -(-length // side)
+    return [length * i // count for i in range(1, count)]
+def ratio(energy, lines):  # energy[i]: the step from line i to i + 1; a boundary at b is the step into b
+    on = near = 0.0
+    for b in lines:
+        # Lines 2, 4, 6 and 8 away: the same parity, since VGG's pooling leaves a 2 px period in the strokes.
+        around = [b - 1 + d for d in (-8, -6, -4, -2, 2, 4, 6, 8) if 0 <= b - 1 + d < len(energy)]
+        on += energy[b - 1]
+        near += energy[around].mean()
+    return on / near if lines else 0.0
+dx = ((a[:, 1:] - a[:, :-1]) ** 2).sum(2).mean(0)
+dy = ((a[1:] - a[:-1]) ** 2).sum(2).mean(1)
+lines = len(bounds(w)) + len(bounds(h))
+both = ratio(dx, bounds(w)) * len(bounds(w)) + ratio(dy, bounds(h)) * len(bounds(h)) if lines else 0
+print(f"{last['tiles']}x{side}px {both / max(1, lines):.3f}")
+EOF
+)
+  read -r tiles seam <<< "$report"
+  printf '%6s  %-22s  %10.0f  %8.1f  %-14s  %s\n' "$size" "$scales" "$(echo "$peak_kib / 1024" | bc -l)" "$seconds" \
+    "$tiles" "$seam"
+done
