@@ -86,6 +86,32 @@ TEST_F(VideoPaintingTest, InterruptedThenResumedGivesTheSameFile) {
   EXPECT_TRUE(testing::read_all(output_) == whole) << "the resumed file differs";
 }
 
+// A phone's portrait clip (stored 64x48, turned 270 degrees on display) is
+// painted upright, as the viewer sees it, and written back as stored with
+// its rotation: strokes and masks fall the way the picture stands.
+TEST_F(VideoPaintingTest, RotatedClipsArePaintedUpright) {
+  std::vector<cv::Size> seen;
+  VideoPainting(input_, output_, {}).run([&](const cv::Mat& rgb) {
+    seen.push_back(rgb.size());
+    cv::Mat painted = rgb.clone();
+    painted(cv::Rect(0, 0, 8, 8)).setTo(cv::Scalar(1, 0, 0));  // a red mark at the upright top left
+    return painted;
+  });
+  ASSERT_EQ(seen.size(), 10u);
+  EXPECT_EQ(seen[0], cv::Size(48, 64)) << "upright: taller than wide";
+  VideoReader reader(output_);
+  EXPECT_EQ(reader.info().rotation, 270);
+  VideoFrame frame;
+  ASSERT_TRUE(reader.read(frame));
+  ASSERT_EQ(frame.bgr.size(), cv::Size(64, 48)) << "stored as the input is";
+  // 270 degrees clockwise on display: the upright top left is the stored top right.
+  const cv::Vec3b corner = frame.bgr.at<cv::Vec3b>(3, 60);
+  EXPECT_GT(corner[2], 200);
+  EXPECT_LT(corner[1], 60);
+  const cv::Vec3b stored_top_left = frame.bgr.at<cv::Vec3b>(3, 3);  // where a painter of stored frames would mark
+  EXPECT_FALSE(stored_top_left[2] > 200 && stored_top_left[1] < 60);
+}
+
 // Gatys on video: painted in order, each frame sees the one before and its
 // painting as saved (8 bits), also across a resume, where that painting is
 // read back from the work folder.

@@ -24,7 +24,8 @@
 namespace atelier {
 
 // Paints one frame: CV_32FC3 RGB in [0,1] in, the same out (any size: it is
-// fitted to the frame's).
+// fitted to the frame's). Frames come as a player shows them: a clip with
+// rotation metadata (a phone's portrait video) upright.
 using VideoFramePainter = std::function<cv::Mat(const cv::Mat& rgb)>;
 
 // What a method that follows the motion itself (Gatys on video) sees of a

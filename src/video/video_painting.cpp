@@ -78,6 +78,18 @@ cv::Mat rgb_to_bgr8(const cv::Mat& rgb) {
   return bgr8;
 }
 
+// `picture` turned `degrees` clockwise (a multiple of 90; negative: back).
+cv::Mat turned(const cv::Mat& picture, int degrees) {
+  if (picture.empty()) return picture;
+  cv::Mat out;
+  switch ((degrees % 360 + 360) % 360) {
+    case 90: cv::rotate(picture, out, cv::ROTATE_90_CLOCKWISE); return out;
+    case 180: cv::rotate(picture, out, cv::ROTATE_180); return out;
+    case 270: cv::rotate(picture, out, cv::ROTATE_90_COUNTERCLOCKWISE); return out;
+    default: return picture;
+  }
+}
+
 // "3, 7, 11 and 9 more": the first few of a list of frame indices.
 std::string some_of(const std::vector<long long>& indices) {
   std::string text;
@@ -220,9 +232,12 @@ VideoPaintingResult VideoPainting::run(const VideoFramePainter& paint, const std
 VideoPaintingResult VideoPainting::paint(const VideoFramePainter& paint, const Shard& shard,
                                          const std::function<void(long long)>& on_frame,
                                          const std::function<bool()>& stop) {
-  return impl_->paint_frames(
-      shard, on_frame, stop,
-      [&](long long, const VideoFrame& frame, const cv::Mat&) { return paint(bgr8_to_rgb(frame.bgr)); });
+  // Painters see the frames as a player shows them (a phone's portrait clip upright), so that strokes and a mask
+  // fall the way the viewer sees them; the paintings are turned back to the stored frames.
+  const int upright = impl_->info.rotation;
+  return impl_->paint_frames(shard, on_frame, stop, [&](long long, const VideoFrame& frame, const cv::Mat&) {
+    return turned(paint(turned(bgr8_to_rgb(frame.bgr), upright)), -upright);
+  });
 }
 
 VideoPaintingResult VideoPainting::paint_in_order(const SequentialFramePainter& paint,
@@ -231,9 +246,10 @@ VideoPaintingResult VideoPainting::paint_in_order(const SequentialFramePainter& 
   Impl& my = *impl_;
   return my.paint_frames(Shard{}, on_frame, stop,
                          [&](long long index, const VideoFrame& frame, const cv::Mat& previous_bgr) {
-                           VideoFrameHistory history{frame.bgr, previous_bgr, {}};
-                           if (index > 0) history.previous_painting = my.saved_painting(index - 1);
-                           return paint(bgr8_to_rgb(frame.bgr), history);
+                           const int upright = my.info.rotation;  // as paint() does
+                           VideoFrameHistory history{turned(frame.bgr, upright), turned(previous_bgr, upright), {}};
+                           if (index > 0) history.previous_painting = turned(my.saved_painting(index - 1), upright);
+                           return turned(paint(turned(bgr8_to_rgb(frame.bgr), upright), history), -upright);
                          });
 }
 
