@@ -5,6 +5,8 @@
 
 #include <filesystem>
 
+#include <nlohmann/json.hpp>
+
 #include "models/fast_style.hpp"
 #include "atelier/image.hpp"
 #include "atelier/safetensors.hpp"
@@ -158,6 +160,22 @@ TEST_F(CliVideoTest, GatysFollowsTheMotionAndFlickersLess) {
   // Measured: 0.32 per frame, 0.006 held; the held frames keep 3x the clip's own texture (0.040 against 0.013).
   const FlickerMeasure clip = measure_flicker(clip_, clip_);
   EXPECT_GT(b.texture, 2 * clip.texture) << "the strokes stay";
+
+  // The style measure beside it: holding the frames does not take them away from the painting (VGG Gram
+  // matrices; measured 0.62 per frame, 0.17 held: the tiny network's per-frame noise is far from it too).
+  const auto style_distance = [&](const std::string& video) {
+    const CliResult metrics = testing::run_atelier(
+        scratch_, "video-metrics " + clip_ + " " + video + " --style " + style + " --weights " + vgg + " --json");
+    EXPECT_EQ(metrics.code, 0) << metrics.err;
+    return nlohmann::json::parse(metrics.out).at("style_distance").get<double>();
+  };
+  const double alone_style = style_distance(alone), held_style = style_distance(following);
+  EXPECT_GT(alone_style, 0.0);
+  EXPECT_LT(held_style, 1.1 * alone_style);
+  const CliResult no_painting = testing::run_atelier(
+      scratch_, "video-metrics " + clip_ + " " + following + " --style " + scratch_.file("none.png") + " --weights " + vgg);
+  EXPECT_EQ(no_painting.code, 1);
+  EXPECT_EQ(lines_of(no_painting.err).size(), 1u) << no_painting.err;
 
   const CliResult sharded = testing::run_atelier(scratch_, "stylize-video " + clip_ + " -o " + scratch_.file("s.mp4") +
                                                                " --method gatys -s " + style + " --weights " + vgg +

@@ -6,6 +6,8 @@
 #include <opencv2/imgproc.hpp>
 
 #include "atelier/error.hpp"
+#include "atelier/painters.hpp"
+#include "test_support.hpp"
 #include "losses/losses.hpp"
 #include "stylize/gatys.hpp"
 #include "stylize/gatys_tiles.hpp"
@@ -176,6 +178,24 @@ TEST_F(GatysTiles, MemoryBudgetChoosesTilesOnlyWhenOnePassDoesNotFit) {
   EXPECT_LT(tile, 2000);
   budget.max_memory = std::int64_t{64} << 20;
   EXPECT_THROW(gatys_tile_side({8000, 6000}, budget), Error) << "not even small tiles fit 64 MB";
+}
+
+// The style measure video-metrics reports: the Gram loss Gatys minimises,
+// zero for the painting itself, larger the further a picture is from it.
+TEST(StyleDistance, IsZeroForThePaintingAndGrowsAwayFromIt) {
+  testing::ScratchDir scratch;
+  const std::string weights = scratch.file("tiny_vgg.safetensors");
+  testing::write_tiny_vgg_file(weights, "vgg19", 5, {});
+  const GatysPainter network({weights});
+  const cv::Mat painting = noise({96, 64}, {1.0f, 0.4f, 0.2f}, 3);
+  cv::Mat half_way;
+  cv::addWeighted(painting, 0.5, smooth_content({96, 64}), 0.5, 0, half_way);
+  const double itself = network.style_distance(painting, painting, 64);
+  const double near = network.style_distance(half_way, painting, 64);
+  const double far = network.style_distance(smooth_content({96, 64}), painting, 64);
+  EXPECT_LT(itself, 1e-10);
+  EXPECT_GT(near, 0.0);
+  EXPECT_GT(far, near);
 }
 
 }  // namespace

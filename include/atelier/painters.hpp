@@ -52,6 +52,12 @@ class GatysPainter {
   GatysResult paint(const cv::Mat& content, const std::vector<cv::Mat>& styles, const GatysOptions& options,
                     const GatysCallbacks& callbacks = {}) const;
 
+  // How far `picture` is from `style` in style (both CV_32FC3 RGB [0,1],
+  // each fitted to `side` px on its longest side): the mean over the default
+  // style layers of the Gram matrices' relative squared error, the loss
+  // Gatys minimises. A measure for results of any method (video-metrics).
+  double style_distance(const cv::Mat& picture, const cv::Mat& style, int side = 256) const;
+
   const VggFeatures& network() const { return *network_; }
 
  private:

@@ -1,9 +1,14 @@
 #include "atelier/painters.hpp"
 
+#include <algorithm>
+#include <cmath>
 #include <optional>
 
 #include "models/fast_style.hpp"
 #include "stylize/gatys.hpp"
+#include "stylize/gatys_tiles.hpp"
+#include "losses/losses.hpp"
+#include "atelier/image.hpp"
 #include "models/vgg.hpp"
 
 namespace atelier {
@@ -28,6 +33,19 @@ GatysOptions GatysPainter::with_default_layers(GatysOptions options) const {
 GatysResult GatysPainter::paint(const cv::Mat& content, const std::vector<cv::Mat>& styles,
                                 const GatysOptions& options, const GatysCallbacks& callbacks) const {
   return stylize_gatys(*network_, content, styles, with_default_layers(options), callbacks);
+}
+
+double GatysPainter::style_distance(const cv::Mat& picture, const cv::Mat& style, int side) const {
+  const auto fitted = [&](const cv::Mat& rgb) {
+    const double scale = double(side) / std::max(rgb.cols, rgb.rows);
+    return resize_plane(rgb, {std::max(1, int(std::lround(rgb.cols * scale))), std::max(1, int(std::lround(rgb.rows * scale)))});
+  };
+  const std::vector<std::string> layers = default_style_layers(*network_);
+  const auto a = gram_matrices_in_tiles(*network_, fitted(picture), layers, 0);
+  const auto b = gram_matrices_in_tiles(*network_, fitted(style), layers, 0);
+  double sum = 0;
+  for (const auto& layer : layers) sum += style_loss(a.at(layer), b.at(layer)).item<double>();
+  return sum / layers.size();
 }
 
 FastStylePainter::FastStylePainter(const std::string& weights_path, const std::string& device)
