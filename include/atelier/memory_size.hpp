@@ -18,6 +18,12 @@ int64_t default_memory_budget();
 // Throws atelier::Error on anything else or on zero.
 int64_t parse_memory_size(const std::string& text);
 
+// Gives memory that was freed back to the system (glibc keeps freed blocks of
+// its heap for reuse): between the tiles of a large picture, whose working
+// sets differ in shape, so that the next one does not add to what the last
+// one left. A no-op where the C library has no such call.
+void return_free_memory();
+
 // "3.2 GiB", "512 MiB".
 std::string format_memory_size(int64_t bytes);
 

@@ -8,6 +8,7 @@
 
 #include "atelier/error.hpp"
 #include "atelier/image.hpp"
+#include "atelier/memory_size.hpp"
 #include "losses/losses.hpp"
 #include "stylize/gatys_tiles.hpp"
 #include "torch/tensor_image.hpp"
@@ -491,6 +492,7 @@ torch::Tensor optimise_in_tiles(const VggFeatures& network, const cv::Mat& conte
   ScaleRunner runner{options, within, result};
   const auto whole = [&] { return tensor_to_image(picture); };
   for (int t = first; t < progress.tiles; ++t) {
+    return_free_memory();  // what the tile before left: the next working set has another shape
     const GatysTile& part = tiles[t];
     const GatysObjective objective(network, image_to_tensor(content(part.outer), network.device()), targets, options,
                                    GatysWindow{content.size(), part.outer});
