@@ -110,9 +110,10 @@ class ScaleRunner {
   // Optimises from `start` for the iterations left after progress.iteration,
   // with the optimiser's state from `resumed` when it holds one. Returns the
   // final image (the last finite one when the run stopped).
-  // `steps` >= 0 runs that many instead (a tile of a scale in tiles).
+  // `steps` >= 0 runs that many instead, and the gradient is scaled by
+  // `gradient_scale` (a tile of a scale in tiles: its share of the picture).
   torch::Tensor optimise(const GatysObjective& objective, const torch::Tensor& start, GatysProgress progress,
-                         const GatysCheckpoint* resumed = nullptr, int steps = -1) {
+                         const GatysCheckpoint* resumed = nullptr, int steps = -1, double gradient_scale = 1.0) {
     const int remaining = steps >= 0 ? steps : options_.iterations - progress.iteration;
     auto image = start.detach().clone();
     if (resumed && resumed->optimizer_tensors.count("parameter") &&
@@ -134,11 +135,12 @@ class ScaleRunner {
       ++progress.iteration;
       const double total = terms.total.item<double>();
       if (!std::isfinite(total)) throw NonFiniteLoss{progress.iteration};
-      terms.total.backward();
+      const torch::Tensor minimised = gradient_scale == 1.0 ? terms.total : terms.total * gradient_scale;
+      minimised.backward();
       last_good = image.detach().clamp(0, 1);
       record(progress, terms, total);
       report(progress, last_good);
-      return terms.total;
+      return minimised;
     };
 
     // One optimiser step is one iteration (one loss evaluation, for L-BFGS
@@ -501,7 +503,11 @@ torch::Tensor optimise_in_tiles(const VggFeatures& network, const cv::Mat& conte
     const auto own = picture.index({torch::indexing::Slice(), torch::indexing::Slice(),
                                     torch::indexing::Slice(part.outer.y, part.outer.br().y),
                                     torch::indexing::Slice(part.outer.x, part.outer.br().x)});
-    const torch::Tensor optimised = runner.optimise(objective, own, progress, nullptr, per_tile);
+    // A tile's losses are means over the tile, so per pixel its gradient is (picture / tile) times the whole
+    // picture's; L-BFGS's first step follows the gradient's size: scaled to the picture's, tiles take the step
+    // one pass would, and neighbours do not drift apart before the blend.
+    const double share = double(part.outer.area()) / double(content.size().area());
+    const torch::Tensor optimised = runner.optimise(objective, own, progress, nullptr, per_tile, share);
     progress.iteration = (t + 1) * per_tile;
     if (result.stopped) {  // the unfinished tile is dropped: the checkpoint is at its start
       progress.iteration = t * per_tile;
