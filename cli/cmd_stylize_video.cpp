@@ -231,10 +231,7 @@ SequentialFramePainter gatys_frame_painter(const VideoArgs& args, Progress& prog
   const auto masks = plan ? frame_mask_weights(args, *plan, progress) : nullptr;
   return [=](const cv::Mat& rgb, const VideoFrameHistory& history) {
     GatysOptions frame = options;
-    const double scale = args.size > 0 ? double(args.size) / std::max(rgb.cols, rgb.rows) : 1.0;
-    const cv::Mat content = scale == 1.0 ? rgb
-                                         : resize_plane(rgb, {std::max(1, int(std::lround(rgb.cols * scale))),
-                                                              std::max(1, int(std::lround(rgb.rows * scale)))});
+    const cv::Mat content = args.size > 0 ? resize_longest_side(Image{rgb, {}}, args.size).rgb : rgb;
     if (masks) frame.style_masks = masks(content.size());  // guided Gram matrices
     follow_previous_painting(frame, *flow, history, args.temporal_weight);
     const GatysResult result = painter.paint(content, styles, frame);

@@ -1,7 +1,5 @@
 #include "atelier/painters.hpp"
 
-#include <algorithm>
-#include <cmath>
 #include <optional>
 
 #include "models/fast_style.hpp"
@@ -36,10 +34,7 @@ GatysResult GatysPainter::paint(const cv::Mat& content, const std::vector<cv::Ma
 }
 
 double GatysPainter::style_distance(const cv::Mat& picture, const cv::Mat& style, int side) const {
-  const auto fitted = [&](const cv::Mat& rgb) {
-    const double scale = double(side) / std::max(rgb.cols, rgb.rows);
-    return resize_plane(rgb, {std::max(1, int(std::lround(rgb.cols * scale))), std::max(1, int(std::lround(rgb.rows * scale)))});
-  };
+  const auto fitted = [&](const cv::Mat& rgb) { return resize_longest_side(Image{rgb, {}}, side).rgb; };
   const std::vector<std::string> layers = default_style_layers(*network_);
   const auto a = gram_matrices_in_tiles(*network_, fitted(picture), layers, 0);
   const auto b = gram_matrices_in_tiles(*network_, fitted(style), layers, 0);

@@ -154,9 +154,10 @@ struct VideoPainting::Impl {
   }
 
   // The first stage: `paint(index, frame, previous frame)` for each frame of
-  // `shard` not yet in the folder.
+  // `shard` not yet in the folder; the previous frame is kept only
+  // `with_history` (painters that follow the motion), else it is empty.
   VideoPaintingResult paint_frames(const Shard& shard, const std::function<void(long long)>& on_frame,
-                                   const std::function<bool()>& stop,
+                                   const std::function<bool()>& stop, bool with_history,
                                    const std::function<cv::Mat(long long, const VideoFrame&, const cv::Mat&)>& paint);
 
   cv::Mat saved_painting(long long index) const {
@@ -235,7 +236,7 @@ VideoPaintingResult VideoPainting::paint(const VideoFramePainter& paint, const S
   // Painters see the frames as a player shows them (a phone's portrait clip upright), so that strokes and a mask
   // fall the way the viewer sees them; the paintings are turned back to the stored frames.
   const int upright = impl_->info.rotation;
-  return impl_->paint_frames(shard, on_frame, stop, [&](long long, const VideoFrame& frame, const cv::Mat&) {
+  return impl_->paint_frames(shard, on_frame, stop, false, [&](long long, const VideoFrame& frame, const cv::Mat&) {
     return turned(paint(turned(bgr8_to_rgb(frame.bgr), upright)), -upright);
   });
 }
@@ -244,7 +245,7 @@ VideoPaintingResult VideoPainting::paint_in_order(const SequentialFramePainter& 
                                                   const std::function<void(long long)>& on_frame,
                                                   const std::function<bool()>& stop) {
   Impl& my = *impl_;
-  return my.paint_frames(Shard{}, on_frame, stop,
+  return my.paint_frames(Shard{}, on_frame, stop, true,
                          [&](long long index, const VideoFrame& frame, const cv::Mat& previous_bgr) {
                            const int upright = my.info.rotation;  // as paint() does
                            VideoFrameHistory history{turned(frame.bgr, upright), turned(previous_bgr, upright), {}};
@@ -255,7 +256,7 @@ VideoPaintingResult VideoPainting::paint_in_order(const SequentialFramePainter& 
 
 VideoPaintingResult VideoPainting::Impl::paint_frames(
     const Shard& shard, const std::function<void(long long)>& on_frame, const std::function<bool()>& stop,
-    const std::function<cv::Mat(long long, const VideoFrame&, const cv::Mat&)>& paint) {
+    bool with_history, const std::function<cv::Mat(long long, const VideoFrame&, const cv::Mat&)>& paint) {
   Impl& my = *this;
   fs::create_directories(my.folder);
   check_same_settings(my.folder, my.options.painting_settings);  // another shard may have begun since
@@ -268,7 +269,7 @@ VideoPaintingResult VideoPainting::Impl::paint_frames(
     const bool done = my.each_frame(*source, result, [&](long long index, const VideoFrame& frame) {
       const std::string path = painting_path(my.folder, index);
       const cv::Mat before = previous_bgr;
-      previous_bgr = frame.bgr.clone();
+      if (with_history) previous_bgr = frame.bgr.clone();
       if (!shard.owns(index) || fs::exists(path)) return true;
       if (stop && stop()) return false;
       save_image(Image{paint(index, frame, before), {}}, path);  // atomic: a painting is whole or absent
