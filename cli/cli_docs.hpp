@@ -29,6 +29,10 @@ std::vector<std::string> listed_choices(const CLI::Option& option);
 // for every visible command, nested ones included.
 std::vector<std::pair<std::string, std::string>> man_pages(const CLI::App& root, const std::string& version);
 
+// {file name, text}: atelier.help and atelier-<command>.help, each what
+// `atelier <command> --help` prints, all from one process (the docs check).
+std::vector<std::pair<std::string, std::string>> help_texts(const CLI::App& root);
+
 // A bash completion script (`complete -F _atelier atelier`): subcommands,
 // each command's flags, listed values, file names for the rest.
 std::string bash_completion(const CLI::App& root);

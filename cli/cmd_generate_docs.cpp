@@ -17,12 +17,12 @@ namespace atelier::cli {
 namespace {
 
 struct DocsArgs {
-  std::string man_dir, completion;
+  std::string man_dir, completion, help_dir;
   OutputFlags flags;
 };
 
 int run_generate_docs(const CLI::App& root, const DocsArgs& args) {
-  if (args.man_dir.empty() && args.completion.empty())
+  if (args.man_dir.empty() && args.completion.empty() && args.help_dir.empty())
     throw Error("generate-docs: give --man-dir, --bash-completion or both");
   nlohmann::json written = nlohmann::json::array();
   if (!args.man_dir.empty()) {
@@ -30,6 +30,13 @@ int run_generate_docs(const CLI::App& root, const DocsArgs& args) {
     for (const auto& [name, text] : man_pages(root, version())) {
       write_file_atomically(args.man_dir + "/" + name, text);
       written.push_back(args.man_dir + "/" + name);
+    }
+  }
+  if (!args.help_dir.empty()) {
+    std::filesystem::create_directories(args.help_dir);
+    for (const auto& [name, text] : help_texts(root)) {
+      write_file_atomically(args.help_dir + "/" + name, text);
+      written.push_back(args.help_dir + "/" + name);
     }
   }
   if (!args.completion.empty()) {
@@ -53,6 +60,9 @@ Runner add_generate_docs_command(CLI::App& app) {
   auto* cmd = app.add_subcommand("generate-docs", "Write the man pages and bash completion from the flags")->group("");
   cmd->add_option("--man-dir", args->man_dir, "Folder for atelier.1 and atelier-<command>.1");
   cmd->add_option("--bash-completion", args->completion, "File for the bash completion script");
+  // Every command's --help in one process: the docs check would otherwise
+  // start the binary (and libtorch) once per command.
+  cmd->add_option("--help-dir", args->help_dir, "Folder for each command's --help text (atelier-<command>.help)");
   add_output_flags(cmd, &args->flags, "The files written, as one JSON object", "Only errors");
   return [&app, args] { return run_generate_docs(app, *args); };
 }

@@ -114,7 +114,25 @@ void add_pages(const CLI::App& command, const CommandPath& path, const CommandPa
   }
 }
 
+void add_help(const CLI::App& command, const CommandPath& path, std::vector<std::pair<std::string, std::string>>& texts) {
+  // The formatter, as --help uses it: App::help() would follow the command
+  // being run (generate-docs) instead.
+  texts.emplace_back(page_name(path) + ".help",
+                     command.get_formatter()->make_help(&command, join_words(path, " "), CLI::AppFormatMode::Normal));
+  for (const auto* sub : visible_subcommands(command)) {
+    CommandPath sub_path = path;
+    sub_path.push_back(sub->get_name());
+    add_help(*sub, sub_path, texts);
+  }
+}
+
 }  // namespace
+
+std::vector<std::pair<std::string, std::string>> help_texts(const CLI::App& root) {
+  std::vector<std::pair<std::string, std::string>> texts;
+  add_help(root, {"atelier"}, texts);
+  return texts;
+}
 
 std::vector<std::pair<std::string, std::string>> man_pages(const CLI::App& root, const std::string& version) {
   std::vector<std::pair<std::string, std::string>> pages;

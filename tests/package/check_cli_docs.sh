@@ -17,6 +17,10 @@ else
   man_dir=$work/man1 completion=$work/atelier.bash
   "$atelier" generate-docs --quiet --man-dir "$man_dir" --bash-completion "$completion"
 fi
+# Every command's --help from one process (each start loads libtorch); two
+# are checked against a real --help below.
+help_dir=$work/help
+"$atelier" generate-docs --quiet --help-dir "$help_dir"
 fail() {
   echo "FAIL: $*" >&2
   exit 1
@@ -38,7 +42,7 @@ help_flags() { sed -n 's/^  \(-[^ ]*\).*/\1/p' | tr ',' '\n' | sed 's/[={].*//' 
 checked=0
 check_command() {  # check_command WORD... (atelier models list)
   local help page rendered warnings flags
-  help=$("$atelier" "${@:2}" --help)
+  help=$(< "$help_dir/$(IFS=-; echo "$*").help")
   page=$man_dir/$(IFS=-; echo "$*").1
   [ -f "$page" ] || page=$page.gz
   [ -f "$page" ] || fail "no man page for '$*' ($page)"
@@ -60,6 +64,11 @@ check_command() {  # check_command WORD... (atelier models list)
   for sub in $subcommands; do check_command "$@" "$sub"; done
 }
 check_command atelier
+for command in "stylize" "models list"; do
+  # shellcheck disable=SC2086
+  [ "$("$atelier" $command --help | sed "s|^Usage: $atelier |Usage: atelier |")" = "$(< "$help_dir/atelier-${command// /-}.help")" ] ||
+    fail "generate-docs --help-dir differs from 'atelier $command --help'"
+done
 
 pages=$(find "$man_dir" -name 'atelier*.1*' | wc -l)
 [ "$pages" -eq "$checked" ] || fail "$pages man pages for $checked commands"
