@@ -2,7 +2,8 @@
 # The studio in headless Chromium: starts `atelier serve` and runs
 # studio.test.mjs (playwright-core) against it. Real styles and VGG weights
 # (and Magenta's networks) from ../shared when present, else tiny random ones. Screenshots go to
-# docs/screenshots/ (or $ATELIER_SCREENSHOTS).
+# the scratch folder, so a test run leaves the tree clean; refresh the docs'
+# with ATELIER_SCREENSHOTS=docs/screenshots.
 #   run_browser_test.sh ATELIER MAKE_STUDIO_FIXTURES
 set -euo pipefail
 atelier=$1 fixtures=$2
@@ -45,7 +46,7 @@ grep -q -E 'amx_bf16|avx512_bf16' /proc/cpuinfo && precision=bf16
 
 start_studio "$atelier" --models-dir "$models" --precision $precision
 
-screenshots=${ATELIER_SCREENSHOTS:-$repo/docs/screenshots}
+screenshots=${ATELIER_SCREENSHOTS:-$work/screenshots}
 status=0
 CHROMIUM=$chromium node "$here/studio.test.mjs" --url "$url" --photo "$photo" --painting "$painting" \
   --screenshots "$screenshots" || status=$?
