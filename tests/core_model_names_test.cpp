@@ -20,7 +20,7 @@ namespace {
 const std::string kPytorchExamplesKey = "conv1.conv2d.weight";
 const std::string kEngstromKey = "conv1.norm.scale";
 
-void write_weights(const std::string& path, const std::string& key, const std::map<std::string, std::string>& metadata = {}) {
+void write_keyed_weights(const std::string& path, const std::string& key, const std::map<std::string, std::string>& metadata = {}) {
   fs::create_directories(fs::path(path).parent_path());
   write_safetensors(path, {{key, {DType::F32, {1}, {0.5f}}}}, metadata);
 }
@@ -61,12 +61,12 @@ TEST(ModelNames, FileNamesBecomeTitles) {
 TEST(ModelNames, SamePaintingIsToldApartByFamilyAndMetadataWins) {
   testing::ScratchDir scratch;
   const std::string dir = scratch.file("models");
-  write_weights(dir + "/fast-style/engstrom/udnie.safetensors", kEngstromKey);
-  write_weights(dir + "/fast-style/pytorch-examples/udnie.safetensors", kPytorchExamplesKey);
-  write_weights(dir + "/fast-style/engstrom/la_muse.safetensors", kEngstromKey);
-  write_weights(dir + "/kiss-v3.safetensors", kPytorchExamplesKey,
+  write_keyed_weights(dir + "/fast-style/engstrom/udnie.safetensors", kEngstromKey);
+  write_keyed_weights(dir + "/fast-style/pytorch-examples/udnie.safetensors", kPytorchExamplesKey);
+  write_keyed_weights(dir + "/fast-style/engstrom/la_muse.safetensors", kEngstromKey);
+  write_keyed_weights(dir + "/kiss-v3.safetensors", kPytorchExamplesKey,
                 {{kTitleKey, "The Kiss"}, {kArtistKey, "Gustav Klimt"}, {kFamilyKey, "atelier"}, {"style", "kiss"}});
-  write_weights(dir + "/wave.safetensors", kEngstromKey, {{"style", "great_wave"}});
+  write_keyed_weights(dir + "/wave.safetensors", kEngstromKey, {{"style", "great_wave"}});
   const auto models = listed(dir);
   EXPECT_EQ(models.at("fast-style/engstrom/udnie").display_name, "Udnie \u2014 fast, Engstrom");
   EXPECT_EQ(models.at("fast-style/pytorch-examples/udnie").display_name, "Udnie \u2014 fast, pytorch-examples");
@@ -82,9 +82,9 @@ TEST(ModelNames, SamePaintingIsToldApartByFamilyAndMetadataWins) {
 TEST(ModelNames, CopiesOfOneFamilysStyleStayDistinctWithoutSlashes) {
   testing::ScratchDir scratch;
   const std::string dir = scratch.file("models");
-  write_weights(dir + "/mine/candy.safetensors", kPytorchExamplesKey);
-  write_weights(dir + "/theirs/candy.safetensors", kPytorchExamplesKey);
-  write_weights(dir + "/slash.safetensors", kPytorchExamplesKey, {{kTitleKey, "AC/DC"}});
+  write_keyed_weights(dir + "/mine/candy.safetensors", kPytorchExamplesKey);
+  write_keyed_weights(dir + "/theirs/candy.safetensors", kPytorchExamplesKey);
+  write_keyed_weights(dir + "/slash.safetensors", kPytorchExamplesKey, {{kTitleKey, "AC/DC"}});
   const auto models = listed(dir);
   const std::string mine = models.at("mine/candy").display_name, theirs = models.at("theirs/candy").display_name;
   EXPECT_NE(mine, theirs);

@@ -10,7 +10,7 @@
 namespace atelier::studio {
 namespace {
 
-int refusal_status(const std::function<void()>& run) {
+int parse_refusal_status(const std::function<void()>& run) {
   try {
     run();
   } catch (const Refusal& refusal) {
@@ -26,9 +26,9 @@ TEST(RequestTarget, DecodesThePathAndTheQuery) {
   EXPECT_EQ(target.query.find("q")->second, "a b&c");
   EXPECT_EQ(target.query.count("flag"), 1u);
   EXPECT_EQ(parse_target("/a+b").path, "/a+b") << "'+' is a space only in a query";
-  EXPECT_EQ(refusal_status([] { parse_target("http://elsewhere/"); }), 400);
-  EXPECT_EQ(refusal_status([] { parse_target("/x%2"); }), 400);
-  EXPECT_EQ(refusal_status([] { parse_target("/x%00y"); }), 400);
+  EXPECT_EQ(parse_refusal_status([] { parse_target("http://elsewhere/"); }), 400);
+  EXPECT_EQ(parse_refusal_status([] { parse_target("/x%2"); }), 400);
+  EXPECT_EQ(parse_refusal_status([] { parse_target("/x%00y"); }), 400);
 }
 
 TEST(Multipart, ReadsNamesFilenamesTypesAndBinaryContent) {
@@ -48,14 +48,14 @@ TEST(Multipart, ReadsNamesFilenamesTypesAndBinaryContent) {
 
 TEST(Multipart, RefusesWhatIsNotAWholeFormWith400) {
   const std::string type = "multipart/form-data; boundary=b";
-  EXPECT_EQ(refusal_status([&] { parse_multipart("--b--", "application/json"); }), 400);
-  EXPECT_EQ(refusal_status([&] { parse_multipart("--b--", "multipart/form-data"); }), 400);
-  EXPECT_EQ(refusal_status([&] { parse_multipart("no boundary here", type); }), 400);
-  EXPECT_EQ(refusal_status([&] { parse_multipart("--b\r\nContent-Disposition: form-data; name=x\r\n\r\ncut", type); }), 400);
-  EXPECT_EQ(refusal_status([&] { parse_multipart("--b\r\nContent-Type: a\r\n\r\nx\r\n--b--", type); }), 400);
+  EXPECT_EQ(parse_refusal_status([&] { parse_multipart("--b--", "application/json"); }), 400);
+  EXPECT_EQ(parse_refusal_status([&] { parse_multipart("--b--", "multipart/form-data"); }), 400);
+  EXPECT_EQ(parse_refusal_status([&] { parse_multipart("no boundary here", type); }), 400);
+  EXPECT_EQ(parse_refusal_status([&] { parse_multipart("--b\r\nContent-Disposition: form-data; name=x\r\n\r\ncut", type); }), 400);
+  EXPECT_EQ(parse_refusal_status([&] { parse_multipart("--b\r\nContent-Type: a\r\n\r\nx\r\n--b--", type); }), 400);
   std::string many;
   for (int i = 0; i < 65; ++i) many += "--b\r\nContent-Disposition: form-data; name=p\r\n\r\nx\r\n";
-  EXPECT_EQ(refusal_status([&] { parse_multipart(many + "--b--", type); }), 400);
+  EXPECT_EQ(parse_refusal_status([&] { parse_multipart(many + "--b--", type); }), 400);
 }
 
 TEST(Multipart, AHostileHeaderTakesLinearTime) {

@@ -12,7 +12,7 @@
 namespace atelier::onnx_export {
 namespace {
 
-const std::string kImage = "image", kFeatures = "features";
+const std::string kFeatures = "features";
 const char* const kAdainFormula =
     "target = alpha * ((c - mean(c)) / std(c) * std(s) + mean(s)) + (1 - alpha) * c, per channel over H and W, "
     "std = sqrt(unbiased variance + 1e-5); c, s the encoder's features of the photo and the style picture";

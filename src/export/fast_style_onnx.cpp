@@ -4,8 +4,6 @@
 namespace atelier::onnx_export {
 namespace {
 
-const std::string kImage = "image", kStylized = "stylized";
-
 // The networks pad to an output a few pixels larger when H or W is not a
 // multiple of 4; Atelier crops to the input, so does the graph, then clamps
 // to 0..255 into the graph's output.

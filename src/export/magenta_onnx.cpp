@@ -10,8 +10,7 @@ namespace {
 constexpr std::int64_t kStyleSize = 100;
 // Eps of every conditional instance norm: 1e-5 as the fp16 graph stores it.
 constexpr float kNormEps = 1.0013580322265625e-05f;
-const std::string kStyleImage = "style_image", kStyleVector = "style_vector", kImage = "image",
-                  kStylized = "stylized";
+const std::string kStyleImage = "style_image", kStyleVector = "style_vector";
 
 struct Block {
   std::int64_t in, hidden, out, stride;

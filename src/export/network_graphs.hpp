@@ -12,6 +12,9 @@
 
 namespace atelier::onnx_export {
 
+// The tensor names every picture-to-picture graph reads and writes.
+inline const std::string kImage = "image", kStylized = "stylized";
+
 struct GraphInterface {
   std::string kind;          // "fast-style", "magenta-style-predictor", "magenta-style-transfer", "adain-encoder", "adain-decoder"
   std::string architecture;  // "pytorch-examples", "engstrom", "magenta-arbitrary-v1-256", "vgg-normalised", "adain-decoder"

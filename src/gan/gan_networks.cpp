@@ -4,6 +4,7 @@
 #include "atelier/error.hpp"
 #include "gan/gan.hpp"
 #include "train/training.hpp"
+#include "util/text.hpp"
 
 namespace atelier {
 namespace {
@@ -44,10 +45,6 @@ void add_layer(NamedTensors& weights, const std::string& name, std::vector<int64
 void add_batch_norm(NamedTensors& weights, const std::string& name, int64_t channels) {
   weights[name + ".weight"] = torch::ones({channels});
   weights[name + ".bias"] = torch::zeros({channels});
-}
-
-bool ends_with(const std::string& text, const std::string& suffix) {
-  return text.size() >= suffix.size() && text.compare(text.size() - suffix.size(), suffix.size(), suffix) == 0;
 }
 
 // Normalises with batch statistics (recording them when asked) or stored ones.

@@ -16,6 +16,7 @@
 #include "atelier/model_tools.hpp"
 #include "atelier/safetensors.hpp"
 #include "weights/tflite_reader.hpp"
+#include "util/text.hpp"
 
 namespace atelier {
 
@@ -90,11 +91,6 @@ std::map<std::string, Shape> transfer_shapes() {
     }
   }
   return shapes;
-}
-
-bool starts_with(const std::string& text, const std::string& prefix) { return text.rfind(prefix, 0) == 0; }
-bool ends_with(const std::string& text, const std::string& suffix) {
-  return text.size() >= suffix.size() && text.compare(text.size() - suffix.size(), suffix.size(), suffix) == 0;
 }
 
 // "weight" or "bias" from the last part of a TFLite name, "" for anything else.

@@ -10,6 +10,7 @@
 #include "atelier/error.hpp"
 #include "atelier/model_names.hpp"
 #include "atelier/safetensors.hpp"
+#include "util/text.hpp"
 
 namespace fs = std::filesystem;
 
@@ -18,10 +19,6 @@ namespace atelier {
 namespace {
 
 constexpr const char* kExtension = ".safetensors";
-
-bool ends_with(const std::string& text, const std::string& suffix) {
-  return text.size() >= suffix.size() && text.compare(text.size() - suffix.size(), suffix.size(), suffix) == 0;
-}
 
 std::string env_or_empty(const char* name) {
   const char* value = std::getenv(name);
