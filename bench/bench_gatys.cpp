@@ -49,6 +49,7 @@ struct Args {
   int iterations = 20;
   int threads = 0;  // 0: all hardware threads
   std::string precision = "fp32";
+  std::string layout = "channels-last";  // the library's default on the CPU; nchw to see what it is worth
   bool json = false;
   int one_size = 0;  // internal: measure this size only, print one JSON line
 };
@@ -56,7 +57,8 @@ struct Args {
 // Runs one size in this process and returns its measurements.
 nlohmann::json measure(const Args& args, int size) {
   atelier::configure_runtime(args.threads);
-  const auto network = atelier::VggFeatures::load(args.weights, std::nullopt, atelier::Pooling::Max);
+  auto network = atelier::VggFeatures::load(args.weights, std::nullopt, atelier::Pooling::Max);
+  network.set_channels_last(args.layout == "channels-last");
   const auto load = [&](const std::string& relative) {
     return atelier::resize_longest_side(atelier::load_image(kSharedDir + "/" + relative), size).rgb;
   };
@@ -80,6 +82,7 @@ nlohmann::json measure(const Args& args, int size) {
   const double timed = std::chrono::duration<double>(ends.back() - ends[1]).count();
   return {{"implementation", "atelier"},
           {"precision", args.precision},
+          {"layout", args.layout},
           {"size", size},
           {"width", content.cols},
           {"height", content.rows},
@@ -96,7 +99,7 @@ nlohmann::json measure(const Args& args, int size) {
 nlohmann::json measure_in_child(const Args& args, int size) {
   return atelier::bench::run_self({"--one-size", std::to_string(size), "--weights", args.weights, "--iterations",
                                    std::to_string(args.iterations), "--threads", std::to_string(args.threads),
-                                   "--precision", args.precision});
+                                   "--precision", args.precision, "--layout", args.layout});
 }
 
 void print_table(const std::vector<nlohmann::json>& rows, const Args& args) {
@@ -122,6 +125,8 @@ int main(int argc, char** argv) {
       ->check(CLI::Range(3, 1000000));
   app.add_option("--threads", args.threads, "torch threads (0: all hardware threads)");
   app.add_option("--precision", args.precision, "fp32 or bf16")->check(CLI::IsMember({"fp32", "bf16"}));
+  app.add_option("--layout", args.layout, "channels-last (the default on the CPU) or nchw")
+      ->check(CLI::IsMember({"channels-last", "nchw"}));
   app.add_flag("--json", args.json, "one JSON object per size and line");
   app.add_option("--one-size", args.one_size)->group("");  // internal, used by the child processes
   CLI11_PARSE(app, argc, argv);

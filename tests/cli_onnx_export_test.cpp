@@ -432,7 +432,9 @@ TEST_F(CliOnnxExportTest, AdainNetworksMatchAtelierInOnnxRuntime) {
 
   // Each decoder on its encoder's features (what it was calibrated on).
   for (const auto& [pair, level] : {std::pair{files, std::string("relu4_1")}, std::pair{relu3_1, std::string("relu3_1")}}) {
-    const torch::Tensor target = load_adain_encoder(pair.encoder)->extract(image_to_tensor(picture), {level}).at(level);
+    // contiguous(): the CPU's VGG gives channels-last features; ONNX reads NCHW.
+    const torch::Tensor target =
+        load_adain_encoder(pair.encoder)->extract(image_to_tensor(picture), {level}).at(level).contiguous();
     const cv::Mat ours = tensor_to_image(load_adain_decoder(pair.decoder)->forward(target));
     const std::vector<float> values(target.data_ptr<float>(), target.data_ptr<float>() + target.numel());
     const std::vector<int> dims(target.sizes().begin(), target.sizes().end());

@@ -16,8 +16,14 @@ torch::Tensor relative_squared_error(const torch::Tensor& value, const torch::Te
 torch::Tensor gram_matrix(const torch::Tensor& features) {
   const auto n = features.size(0), c = features.size(1);
   const auto hw = features.size(2) * features.size(3);
+  const double scale = 1.0 / static_cast<double>(c * hw);
+  if (!features.is_contiguous() && features.is_contiguous(torch::MemoryFormat::ChannelsLast)) {
+    // Channels-last (the CPU's VGG): [N,HW,C] is a view; no NCHW copy.
+    auto flat = features.permute({0, 2, 3, 1}).reshape({n, hw, c});
+    return torch::bmm(flat.transpose(1, 2), flat) * scale;
+  }
   auto flat = features.reshape({n, c, hw});
-  return torch::bmm(flat, flat.transpose(1, 2)) / static_cast<double>(c * hw);
+  return torch::bmm(flat, flat.transpose(1, 2)) * scale;
 }
 
 torch::Tensor content_loss(const torch::Tensor& features, const torch::Tensor& target) {

@@ -81,6 +81,13 @@ VggFeatures::VggFeatures(const std::string& architecture, const std::map<std::st
   }
   // Pools carry no weights, so a file ending with a whole block keeps its pool.
   if (usable_layers_ == 0) throw Error("weights hold no VGG convolution (features.0.weight missing)");
+  set_channels_last(device.is_cpu());
+}
+
+void VggFeatures::set_channels_last(bool channels_last) {
+  channels_last_ = channels_last;
+  const auto format = channels_last ? torch::MemoryFormat::ChannelsLast : torch::MemoryFormat::Contiguous;
+  for (auto& [index, conv] : convs_) conv.first = conv.first.contiguous(format);
 }
 
 VggFeatures VggFeatures::load(const std::string& path, std::optional<Preprocess> preprocess_override,
@@ -158,6 +165,7 @@ std::map<std::string, torch::Tensor> VggFeatures::extract(const torch::Tensor& r
   }
   std::map<std::string, torch::Tensor> wanted;
   auto x = preprocess_image(rgb01);
+  if (channels_last_) x = x.contiguous(torch::MemoryFormat::ChannelsLast);
   for (size_t i = 0; i <= deepest && !layer_names.empty(); ++i) {
     const Layer& layer = all_layers_[i];
     switch (layer.kind) {

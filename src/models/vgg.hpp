@@ -60,6 +60,12 @@ class VggFeatures : public FeatureNetwork {
   std::map<std::string, torch::Tensor> extract(const torch::Tensor& rgb01,
                                                const std::vector<std::string>& layer_names) const override;
 
+  // Channels-last (on by default on the CPU): convolutions run in the layout
+  // oneDNN computes in, with nothing converted back between layers; the
+  // features come out channels-last (gram_matrix reads them as they are).
+  void set_channels_last(bool channels_last);
+  bool channels_last() const { return channels_last_; }
+
   // relu2_2; relu1_2, relu2_2, relu3_3, relu4_3 (Johnson et al.)
   std::string default_content_layer() const override;
   std::vector<std::string> default_style_layers() const override;
@@ -78,6 +84,7 @@ class VggFeatures : public FeatureNetwork {
   std::vector<Layer> all_layers_;  // full architecture
   size_t usable_layers_ = 0;      // prefix of all_layers_ the weights cover
   std::map<int, std::pair<torch::Tensor, torch::Tensor>> convs_;  // features index -> (weight, bias)
+  bool channels_last_ = false;
 };
 
 // Layer sequence of a full VGG: names and torchvision "features" indices.
