@@ -9,6 +9,7 @@
 #include "losses/losses.hpp"
 #include "torch/tensor_image.hpp"
 #include "atelier/gatys_checkpoint.hpp"
+#include "atelier/painters.hpp"
 #include "test_support.hpp"
 #include "tiny_vgg.hpp"
 
@@ -157,6 +158,55 @@ TEST_F(GatysTest, MultiScaleRunsCoarseThenFine) {
   EXPECT_EQ(sizes[1], std::make_pair(40, 30));
   EXPECT_EQ(result.rgb.cols, 40);
   EXPECT_EQ(result.rgb.rows, 30);
+}
+
+TEST_F(GatysTest, CoarseScalesRunTheirOwnIterationCount) {
+  GatysOptions options = base_options();
+  options.scales = {16, 24, 40};
+  options.iterations = 6;
+  options.coarse_iterations = 2;
+  std::vector<std::pair<int, int>> steps;  // (scale, iteration)
+  GatysCallbacks callbacks;
+  callbacks.on_progress = [&](const GatysProgress& step) {
+    steps.emplace_back(step.scale_index, step.iteration);
+    EXPECT_EQ(step.iterations, step.scale_index < 2 ? 2 : 6);
+  };
+  stylize_gatys(network_, content_, {red_}, options, callbacks);
+  const std::vector<std::pair<int, int>> expected = {{0, 1}, {0, 2}, {1, 1}, {1, 2}, {2, 1}, {2, 2},
+                                                     {2, 3}, {2, 4}, {2, 5}, {2, 6}};
+  EXPECT_EQ(steps, expected);
+  EXPECT_EQ(gatys_iterations_at(options, 0, 3), 2);
+  EXPECT_EQ(gatys_iterations_at(options, 2, 3), 6);
+  options.coarse_iterations = 0;  // 0: every scale runs `iterations`
+  EXPECT_EQ(gatys_iterations_at(options, 0, 3), 6);
+}
+
+TEST(GatysAutoScales, FromAQuarterUpBySqrtTwo) {
+  EXPECT_EQ(gatys_auto_scales(512), (std::vector<int>{128, 181, 256, 362, 512}));
+  EXPECT_EQ(gatys_auto_scales(1024), (std::vector<int>{256, 362, 512, 724, 1024}));
+  EXPECT_EQ(gatys_auto_scales(256), (std::vector<int>{128, 181, 256}));
+  EXPECT_EQ(gatys_auto_scales(150), (std::vector<int>{128, 150}));
+  EXPECT_EQ(gatys_auto_scales(100), (std::vector<int>{100})) << "nothing coarser than 128 px";
+}
+
+// The CPU's VGG runs channels-last; its features, Gram matrices and losses
+// are those of the plain layout.
+TEST_F(GatysTest, ChannelsLastGivesThePlainLayoutsFeatures) {
+  VggFeatures plain("vgg19", testing::tiny_vgg_weights("vgg19", 5), Preprocess::Caffe, Pooling::Max);
+  plain.set_channels_last(false);
+  ASSERT_TRUE(network_.channels_last()) << "on by default on the CPU";
+  const auto layers = base_options().style_layers;
+  const auto image = image_to_tensor(red_);
+  const auto a = network_.extract(image, layers);
+  const auto b = plain.extract(image, layers);
+  for (const auto& layer : layers) {
+    EXPECT_TRUE(a.at(layer).is_contiguous(torch::MemoryFormat::ChannelsLast)) << layer;
+    // Another summation order (oneDNN's kernels): equal to float rounding.
+    const double scale = b.at(layer).abs().max().item<double>();
+    EXPECT_LT((a.at(layer) - b.at(layer)).abs().max().item<double>(), 1e-5 * scale) << layer;
+    const auto gram_a = gram_matrix(a.at(layer)), gram_b = gram_matrix(b.at(layer));
+    EXPECT_LT((gram_a - gram_b).abs().max().item<double>(), 1e-5 * gram_b.abs().max().item<double>()) << layer;
+  }
 }
 
 TEST_F(GatysTest, NoiseInitIsSeeded) {
