@@ -58,7 +58,13 @@ GatysOptions gatys_options(const StylizeArgs& args) {
   options.seed = args.seed;
   options.optimizer = args.optimizer == "adam" ? GatysOptions::Optimizer::Adam : GatysOptions::Optimizer::LBFGS;
   options.learning_rate = args.learning_rate;
-  options.scales = parse_number_list<int>(args.scales, "--scales", 16, kMaxSide);
+  if (args.scales == "auto") {
+    options.scales = gatys_auto_scales(gatys_output_side(options, args.size));
+    options.coarse_iterations = kGatysAutoCoarseIterations;
+  } else {
+    options.scales = parse_number_list<int>(args.scales, "--scales", 16, kMaxSide);
+  }
+  if (args.coarse_iterations >= 0) options.coarse_iterations = args.coarse_iterations;
   // Above the budget the largest scales run in tiles (docs/GATYS.md, print sizes).
   options.max_memory = args.max_memory.empty() ? default_memory_budget() : parse_memory_size(args.max_memory);
   if (args.init == "content") {
@@ -82,15 +88,16 @@ std::string describe_job(const StylizeArgs& args, const std::string& weights_pat
       {"style_layers", options.style_layers}, {"content_weight", options.content_weight},
       {"style_weight", options.style_weight}, {"tv_weight", options.tv_weight}, {"style_blend", options.style_blend},
       {"style_scale", options.style_scale}, {"init", args.init}, {"seed", args.seed}, {"optimizer", args.optimizer},
-      {"lr", options.learning_rate}, {"iterations", options.iterations}, {"max_memory", args.max_memory}, {"precision", precision_name(options.precision)}};  // as resolved: auto may differ between machines
+      {"lr", options.learning_rate}, {"iterations", options.iterations},
+      {"coarse_iterations", options.coarse_iterations}, {"max_memory", args.max_memory}, {"precision", precision_name(options.precision)}};  // as resolved: auto may differ between machines
   return job.dump();
 }
 
-std::function<void(const GatysProgress&)> progress_reporter(Progress& progress) {
-  return [&progress](const GatysProgress& step) {
+std::function<void(const GatysProgress&)> progress_reporter(Progress& progress, const GatysOptions& options) {
+  return [&progress, &options](const GatysProgress& step) {
     // A scale in tiles counts its tiles' iterations: the bar moves as for one pass.
-    const long long per_scale = step.iterations / step.tiles;
-    const long long done = step.scale_index * per_scale + step.iteration / step.tiles;
+    long long done = step.iteration / step.tiles;
+    for (int index = 0; index < step.scale_index; ++index) done += gatys_iterations_at(options, index, step.scale_count);
     std::string detail = "loss " + loss_text(step.total) + " (content " + loss_text(step.content) + ", style " +
                          loss_text(step.style) + ", tv " + loss_text(step.tv) + ")";
     if (step.tiles > 1) detail = "tile " + std::to_string(step.tile + 1) + "/" + std::to_string(step.tiles) + " " + detail;
@@ -153,7 +160,7 @@ int run_stylize(const StylizeArgs& args) {
                 {{"weights", weights_path}, {"width", content.width()}, {"height", content.height()}});
 
   GatysCallbacks callbacks;
-  callbacks.on_progress = progress_reporter(progress);
+  callbacks.on_progress = progress_reporter(progress, options);
   callbacks.snapshot_every = args.save_every;
   callbacks.on_snapshot = [&](const cv::Mat& rgb, const GatysProgress& step) {
     const std::string path = snapshot_path(args.output, step);
@@ -177,11 +184,13 @@ int run_stylize(const StylizeArgs& args) {
   InterruptHandler interrupt_handler;
 
   const int scale_count = std::max<int>(1, options.scales.size());
-  const long long already_done =
-      options.resume_from
-          ? static_cast<long long>(options.resume_from->scale_index) * options.iterations + options.resume_from->iteration
-          : 0;
-  progress.start(static_cast<long long>(options.iterations) * scale_count, "it", already_done);
+  long long total = 0, already_done = options.resume_from ? options.resume_from->iteration : 0;
+  for (int index = 0; index < scale_count; ++index) {
+    total += gatys_iterations_at(options, index, scale_count);
+    if (options.resume_from && index < options.resume_from->scale_index)
+      already_done += gatys_iterations_at(options, index, scale_count);
+  }
+  progress.start(total, "it", already_done);
 
   GatysResult result = painter.paint(content.rgb, styles, options, callbacks);
   progress.finish();
@@ -208,7 +217,7 @@ int run_stylize(const StylizeArgs& args) {
 // Settings that only optimisation uses.
 constexpr const char* kGatysOnly[] = {"--weights", "--preprocess", "--pooling", "--content-layers", "--style-layers",
                                       "--content-weight", "--style-weight", "--tv-weight", "--style-scale", "--init",
-                                      "--seed", "--optimizer", "--lr", "--iterations", "--scales", "--save-every",
+                                      "--seed", "--optimizer", "--lr", "--iterations", "--scales", "--coarse-iterations", "--save-every",
                                       "--checkpoint-every", "--resume"};
 
 // With --style and no --method: magenta, a painting in about a second
@@ -288,7 +297,14 @@ Runner add_stylize_command(CLI::App& app) {
   cmd->add_option("--optimizer", args->optimizer, "lbfgs or adam")->capture_default_str()->check(CLI::IsMember({"lbfgs", "adam"}));
   cmd->add_option("--lr", args->learning_rate, "Adam learning rate (pixel values are 0..1)")->capture_default_str()->check(number_in(0, kAnyFinite));
   add_precision_flag(cmd, &args->runtime);
-  cmd->add_option("--scales", args->scales, "Coarse-to-fine longest sides, e.g. 256,512 (the last is the output size)");
+  cmd->add_option("--scales", args->scales,
+                  "Coarse-to-fine longest sides, e.g. 256,512 (the last is the output size), or auto: from a quarter "
+                  "of --size up by sqrt(2), the coarse ones " + std::to_string(kGatysAutoCoarseIterations) +
+                  " iterations each");
+  cmd->add_option("--coarse-iterations", args->coarse_iterations,
+                  "Iterations at each scale before the last (default: -n, or " +
+                      std::to_string(kGatysAutoCoarseIterations) + " with --scales auto)")
+      ->check(whole_number_in(0, 1000000));
   cmd->add_flag("--original-colors", args->original_colors, "Keep the content's colours (luminance-only transfer)");
   cmd->add_option("--post", args->post,
                   "Post-processing step, repeatable: hist:content|style, lab:content|style, "

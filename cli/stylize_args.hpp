@@ -34,7 +34,8 @@ struct StylizeArgs {
   std::uint64_t seed = GatysOptions{}.seed;
   std::string optimizer = "lbfgs";
   double learning_rate = GatysOptions{}.learning_rate;
-  std::string scales;
+  std::string scales;      // "256,512", or "auto" (gatys_auto_scales)
+  int coarse_iterations = -1;  // -1: as --scales says (auto: kGatysAutoCoarseIterations; a list: -n)
   bool original_colors = false;
   std::vector<std::string> post;
   int save_every = 0;

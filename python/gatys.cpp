@@ -121,7 +121,10 @@ void add_gatys(py::module_& m) {
           "'lbfgs' or 'adam'")
       .def_readwrite("learning_rate", &GatysOptions::learning_rate, "Adam's, in [0,1] pixel units")
       .def_readwrite("iterations", &GatysOptions::iterations, "per scale")
-      .def_readwrite("scales", &GatysOptions::scales, "longest sides, coarse to fine; the last is the output's")
+      .def_readwrite("coarse_iterations", &GatysOptions::coarse_iterations,
+                     "at each scale before the last (0: iterations)")
+      .def_readwrite("scales", &GatysOptions::scales,
+                     "longest sides, coarse to fine; the last is the output's (gatys_auto_scales(side): auto)")
       .def("__repr__", [](const GatysOptions& o) {
         return "GatysOptions(iterations=" + std::to_string(o.iterations) + ", style_weight=" +
                std::to_string(o.style_weight) + ", content_weight=" + std::to_string(o.content_weight) +

@@ -1,6 +1,7 @@
 // The Python module `atelier`: Atelier's painting methods for notebooks and
 // scripts, a thin layer over the torch-free API as the CLI is (docs/PYTHON
 // section of the README; type stubs in atelier.pyi).
+#include "atelier/painters.hpp"
 #include "bindings.hpp"
 
 namespace atelier::python {
@@ -55,6 +56,10 @@ PYBIND11_MODULE(atelier, m) {
         configure_runtime(threads);
       }, py::arg("threads"),
       "CPU threads for painting (0: every core, the default; set before or between runs).");
+  m.def("gatys_auto_scales", &gatys_auto_scales, py::arg("side"),
+        "The CLI's --scales auto for an output side: from a quarter of it (at least 128) up by sqrt(2); give the "
+        "coarse ones GatysOptions.coarse_iterations (the CLI: GATYS_AUTO_COARSE_ITERATIONS)");
+  m.attr("GATYS_AUTO_COARSE_ITERATIONS") = kGatysAutoCoarseIterations;
   m.def("auto_precision", [](const std::string& device) { return precision_name(auto_precision(device).precision); },
         py::arg("device") = "cpu", "What precision='auto' chooses on this machine: 'fp32' or 'bf16'.");
   add_pictures(m);

@@ -383,6 +383,24 @@ TEST_F(CliStylizeTest, ScalesEndAtTheLastScale) {
   EXPECT_EQ(result.height(), 24);
 }
 
+// --scales auto: coarse to fine from --size (160: 128 then 160), the
+// coarse scale for --coarse-iterations, the last for -n; progress counts both.
+TEST_F(CliStylizeTest, AutoScalesGrowToTheSizeWithFewerCoarseIterations) {
+  const CliResult run =
+      stylize({{"--scales", "auto"}, {"--size", "160"}, {"--coarse-iterations", "2"}, {"--json", ""}});
+  ASSERT_EQ(run.code, 0) << run.err;
+  std::vector<std::pair<int, int>> steps;  // (scale, iteration)
+  for (const auto& line : lines_of(run.out)) {
+    const auto event = nlohmann::json::parse(line);
+    if (event.value("event", "") != "progress") continue;
+    EXPECT_EQ(event.at("scales").get<int>(), 2) << event.dump();
+    steps.emplace_back(event.at("scale").get<int>(), event.at("iteration").get<int>());
+  }
+  const std::vector<std::pair<int, int>> expected = {{1, 1}, {1, 2}, {2, 1}, {2, 2}, {2, 3}, {2, 4}, {2, 5}};
+  EXPECT_EQ(steps, expected);
+  EXPECT_EQ(load_image(output()).width(), 160);
+}
+
 // --optimizer adam takes another path than the default L-BFGS.
 TEST_F(CliStylizeTest, AdamDiffersFromLbfgs) {
   const cv::Mat lbfgs = stylized().rgb;

@@ -69,6 +69,9 @@ struct GatysOptions {
   enum class Optimizer { LBFGS, Adam } optimizer = Optimizer::LBFGS;
   double learning_rate = 0.02;  // Adam, in [0,1] pixel units
   int iterations = 500;         // per scale; for L-BFGS one iteration is one loss evaluation
+  // Iterations at each scale before the last (0: `iterations`): a coarse
+  // scale only gives the next a start, so it pays to stop it sooner.
+  int coarse_iterations = 0;
   // BF16: the network and Gram matrices of the image being optimised run
   // under bf16 autocast; targets and loss reductions stay fp32.
   Precision precision = Precision::F32;
@@ -89,6 +92,11 @@ struct GatysOptions {
   // state when the checkpoint holds it).
   std::optional<GatysCheckpoint> resume_from;
 };
+
+// The iterations run at scale `index` of `count`.
+inline int gatys_iterations_at(const GatysOptions& options, int index, int count) {
+  return index + 1 < count && options.coarse_iterations > 0 ? options.coarse_iterations : options.iterations;
+}
 
 struct GatysProgress {
   int scale_index = 0;  // 0-based

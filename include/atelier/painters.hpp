@@ -31,6 +31,12 @@ inline int gatys_output_side(const GatysOptions& options, int size) {
   return !options.scales.empty() ? options.scales.back() : size > 0 ? size : kGatysDefaultSide;
 }
 
+// Coarse to fine for an output side (`--scales auto`): from a quarter of it,
+// at least 128 px, up by about sqrt(2) to the side itself; the coarse scales
+// get kGatysAutoCoarseIterations each unless coarse_iterations says.
+std::vector<int> gatys_auto_scales(int side);
+inline constexpr int kGatysAutoCoarseIterations = 100;
+
 // Style transfer by optimisation (Gatys et al.) with a VGG feature network.
 class GatysPainter {
  public:

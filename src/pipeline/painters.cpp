@@ -1,5 +1,7 @@
 #include "atelier/painters.hpp"
 
+#include <algorithm>
+#include <cmath>
 #include <optional>
 
 #include "models/fast_style.hpp"
@@ -10,6 +12,15 @@
 #include "models/vgg.hpp"
 
 namespace atelier {
+
+std::vector<int> gatys_auto_scales(int side) {
+  std::vector<int> scales;
+  // Below 128 px the coarse picture holds too little of the content to help.
+  for (double scale = std::max(128, side / 4); scale < side * 0.9; scale *= std::sqrt(2.0))
+    scales.push_back(static_cast<int>(std::lround(scale)));
+  scales.push_back(side);
+  return scales;
+}
 
 GatysPainter::GatysPainter(const Network& network) {
   std::optional<Preprocess> preprocess;

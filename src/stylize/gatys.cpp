@@ -72,6 +72,7 @@ void check_options(const VggFeatures& network, const std::vector<cv::Mat>& style
   if (styles.empty()) throw Error("at least one style image is needed");
   for (const auto& layer : all_layers(options)) network.check_layer(layer);
   if (options.iterations < 1) throw Error("--iterations must be at least 1");
+  if (options.coarse_iterations < 0) throw Error("--coarse-iterations must be 0 or more");
   if (!(options.style_scale > 0)) throw Error("--style-scale must be positive");
   if (!options.style_masks.empty() && options.style_masks.size() != styles.size())
     throw Error(std::to_string(options.style_masks.size()) + " style masks for " + std::to_string(styles.size()) +
@@ -114,7 +115,7 @@ class ScaleRunner {
   // `gradient_scale` (a tile of a scale in tiles: its share of the picture).
   torch::Tensor optimise(const GatysObjective& objective, const torch::Tensor& start, GatysProgress progress,
                          const GatysCheckpoint* resumed = nullptr, int steps = -1, double gradient_scale = 1.0) {
-    const int remaining = steps >= 0 ? steps : options_.iterations - progress.iteration;
+    const int remaining = steps >= 0 ? steps : progress.iterations - progress.iteration;
     auto image = start.detach().clone();
     if (resumed && resumed->optimizer_tensors.count("parameter") &&
         static_cast<int64_t>(resumed->optimizer_tensors.at("parameter").values.size()) == start.numel())
@@ -481,7 +482,7 @@ torch::Tensor optimise_in_tiles(const VggFeatures& network, const cv::Mat& conte
                                 const GatysOptions& options, const GatysCallbacks& callbacks, GatysResult& result,
                                 const torch::Tensor& start, GatysProgress progress, std::int64_t tile) {
   const auto tiles = gatys_tiles(content.size(), tile);
-  const int per_tile = options.iterations;
+  const int per_tile = gatys_iterations_at(options, progress.scale_index, progress.scale_count);
   progress.tiles = static_cast<int>(tiles.size());
   progress.tile_side = static_cast<int>(tile);
   progress.iterations = per_tile * progress.tiles;
@@ -563,7 +564,7 @@ GatysResult stylize_gatys(const VggFeatures& network, const cv::Mat& content, co
     progress.scale_count = static_cast<int>(scales.size());
     progress.width = size.width;
     progress.height = size.height;
-    progress.iterations = options.iterations;
+    progress.iterations = gatys_iterations_at(options, scale_index, progress.scale_count);
     torch::Tensor start;
     if (options.resume_from && scale_index == first_scale) {
       start = image_to_tensor(resize_plane(options.resume_from->rgb, size), network.device());
