@@ -17,6 +17,11 @@ reference's, not the time per iteration. This benchmark:
 
     /usr/bin/python3 bench/gatys_time_to_quality.py [--build build] [--size 512] [--threads N]
     ATELIER_ARGS="--scales 256,362,512 -n 150" /usr/bin/python3 bench/gatys_time_to_quality.py
+    ... --keep-reference DIR   # reuse the reference's run from DIR when it was made here at this size
+
+The reference takes about 10 minutes at 512 px on 2 cores; --keep-reference
+lets several Atelier settings be compared against one run of it (its
+timing is only reused on the same machine, threads and size).
 
 Prints "SKIPPED: ..." and exits 0 when ../shared is absent.
 """
@@ -57,9 +62,23 @@ def independent_loss(network, content_targets, style_targets, picture_path, size
     return float(total)
 
 
+def machine_name():
+    return next((l.split(":", 1)[1].strip() for l in open("/proc/cpuinfo") if l.startswith("model name")), "?")
+
+
+def kept_reference(size, threads, keep):
+    """The reference run kept in `keep` for this machine, threads and size, or None."""
+    row_path, picture = keep / f"reference_{size}.json", keep / f"reference_{size}.png"
+    if not (row_path.exists() and picture.exists()):
+        return None
+    row = json.loads(row_path.read_text())
+    same = (row.get("machine"), row.get("threads"), row.get("cores")) == (machine_name(), threads, os.cpu_count())
+    return (row, picture) if same else None
+
+
 def run_reference(size, threads, work):
     """The reference's 500 iterations in a fresh process: (seconds from its start, picture path)."""
-    picture = work / "reference.png"
+    picture = work / f"reference_{size}.png"
     code = f"""
 import sys, time, torch, numpy as np
 from PIL import Image
@@ -74,7 +93,10 @@ row["seconds_from_start"] = time.perf_counter() - start
 print(__import__("json").dumps(row))
 """
     out = subprocess.run([sys.executable, "-c", code], check=True, capture_output=True, text=True).stdout
-    return json.loads(out.strip().splitlines()[-1]), picture
+    row = json.loads(out.strip().splitlines()[-1])
+    row.update(machine=machine_name(), threads=threads, cores=os.cpu_count())
+    (work / f"reference_{size}.json").write_text(json.dumps(row))
+    return row, picture
 
 
 def run_atelier(build, size, threads, every, work, extra):
@@ -105,6 +127,7 @@ def main():
     parser.add_argument("--size", type=int, default=512, help="longest side (512)")
     parser.add_argument("--threads", type=int, default=os.cpu_count(), help="threads for both")
     parser.add_argument("--every", type=int, default=10, help="Atelier's snapshot interval in iterations (10)")
+    parser.add_argument("--keep-reference", type=Path, help="folder to keep the reference's run in and reuse it from")
     args = parser.parse_args()
     for path in (reference.SHARED / reference.WEIGHTS, reference.SHARED / reference.CONTENT,
                  reference.SHARED / reference.STYLE):
@@ -115,7 +138,13 @@ def main():
     torch.set_num_threads(args.threads)
     with tempfile.TemporaryDirectory() as folder:
         work = Path(folder)
-        ref_row, ref_picture = run_reference(args.size, args.threads, work)
+        kept = kept_reference(args.size, args.threads, args.keep_reference) if args.keep_reference else None
+        if kept:
+            ref_row, ref_picture = kept
+        else:
+            if args.keep_reference:
+                args.keep_reference.mkdir(parents=True, exist_ok=True)
+            ref_row, ref_picture = run_reference(args.size, args.threads, args.keep_reference or work)
         snapshots = run_atelier(Path(args.build), args.size, args.threads, args.every, work, extra)
 
         network = reference.Vgg(reference.read_safetensors(reference.SHARED / reference.WEIGHTS),
@@ -136,13 +165,14 @@ def main():
             if reached is None and loss <= target:
                 reached = seconds
     flags = sorted(set(open("/proc/cpuinfo").read().split()) & {"amx_bf16", "avx512_bf16"})
-    model = next((l.split(":", 1)[1].strip() for l in open("/proc/cpuinfo") if l.startswith("model name")), "?")
+    model = machine_name()
     print("Gatys, time to a finished painting: tubingen x starry_night, shared partial VGG19, fp32")
     print(f"machine: {model}, {os.cpu_count()} cores, {args.threads} threads; bf16: {' '.join(flags) or 'none'}"
           " (fp32 here: without AMX bf16 is slower on this CPU)")
     print(f"date:    {time.strftime('%Y-%m-%d %H:%M UTC', time.gmtime())}, load before {os.getloadavg()[0]:.2f}")
     print(f"reference (PyTorch eager, {REFERENCE_ITERATIONS} L-BFGS iterations at {args.size} px): "
-          f"{ref_row['seconds_from_start']:.1f} s, independent loss {target:.3f}")
+          f"{ref_row['seconds_from_start']:.1f} s, independent loss {target:.3f}"
+          f"{' (kept from an earlier run)' if kept else ''}")
     print(f"atelier (defaults{', ' + extra if extra else ''}): final independent loss {scored[-1][1]:.3f} after "
           f"{scored[-1][0]:.1f} s")
     if reached is None:
