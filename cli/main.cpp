@@ -2,6 +2,7 @@
 #include <unistd.h>
 
 #include <csignal>
+#include <cstdlib>
 
 #include <iostream>
 #include <map>
@@ -50,6 +51,14 @@ int main(int argc, char** argv) {
   } catch (const CLI::ParseError& error) {
     return app.exit(error);
   }
+  // Commands that spend long in matrix products restart once with OpenBLAS
+  // on the CPU's own kernels when it fell back to old ones (runtime.hpp).
+  for (const char* heavy : {"stylize", "stylize-video", "train-style", "train-arbitrary", "gan", "serve"})
+    if (app.get_subcommand(heavy)->parsed()) {
+      const std::string core = atelier::better_blas_core();
+      if (!core.empty() && setenv("OPENBLAS_CORETYPE", core.c_str(), 1) == 0) execv("/proc/self/exe", argv);
+      break;  // without a restart (execv failed, or none needed) the command runs as it is
+    }
   try {
     for (const auto& [name, run] : runners)
       if (app.get_subcommand(name)->parsed()) return run();

@@ -8,6 +8,19 @@ export ATELIER_MODELS="${ATELIER_MODELS:-$(cd .. && pwd)/shared/models}"
 # tests compare against fp32 references, so their verdicts must not depend on
 # the CPU. The tests of auto itself ask for it by name.
 export ATELIER_PRECISION=fp32
+# Where OpenBLAS does not know this CPU (some virtual machines), the CLI
+# restarts itself on the CPU's own kernels (atelier::better_blas_core); the
+# tests start it hundreds of times, so they choose the kernels once here,
+# by the same rule: AVX-512, else AVX2, else OpenBLAS's own choice.
+if [ -z "${OPENBLAS_CORETYPE+set}" ]; then
+  flags=$(grep -m1 '^flags' /proc/cpuinfo || true)
+  if [[ " $flags " == *" avx512f "* && " $flags " == *" avx512bw "* && " $flags " == *" avx512vl "* &&
+        " $flags " == *" avx512dq "* && " $flags " == *" avx512cd "* ]]; then
+    export OPENBLAS_CORETYPE=SkylakeX
+  elif [[ " $flags " == *" avx2 "* && " $flags " == *" fma "* ]]; then
+    export OPENBLAS_CORETYPE=Haswell
+  fi
+fi
 # CI also builds and runs the AddressSanitizer fuzz targets; in the edit loop
 # they are opt-in (scripts/configure.sh -D...=ON). The benchmarks are not
 # built here (a minute of CI's 15 for nothing tested): -DATELIER_BUILD_BENCH=ON.

@@ -23,6 +23,21 @@ TEST(AutoPrecision, Bf16OnlyWithAmx) {
   EXPECT_FALSE(cpu_prefers_bf16(""));
 }
 
+// OpenBLAS's kernels: only a fallback to old ones is replaced, and only by a
+// core the CPU's flags allow (a core it lacks would end in SIGILL).
+TEST(BlasKernels, OnlyOldCoresAreReplacedAndOnlyByWhatTheCpuHas) {
+  const std::string avx512 = "flags\t\t: fpu sse3 avx avx2 fma avx512f avx512dq avx512cd avx512bw avx512vl";
+  EXPECT_EQ(better_blas_core_for("Prescott", avx512), "SkylakeX");
+  EXPECT_EQ(better_blas_core_for("Sandybridge", avx512), "SkylakeX");
+  EXPECT_EQ(better_blas_core_for("Prescott", "flags : sse3 avx avx2 fma"), "Haswell");
+  EXPECT_EQ(better_blas_core_for("Prescott", "flags : sse3 avx avx2 fma avx512f"), "Haswell") << "AVX-512 in part";
+  EXPECT_EQ(better_blas_core_for("Prescott", "flags : sse3 avx"), "") << "nothing better to ask for";
+  EXPECT_EQ(better_blas_core_for("Cooperlake", avx512), "") << "OpenBLAS chose well";
+  EXPECT_EQ(better_blas_core_for("Haswell", avx512), "");
+  EXPECT_EQ(better_blas_core_for("Zen", avx512), "");
+  EXPECT_EQ(better_blas_core_for("Prescott", "flags : avx2x fmax"), "") << "whole words only";
+}
+
 TEST(AutoPrecision, ThisMachineFollowsTheRule) {
   std::ifstream cpuinfo("/proc/cpuinfo");
   std::string line;

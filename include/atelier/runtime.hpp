@@ -43,6 +43,17 @@ void configure_runtime(int threads);
 // hold up a job's threads.
 void use_one_thread_here();
 
+// Matrix products (the Gram matrices, linear layers) run in BLAS. OpenBLAS
+// picks its kernels from CPUID when it loads; on some virtual machines it
+// does not know the CPU and falls back to SSE3 ("Prescott"), 3-4x slower
+// than the CPU allows (docs/GATYS.md). The OPENBLAS_CORETYPE that fixes it
+// ("SkylakeX" with AVX-512, "Haswell" with AVX2), or "" when OpenBLAS is not
+// loaded, chose well, or the variable is set. It must be set before
+// OpenBLAS loads: the CLI restarts itself with it (cli/main.cpp).
+std::string better_blas_core();
+// The rule, from OpenBLAS's core name and the flags line of /proc/cpuinfo.
+std::string better_blas_core_for(const std::string& corename, const std::string& cpu_flags);
+
 // Throws atelier::Error for a device name that is not "cpu", "cuda" or
 // "cuda:N", or for CUDA when this libtorch has none or sees no GPU.
 void check_device(const std::string& name);
