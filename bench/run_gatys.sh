@@ -8,7 +8,9 @@
 #   cmake --build build --target bench_gatys
 #   bench/run_gatys.sh [build-dir]        # default build-dir: build
 #
-# Environment: THREADS (default: all cores), ITERATIONS_256 (default 20),
+# Environment: ATELIER_OPENBLAS_CORETYPE (the OpenBLAS kernels for Atelier's
+# side, e.g. SkylakeX: what the CLI restarts with where OpenBLAS fell back to
+# SSE3; PyTorch's side keeps OpenBLAS's own choice), THREADS (default: all cores), ITERATIONS_256 (default 20),
 # ITERATIONS_512 (default 10). A full run takes a few minutes. Prints
 # "SKIPPED: ..." and exits 0 when the real data in ../shared is absent.
 set -euo pipefail
@@ -33,7 +35,13 @@ results=()
 for size_iterations in "256 ${ITERATIONS_256:-20}" "512 ${ITERATIONS_512:-10}"; do
   read -r size iterations <<< "$size_iterations"
   for precision in fp32 bf16; do
-    atelier=$("$bench" --sizes "$size" --iterations "$iterations" --threads "$threads" --precision "$precision" --json)
+    # The CLI restarts itself on the CPU's own OpenBLAS kernels where OpenBLAS
+    # fell back to SSE3 (atelier::better_blas_core); this benchmark binary does
+    # not, so ATELIER_OPENBLAS_CORETYPE gives its side what the CLI would choose.
+    blas=()
+    [ -z "${ATELIER_OPENBLAS_CORETYPE:-}" ] || blas=(env "OPENBLAS_CORETYPE=$ATELIER_OPENBLAS_CORETYPE")
+    atelier=$("${blas[@]}" "$bench" --sizes "$size" --iterations "$iterations" --threads "$threads" \
+      --precision "$precision" --json)
     if [[ $atelier == SKIPPED* ]]; then
       echo "$atelier"
       exit 0
