@@ -23,6 +23,9 @@ struct PrecisionChoice {
   std::string reason;
 };
 PrecisionChoice auto_precision(const std::string& device = "cpu");
+// The flags line of /proc/cpuinfo ("" where there is none): what the rules
+// below and cpu_prefers_bf16 read.
+std::string cpu_flags();
 // The rule for a CPU, from the flags line of its /proc/cpuinfo: bf16 with
 // AMX-BF16 only. Measured (docs/BENCHMARKS.md): with AVX512-BF16 alone, bf16
 // is 0.6-0.8x fp32 for the feed-forward networks.

@@ -1,4 +1,4 @@
-// Which OpenBLAS kernels the matrix products run on (runtime.hpp).
+// What this CPU offers, and which OpenBLAS kernels the matrix products run on (runtime.hpp).
 #include <dlfcn.h>
 
 #include <cstdlib>
@@ -16,14 +16,14 @@ namespace {
 const std::set<std::string> kOldCores = {"Prescott", "Core2", "Penryn", "Dunnington", "Nehalem", "Atom", "Katmai",
                                          "Coppermine", "Northwood", "Banias", "Sandybridge", "Opteron", "Barcelona"};
 
-std::string cpu_flags_line() {
+}  // namespace
+
+std::string cpu_flags() {
   std::ifstream cpuinfo("/proc/cpuinfo");
   for (std::string line; std::getline(cpuinfo, line);)
     if (line.rfind("flags", 0) == 0) return line;  // every core lists the same flags
   return "";
 }
-
-}  // namespace
 
 std::string better_blas_core_for(const std::string& corename, const std::string& cpu_flags) {
   if (!kOldCores.count(corename)) return "";
@@ -46,7 +46,7 @@ std::string better_blas_core() {
   const auto corename = reinterpret_cast<CoreName>(dlsym(RTLD_DEFAULT, "openblas_get_corename"));
   if (!corename) return "";  // another BLAS, or none loaded
   const char* name = corename();
-  return name ? better_blas_core_for(name, cpu_flags_line()) : "";
+  return name ? better_blas_core_for(name, cpu_flags()) : "";
 }
 
 }  // namespace atelier

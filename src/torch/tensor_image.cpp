@@ -81,11 +81,7 @@ bool cpu_prefers_bf16(const std::string& cpu_flags) {
 
 PrecisionChoice auto_precision(const std::string& device) {
   if (parse_device(device).is_cuda()) return {Precision::BF16, "a CUDA GPU computes bf16"};
-  std::ifstream cpuinfo("/proc/cpuinfo");
-  std::string line;
-  while (std::getline(cpuinfo, line))
-    if (line.rfind("flags", 0) == 0) break;  // every core lists the same flags
-  if (cpu_prefers_bf16(line)) return {Precision::BF16, "this CPU has AMX-BF16"};
+  if (cpu_prefers_bf16(cpu_flags())) return {Precision::BF16, "this CPU has AMX-BF16"};
   return {Precision::F32, "this CPU has no AMX-BF16, where bf16 is slower"};
 }
 
