@@ -50,6 +50,7 @@ struct Args {
   int threads = 0;  // 0: all hardware threads
   std::string precision = "fp32";
   std::string layout = "channels-last";  // the library's default on the CPU; nchw to see what it is worth
+  std::string conv = "winograd";         // the library's default where oneDNN has it; direct to see what it is worth
   bool json = false;
   int one_size = 0;  // internal: measure this size only, print one JSON line
 };
@@ -59,6 +60,7 @@ nlohmann::json measure(const Args& args, int size) {
   atelier::configure_runtime(args.threads);
   auto network = atelier::VggFeatures::load(args.weights, std::nullopt, atelier::Pooling::Max);
   network.set_channels_last(args.layout == "channels-last");
+  network.set_winograd(args.conv == "winograd");
   const auto load = [&](const std::string& relative) {
     return atelier::resize_longest_side(atelier::load_image(kSharedDir + "/" + relative), size).rgb;
   };
@@ -83,6 +85,7 @@ nlohmann::json measure(const Args& args, int size) {
   return {{"implementation", "atelier"},
           {"precision", args.precision},
           {"layout", args.layout},
+          {"conv", network.winograd() ? "winograd" : "direct"},
           {"size", size},
           {"width", content.cols},
           {"height", content.rows},
@@ -99,7 +102,7 @@ nlohmann::json measure(const Args& args, int size) {
 nlohmann::json measure_in_child(const Args& args, int size) {
   return atelier::bench::run_self({"--one-size", std::to_string(size), "--weights", args.weights, "--iterations",
                                    std::to_string(args.iterations), "--threads", std::to_string(args.threads),
-                                   "--precision", args.precision, "--layout", args.layout});
+                                   "--precision", args.precision, "--layout", args.layout, "--conv", args.conv});
 }
 
 void print_table(const std::vector<nlohmann::json>& rows, const Args& args) {
@@ -127,6 +130,8 @@ int main(int argc, char** argv) {
   app.add_option("--precision", args.precision, "fp32 or bf16")->check(CLI::IsMember({"fp32", "bf16"}));
   app.add_option("--layout", args.layout, "channels-last (the default on the CPU) or nchw")
       ->check(CLI::IsMember({"channels-last", "nchw"}));
+  app.add_option("--conv", args.conv, "winograd (the default where oneDNN has it on this CPU) or direct")
+      ->check(CLI::IsMember({"winograd", "direct"}));
   app.add_flag("--json", args.json, "one JSON object per size and line");
   app.add_option("--one-size", args.one_size)->group("");  // internal, used by the child processes
   CLI11_PARSE(app, argc, argv);

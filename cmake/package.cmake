@@ -27,7 +27,7 @@ target_compile_features(atelier_shared PUBLIC cxx_std_17)
 target_link_options(atelier_shared PRIVATE -Wl,--no-undefined)
 target_link_libraries(atelier_shared
   PUBLIC opencv_core nlohmann_json::nlohmann_json Threads::Threads
-  PRIVATE ${OpenCV_LIBS} ${TORCH_LIBRARIES} ZLIB::ZLIB PkgConfig::LIBAV)
+  PRIVATE ${OpenCV_LIBS} ${TORCH_LIBRARIES} ${DNNL_LIBRARY} ZLIB::ZLIB PkgConfig::LIBAV)
 # What programs in this tree (examples/) and outside it link by the same name.
 add_library(Atelier::atelier ALIAS atelier_shared)
 

@@ -13,6 +13,8 @@ packages=(
   # Headers of the Gloo library inside libtorch (multi-process training) and
   # zlib (gzipped IDX datasets).
   libgloo-dev zlib1g-dev
+  # oneDNN's own API (libtorch links the library already): Winograd convolutions for the VGG passes.
+  libdnnl-dev
   # Video files through FFmpeg's libraries (H.264 through Debian's libx264, audio stream copy).
   libavformat-dev libavcodec-dev libswscale-dev libavutil-dev
   # Fashion-MNIST (IDX files) for the data loader and GAN training.

@@ -1,5 +1,7 @@
 #include "models/vgg.hpp"
 
+#include <ATen/autocast_mode.h>
+
 #include <sstream>
 
 #include "atelier/error.hpp"
@@ -82,6 +84,14 @@ VggFeatures::VggFeatures(const std::string& architecture, const std::map<std::st
   // Pools carry no weights, so a file ending with a whole block keeps its pool.
   if (usable_layers_ == 0) throw Error("weights hold no VGG convolution (features.0.weight missing)");
   set_channels_last(device.is_cpu());
+  set_winograd(device.is_cpu());
+}
+
+void VggFeatures::set_winograd(bool winograd) {
+  winograd_convs_.clear();
+  if (!winograd || !winograd::available()) return;
+  for (const auto& [index, conv] : convs_)
+    if (index > 0 && winograd::Conv3x3::suits(conv.first)) winograd_convs_.emplace(index, winograd::Conv3x3(conv.first, conv.second));
 }
 
 void VggFeatures::set_channels_last(bool channels_last) {
@@ -166,10 +176,23 @@ std::map<std::string, torch::Tensor> VggFeatures::extract(const torch::Tensor& r
   std::map<std::string, torch::Tensor> wanted;
   auto x = preprocess_image(rgb01);
   if (channels_last_) x = x.contiguous(torch::MemoryFormat::ChannelsLast);
+  // Winograd takes float32 on the CPU; under autocast the convolutions run in bf16 instead.
+  const bool winograd = !winograd_convs_.empty() && x.scalar_type() == torch::kFloat32 && x.device().is_cpu() &&
+                        !at::autocast::is_cpu_enabled();
+  bool blocked = false;  // x is in oneDNN's blocked layout
   for (size_t i = 0; i <= deepest && !layer_names.empty(); ++i) {
     const Layer& layer = all_layers_[i];
     switch (layer.kind) {
       case Layer::Kind::Conv: {
+        const auto fast = winograd ? winograd_convs_.find(layer.features_index) : winograd_convs_.end();
+        if (fast != winograd_convs_.end()) {
+          if (!blocked) x = winograd::to_blocked(x);
+          blocked = true;
+          x = fast->second(x);
+          break;
+        }
+        if (blocked) x = winograd::from_blocked(x);
+        blocked = false;
         const auto& [weight, bias] = convs_.at(layer.features_index);
         x = torch::conv2d(x, weight, bias, /*stride=*/1, /*padding=*/1);
         break;
@@ -178,11 +201,15 @@ std::map<std::string, torch::Tensor> VggFeatures::extract(const torch::Tensor& r
         x = torch::relu(x);
         break;
       case Layer::Kind::Pool:
+        if (blocked) {
+          x = winograd::pool2x2(x, pooling_ == Pooling::Max);
+          break;
+        }
         x = pooling_ == Pooling::Max ? torch::max_pool2d(x, 2, 2) : torch::avg_pool2d(x, 2, 2);
         break;
     }
     for (const auto& name : layer_names)
-      if (name == layer.name) wanted[name] = x;
+      if (name == layer.name) wanted[name] = blocked ? winograd::from_blocked(x) : x;
   }
   return wanted;
 }

@@ -1,0 +1,207 @@
+#include "torch/winograd_conv.hpp"
+
+#include <oneapi/dnnl/dnnl.hpp>
+
+#include <array>
+#include <map>
+#include <mutex>
+
+#include "atelier/error.hpp"
+
+namespace atelier::winograd {
+namespace {
+
+using dnnl::memory;
+using Tag = memory::format_tag;
+constexpr auto kF32 = memory::data_type::f32;
+constexpr int64_t kBlock = 16;  // channels per block of nChw16c
+// Transformed weights kept per convolution: tiles at print sizes come in a few shapes, not more.
+constexpr size_t kMaxPlans = 8;
+
+dnnl::engine& cpu() {
+  static dnnl::engine engine(dnnl::engine::kind::cpu, 0);
+  return engine;
+}
+
+// Scratch space per call (not oneDNN's own, shared by every call of a primitive), so
+// that two jobs may run one network at once.
+dnnl::primitive_attr user_scratchpad() {
+  dnnl::primitive_attr attr;
+  attr.set_scratchpad_mode(dnnl::scratchpad_mode::user);
+  return attr;
+}
+
+struct Shapes {
+  memory::desc src, weights, bias, dst;
+};
+
+Shapes shapes(int64_t n, int64_t channels, int64_t outputs, int64_t height, int64_t width) {
+  return {memory::desc({n, channels, height, width}, kF32, Tag::nChw16c),
+          memory::desc({outputs, channels, 3, 3}, kF32, Tag::any), memory::desc({outputs}, kF32, Tag::x),
+          memory::desc({n, outputs, height, width}, kF32, Tag::nChw16c)};
+}
+
+dnnl::convolution_forward::primitive_desc forward_desc(const Shapes& s) {
+  const dnnl::convolution_forward::desc desc(dnnl::prop_kind::forward_training, dnnl::algorithm::convolution_winograd,
+                                             s.src, s.weights, s.bias, s.dst, {1, 1}, {1, 1}, {1, 1});
+  return {desc, user_scratchpad(), cpu()};
+}
+
+// The weights as oneDNN's primitive wants them, reordered from torch's OIHW.
+memory reordered_weights(const torch::Tensor& weight, const memory::desc& wanted) {
+  dnnl::stream stream(cpu());
+  const memory::dims dims(weight.sizes().begin(), weight.sizes().end());
+  memory plain({dims, kF32, Tag::oihw}, cpu(), weight.data_ptr<float>());
+  memory transformed(wanted, cpu());
+  dnnl::reorder(plain, transformed).execute(stream, plain, transformed);
+  stream.wait();
+  return transformed;
+}
+
+void execute(const dnnl::primitive& primitive, const memory::desc& scratchpad,
+             std::unordered_map<int, memory> arguments) {
+  const auto scratch = torch::empty({static_cast<int64_t>(scratchpad.get_size())}, torch::kUInt8);
+  arguments.insert({DNNL_ARG_SCRATCHPAD, memory(scratchpad, cpu(), scratch.data_ptr())});
+  dnnl::stream stream(cpu());
+  primitive.execute(stream, arguments);
+  stream.wait();
+}
+
+}  // namespace
+
+bool available() {
+  static const bool yes = [] {
+    try {
+      forward_desc(shapes(1, kBlock, kBlock, 8, 8));
+      return true;
+    } catch (const dnnl::error&) {
+      return false;
+    }
+  }();
+  return yes;
+}
+
+torch::Tensor to_blocked(const torch::Tensor& nchw) {
+  const auto n = nchw.size(0), c = nchw.size(1), h = nchw.size(2), w = nchw.size(3);
+  if (c % kBlock != 0) throw Error("internal: blocked layout needs a multiple of 16 channels");
+  return nchw.reshape({n, c / kBlock, kBlock, h, w}).permute({0, 1, 3, 4, 2}).contiguous();
+}
+
+torch::Tensor from_blocked(const torch::Tensor& blocked) {
+  const auto n = blocked.size(0), blocks = blocked.size(1), h = blocked.size(2), w = blocked.size(3);
+  return blocked.permute({0, 2, 3, 1, 4}).contiguous().reshape({n, h, w, blocks * kBlock}).permute({0, 3, 1, 2});
+}
+
+torch::Tensor pool2x2(const torch::Tensor& blocked, bool max) {
+  const auto n = blocked.size(0), blocks = blocked.size(1), h = blocked.size(2), w = blocked.size(3);
+  // Each block of 16 channels is a channels-last picture of its own.
+  const auto pictures = blocked.reshape({n * blocks, h, w, kBlock}).permute({0, 3, 1, 2});
+  const auto pooled = max ? torch::max_pool2d(pictures, 2, 2) : torch::avg_pool2d(pictures, 2, 2);
+  return pooled.permute({0, 2, 3, 1}).reshape({n, blocks, pooled.size(2), pooled.size(3), kBlock});
+}
+
+// The primitives and transformed weights for one picture shape.
+struct Plan {
+  dnnl::convolution_forward::primitive_desc forward_desc;
+  dnnl::convolution_forward forward;
+  memory forward_weights;
+  dnnl::convolution_backward_data::primitive_desc backward_desc;
+  dnnl::convolution_backward_data backward;
+  memory backward_weights;
+};
+
+struct Conv3x3::Plans {
+  torch::Tensor weight, bias;  // contiguous float32 [K,C,3,3], [K]
+  std::mutex mutex;
+  std::map<std::array<int64_t, 3>, std::shared_ptr<const Plan>> by_shape;  // (N, H, W)
+
+  std::shared_ptr<const Plan> at(int64_t n, int64_t height, int64_t width) {
+    std::lock_guard<std::mutex> lock(mutex);
+    const std::array<int64_t, 3> key{n, height, width};
+    const auto found = by_shape.find(key);
+    if (found != by_shape.end()) return found->second;
+    if (by_shape.size() >= kMaxPlans) by_shape.clear();
+    return by_shape[key] = make(n, height, width);
+  }
+
+ private:
+  std::shared_ptr<const Plan> make(int64_t n, int64_t height, int64_t width) const {
+    const Shapes s = shapes(n, weight.size(1), weight.size(0), height, width);
+    auto forward = forward_desc(s);
+    const dnnl::convolution_backward_data::desc backward(dnnl::algorithm::convolution_winograd, s.src, s.weights,
+                                                         s.dst, {1, 1}, {1, 1}, {1, 1});
+    dnnl::convolution_backward_data::primitive_desc backward_pd(backward, user_scratchpad(), cpu(), forward);
+    return std::make_shared<const Plan>(Plan{forward, dnnl::convolution_forward(forward),
+                                             reordered_weights(weight, forward.weights_desc()), backward_pd,
+                                             dnnl::convolution_backward_data(backward_pd),
+                                             reordered_weights(weight, backward_pd.weights_desc())});
+  }
+};
+
+namespace {
+
+struct PlansHolder : torch::CustomClassHolder {
+  explicit PlansHolder(std::shared_ptr<Conv3x3::Plans> p) : plans(std::move(p)) {}
+  std::shared_ptr<Conv3x3::Plans> plans;
+};
+
+torch::Tensor run_forward(Conv3x3::Plans& plans, const torch::Tensor& blocked) {
+  const auto input = blocked.contiguous();
+  const auto n = input.size(0), h = input.size(2), w = input.size(3);
+  const auto plan = plans.at(n, h, w);
+  auto output = torch::empty({n, plans.weight.size(0) / kBlock, h, w, kBlock}, input.options());
+  execute(plan->forward, plan->forward_desc.scratchpad_desc(),
+          {{DNNL_ARG_SRC, memory(plan->forward_desc.src_desc(), cpu(), input.data_ptr())},
+           {DNNL_ARG_WEIGHTS, plan->forward_weights},
+           {DNNL_ARG_BIAS, memory(plan->forward_desc.bias_desc(), cpu(), plans.bias.data_ptr())},
+           {DNNL_ARG_DST, memory(plan->forward_desc.dst_desc(), cpu(), output.data_ptr())}});
+  return output;
+}
+
+torch::Tensor run_backward(Conv3x3::Plans& plans, const torch::Tensor& output_gradient) {
+  const auto gradient = output_gradient.contiguous();
+  const auto n = gradient.size(0), h = gradient.size(2), w = gradient.size(3);
+  const auto plan = plans.at(n, h, w);
+  auto input_gradient = torch::empty({n, plans.weight.size(1) / kBlock, h, w, kBlock}, gradient.options());
+  execute(plan->backward, plan->backward_desc.scratchpad_desc(),
+          {{DNNL_ARG_DIFF_DST, memory(plan->backward_desc.diff_dst_desc(), cpu(), gradient.data_ptr())},
+           {DNNL_ARG_WEIGHTS, plan->backward_weights},
+           {DNNL_ARG_DIFF_SRC, memory(plan->backward_desc.diff_src_desc(), cpu(), input_gradient.data_ptr())}});
+  return input_gradient;
+}
+
+struct ConvFunction : torch::autograd::Function<ConvFunction> {
+  static torch::Tensor forward(torch::autograd::AutogradContext* context, const torch::Tensor& blocked,
+                               const std::shared_ptr<Conv3x3::Plans>& plans) {
+    context->saved_data["plans"] = c10::IValue::make_capsule(c10::make_intrusive<PlansHolder>(plans));
+    return run_forward(*plans, blocked);
+  }
+
+  static torch::autograd::variable_list backward(torch::autograd::AutogradContext* context,
+                                                 torch::autograd::variable_list gradients) {
+    const auto holder = c10::static_intrusive_pointer_cast<PlansHolder>(context->saved_data["plans"].toCapsule());
+    return {run_backward(*holder->plans, gradients[0]), torch::Tensor()};
+  }
+};
+
+}  // namespace
+
+bool Conv3x3::suits(const torch::Tensor& weight) {
+  return weight.dim() == 4 && weight.size(2) == 3 && weight.size(3) == 3 && weight.size(0) % kBlock == 0 &&
+         weight.size(1) % kBlock == 0 && weight.scalar_type() == torch::kFloat32 && weight.device().is_cpu();
+}
+
+Conv3x3::Conv3x3(const torch::Tensor& weight, const torch::Tensor& bias) : plans_(std::make_shared<Plans>()) {
+  if (!suits(weight)) throw Error("internal: Winograd convolution needs float32 CPU 3x3 weights, 16n channels");
+  plans_->weight = weight.detach().contiguous();
+  plans_->bias = bias.detach().to(torch::kFloat32).contiguous();
+}
+
+torch::Tensor Conv3x3::operator()(const torch::Tensor& blocked) const {
+  if (blocked.dim() != 5 || blocked.size(1) * kBlock != plans_->weight.size(1) || blocked.size(4) != kBlock ||
+      blocked.scalar_type() != torch::kFloat32)
+    throw Error("internal: Winograd convolution given a tensor of another shape or type");
+  return ConvFunction::apply(blocked, plans_);
+}
+
+}  // namespace atelier::winograd

@@ -1,0 +1,112 @@
+// Winograd convolutions through oneDNN: the same numbers as libtorch's direct
+// convolutions (forward and the gradient with respect to the input), the
+// blocked layout's conversions and pooling, and VGG features either way.
+#include <gtest/gtest.h>
+
+#include "models/vgg.hpp"
+#include "torch/tensor_image.hpp"
+#include "torch/winograd_conv.hpp"
+
+namespace atelier {
+namespace {
+
+#define SKIP_WITHOUT_WINOGRAD()                                                                       \
+  if (!winograd::available()) GTEST_SKIP() << "SKIPPED: oneDNN has no Winograd convolution on this CPU " \
+                                              "(it needs AVX-512); the direct path is tested elsewhere"
+
+// Largest difference relative to the largest magnitude of the reference.
+double relative_error(const torch::Tensor& got, const torch::Tensor& expected) {
+  return (got - expected).abs().max().item<double>() / expected.abs().max().item<double>();
+}
+
+TEST(WinogradConv, MatchesTheDirectConvolutionAndItsInputGradient) {
+  SKIP_WITHOUT_WINOGRAD();
+  torch::manual_seed(3);
+  const auto weight = torch::randn({48, 32, 3, 3}) * 0.1;
+  const auto bias = torch::randn({48});
+  const auto input = torch::randn({2, 32, 13, 19});  // odd sizes: partial 4x4 tiles at the edges
+  const auto upstream = torch::randn({2, 48, 13, 19});
+
+  auto direct_input = input.clone().requires_grad_(true);
+  const auto direct = torch::conv2d(direct_input, weight, bias, 1, 1);
+  (direct * upstream).sum().backward();
+
+  const winograd::Conv3x3 conv(weight, bias);
+  auto blocked_input = input.clone().requires_grad_(true);
+  const auto output = winograd::from_blocked(conv(winograd::to_blocked(blocked_input)));
+  (output * upstream).sum().backward();
+
+  EXPECT_LT(relative_error(output, direct), 1e-5);
+  EXPECT_LT(relative_error(blocked_input.grad(), direct_input.grad()), 1e-5);
+}
+
+TEST(WinogradConv, BlockedLayoutRoundTripsAndPoolsAsTorch) {
+  torch::manual_seed(4);
+  const auto input = torch::randn({2, 32, 9, 11});
+  const auto blocked = winograd::to_blocked(input);
+  ASSERT_EQ(blocked.sizes(), (std::vector<int64_t>{2, 2, 9, 11, 16}));
+  EXPECT_TRUE(torch::equal(blocked[1][1][4][5], input.index({1, torch::indexing::Slice(16, 32), 4, 5})));
+  EXPECT_TRUE(torch::equal(winograd::from_blocked(blocked), input));
+  // Odd sides: the last row and column are dropped, as torch's 2x2 pooling does.
+  EXPECT_TRUE(torch::equal(winograd::from_blocked(winograd::pool2x2(blocked, true)), torch::max_pool2d(input, 2, 2)));
+  EXPECT_TRUE(torch::allclose(winograd::from_blocked(winograd::pool2x2(blocked, false)), torch::avg_pool2d(input, 2, 2)));
+}
+
+TEST(WinogradConv, RefusesWeightsItCannotTake) {
+  EXPECT_FALSE(winograd::Conv3x3::suits(torch::zeros({20, 16, 3, 3})));  // 20 outputs: not whole blocks of 16
+  EXPECT_FALSE(winograd::Conv3x3::suits(torch::zeros({16, 16, 5, 5})));
+  EXPECT_FALSE(winograd::Conv3x3::suits(torch::zeros({16, 16, 3, 3}, torch::kFloat64)));
+  EXPECT_TRUE(winograd::Conv3x3::suits(torch::zeros({32, 16, 3, 3})));
+}
+
+// A VGG19 to relu2_2 with 16 and 32 channels: every convolution but the first can be Winograd.
+VggFeatures sixteen_channel_vgg(bool winograd) {
+  torch::manual_seed(5);
+  std::map<std::string, torch::Tensor> weights;
+  const int channels[][2] = {{3, 16}, {16, 16}, {16, 32}, {32, 32}};
+  const int indices[] = {0, 2, 5, 7};
+  for (int i = 0; i < 4; ++i) {
+    const std::string key = "features." + std::to_string(indices[i]);
+    weights[key + ".weight"] = torch::randn({channels[i][1], channels[i][0], 3, 3}) * std::sqrt(2.0 / (9.0 * channels[i][0]));
+    weights[key + ".bias"] = torch::randn({channels[i][1]}) * 0.01;
+  }
+  VggFeatures network("vgg19", weights, Preprocess::Torchvision, Pooling::Max);
+  network.set_winograd(winograd);
+  return network;
+}
+
+TEST(VggWinograd, FeaturesAndImageGradientMatchTheDirectPath) {
+  SKIP_WITHOUT_WINOGRAD();
+  const VggFeatures fast = sixteen_channel_vgg(true), direct = sixteen_channel_vgg(false);
+  ASSERT_TRUE(fast.winograd());
+  ASSERT_FALSE(direct.winograd());
+  torch::manual_seed(6);
+  const auto image = torch::rand({1, 3, 37, 45});
+  const std::vector<std::string> layers{"relu1_1", "relu1_2", "pool1", "relu2_1", "relu2_2"};
+  const auto run = [&](const VggFeatures& network) {
+    auto x = image.clone().requires_grad_(true);
+    auto features = network.extract(x, layers);
+    torch::Tensor loss = torch::zeros({});
+    for (const auto& layer : layers) loss = loss + features.at(layer).square().mean();
+    loss.backward();
+    features["gradient"] = x.grad();
+    return features;
+  };
+  auto got = run(fast), expected = run(direct);
+  for (const auto& [name, tensor] : expected) {
+    ASSERT_EQ(got.at(name).sizes(), tensor.sizes()) << name;
+    EXPECT_LT(relative_error(got.at(name), tensor), 1e-5) << name;
+  }
+}
+
+TEST(VggWinograd, AutocastTakesTheDirectPath) {
+  const VggFeatures fast = sixteen_channel_vgg(true), direct = sixteen_channel_vgg(false);
+  const auto image = torch::rand({1, 3, 24, 24});
+  AutocastScope autocast(Precision::BF16, torch::kCPU);
+  const auto got = fast.extract(image, {"relu2_2"}).at("relu2_2");
+  EXPECT_EQ(got.scalar_type(), torch::kBFloat16);
+  EXPECT_TRUE(torch::equal(got, direct.extract(image, {"relu2_2"}).at("relu2_2")));
+}
+
+}  // namespace
+}  // namespace atelier
