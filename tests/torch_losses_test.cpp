@@ -29,6 +29,20 @@ TEST(Losses, GramMatrixIsPerBatchItem) {
   EXPECT_TRUE(torch::allclose(gram[1], doubles({0.25, 0, 0, 0.25}, {2, 2})));
 }
 
+TEST(Losses, GramMatrixGradientIsAutogradsOfTheProduct) {
+  // gram_matrix's own backward, F (dG + dG^T) / size, against autograd through bmm, in both layouts.
+  torch::manual_seed(8);
+  const auto upstream = torch::randn({2, 5, 5}, torch::kFloat64);
+  for (const auto format : {torch::MemoryFormat::Contiguous, torch::MemoryFormat::ChannelsLast}) {
+    auto features = torch::randn({2, 5, 3, 4}, torch::kFloat64).contiguous(format).requires_grad_(true);
+    (gram_matrix(features) * upstream).sum().backward();
+    auto plain = features.detach().clone().requires_grad_(true);
+    const auto flat = plain.reshape({2, 5, 12});
+    (torch::bmm(flat, flat.transpose(1, 2)) / 60.0 * upstream).sum().backward();
+    EXPECT_TRUE(torch::allclose(features.grad(), plain.grad(), 1e-12, 1e-12));
+  }
+}
+
 TEST(Losses, ContentLossIsRelativeSquaredError) {
   auto features = doubles({1, 2, 3, 4}, {1, 1, 2, 2});
   // Differences to all-ones: 0,1,2,3 -> mean square 3.5; mean(T^2) = 1.

@@ -40,6 +40,27 @@ TEST(WinogradConv, MatchesTheDirectConvolutionAndItsInputGradient) {
   EXPECT_LT(relative_error(blocked_input.grad(), direct_input.grad()), 1e-5);
 }
 
+TEST(WinogradConv, ReluWithinTheConvolutionMatchesReluAfterIt) {
+  SKIP_WITHOUT_WINOGRAD();
+  torch::manual_seed(9);
+  const auto weight = torch::randn({16, 16, 3, 3}) * 0.1;
+  const auto bias = torch::randn({16}) * 0.1;
+  const auto input = torch::randn({1, 16, 10, 12});
+  const auto upstream = torch::randn({1, 16, 10, 12});
+
+  auto direct_input = input.clone().requires_grad_(true);
+  const auto direct = torch::relu(torch::conv2d(direct_input, weight, bias, 1, 1));
+  (direct * upstream).sum().backward();
+
+  auto blocked_input = input.clone().requires_grad_(true);
+  const auto output = winograd::from_blocked(winograd::Conv3x3(weight, bias)(winograd::to_blocked(blocked_input), true));
+  (output * upstream).sum().backward();
+
+  EXPECT_GT((direct == 0).sum().item<int64_t>(), 100);  // the relu cut something
+  EXPECT_LT(relative_error(output, direct), 1e-5);
+  EXPECT_LT(relative_error(blocked_input.grad(), direct_input.grad()), 1e-5);
+}
+
 TEST(WinogradConv, BlockedLayoutRoundTripsAndPoolsAsTorch) {
   torch::manual_seed(4);
   const auto input = torch::randn({2, 32, 9, 11});
@@ -82,7 +103,8 @@ TEST(VggWinograd, FeaturesAndImageGradientMatchTheDirectPath) {
   ASSERT_FALSE(direct.winograd());
   torch::manual_seed(6);
   const auto image = torch::rand({1, 3, 37, 45});
-  const std::vector<std::string> layers{"relu1_1", "relu1_2", "pool1", "relu2_1", "relu2_2"};
+  // conv1_2 asked for: its relu runs on its own; the other relus run within their convolutions.
+  const std::vector<std::string> layers{"relu1_1", "conv1_2", "relu1_2", "pool1", "relu2_1", "relu2_2"};
   const auto run = [&](const VggFeatures& network) {
     auto x = image.clone().requires_grad_(true);
     auto features = network.extract(x, layers);

@@ -13,17 +13,37 @@ torch::Tensor relative_squared_error(const torch::Tensor& value, const torch::Te
 
 }  // namespace
 
+namespace {
+
+// G = F^T F * scale for F [N, HW, C], with a backward of one product,
+// dF = F (dG + dG^T) * scale, where autograd's bmm backward takes two.
+struct GramFunction : torch::autograd::Function<GramFunction> {
+  static torch::Tensor forward(torch::autograd::AutogradContext* context, const torch::Tensor& flat, double scale) {
+    context->save_for_backward({flat});
+    context->saved_data["scale"] = scale;
+    return torch::bmm(flat.transpose(1, 2), flat) * scale;
+  }
+
+  static torch::autograd::variable_list backward(torch::autograd::AutogradContext* context,
+                                                 torch::autograd::variable_list gradients) {
+    const auto flat = context->get_saved_variables()[0];
+    const double scale = context->saved_data["scale"].toDouble();
+    const auto symmetric = (gradients[0] + gradients[0].transpose(1, 2)).to(flat.scalar_type()) * scale;
+    return {torch::bmm(flat, symmetric), torch::Tensor()};
+  }
+};
+
+}  // namespace
+
 torch::Tensor gram_matrix(const torch::Tensor& features) {
   const auto n = features.size(0), c = features.size(1);
   const auto hw = features.size(2) * features.size(3);
   const double scale = 1.0 / static_cast<double>(c * hw);
   if (!features.is_contiguous() && features.is_contiguous(torch::MemoryFormat::ChannelsLast)) {
     // Channels-last (the CPU's VGG): [N,HW,C] is a view; no NCHW copy.
-    auto flat = features.permute({0, 2, 3, 1}).reshape({n, hw, c});
-    return torch::bmm(flat.transpose(1, 2), flat) * scale;
+    return GramFunction::apply(features.permute({0, 2, 3, 1}).reshape({n, hw, c}), scale);
   }
-  auto flat = features.reshape({n, c, hw});
-  return torch::bmm(flat, flat.transpose(1, 2)) * scale;
+  return GramFunction::apply(features.reshape({n, c, hw}).transpose(1, 2), scale);
 }
 
 torch::Tensor content_loss(const torch::Tensor& features, const torch::Tensor& target) {

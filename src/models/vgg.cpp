@@ -2,6 +2,7 @@
 
 #include <ATen/autocast_mode.h>
 
+#include <algorithm>
 #include <sstream>
 
 #include "atelier/error.hpp"
@@ -179,7 +180,8 @@ std::map<std::string, torch::Tensor> VggFeatures::extract(const torch::Tensor& r
   // Winograd takes float32 on the CPU; under autocast the convolutions run in bf16 instead.
   const bool winograd = !winograd_convs_.empty() && x.scalar_type() == torch::kFloat32 && x.device().is_cpu() &&
                         !at::autocast::is_cpu_enabled();
-  bool blocked = false;  // x is in oneDNN's blocked layout
+  bool blocked = false;    // x is in oneDNN's blocked layout
+  bool relu_done = false;  // the convolution before applied the next relu
   for (size_t i = 0; i <= deepest && !layer_names.empty(); ++i) {
     const Layer& layer = all_layers_[i];
     switch (layer.kind) {
@@ -188,7 +190,11 @@ std::map<std::string, torch::Tensor> VggFeatures::extract(const torch::Tensor& r
         if (fast != winograd_convs_.end()) {
           if (!blocked) x = winograd::to_blocked(x);
           blocked = true;
-          x = fast->second(x);
+          // The relu after it goes with it, unless the convolution's own output is asked for.
+          const bool relu_next = i + 1 <= deepest && all_layers_[i + 1].kind == Layer::Kind::Relu &&
+                                 std::find(layer_names.begin(), layer_names.end(), layer.name) == layer_names.end();
+          x = fast->second(x, relu_next);
+          if (relu_next) relu_done = true;
           break;
         }
         if (blocked) x = winograd::from_blocked(x);
@@ -198,7 +204,8 @@ std::map<std::string, torch::Tensor> VggFeatures::extract(const torch::Tensor& r
         break;
       }
       case Layer::Kind::Relu:
-        x = torch::relu(x);
+        if (!relu_done) x = torch::relu(x);
+        relu_done = false;
         break;
       case Layer::Kind::Pool:
         if (blocked) {

@@ -41,10 +41,16 @@ Shapes shapes(int64_t n, int64_t channels, int64_t outputs, int64_t height, int6
           memory::desc({n, outputs, height, width}, kF32, Tag::nChw16c)};
 }
 
-dnnl::convolution_forward::primitive_desc forward_desc(const Shapes& s) {
+dnnl::convolution_forward::primitive_desc forward_desc(const Shapes& s, bool relu) {
   const dnnl::convolution_forward::desc desc(dnnl::prop_kind::forward_training, dnnl::algorithm::convolution_winograd,
                                              s.src, s.weights, s.bias, s.dst, {1, 1}, {1, 1}, {1, 1});
-  return {desc, user_scratchpad(), cpu()};
+  auto attr = user_scratchpad();
+  if (relu) {  // applied as each output tile is written: no pass of its own over the activations
+    dnnl::post_ops ops;
+    ops.append_eltwise(1.0f, dnnl::algorithm::eltwise_relu, 0.0f, 0.0f);
+    attr.set_post_ops(ops);
+  }
+  return {desc, attr, cpu()};
 }
 
 // The weights as oneDNN's primitive wants them, reordered from torch's OIHW.
@@ -72,7 +78,7 @@ void execute(const dnnl::primitive& primitive, const memory::desc& scratchpad,
 bool available() {
   static const bool yes = [] {
     try {
-      forward_desc(shapes(1, kBlock, kBlock, 8, 8));
+      forward_desc(shapes(1, kBlock, kBlock, 8, 8), true);
       return true;
     } catch (const dnnl::error&) {
       return false;
@@ -113,21 +119,21 @@ struct Plan {
 struct Conv3x3::Plans {
   torch::Tensor weight, bias;  // contiguous float32 [K,C,3,3], [K]
   std::mutex mutex;
-  std::map<std::array<int64_t, 3>, std::shared_ptr<const Plan>> by_shape;  // (N, H, W)
+  std::map<std::array<int64_t, 4>, std::shared_ptr<const Plan>> by_shape;  // (N, H, W, relu)
 
-  std::shared_ptr<const Plan> at(int64_t n, int64_t height, int64_t width) {
+  std::shared_ptr<const Plan> at(int64_t n, int64_t height, int64_t width, bool relu) {
     std::lock_guard<std::mutex> lock(mutex);
-    const std::array<int64_t, 3> key{n, height, width};
+    const std::array<int64_t, 4> key{n, height, width, relu};
     const auto found = by_shape.find(key);
     if (found != by_shape.end()) return found->second;
     if (by_shape.size() >= kMaxPlans) by_shape.clear();
-    return by_shape[key] = make(n, height, width);
+    return by_shape[key] = make(n, height, width, relu);
   }
 
  private:
-  std::shared_ptr<const Plan> make(int64_t n, int64_t height, int64_t width) const {
+  std::shared_ptr<const Plan> make(int64_t n, int64_t height, int64_t width, bool relu) const {
     const Shapes s = shapes(n, weight.size(1), weight.size(0), height, width);
-    auto forward = forward_desc(s);
+    auto forward = forward_desc(s, relu);
     const dnnl::convolution_backward_data::desc backward(dnnl::algorithm::convolution_winograd, s.src, s.weights,
                                                          s.dst, {1, 1}, {1, 1}, {1, 1});
     dnnl::convolution_backward_data::primitive_desc backward_pd(backward, user_scratchpad(), cpu(), forward);
@@ -145,10 +151,10 @@ struct PlansHolder : torch::CustomClassHolder {
   std::shared_ptr<Conv3x3::Plans> plans;
 };
 
-torch::Tensor run_forward(Conv3x3::Plans& plans, const torch::Tensor& blocked) {
+torch::Tensor run_forward(Conv3x3::Plans& plans, const torch::Tensor& blocked, bool relu) {
   const auto input = blocked.contiguous();
   const auto n = input.size(0), h = input.size(2), w = input.size(3);
-  const auto plan = plans.at(n, h, w);
+  const auto plan = plans.at(n, h, w, relu);
   auto output = torch::empty({n, plans.weight.size(0) / kBlock, h, w, kBlock}, input.options());
   execute(plan->forward, plan->forward_desc.scratchpad_desc(),
           {{DNNL_ARG_SRC, memory(plan->forward_desc.src_desc(), cpu(), input.data_ptr())},
@@ -161,7 +167,7 @@ torch::Tensor run_forward(Conv3x3::Plans& plans, const torch::Tensor& blocked) {
 torch::Tensor run_backward(Conv3x3::Plans& plans, const torch::Tensor& output_gradient) {
   const auto gradient = output_gradient.contiguous();
   const auto n = gradient.size(0), h = gradient.size(2), w = gradient.size(3);
-  const auto plan = plans.at(n, h, w);
+  const auto plan = plans.at(n, h, w, false);
   auto input_gradient = torch::empty({n, plans.weight.size(1) / kBlock, h, w, kBlock}, gradient.options());
   execute(plan->backward, plan->backward_desc.scratchpad_desc(),
           {{DNNL_ARG_DIFF_DST, memory(plan->backward_desc.diff_dst_desc(), cpu(), gradient.data_ptr())},
@@ -172,15 +178,21 @@ torch::Tensor run_backward(Conv3x3::Plans& plans, const torch::Tensor& output_gr
 
 struct ConvFunction : torch::autograd::Function<ConvFunction> {
   static torch::Tensor forward(torch::autograd::AutogradContext* context, const torch::Tensor& blocked,
-                               const std::shared_ptr<Conv3x3::Plans>& plans) {
+                               const std::shared_ptr<Conv3x3::Plans>& plans, bool relu) {
     context->saved_data["plans"] = c10::IValue::make_capsule(c10::make_intrusive<PlansHolder>(plans));
-    return run_forward(*plans, blocked);
+    auto output = run_forward(*plans, blocked, relu);
+    context->saved_data["relu"] = relu;
+    if (relu) context->save_for_backward({output});  // relu's gradient passes where its output is positive
+    return output;
   }
 
   static torch::autograd::variable_list backward(torch::autograd::AutogradContext* context,
                                                  torch::autograd::variable_list gradients) {
     const auto holder = c10::static_intrusive_pointer_cast<PlansHolder>(context->saved_data["plans"].toCapsule());
-    return {run_backward(*holder->plans, gradients[0]), torch::Tensor()};
+    auto gradient = gradients[0];
+    if (context->saved_data["relu"].toBool())
+      gradient = torch::threshold_backward(gradient, context->get_saved_variables()[0], 0);
+    return {run_backward(*holder->plans, gradient), torch::Tensor(), torch::Tensor()};
   }
 };
 
@@ -197,11 +209,11 @@ Conv3x3::Conv3x3(const torch::Tensor& weight, const torch::Tensor& bias) : plans
   plans_->bias = bias.detach().to(torch::kFloat32).contiguous();
 }
 
-torch::Tensor Conv3x3::operator()(const torch::Tensor& blocked) const {
+torch::Tensor Conv3x3::operator()(const torch::Tensor& blocked, bool then_relu) const {
   if (blocked.dim() != 5 || blocked.size(1) * kBlock != plans_->weight.size(1) || blocked.size(4) != kBlock ||
       blocked.scalar_type() != torch::kFloat32)
     throw Error("internal: Winograd convolution given a tensor of another shape or type");
-  return ConvFunction::apply(blocked, plans_);
+  return ConvFunction::apply(blocked, plans_, then_relu);
 }
 
 }  // namespace atelier::winograd

@@ -29,8 +29,9 @@ class Conv3x3 {
   Conv3x3(const torch::Tensor& weight, const torch::Tensor& bias);
   // float32 CPU 3x3 weights whose channel counts are multiples of 16.
   static bool suits(const torch::Tensor& weight);
-  // blocked [N, C/16, H, W, 16] -> blocked [N, K/16, H, W, 16]
-  torch::Tensor operator()(const torch::Tensor& blocked) const;
+  // blocked [N, C/16, H, W, 16] -> blocked [N, K/16, H, W, 16]; `then_relu`
+  // applies relu as the output is written (no pass of its own).
+  torch::Tensor operator()(const torch::Tensor& blocked, bool then_relu = false) const;
 
   struct Plans;
 
