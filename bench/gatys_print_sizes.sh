@@ -42,7 +42,8 @@ for size in $sizes; do
     --max-memory "$budget" --precision fp32 --threads "$threads" --checkpoint-every 0 \
     --models-dir "$shared/models" -o "$work/out.png" --json > "$work/log.json"
   read -r peak_kib seconds < "$work/time"
-  # The last scale's tiles (gatys_tiles: ceil(side / tile) equal spans a side) and the seam measure over them.
+  # The last scale's tiles (gatys_tiles: about equal spans of at most the tile side, on multiples of 16 px) and
+  # the seam measure over them.
   report=$("$python" - "$work/log.json" "$work/out.png" <<'EOF'
 import json, sys
 import numpy as np
@@ -55,9 +56,10 @@ if not side:
     sys.exit()
 a = np.asarray(Image.open(sys.argv[2]).convert("RGB"), np.float64) / 255
 h, w = a.shape[:2]
-def bounds(length):
-    count = -(-length // side)
-    return [length * i // count for i in range(1, count)]
+def bounds(length):  # as src/stylize/gatys_tiles.cpp's even_spans
+    units, most = -(-length // 16), max(1, side // 16)
+    count = -(-units // most)
+    return [16 * (units * i // count) for i in range(1, count)]
 def ratio(energy, lines):  # energy[i]: the step from line i to i + 1; a boundary at b is the step into b
     on = near = 0.0
     for b in lines:

@@ -16,12 +16,20 @@ constexpr std::int64_t kStride = 16;
 // Context for the style features: past relu3_1's reach of 40 pixels.
 constexpr int kStyleHalo = 64;
 
+static_assert(kGatysHalo % kStride == 0, "halos keep the tiles on the pooling grid");
+
+// About equal spans of at most `tile`, their boundaries on multiples of the
+// deepest stride (as the halos' edges are): every tile then pools on the grid
+// one pass over the picture would use. Off it, neighbours' strokes, which keep
+// a 2 px period from the pooling, meet out of phase and the boundary shows.
 std::vector<std::pair<int, int>> even_spans(int length, std::int64_t tile) {
-  const int count = static_cast<int>((length + tile - 1) / tile);
+  const std::int64_t units = (length + kStride - 1) / kStride;                  // strides of the picture
+  const std::int64_t most = std::max<std::int64_t>(1, tile / kStride);         // strides a tile holds
+  const std::int64_t count = (units + most - 1) / most;
   std::vector<std::pair<int, int>> spans;
-  for (int i = 0; i < count; ++i)
-    spans.emplace_back(static_cast<int>(std::int64_t{length} * i / count),
-                       static_cast<int>(std::int64_t{length} * (i + 1) / count));
+  for (std::int64_t i = 0; i < count; ++i)
+    spans.emplace_back(static_cast<int>(kStride * (units * i / count)),
+                       static_cast<int>(std::min<std::int64_t>(length, kStride * (units * (i + 1) / count))));
   return spans;
 }
 
