@@ -3,7 +3,9 @@
 // blocked layout's conversions and pooling, and VGG features either way.
 #include <gtest/gtest.h>
 
+#include "models/adain.hpp"
 #include "models/vgg.hpp"
+#include "random_adain_network.hpp"
 #include "torch/tensor_image.hpp"
 #include "torch/winograd_conv.hpp"
 
@@ -74,10 +76,22 @@ TEST(WinogradConv, BlockedLayoutRoundTripsAndPoolsAsTorch) {
 }
 
 TEST(WinogradConv, RefusesWeightsItCannotTake) {
-  EXPECT_FALSE(winograd::Conv3x3::suits(torch::zeros({20, 16, 3, 3})));  // 20 outputs: not whole blocks of 16
   EXPECT_FALSE(winograd::Conv3x3::suits(torch::zeros({16, 16, 5, 5})));
   EXPECT_FALSE(winograd::Conv3x3::suits(torch::zeros({16, 16, 3, 3}, torch::kFloat64)));
   EXPECT_TRUE(winograd::Conv3x3::suits(torch::zeros({32, 16, 3, 3})));
+  EXPECT_TRUE(winograd::Conv3x3::suits(torch::zeros({3, 64, 3, 3})));  // padded to whole blocks of 16
+}
+
+TEST(WinogradConv, ChannelsThatAreNotWholeBlocksArePaddedAndDropped) {
+  SKIP_WITHOUT_WINOGRAD();
+  torch::manual_seed(15);
+  const auto weight = torch::randn({5, 3, 3, 3}), bias = torch::randn({5});
+  const auto input = torch::rand({1, 3, 11, 9});
+  const auto blocked = winograd::to_blocked(input);
+  ASSERT_EQ(blocked.size(1), 1);
+  EXPECT_TRUE(torch::equal(winograd::from_blocked(blocked, 3), input));
+  const auto output = winograd::from_blocked(winograd::Conv3x3(weight, bias)(blocked), 5);
+  EXPECT_LT(relative_error(output, torch::conv2d(input, weight, bias, 1, 1)), 1e-5);
 }
 
 // A VGG19 to relu2_2 with 16 and 32 channels: every convolution but the first can be Winograd.
@@ -128,6 +142,60 @@ TEST(VggWinograd, AutocastTakesTheDirectPath) {
   const auto got = fast.extract(image, {"relu2_2"}).at("relu2_2");
   EXPECT_EQ(got.scalar_type(), torch::kBFloat16);
   EXPECT_TRUE(torch::equal(got, direct.extract(image, {"relu2_2"}).at("relu2_2")));
+}
+
+TEST(AdainWinograd, EncoderMatchesTheDirectPathInDoublePrecision) {
+  SKIP_WITHOUT_WINOGRAD();
+  const auto weights = testing::random_normalised_vgg_weights(11);
+  std::map<std::string, torch::Tensor> doubles;
+  for (const auto& [key, tensor] : weights) doubles[key] = tensor.to(torch::kFloat64);
+  const NormalisedVgg fast(weights), direct(doubles);  // float64 weights take the direct path
+  torch::manual_seed(12);
+  const auto image = torch::rand({1, 3, 37, 45});  // odd sides: ceil-mode pooling keeps the last row
+  const std::vector<std::string> layers{"relu1_1", "conv2_1", "relu2_1", "relu3_1", "relu4_1"};
+  const auto got = fast.extract(image, layers), expected = direct.extract(image.to(torch::kFloat64), layers);
+  for (const auto& layer : layers) {
+    ASSERT_EQ(got.at(layer).sizes(), expected.at(layer).sizes()) << layer;
+    EXPECT_LT(relative_error(got.at(layer).to(torch::kFloat64), expected.at(layer)), 1e-5) << layer;
+  }
+}
+
+TEST(AdainWinograd, DecoderMatchesTheDirectPathAndFollowsWeightUpdates) {
+  SKIP_WITHOUT_WINOGRAD();
+  torch::manual_seed(13);
+  AdainDecoder decoder("relu3_1");
+  const auto features = torch::relu(torch::randn({1, 256, 9, 11}));
+  const auto both = [&] {
+    torch::Tensor fast, direct;
+    {
+      torch::NoGradGuard no_grad;  // no weight gradients wanted: Winograd
+      fast = decoder->forward(features);
+    }
+    direct = decoder->forward(features).detach();  // weights that learn: the direct path
+    return std::make_pair(fast, direct);
+  };
+  auto [fast, direct] = both();
+  ASSERT_EQ(fast.sizes(), (std::vector<int64_t>{1, 3, 36, 44}));
+  EXPECT_LT(relative_error(fast, direct), 1e-5);
+  {
+    torch::NoGradGuard no_grad;  // an optimiser's step: the weights change in place
+    for (auto& parameter : decoder->parameters()) parameter.mul_(0.5).add_(0.01);
+  }
+  auto [fast_after, direct_after] = both();
+  EXPECT_GT(relative_error(direct_after, direct), 0.1) << "the update changed the output";
+  EXPECT_LT(relative_error(fast_after, direct_after), 1e-5) << "Winograd used the weights as they are now";
+}
+
+TEST(WinogradConv, ReflectionPaddingAndUpsamplingMatchTorch) {
+  torch::manual_seed(14);
+  const auto input = torch::randn({1, 32, 5, 7});
+  const auto blocked = winograd::to_blocked(input);
+  EXPECT_TRUE(torch::equal(winograd::from_blocked(winograd::reflection_pad1(blocked)),
+                           torch::reflection_pad2d(input, {1, 1, 1, 1})));
+  EXPECT_TRUE(torch::equal(winograd::from_blocked(winograd::upsample2x(blocked)),
+                           torch::upsample_nearest2d(input, {10, 14})));
+  EXPECT_TRUE(torch::equal(winograd::from_blocked(winograd::pool2x2(blocked, true, /*ceil=*/true)),
+                           torch::max_pool2d(input, {2, 2}, {2, 2}, {0, 0}, {1, 1}, true)));
 }
 
 }  // namespace

@@ -1,5 +1,7 @@
 #include "models/adain.hpp"
 
+#include <ATen/autocast_mode.h>
+
 #include <algorithm>
 #include <cmath>
 
@@ -105,6 +107,13 @@ NormalisedVgg::NormalisedVgg(const std::map<std::string, torch::Tensor>& weights
                   layers[usable_layers_].first);
   }
   for (const auto& [key, tensor] : weights) weights_[key] = tensor.to(device).contiguous();
+  if (!device.is_cpu() || !winograd::available()) return;
+  for (size_t i = 0; i < usable_layers_; ++i) {
+    const std::string key = std::to_string(layers[i].second);
+    if (layers[i].first.rfind("conv", 0) == 0 && winograd::Conv3x3::suits(weights_.at(key + ".weight")))
+      winograd_.emplace(layers[i].second,
+                        winograd::Conv3x3(weights_.at(key + ".weight"), weights_.at(key + ".bias"), /*padding=*/0));
+  }
 }
 
 NormalisedVgg NormalisedVgg::load(const std::string& path, const torch::Device& device) {
@@ -142,18 +151,40 @@ std::map<std::string, torch::Tensor> NormalisedVgg::extract(const torch::Tensor&
   if (layer_names.empty()) return wanted;
   const auto& w = weights_;
   auto x = torch::conv2d(rgb01, w.at("0.weight"), w.at("0.bias"));
+  // As VggFeatures: Winograd in oneDNN's blocked layout for fp32 on the CPU, relu within the conv.
+  const bool winograd = !winograd_.empty() && x.scalar_type() == torch::kFloat32 && x.device().is_cpu() &&
+                        !at::autocast::is_cpu_enabled() && x.size(2) >= 2 && x.size(3) >= 2;
+  bool blocked = false, relu_done = false;
+  int64_t channels = 0;  // x's channels without the blocks' padding, when blocked
+  const auto asked = [&](const std::string& name) {
+    return std::find(layer_names.begin(), layer_names.end(), name) != layer_names.end();
+  };
   for (size_t i = 0; i <= deepest; ++i) {
     const auto& [name, index] = all[i];
     if (name.rfind("conv", 0) == 0) {
-      const std::string key = std::to_string(index);
-      x = torch::conv2d(reflection_pad(x, 1, x.scalar_type()), w.at(key + ".weight"), w.at(key + ".bias"));
+      const auto fast = winograd ? winograd_.find(index) : winograd_.end();
+      if (fast != winograd_.end() && x.size(2) >= 2 && x.size(3) >= 2) {
+        if (!blocked) x = winograd::to_blocked(x);
+        blocked = true;
+        const bool relu_next = i + 1 <= deepest && all[i + 1].first.rfind("relu", 0) == 0 && !asked(name);
+        x = fast->second(winograd::reflection_pad1(x), relu_next);
+        channels = fast->second.outputs();
+        relu_done = relu_next;
+      } else {
+        if (blocked) x = winograd::from_blocked(x, channels);
+        blocked = false;
+        const std::string key = std::to_string(index);
+        x = torch::conv2d(reflection_pad(x, 1, x.scalar_type()), w.at(key + ".weight"), w.at(key + ".bias"));
+      }
     } else if (name.rfind("relu", 0) == 0) {
-      x = torch::relu(x);
+      if (!relu_done) x = torch::relu(x);
+      relu_done = false;
+    } else if (blocked) {
+      x = winograd::pool2x2(x, /*max=*/true, /*ceil=*/true);
     } else {
       x = torch::max_pool2d(x, {2, 2}, {2, 2}, {0, 0}, {1, 1}, /*ceil_mode=*/true);
     }
-    for (const auto& wanted_name : layer_names)
-      if (wanted_name == name) wanted[name] = x;
+    if (asked(name)) wanted[name] = blocked ? winograd::from_blocked(x, channels) : x;
   }
   return wanted;
 }
@@ -326,23 +357,54 @@ std::map<std::string, std::vector<int64_t>> AdainDecoderImpl::expected_shapes(co
 
 torch::Tensor AdainDecoderImpl::forward(const torch::Tensor& features) {
   auto x = features;
-  for (const auto& step : steps_) {
+  // Winograd (as in the encoder) where no weight gradient is wanted: Conv3x3 gives none.
+  const bool weights_learn = torch::GradMode::is_enabled() && convs_.begin()->second->weight.requires_grad();
+  const bool winograd = !weights_learn && x.scalar_type() == torch::kFloat32 && x.device().is_cpu() &&
+                        !at::autocast::is_cpu_enabled() && winograd::available() &&
+                        convs_.begin()->second->weight.scalar_type() == torch::kFloat32 && x.size(2) >= 2 &&
+                        x.size(3) >= 2;
+  if (winograd) {
+    std::lock_guard<std::mutex> lock(winograd_mutex_);
+    if (winograd_.empty())
+      for (const auto& [index, conv] : convs_)
+        if (winograd::Conv3x3::suits(conv->weight))
+          winograd_.emplace(index, winograd::Conv3x3(conv->weight, conv->bias, /*padding=*/0));
+  }
+  bool blocked = false, relu_done = false;
+  int64_t channels = 0;  // x's channels without the blocks' padding, when blocked
+  for (size_t s = 0; s < steps_.size(); ++s) {
+    const Step& step = steps_[s];
     switch (step.kind) {
       case Step::Kind::Conv: {
+        const auto fast = winograd ? winograd_.find(step.index) : winograd_.end();
+        if (fast != winograd_.end()) {
+          if (!blocked) x = winograd::to_blocked(x);
+          blocked = true;
+          const bool relu_next = s + 1 < steps_.size() && steps_[s + 1].kind == Step::Kind::Relu;
+          x = fast->second(winograd::reflection_pad1(x), relu_next);
+          channels = fast->second.outputs();
+          relu_done = relu_next;
+          break;
+        }
+        if (blocked) x = winograd::from_blocked(x, channels);
+        blocked = false;
         const auto& conv = convs_.at(step.index);
         x = torch::conv2d(reflection_pad(x, 1, x.scalar_type()), conv->weight, conv->bias);
         break;
       }
       case Step::Kind::Relu:
-        x = torch::relu(x);
+        if (!relu_done) x = torch::relu(x);
+        relu_done = false;
         break;
       case Step::Kind::Upsample:
-        x = ad::F::interpolate(
-            x, ad::F::InterpolateFuncOptions().scale_factor(std::vector<double>{2, 2}).mode(torch::kNearest));
+        x = blocked ? winograd::upsample2x(x)
+                    : ad::F::interpolate(x, ad::F::InterpolateFuncOptions()
+                                                .scale_factor(std::vector<double>{2, 2})
+                                                .mode(torch::kNearest));
         break;
     }
   }
-  return x;
+  return blocked ? winograd::from_blocked(x, channels).contiguous() : x;
 }
 
 AdainDecoder adain_decoder_from_state(const std::map<std::string, torch::Tensor>& state, const std::string& level,

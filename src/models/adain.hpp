@@ -14,12 +14,14 @@
 #include <functional>
 #include <map>
 #include <memory>
+#include <mutex>
 #include <string>
 #include <utility>
 #include <vector>
 
 #include "models/feature_network.hpp"
 #include "models/staged_network.hpp"
+#include "torch/winograd_conv.hpp"
 
 namespace atelier {
 
@@ -65,6 +67,7 @@ class NormalisedVgg : public FeatureNetwork {
   torch::Device device_;
   std::map<std::string, torch::Tensor> weights_;
   size_t usable_layers_ = 0;  // prefix of layer_indices() the weights cover
+  std::map<int, winograd::Conv3x3> winograd_;  // Sequential index -> that conv by Winograd (fp32 CPU passes)
 };
 
 // Loads either layout from safetensors, told apart by metadata "architecture"
@@ -143,6 +146,10 @@ struct AdainDecoderImpl : torch::nn::Module {
   };
   std::vector<Step> steps_;
   std::map<int, torch::nn::Conv2d> convs_;
+  // The convs by Winograd, made at the first fp32 CPU pass that needs no
+  // weight gradients (weights changed in place since are re-transformed).
+  std::map<int, winograd::Conv3x3> winograd_;
+  std::mutex winograd_mutex_;
 };
 TORCH_MODULE(AdainDecoder);
 

@@ -92,7 +92,7 @@ void VggFeatures::set_winograd(bool winograd) {
   winograd_convs_.clear();
   if (!winograd || !winograd::available()) return;
   for (const auto& [index, conv] : convs_)
-    if (index > 0 && winograd::Conv3x3::suits(conv.first)) winograd_convs_.emplace(index, winograd::Conv3x3(conv.first, conv.second));
+    if (winograd::Conv3x3::suits(conv.first)) winograd_convs_.emplace(index, winograd::Conv3x3(conv.first, conv.second));
 }
 
 void VggFeatures::set_channels_last(bool channels_last) {
@@ -181,6 +181,7 @@ std::map<std::string, torch::Tensor> VggFeatures::extract(const torch::Tensor& r
   const bool winograd = !winograd_convs_.empty() && x.scalar_type() == torch::kFloat32 && x.device().is_cpu() &&
                         !at::autocast::is_cpu_enabled();
   bool blocked = false;    // x is in oneDNN's blocked layout
+  int64_t channels = 0;    // x's channels without the blocks' padding, when blocked
   bool relu_done = false;  // the convolution before applied the next relu
   for (size_t i = 0; i <= deepest && !layer_names.empty(); ++i) {
     const Layer& layer = all_layers_[i];
@@ -194,10 +195,11 @@ std::map<std::string, torch::Tensor> VggFeatures::extract(const torch::Tensor& r
           const bool relu_next = i + 1 <= deepest && all_layers_[i + 1].kind == Layer::Kind::Relu &&
                                  std::find(layer_names.begin(), layer_names.end(), layer.name) == layer_names.end();
           x = fast->second(x, relu_next);
+          channels = fast->second.outputs();
           if (relu_next) relu_done = true;
           break;
         }
-        if (blocked) x = winograd::from_blocked(x);
+        if (blocked) x = winograd::from_blocked(x, channels);
         blocked = false;
         const auto& [weight, bias] = convs_.at(layer.features_index);
         x = torch::conv2d(x, weight, bias, /*stride=*/1, /*padding=*/1);
@@ -216,7 +218,7 @@ std::map<std::string, torch::Tensor> VggFeatures::extract(const torch::Tensor& r
         break;
     }
     for (const auto& name : layer_names)
-      if (name == layer.name) wanted[name] = blocked ? winograd::from_blocked(x) : x;
+      if (name == layer.name) wanted[name] = blocked ? winograd::from_blocked(x, channels) : x;
   }
   return wanted;
 }

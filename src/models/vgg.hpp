@@ -68,8 +68,8 @@ class VggFeatures : public FeatureNetwork {
   bool channels_last() const { return channels_last_; }
 
   // Winograd convolutions (on by default where oneDNN has them for this CPU):
-  // float32 passes on the CPU run every 3x3 convolution after the first by
-  // Winograd's F(4x4,3x3), about twice as fast, in oneDNN's blocked layout;
+  // float32 passes on the CPU run every 3x3 convolution by Winograd's
+  // F(4x4,3x3), about twice as fast, in oneDNN's blocked layout;
   // features agree with the direct convolutions' to about 1e-5 relative.
   // Other precisions, devices and autocast take the direct path.
   void set_winograd(bool winograd);

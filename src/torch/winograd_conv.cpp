@@ -33,17 +33,21 @@ dnnl::primitive_attr user_scratchpad() {
 
 struct Shapes {
   memory::desc src, weights, bias, dst;
+  memory::dims padding;
 };
 
-Shapes shapes(int64_t n, int64_t channels, int64_t outputs, int64_t height, int64_t width) {
+// For an input of height x width; the output is as large with padding 1, 2 smaller a side with 0.
+Shapes shapes(int64_t n, int64_t channels, int64_t outputs, int64_t height, int64_t width, int64_t padding) {
+  const int64_t shrink = 2 - 2 * padding;
   return {memory::desc({n, channels, height, width}, kF32, Tag::nChw16c),
           memory::desc({outputs, channels, 3, 3}, kF32, Tag::any), memory::desc({outputs}, kF32, Tag::x),
-          memory::desc({n, outputs, height, width}, kF32, Tag::nChw16c)};
+          memory::desc({n, outputs, height - shrink, width - shrink}, kF32, Tag::nChw16c),
+          {padding, padding}};
 }
 
 dnnl::convolution_forward::primitive_desc forward_desc(const Shapes& s, bool relu) {
   const dnnl::convolution_forward::desc desc(dnnl::prop_kind::forward_training, dnnl::algorithm::convolution_winograd,
-                                             s.src, s.weights, s.bias, s.dst, {1, 1}, {1, 1}, {1, 1});
+                                             s.src, s.weights, s.bias, s.dst, {1, 1}, s.padding, s.padding);
   auto attr = user_scratchpad();
   if (relu) {  // applied as each output tile is written: no pass of its own over the activations
     dnnl::post_ops ops;
@@ -78,7 +82,7 @@ void execute(const dnnl::primitive& primitive, const memory::desc& scratchpad,
 bool available() {
   static const bool yes = [] {
     try {
-      forward_desc(shapes(1, kBlock, kBlock, 8, 8), true);
+      forward_desc(shapes(1, kBlock, kBlock, 8, 8, 1), true);
       return true;
     } catch (const dnnl::error&) {
       return false;
@@ -87,22 +91,48 @@ bool available() {
   return yes;
 }
 
+int64_t whole_blocks(int64_t channels) { return (channels + kBlock - 1) / kBlock * kBlock; }
+
 torch::Tensor to_blocked(const torch::Tensor& nchw) {
   const auto n = nchw.size(0), c = nchw.size(1), h = nchw.size(2), w = nchw.size(3);
-  if (c % kBlock != 0) throw Error("internal: blocked layout needs a multiple of 16 channels");
-  return nchw.reshape({n, c / kBlock, kBlock, h, w}).permute({0, 1, 3, 4, 2}).contiguous();
+  const auto padded = c % kBlock ? torch::constant_pad_nd(nchw, {0, 0, 0, 0, 0, whole_blocks(c) - c}) : nchw;
+  return padded.reshape({n, whole_blocks(c) / kBlock, kBlock, h, w}).permute({0, 1, 3, 4, 2}).contiguous();
 }
 
-torch::Tensor from_blocked(const torch::Tensor& blocked) {
+torch::Tensor from_blocked(const torch::Tensor& blocked, int64_t channels) {
   const auto n = blocked.size(0), blocks = blocked.size(1), h = blocked.size(2), w = blocked.size(3);
-  return blocked.permute({0, 2, 3, 1, 4}).contiguous().reshape({n, h, w, blocks * kBlock}).permute({0, 3, 1, 2});
+  const auto nchw =
+      blocked.permute({0, 2, 3, 1, 4}).contiguous().reshape({n, h, w, blocks * kBlock}).permute({0, 3, 1, 2});
+  if (channels < 0 || channels == blocks * kBlock) return nchw;
+  return nchw.slice(1, 0, channels).contiguous();  // the block's padding channels dropped
 }
 
-torch::Tensor pool2x2(const torch::Tensor& blocked, bool max) {
+torch::Tensor reflection_pad1(const torch::Tensor& blocked) {
+  const auto n = blocked.size(0), blocks = blocked.size(1), h = blocked.size(2), w = blocked.size(3);
+  if (h < 2 || w < 2) throw Error("internal: reflection padding needs 2x2 pixels");
+  const auto mirrored = [](int64_t length) {  // 1, 0, 1, ..., length - 1, length - 2
+    auto index = torch::arange(-1, length + 1, torch::kLong).abs_();
+    index[length + 1] = length - 2;
+    return index;
+  };
+  // Each padded pixel's source as one index into the flattened picture: one copy, not one per axis.
+  const auto source = (mirrored(h).view({-1, 1}) * w + mirrored(w).view({1, -1})).view({-1});
+  return blocked.reshape({n, blocks, h * w, kBlock}).index_select(2, source).view({n, blocks, h + 2, w + 2, kBlock});
+}
+
+torch::Tensor upsample2x(const torch::Tensor& blocked) {
+  const auto n = blocked.size(0), blocks = blocked.size(1), h = blocked.size(2), w = blocked.size(3);
+  return blocked.view({n, blocks, h, 1, w, 1, kBlock})
+      .expand({n, blocks, h, 2, w, 2, kBlock})
+      .reshape({n, blocks, 2 * h, 2 * w, kBlock});
+}
+
+torch::Tensor pool2x2(const torch::Tensor& blocked, bool max, bool ceil) {
   const auto n = blocked.size(0), blocks = blocked.size(1), h = blocked.size(2), w = blocked.size(3);
   // Each block of 16 channels is a channels-last picture of its own.
   const auto pictures = blocked.reshape({n * blocks, h, w, kBlock}).permute({0, 3, 1, 2});
-  const auto pooled = max ? torch::max_pool2d(pictures, 2, 2) : torch::avg_pool2d(pictures, 2, 2);
+  const auto pooled = max ? torch::max_pool2d(pictures, {2, 2}, {2, 2}, {0, 0}, {1, 1}, ceil)
+                          : torch::avg_pool2d(pictures, {2, 2}, {2, 2}, {0, 0}, ceil);
   return pooled.permute({0, 2, 3, 1}).reshape({n, blocks, pooled.size(2), pooled.size(3), kBlock});
 }
 
@@ -117,9 +147,26 @@ struct Plan {
 };
 
 struct Conv3x3::Plans {
-  torch::Tensor weight, bias;  // contiguous float32 [K,C,3,3], [K]
+  torch::Tensor source_weight, source_bias;  // as given (detached: they share the versions of the caller's)
+  torch::Tensor weight, bias;  // contiguous float32 [K,C,3,3], [K], zero-padded to whole blocks of 16
+  int64_t padding = 1;
+  std::array<int64_t, 2> versions{-1, -1};  // the sources' when `weight` was made: an update in place remakes it
   std::mutex mutex;
   std::map<std::array<int64_t, 4>, std::shared_ptr<const Plan>> by_shape;  // (N, H, W, relu)
+
+  // Before each pass: the weights as they are now (an optimiser may have changed them in place).
+  void refresh() {
+    std::lock_guard<std::mutex> lock(mutex);
+    const std::array<int64_t, 2> now{source_weight._version(), source_bias._version()};
+    if (now == versions) return;
+    versions = now;
+    by_shape.clear();
+    const auto k = source_weight.size(0), c = source_weight.size(1);
+    weight = torch::zeros({whole_blocks(k), whole_blocks(c), 3, 3}, torch::kFloat32);
+    weight.slice(0, 0, k).slice(1, 0, c).copy_(source_weight);
+    bias = torch::zeros({whole_blocks(k)}, torch::kFloat32);
+    bias.slice(0, 0, k).copy_(source_bias);
+  }
 
   std::shared_ptr<const Plan> at(int64_t n, int64_t height, int64_t width, bool relu) {
     std::lock_guard<std::mutex> lock(mutex);
@@ -132,10 +179,10 @@ struct Conv3x3::Plans {
 
  private:
   std::shared_ptr<const Plan> make(int64_t n, int64_t height, int64_t width, bool relu) const {
-    const Shapes s = shapes(n, weight.size(1), weight.size(0), height, width);
+    const Shapes s = shapes(n, weight.size(1), weight.size(0), height, width, padding);
     auto forward = forward_desc(s, relu);
     const dnnl::convolution_backward_data::desc backward(dnnl::algorithm::convolution_winograd, s.src, s.weights,
-                                                         s.dst, {1, 1}, {1, 1}, {1, 1});
+                                                         s.dst, {1, 1}, s.padding, s.padding);
     dnnl::convolution_backward_data::primitive_desc backward_pd(backward, user_scratchpad(), cpu(), forward);
     return std::make_shared<const Plan>(Plan{forward, dnnl::convolution_forward(forward),
                                              reordered_weights(weight, forward.weights_desc()), backward_pd,
@@ -155,18 +202,21 @@ torch::Tensor run_forward(Conv3x3::Plans& plans, const torch::Tensor& blocked, b
   const auto input = blocked.contiguous();
   const auto n = input.size(0), h = input.size(2), w = input.size(3);
   const auto plan = plans.at(n, h, w, relu);
-  auto output = torch::empty({n, plans.weight.size(0) / kBlock, h, w, kBlock}, input.options());
+  const int64_t shrink = 2 - 2 * plans.padding;
+  const torch::Tensor bias = plans.bias;  // held for the call
+  auto output = torch::empty({n, plans.weight.size(0) / kBlock, h - shrink, w - shrink, kBlock}, input.options());
   execute(plan->forward, plan->forward_desc.scratchpad_desc(),
           {{DNNL_ARG_SRC, memory(plan->forward_desc.src_desc(), cpu(), input.data_ptr())},
            {DNNL_ARG_WEIGHTS, plan->forward_weights},
-           {DNNL_ARG_BIAS, memory(plan->forward_desc.bias_desc(), cpu(), plans.bias.data_ptr())},
+           {DNNL_ARG_BIAS, memory(plan->forward_desc.bias_desc(), cpu(), bias.data_ptr())},
            {DNNL_ARG_DST, memory(plan->forward_desc.dst_desc(), cpu(), output.data_ptr())}});
   return output;
 }
 
 torch::Tensor run_backward(Conv3x3::Plans& plans, const torch::Tensor& output_gradient) {
   const auto gradient = output_gradient.contiguous();
-  const auto n = gradient.size(0), h = gradient.size(2), w = gradient.size(3);
+  const int64_t grow = 2 - 2 * plans.padding;  // the input's size from the output's
+  const auto n = gradient.size(0), h = gradient.size(2) + grow, w = gradient.size(3) + grow;
   const auto plan = plans.at(n, h, w, false);
   auto input_gradient = torch::empty({n, plans.weight.size(1) / kBlock, h, w, kBlock}, gradient.options());
   execute(plan->backward, plan->backward_desc.scratchpad_desc(),
@@ -199,19 +249,26 @@ struct ConvFunction : torch::autograd::Function<ConvFunction> {
 }  // namespace
 
 bool Conv3x3::suits(const torch::Tensor& weight) {
-  return weight.dim() == 4 && weight.size(2) == 3 && weight.size(3) == 3 && weight.size(0) % kBlock == 0 &&
-         weight.size(1) % kBlock == 0 && weight.scalar_type() == torch::kFloat32 && weight.device().is_cpu();
+  return weight.dim() == 4 && weight.size(2) == 3 && weight.size(3) == 3 && weight.scalar_type() == torch::kFloat32 &&
+         weight.device().is_cpu();
 }
 
-Conv3x3::Conv3x3(const torch::Tensor& weight, const torch::Tensor& bias) : plans_(std::make_shared<Plans>()) {
-  if (!suits(weight)) throw Error("internal: Winograd convolution needs float32 CPU 3x3 weights, 16n channels");
-  plans_->weight = weight.detach().contiguous();
-  plans_->bias = bias.detach().to(torch::kFloat32).contiguous();
+Conv3x3::Conv3x3(const torch::Tensor& weight, const torch::Tensor& bias, int padding)
+    : plans_(std::make_shared<Plans>()) {
+  if (!suits(weight)) throw Error("internal: Winograd convolution needs float32 CPU 3x3 weights");
+  if (padding != 0 && padding != 1) throw Error("internal: Winograd convolution pads by 0 or 1");
+  plans_->padding = padding;
+  plans_->source_weight = weight.detach();
+  plans_->source_bias = bias.defined() ? bias.detach() : torch::zeros({weight.size(0)});
 }
+
+int64_t Conv3x3::outputs() const { return plans_->source_weight.size(0); }
 
 torch::Tensor Conv3x3::operator()(const torch::Tensor& blocked, bool then_relu) const {
+  plans_->refresh();
   if (blocked.dim() != 5 || blocked.size(1) * kBlock != plans_->weight.size(1) || blocked.size(4) != kBlock ||
-      blocked.scalar_type() != torch::kFloat32)
+      blocked.scalar_type() != torch::kFloat32 || blocked.size(2) + 2 * plans_->padding < 3 ||
+      blocked.size(3) + 2 * plans_->padding < 3)
     throw Error("internal: Winograd convolution given a tensor of another shape or type");
   return ConvFunction::apply(blocked, plans_, then_relu);
 }
