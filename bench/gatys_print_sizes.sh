@@ -5,8 +5,8 @@
 # (--scales 512,1024,... up to the size); scales above --max-memory run in
 # tiles. Prints per size the peak resident memory, the wall time, the tiles
 # of the last scale and the seam measure of the output: the mean squared
-# step across the tile boundaries over that across the lines 2, 4, 6 and 8
-# px beside them (1.0: no seam).
+# step across the tile boundaries over that across the lines 16, 32, 48 and
+# 64 px beside them (1.0: no seam).
 #
 #   bench/gatys_print_sizes.sh [build-dir]
 #   SIZES="512 1024 2048" BUDGET=4G ITERATIONS=3 THREADS=n   (8000: the 8000 x 6000 run of issue 16, BUDGET=8G)
@@ -63,8 +63,9 @@ def bounds(length):  # as src/stylize/gatys_tiles.cpp's even_spans
 def ratio(energy, lines):  # energy[i]: the step from line i to i + 1; a boundary at b is the step into b
     on = near = 0.0
     for b in lines:
-        # Lines 2, 4, 6 and 8 away: the same parity, since VGG's pooling leaves a 2 px period in the strokes.
-        around = [b - 1 + d for d in (-8, -6, -4, -2, 2, 4, 6, 8) if 0 <= b - 1 + d < len(energy)]
+        # Lines 16, 32, 48 and 64 away: the same phase of VGG's poolings, whose strokes keep a period of up to 16 px
+        # (as tests/torch_gatys_tiles_test.cpp measures).
+        around = [b - 1 + d for d in (-64, -48, -32, -16, 16, 32, 48, 64) if 0 <= b - 1 + d < len(energy)]
         on += energy[b - 1]
         near += energy[around].mean()
     return on / near if lines else 0.0

@@ -58,6 +58,7 @@ GatysOptions gatys_options(const StylizeArgs& args) {
   options.seed = args.seed;
   options.optimizer = args.optimizer == "adam" ? GatysOptions::Optimizer::Adam : GatysOptions::Optimizer::LBFGS;
   options.learning_rate = args.learning_rate;
+  options.history = args.history;
   if (args.scales == "auto") {
     options.scales = gatys_auto_scales(gatys_output_side(options, args.size));
     options.coarse_iterations = kGatysAutoCoarseIterations;
@@ -88,7 +89,7 @@ std::string describe_job(const StylizeArgs& args, const std::string& weights_pat
       {"style_layers", options.style_layers}, {"content_weight", options.content_weight},
       {"style_weight", options.style_weight}, {"tv_weight", options.tv_weight}, {"style_blend", options.style_blend},
       {"style_scale", options.style_scale}, {"init", args.init}, {"seed", args.seed}, {"optimizer", args.optimizer},
-      {"lr", options.learning_rate}, {"iterations", options.iterations},
+      {"lr", options.learning_rate}, {"history", options.history}, {"iterations", options.iterations},
       {"coarse_iterations", options.coarse_iterations}, {"max_memory", args.max_memory}, {"precision", precision_name(options.precision)}};  // as resolved: auto may differ between machines
   return job.dump();
 }
@@ -217,7 +218,7 @@ int run_stylize(const StylizeArgs& args) {
 // Settings that only optimisation uses.
 constexpr const char* kGatysOnly[] = {"--weights", "--preprocess", "--pooling", "--content-layers", "--style-layers",
                                       "--content-weight", "--style-weight", "--tv-weight", "--style-scale", "--init",
-                                      "--seed", "--optimizer", "--lr", "--iterations", "--scales", "--coarse-iterations", "--save-every",
+                                      "--seed", "--optimizer", "--lr", "--history", "--iterations", "--scales", "--coarse-iterations", "--save-every",
                                       "--checkpoint-every", "--resume"};
 
 // With --style and no --method: magenta, a painting in about a second
@@ -296,6 +297,9 @@ Runner add_stylize_command(CLI::App& app) {
   cmd->add_option("--seed", args->seed, "Seed for noise initialisation")->capture_default_str()->check(whole_number_in(0, kAnySeed));
   cmd->add_option("--optimizer", args->optimizer, "lbfgs or adam")->capture_default_str()->check(CLI::IsMember({"lbfgs", "adam"}));
   cmd->add_option("--lr", args->learning_rate, "Adam learning rate (pixel values are 0..1)")->capture_default_str()->check(number_in(0, kAnyFinite));
+  cmd->add_option("--history", args->history, "L-BFGS correction pairs kept (each iteration reads them all)")
+      ->capture_default_str()
+      ->check(whole_number_in(1, 1000));
   add_precision_flag(cmd, &args->runtime);
   cmd->add_option("--scales", args->scales,
                   "Coarse-to-fine longest sides, e.g. 256,512 (the last is the output size), or auto: from a quarter "

@@ -68,6 +68,9 @@ struct GatysOptions {
 
   enum class Optimizer { LBFGS, Adam } optimizer = Optimizer::LBFGS;
   double learning_rate = 0.02;  // Adam, in [0,1] pixel units
+  // L-BFGS: the correction pairs kept (neural-style's -lbfgs_num_correction).
+  // Each iteration reads all of them twice: at 512 px, 100 pairs are 480 MB.
+  int history = 100;
   int iterations = 500;         // per scale; for L-BFGS one iteration is one loss evaluation
   // Iterations at each scale before the last (0: `iterations`): a coarse
   // scale only gives the next a start, so it pays to stop it sooner.

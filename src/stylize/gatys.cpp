@@ -18,6 +18,8 @@ namespace {
 
 // The longest side of any picture the optimisation works on.
 constexpr int kMaxGatysSide = 16384;
+// L-BFGS correction pairs: each is two copies of the picture.
+constexpr int kMaxGatysHistory = 1000;
 
 // Thrown from inside the optimiser's closure to stop at a NaN/inf loss.
 struct NonFiniteLoss {
@@ -73,6 +75,7 @@ void check_options(const VggFeatures& network, const std::vector<cv::Mat>& style
   for (const auto& layer : all_layers(options)) network.check_layer(layer);
   if (options.iterations < 1) throw Error("--iterations must be at least 1");
   if (options.coarse_iterations < 0) throw Error("--coarse-iterations must be 0 or more");
+  if (options.history < 1 || options.history > kMaxGatysHistory) throw Error("--history must be 1.." + std::to_string(kMaxGatysHistory));
   if (!(options.style_scale > 0)) throw Error("--style-scale must be positive");
   if (!options.style_masks.empty() && options.style_masks.size() != styles.size())
     throw Error(std::to_string(options.style_masks.size()) + " style masks for " + std::to_string(styles.size()) +
@@ -189,7 +192,7 @@ class ScaleRunner {
     return std::make_unique<torch::optim::LBFGS>(std::vector<torch::Tensor>{image}, torch::optim::LBFGSOptions(1.0)
                                                                                      .max_iter(1)
                                                                                      .max_eval(1)
-                                                                                     .history_size(100)
+                                                                                     .history_size(options_.history)
                                                                                      .tolerance_grad(-1)
                                                                                      .tolerance_change(-1));
   }
@@ -475,13 +478,16 @@ std::vector<std::string> default_style_layers(const VggFeatures& network) {
 namespace {
 
 // One scale in tiles, in raster order, each from the picture as the tiles
-// before it left it. Progress counts iterations over all tiles; a stop or a
+// before it left it; each tile's change is laid back with weights that sum to
+// 1 over the tiles (cross-fades between neighbours), so every pixel changes
+// by one tile's worth, continuing its neighbours'. Progress counts iterations over all tiles; a stop or a
 // checkpoint falls between tiles (each tile's optimiser starts afresh), so
 // a resumed run skips the tiles done and takes the same steps.
 torch::Tensor optimise_in_tiles(const VggFeatures& network, const cv::Mat& content, const GatysStyleTargets& targets,
                                 const GatysOptions& options, const GatysCallbacks& callbacks, GatysResult& result,
                                 const torch::Tensor& start, GatysProgress progress, std::int64_t tile) {
   const auto tiles = gatys_tiles(content.size(), tile);
+  const int fade = gatys_tile_fade(tiles);
   const int per_tile = gatys_iterations_at(options, progress.scale_index, progress.scale_count);
   progress.tiles = static_cast<int>(tiles.size());
   progress.tile_side = static_cast<int>(tile);
@@ -516,7 +522,7 @@ torch::Tensor optimise_in_tiles(const VggFeatures& network, const cv::Mat& conte
       result.rgb = whole();
       return picture;
     }
-    blend_tile(picture, optimised, part);
+    blend_tile(picture, optimised, part, gatys_tile_weight(part, content.size(), fade));
     if (!result.finite) {
       result.rgb = whole();
       return picture;

@@ -13,6 +13,8 @@ using torch::indexing::Slice;
 // Style pictures are gathered in tiles aligned to VGG's deepest stride, so
 // that the tiles' own parts partition every layer's map exactly.
 constexpr std::int64_t kStride = 16;
+// The box (twice) that splits a tile's change into its broad and fine parts for the blend.
+constexpr int kBlendBlur = 15;
 // Context for the style features: past relu3_1's reach of 40 pixels.
 constexpr int kStyleHalo = 64;
 
@@ -53,14 +55,17 @@ std::vector<GatysTile> tiles_from(const std::vector<std::pair<int, int>>& rows,
   return tiles;
 }
 
-// 1 over [inner_begin, inner_end), falling linearly to 0 at the outer edges.
-torch::Tensor ramp(int outer_begin, int outer_end, int inner_begin, int inner_end) {
-  auto weights = torch::ones({outer_end - outer_begin});
+// One axis of a tile's weight over [outer_begin, outer_end): across each
+// boundary with a neighbour (not the picture's edge) a linear fade over
+// [boundary - fade, boundary + fade) that the neighbour's complements.
+torch::Tensor fade_weights(int outer_begin, int outer_end, int inner_begin, int inner_end, int length, int fade) {
+  auto weights = torch::empty({outer_end - outer_begin});
   auto* w = weights.data_ptr<float>();
-  for (int i = outer_begin; i < inner_begin; ++i)
-    w[i - outer_begin] = static_cast<float>(i - outer_begin + 1) / static_cast<float>(inner_begin - outer_begin + 1);
-  for (int i = inner_end; i < outer_end; ++i)
-    w[i - outer_begin] = static_cast<float>(outer_end - i) / static_cast<float>(outer_end - inner_end + 1);
+  for (int i = outer_begin; i < outer_end; ++i) {
+    const float rising = inner_begin == 0 ? 1.0f : (i - (inner_begin - fade) + 0.5f) / (2.0f * fade);
+    const float falling = inner_end == length ? 1.0f : 1.0f - (i - (inner_end - fade) + 0.5f) / (2.0f * fade);
+    w[i - outer_begin] = std::clamp(std::min(rising, falling), 0.0f, 1.0f);
+  }
   return weights;
 }
 
@@ -86,15 +91,39 @@ std::vector<GatysTile> gatys_tiles(cv::Size size, std::int64_t tile, int halo) {
   return tiles_from(even_spans(size.height, tile), even_spans(size.width, tile), size, halo);
 }
 
-void blend_tile(torch::Tensor& picture, const torch::Tensor& optimised, const GatysTile& tile) {
+int gatys_tile_fade(const std::vector<GatysTile>& tiles) {
+  int fade = kGatysHalo / 2;
+  for (const auto& tile : tiles) fade = std::min({fade, tile.inner.width / 2, tile.inner.height / 2});
+  return std::max(1, fade);
+}
+
+torch::Tensor gatys_tile_weight(const GatysTile& tile, cv::Size size, int fade) {
   const cv::Rect& o = tile.outer;
   const cv::Rect& i = tile.inner;
-  const auto weight = (ramp(o.y, o.y + o.height, i.y, i.y + i.height).view({-1, 1}) *
-                       ramp(o.x, o.x + o.width, i.x, i.x + i.width).view({1, -1}))
-                          .to(picture.device())
-                          .view({1, 1, o.height, o.width});
+  return (fade_weights(o.y, o.br().y, i.y, i.br().y, size.height, fade).view({-1, 1}) *
+          fade_weights(o.x, o.br().x, i.x, i.br().x, size.width, fade).view({1, -1}))
+      .view({1, 1, o.height, o.width});
+}
+
+void blend_tile(torch::Tensor& picture, const torch::Tensor& optimised, const GatysTile& tile,
+                const torch::Tensor& weight) {
+  const cv::Rect& o = tile.outer;
   auto region = picture.index({Slice(), Slice(), Slice(o.y, o.y + o.height), Slice(o.x, o.x + o.width)});
-  region.copy_(region * (1 - weight) + optimised * weight);
+  const auto change = optimised - region;
+  // A few iterations a tile leave neighbours' new strokes independent: crossed linearly, half of each would
+  // keep half their energy in the middle of the fade, a soft band. So the change's fine part is weighted by
+  // sqrt(weight) (energies add to 1) and its broad part (colour, shading) by the weight (amounts add to 1).
+  const auto blur = [](const torch::Tensor& x) {  // a box of kBlendBlur px, twice, each separably
+    const auto box = [](const torch::Tensor& y) {
+      const auto rows = torch::avg_pool2d(y, {1, kBlendBlur}, {1, 1}, {0, kBlendBlur / 2}, false, false);
+      return torch::avg_pool2d(rows, {kBlendBlur, 1}, {1, 1}, {kBlendBlur / 2, 0}, false, false);
+    };
+    return box(box(x));
+  };
+  const auto w = weight.to(picture.device());
+  const auto broad = blur(change);
+  // Clamped as a checkpoint saves it, so that a resumed run starts from the same picture.
+  region.add_(broad * w + (change - broad) * w.sqrt()).clamp_(0, 1);
 }
 
 std::map<std::string, torch::Tensor> gram_matrices_in_tiles(const VggFeatures& network, const cv::Mat& rgb,

@@ -1,8 +1,11 @@
 // Gatys at print sizes in bounded memory: a scale too large for one pass is
-// optimised in overlapping tiles. Each tile sees a halo of its neighbours
-// (its content and TV losses reach past its own part) and is blended back
-// over that halo, so neighbours meet without a seam; the style targets are
-// the whole style picture's Gram matrices, gathered tile by tile.
+// optimised in overlapping tiles, one after the other, each from the picture
+// as the tiles before it left it. Each sees a halo of its neighbours (its
+// losses reach past its own part), and its change is laid back with a weight
+// that cross-fades with its neighbours' over the middle of their overlap (the
+// weights sum to 1), so every pixel changes by one tile's worth and
+// neighbours meet without a seam; the style targets are the whole style
+// picture's Gram matrices, gathered tile by tile.
 #pragma once
 #include <torch/torch.h>
 
@@ -37,10 +40,21 @@ struct GatysTile {
 };
 std::vector<GatysTile> gatys_tiles(cv::Size size, std::int64_t tile, int halo = kGatysHalo);
 
-// Lays `optimised` (the tile's outer part, [1,3,h,w]) into `picture`
-// ([1,3,H,W]): its own part replaced, the halo blended in with a weight
-// falling linearly to 0 at the halo's far edge.
-void blend_tile(torch::Tensor& picture, const torch::Tensor& optimised, const GatysTile& tile);
+// The half-width of the cross-fades between neighbouring tiles: half the
+// halo (its outer half is context only, away from the tile's padded edge),
+// or less where a tile's own part is narrower.
+int gatys_tile_fade(const std::vector<GatysTile>& tiles);
+// A tile's weight over its outer part ([1,1,h,w]): 1 on its own part away
+// from its neighbours, rising linearly across [boundary - fade, boundary +
+// fade) on a side with a neighbour, 0 beyond. Over all tiles the weights sum
+// to 1 at every pixel.
+torch::Tensor gatys_tile_weight(const GatysTile& tile, cv::Size size, int fade);
+// Blends `optimised` (the tile's outer part, [1,3,h,w]) into `picture`
+// ([1,3,H,W]) with `weight` (gatys_tile_weight): of the change, the broad
+// part times the weight, the fine part (strokes) times its square root, so
+// that independent strokes crossed keep their energy.
+void blend_tile(torch::Tensor& picture, const torch::Tensor& optimised, const GatysTile& tile,
+                const torch::Tensor& weight);
 
 // The Gram matrices at `layers` of a picture (CV_32FC3 RGB [0,1]) computed
 // in tiles of `tile` pixels (0: one pass): each tile's features over its

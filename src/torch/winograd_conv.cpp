@@ -101,10 +101,9 @@ torch::Tensor to_blocked(const torch::Tensor& nchw) {
 
 torch::Tensor from_blocked(const torch::Tensor& blocked, int64_t channels) {
   const auto n = blocked.size(0), blocks = blocked.size(1), h = blocked.size(2), w = blocked.size(3);
-  const auto nchw =
-      blocked.permute({0, 2, 3, 1, 4}).contiguous().reshape({n, h, w, blocks * kBlock}).permute({0, 3, 1, 2});
-  if (channels < 0 || channels == blocks * kBlock) return nchw;
-  return nchw.slice(1, 0, channels).contiguous();  // the block's padding channels dropped
+  auto nhwc = blocked.permute({0, 2, 3, 1, 4}).contiguous().reshape({n, h, w, blocks * kBlock});
+  if (channels >= 0 && channels != blocks * kBlock) nhwc = nhwc.slice(3, 0, channels).contiguous();  // padding dropped
+  return nhwc.permute({0, 3, 1, 2});
 }
 
 torch::Tensor reflection_pad1(const torch::Tensor& blocked) {
