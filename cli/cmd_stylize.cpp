@@ -178,9 +178,8 @@ int run_stylize(const StylizeArgs& args) {
                   std::to_string(options.resume_from->scale_index + 1));
   }
   callbacks.checkpoint_every = args.checkpoint_every;
-  callbacks.on_checkpoint = [&](const GatysCheckpoint& checkpoint) {
-    write_gatys_checkpoint(checkpoint_path, job, checkpoint);
-  };
+  GatysCheckpointWriter checkpoints(checkpoint_path, job);
+  callbacks.on_checkpoint = [&](GatysCheckpoint checkpoint) { checkpoints.write(std::move(checkpoint)); };
   callbacks.stop_requested = interrupt_requested;
   InterruptHandler interrupt_handler;
 
@@ -194,6 +193,7 @@ int run_stylize(const StylizeArgs& args) {
   progress.start(total, "it", already_done);
 
   GatysResult result = painter.paint(content.rgb, styles, options, callbacks);
+  checkpoints.finish();
   progress.finish();
   if (result.stopped) {
     std::cerr << "atelier: interrupted: " << result.message << "; run the same command with --resume to continue"

@@ -368,8 +368,10 @@ TEST_F(GatysTest, ResumeThroughACheckpointFileIsExact) {
     const std::string path = scratch.file("run.checkpoint.safetensors");
     GatysCallbacks stopping;
     stopping.stop_requested = [evaluations = 0]() mutable { return ++evaluations == 12; };
-    stopping.on_checkpoint = [&](const GatysCheckpoint& checkpoint) { write_gatys_checkpoint(path, "job", checkpoint); };
+    GatysCheckpointWriter writer(path, "job");  // in the background, as the CLI and the studio write them
+    stopping.on_checkpoint = [&](GatysCheckpoint checkpoint) { writer.write(std::move(checkpoint)); };
     ASSERT_TRUE(stylize_gatys(network_, content_, {red_}, options, stopping).stopped);
+    writer.finish();
 
     options.resume_from = read_gatys_checkpoint(path, "job");
     ASSERT_EQ(options.resume_from->iteration, 12);
@@ -439,6 +441,19 @@ TEST(Device, CudaWithoutCudaIsAClearError) {
   EXPECT_THROW(parse_device("cuda"), Error);
   EXPECT_THROW(parse_device("tpu"), Error);
   EXPECT_EQ(parse_device("cpu"), torch::Device(torch::kCPU));
+}
+
+TEST(GatysCheckpointWriter, AFailedWriteIsReportedByTheNextWriteOrFinish) {
+  const GatysCheckpoint checkpoint{0, 3, cv::Mat(4, 5, CV_32FC3, cv::Scalar::all(0.5)), {}, {}};
+  GatysCheckpointWriter nowhere("/nonexistent-atelier-dir/run.checkpoint.safetensors", "job");
+  nowhere.write(checkpoint);
+  EXPECT_THROW(nowhere.finish(), Error);
+  testing::ScratchDir scratch;
+  GatysCheckpointWriter writer(scratch.file("run.checkpoint.safetensors"), "job");
+  writer.write(checkpoint);
+  writer.write(checkpoint);  // waits for the first
+  writer.finish();
+  EXPECT_EQ(read_gatys_checkpoint(scratch.file("run.checkpoint.safetensors"), "job").iteration, 3);
 }
 
 }  // namespace

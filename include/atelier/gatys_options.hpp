@@ -120,7 +120,8 @@ struct GatysCallbacks {
   std::function<void(const cv::Mat& rgb, const GatysProgress&)> on_snapshot;
   // Called every `checkpoint_every` iterations, and when a stop is requested.
   int checkpoint_every = 0;
-  std::function<void(const GatysCheckpoint&)> on_checkpoint;
+  // The checkpoint is the callee's (a temporary: moving it costs nothing).
+  std::function<void(GatysCheckpoint)> on_checkpoint;
   // Polled after every iteration; returning true stops the run cleanly.
   std::function<bool()> stop_requested;
 };

@@ -523,12 +523,12 @@ PaintOutcome StudioPainter::paint_gatys(const JobRun& run, int& width, int& heig
   callbacks.snapshot_every = std::max(1, options.iterations / std::max(1, options_.previews));
   callbacks.on_snapshot = [&](const cv::Mat& rgb, const GatysProgress&) { run.preview(rgb); };
   callbacks.checkpoint_every = options_.checkpoint_every;
-  callbacks.on_checkpoint = [&](const GatysCheckpoint& checkpoint) {
-    write_gatys_checkpoint(checkpoint_path, description, checkpoint);
-  };
+  GatysCheckpointWriter checkpoints(checkpoint_path, description);
+  callbacks.on_checkpoint = [&](GatysCheckpoint checkpoint) { checkpoints.write(std::move(checkpoint)); };
   callbacks.stop_requested = [&] { return run.cancel_requested() || run.shutdown_requested(); };
 
   const GatysResult result = painter->paint(content.rgb, styles, options, callbacks);
+  checkpoints.finish();  // before the checkpoint is removed below
   if (result.stopped) return PaintOutcome::Stopped;
   if (!result.finite) throw Error(result.message);
   save_image(finish(result.rgb, content, {}, finish_options(run.job, settings)), run.dir + "/result.png");

@@ -21,7 +21,7 @@ int metadata_int(const SafetensorsFile& file, const std::string& key) {
 
 }  // namespace
 
-void write_gatys_checkpoint(const std::string& path, const std::string& job, const GatysCheckpoint& checkpoint) {
+void write_gatys_checkpoint(const std::string& path, const std::string& job, GatysCheckpoint checkpoint) {
   cv::Mat rgb = checkpoint.rgb.isContinuous() ? checkpoint.rgb : checkpoint.rgb.clone();
   TensorToWrite image;
   image.dtype = DType::F32;
@@ -31,9 +31,27 @@ void write_gatys_checkpoint(const std::string& path, const std::string& job, con
   std::map<std::string, std::string> metadata = {{"job", job},
                                                  {"scale_index", std::to_string(checkpoint.scale_index)},
                                                  {"iteration", std::to_string(checkpoint.iteration)}};
-  for (const auto& [name, tensor] : checkpoint.optimizer_tensors) tensors[kOptimizer + name] = tensor;
+  for (auto& [name, tensor] : checkpoint.optimizer_tensors) tensors[kOptimizer + name] = std::move(tensor);
   for (const auto& [name, value] : checkpoint.optimizer_values) metadata[kOptimizer + name] = value;
   write_safetensors(path, tensors, metadata);
+}
+
+GatysCheckpointWriter::GatysCheckpointWriter(std::string path, std::string job)
+    : path_(std::move(path)), job_(std::move(job)) {}
+
+GatysCheckpointWriter::~GatysCheckpointWriter() {
+  if (pending_.valid()) pending_.wait();
+}
+
+void GatysCheckpointWriter::write(GatysCheckpoint checkpoint) {
+  finish();
+  pending_ = std::async(std::launch::async, [this, checkpoint = std::move(checkpoint)]() mutable {
+    write_gatys_checkpoint(path_, job_, std::move(checkpoint));
+  });
+}
+
+void GatysCheckpointWriter::finish() {
+  if (pending_.valid()) pending_.get();
 }
 
 GatysCheckpoint read_gatys_checkpoint(const std::string& path, const std::string& job) {
