@@ -156,7 +156,9 @@ struct Conv3x3::Plans {
   // Before each pass: the weights as they are now (an optimiser may have changed them in place).
   void refresh() {
     std::lock_guard<std::mutex> lock(mutex);
-    const std::array<int64_t, 2> now{source_weight._version(), source_bias._version()};
+    // Inference tensors (made under InferenceMode) keep no version: they cannot change outside it.
+    const auto version = [](const torch::Tensor& t) { return t.is_inference() ? int64_t{0} : int64_t(t._version()); };
+    const std::array<int64_t, 2> now{version(source_weight), version(source_bias)};
     if (now == versions) return;
     versions = now;
     by_shape.clear();
