@@ -75,6 +75,21 @@ TEST(WinogradConv, BlockedLayoutRoundTripsAndPoolsAsTorch) {
   EXPECT_TRUE(torch::allclose(winograd::from_blocked(winograd::pool2x2(blocked, false)), torch::avg_pool2d(input, 2, 2)));
 }
 
+TEST(WinogradConv, SmallPicturesMatchTheDirectConvolution) {
+  SKIP_WITHOUT_WINOGRAD();
+  torch::manual_seed(16);
+  const auto weight = torch::randn({16, 16, 3, 3}), bias = torch::randn({16});
+  const winograd::Conv3x3 same(weight, bias), valid(weight, bias, /*padding=*/0);
+  for (const auto& [h, w] : {std::pair<int64_t, int64_t>{1, 1}, {2, 3}, {3, 3}, {5, 1}}) {
+    const auto input = torch::randn({1, 16, h, w});
+    EXPECT_LT(relative_error(winograd::from_blocked(same(winograd::to_blocked(input))),
+                             torch::conv2d(input, weight, bias, 1, 1)), 1e-5) << h << "x" << w;
+    if (h >= 3 && w >= 3)
+      EXPECT_LT(relative_error(winograd::from_blocked(valid(winograd::to_blocked(input))),
+                               torch::conv2d(input, weight, bias)), 1e-5) << h << "x" << w;
+  }
+}
+
 TEST(WinogradConv, RefusesWeightsItCannotTake) {
   EXPECT_FALSE(winograd::Conv3x3::suits(torch::zeros({16, 16, 5, 5})));
   EXPECT_FALSE(winograd::Conv3x3::suits(torch::zeros({16, 16, 3, 3}, torch::kFloat64)));

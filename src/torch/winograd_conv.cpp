@@ -214,11 +214,12 @@ torch::Tensor run_forward(Conv3x3::Plans& plans, const torch::Tensor& blocked, b
   return output;
 }
 
-torch::Tensor run_backward(Conv3x3::Plans& plans, const torch::Tensor& output_gradient) {
+// `relu`: the forward's plan, whose backward primitive is the same either way.
+torch::Tensor run_backward(Conv3x3::Plans& plans, const torch::Tensor& output_gradient, bool relu) {
   const auto gradient = output_gradient.contiguous();
   const int64_t grow = 2 - 2 * plans.padding;  // the input's size from the output's
   const auto n = gradient.size(0), h = gradient.size(2) + grow, w = gradient.size(3) + grow;
-  const auto plan = plans.at(n, h, w, false);
+  const auto plan = plans.at(n, h, w, relu);
   auto input_gradient = torch::empty({n, plans.weight.size(1) / kBlock, h, w, kBlock}, gradient.options());
   execute(plan->backward, plan->backward_desc.scratchpad_desc(),
           {{DNNL_ARG_DIFF_DST, memory(plan->backward_desc.diff_dst_desc(), cpu(), gradient.data_ptr())},
@@ -241,9 +242,9 @@ struct ConvFunction : torch::autograd::Function<ConvFunction> {
                                                  torch::autograd::variable_list gradients) {
     const auto holder = c10::static_intrusive_pointer_cast<PlansHolder>(context->saved_data["plans"].toCapsule());
     auto gradient = gradients[0];
-    if (context->saved_data["relu"].toBool())
-      gradient = torch::threshold_backward(gradient, context->get_saved_variables()[0], 0);
-    return {run_backward(*holder->plans, gradient), torch::Tensor(), torch::Tensor()};
+    const bool relu = context->saved_data["relu"].toBool();
+    if (relu) gradient = torch::threshold_backward(gradient, context->get_saved_variables()[0], 0);
+    return {run_backward(*holder->plans, gradient, relu), torch::Tensor(), torch::Tensor()};
   }
 };
 
@@ -271,6 +272,14 @@ torch::Tensor Conv3x3::operator()(const torch::Tensor& blocked, bool then_relu) 
       blocked.scalar_type() != torch::kFloat32 || blocked.size(2) + 2 * plans_->padding < 3 ||
       blocked.size(3) + 2 * plans_->padding < 3)
     throw Error("internal: Winograd convolution given a tensor of another shape or type");
+  try {
+    plans_->at(blocked.size(0), blocked.size(2), blocked.size(3), then_relu);
+  } catch (const dnnl::error&) {
+    // A shape oneDNN's Winograd refuses: the same convolution by libtorch, in and out of the blocked layout.
+    const auto x = torch::conv2d(from_blocked(blocked, plans_->source_weight.size(1)), plans_->source_weight,
+                                 plans_->source_bias, 1, plans_->padding);
+    return to_blocked(then_relu ? torch::relu(x) : x);
+  }
   return ConvFunction::apply(blocked, plans_, then_relu);
 }
 
