@@ -154,37 +154,28 @@ std::map<std::string, torch::Tensor> NormalisedVgg::extract(const torch::Tensor&
   // As VggFeatures: Winograd in oneDNN's blocked layout for fp32 on the CPU, relu within the conv.
   const bool winograd = !winograd_.empty() && x.scalar_type() == torch::kFloat32 && x.device().is_cpu() &&
                         !at::autocast::is_cpu_enabled() && x.size(2) >= 2 && x.size(3) >= 2;
-  bool blocked = false, relu_done = false;
-  int64_t channels = 0;  // x's channels without the blocks' padding, when blocked
   const auto asked = [&](const std::string& name) {
     return std::find(layer_names.begin(), layer_names.end(), name) != layer_names.end();
   };
+  winograd::BlockedPass pass(x);
   for (size_t i = 0; i <= deepest; ++i) {
     const auto& [name, index] = all[i];
     if (name.rfind("conv", 0) == 0) {
       const auto fast = winograd ? winograd_.find(index) : winograd_.end();
-      if (fast != winograd_.end() && x.size(2) >= 2 && x.size(3) >= 2) {
-        if (!blocked) x = winograd::to_blocked(x);
-        blocked = true;
-        const bool relu_next = i + 1 <= deepest && all[i + 1].first.rfind("relu", 0) == 0 && !asked(name);
-        x = fast->second(winograd::reflection_pad1(x), relu_next);
-        channels = fast->second.outputs();
-        relu_done = relu_next;
+      if (fast != winograd_.end()) {
+        pass.conv(fast->second, i + 1 <= deepest && all[i + 1].first.rfind("relu", 0) == 0 && !asked(name),
+                  /*reflect=*/true);
       } else {
-        if (blocked) x = winograd::from_blocked(x, channels);
-        blocked = false;
+        auto& nchw = pass.nchw();
         const std::string key = std::to_string(index);
-        x = torch::conv2d(reflection_pad(x, 1, x.scalar_type()), w.at(key + ".weight"), w.at(key + ".bias"));
+        nchw = torch::conv2d(reflection_pad(nchw, 1, nchw.scalar_type()), w.at(key + ".weight"), w.at(key + ".bias"));
       }
     } else if (name.rfind("relu", 0) == 0) {
-      if (!relu_done) x = torch::relu(x);
-      relu_done = false;
-    } else if (blocked) {
-      x = winograd::pool2x2(x, /*max=*/true, /*ceil=*/true);
+      pass.relu();
     } else {
-      x = torch::max_pool2d(x, {2, 2}, {2, 2}, {0, 0}, {1, 1}, /*ceil_mode=*/true);
+      pass.pool2x2(/*max=*/true, /*ceil=*/true);
     }
-    if (asked(name)) wanted[name] = blocked ? winograd::from_blocked(x, channels) : x;
+    if (asked(name)) wanted[name] = pass.features();
   }
   return wanted;
 }
@@ -370,41 +361,30 @@ torch::Tensor AdainDecoderImpl::forward(const torch::Tensor& features) {
         if (winograd::Conv3x3::suits(conv->weight))
           winograd_.emplace(index, winograd::Conv3x3(conv->weight, conv->bias, /*padding=*/0));
   }
-  bool blocked = false, relu_done = false;
-  int64_t channels = 0;  // x's channels without the blocks' padding, when blocked
+  winograd::BlockedPass pass(x);
   for (size_t s = 0; s < steps_.size(); ++s) {
     const Step& step = steps_[s];
     switch (step.kind) {
       case Step::Kind::Conv: {
         const auto fast = winograd ? winograd_.find(step.index) : winograd_.end();
         if (fast != winograd_.end()) {
-          if (!blocked) x = winograd::to_blocked(x);
-          blocked = true;
-          const bool relu_next = s + 1 < steps_.size() && steps_[s + 1].kind == Step::Kind::Relu;
-          x = fast->second(winograd::reflection_pad1(x), relu_next);
-          channels = fast->second.outputs();
-          relu_done = relu_next;
+          pass.conv(fast->second, s + 1 < steps_.size() && steps_[s + 1].kind == Step::Kind::Relu, /*reflect=*/true);
           break;
         }
-        if (blocked) x = winograd::from_blocked(x, channels);
-        blocked = false;
+        auto& nchw = pass.nchw();
         const auto& conv = convs_.at(step.index);
-        x = torch::conv2d(reflection_pad(x, 1, x.scalar_type()), conv->weight, conv->bias);
+        nchw = torch::conv2d(reflection_pad(nchw, 1, nchw.scalar_type()), conv->weight, conv->bias);
         break;
       }
       case Step::Kind::Relu:
-        if (!relu_done) x = torch::relu(x);
-        relu_done = false;
+        pass.relu();
         break;
       case Step::Kind::Upsample:
-        x = blocked ? winograd::upsample2x(x)
-                    : ad::F::interpolate(x, ad::F::InterpolateFuncOptions()
-                                                .scale_factor(std::vector<double>{2, 2})
-                                                .mode(torch::kNearest));
+        pass.upsample2x();
         break;
     }
   }
-  return blocked ? winograd::from_blocked(x, channels).contiguous() : x;
+  return pass.features().contiguous();
 }
 
 AdainDecoder adain_decoder_from_state(const std::map<std::string, torch::Tensor>& state, const std::string& level,

@@ -180,45 +180,32 @@ std::map<std::string, torch::Tensor> VggFeatures::extract(const torch::Tensor& r
   // Winograd takes float32 on the CPU; under autocast the convolutions run in bf16 instead.
   const bool winograd = !winograd_convs_.empty() && x.scalar_type() == torch::kFloat32 && x.device().is_cpu() &&
                         !at::autocast::is_cpu_enabled();
-  bool blocked = false;    // x is in oneDNN's blocked layout
-  int64_t channels = 0;    // x's channels without the blocks' padding, when blocked
-  bool relu_done = false;  // the convolution before applied the next relu
+  winograd::BlockedPass pass(x);
   for (size_t i = 0; i <= deepest && !layer_names.empty(); ++i) {
     const Layer& layer = all_layers_[i];
     switch (layer.kind) {
       case Layer::Kind::Conv: {
         const auto fast = winograd ? winograd_convs_.find(layer.features_index) : winograd_convs_.end();
         if (fast != winograd_convs_.end()) {
-          if (!blocked) x = winograd::to_blocked(x);
-          blocked = true;
           // The relu after it goes with it, unless the convolution's own output is asked for.
-          const bool relu_next = i + 1 <= deepest && all_layers_[i + 1].kind == Layer::Kind::Relu &&
-                                 std::find(layer_names.begin(), layer_names.end(), layer.name) == layer_names.end();
-          x = fast->second(x, relu_next);
-          channels = fast->second.outputs();
-          if (relu_next) relu_done = true;
+          pass.conv(fast->second, i + 1 <= deepest && all_layers_[i + 1].kind == Layer::Kind::Relu &&
+                                      std::find(layer_names.begin(), layer_names.end(), layer.name) == layer_names.end());
           break;
         }
-        if (blocked) x = winograd::from_blocked(x, channels);
-        blocked = false;
+        auto& nchw = pass.nchw();
         const auto& [weight, bias] = convs_.at(layer.features_index);
-        x = torch::conv2d(x, weight, bias, /*stride=*/1, /*padding=*/1);
+        nchw = torch::conv2d(nchw, weight, bias, /*stride=*/1, /*padding=*/1);
         break;
       }
       case Layer::Kind::Relu:
-        if (!relu_done) x = torch::relu(x);
-        relu_done = false;
+        pass.relu();
         break;
       case Layer::Kind::Pool:
-        if (blocked) {
-          x = winograd::pool2x2(x, pooling_ == Pooling::Max);
-          break;
-        }
-        x = pooling_ == Pooling::Max ? torch::max_pool2d(x, 2, 2) : torch::avg_pool2d(x, 2, 2);
+        pass.pool2x2(pooling_ == Pooling::Max, /*ceil=*/false);
         break;
     }
     for (const auto& name : layer_names)
-      if (name == layer.name) wanted[name] = blocked ? winograd::from_blocked(x, channels) : x;
+      if (name == layer.name) wanted[name] = pass.features();
   }
   return wanted;
 }

@@ -283,4 +283,39 @@ torch::Tensor Conv3x3::operator()(const torch::Tensor& blocked, bool then_relu) 
   return ConvFunction::apply(blocked, plans_, then_relu);
 }
 
+void BlockedPass::conv(const Conv3x3& conv, bool then_relu, bool reflect) {
+  if (!blocked_) x_ = to_blocked(x_);
+  blocked_ = true;
+  x_ = conv(reflect ? reflection_pad1(x_) : x_, then_relu);
+  channels_ = conv.outputs();
+  relu_done_ = then_relu;
+}
+
+torch::Tensor& BlockedPass::nchw() {
+  if (blocked_) x_ = from_blocked(x_, channels_);
+  blocked_ = relu_done_ = false;
+  return x_;
+}
+
+void BlockedPass::relu() {
+  if (!relu_done_) x_ = torch::relu(x_);
+  relu_done_ = false;
+}
+
+void BlockedPass::pool2x2(bool max, bool ceil) {
+  if (blocked_) {
+    x_ = winograd::pool2x2(x_, max, ceil);
+    return;
+  }
+  x_ = max ? torch::max_pool2d(x_, {2, 2}, {2, 2}, {0, 0}, {1, 1}, ceil) : torch::avg_pool2d(x_, {2, 2}, {2, 2}, {0, 0}, ceil);
+}
+
+void BlockedPass::upsample2x() {
+  namespace F = torch::nn::functional;
+  x_ = blocked_ ? winograd::upsample2x(x_)
+                : F::interpolate(x_, F::InterpolateFuncOptions().scale_factor(std::vector<double>{2, 2}).mode(torch::kNearest));
+}
+
+torch::Tensor BlockedPass::features() const { return blocked_ ? from_blocked(x_, channels_) : x_; }
+
 }  // namespace atelier::winograd

@@ -49,4 +49,27 @@ class Conv3x3 {
   std::shared_ptr<Plans> plans_;
 };
 
+// A pass through a stack of layers that enters the blocked layout at its
+// first Winograd convolution and leaves it where a layer needs NCHW: the
+// bookkeeping VggFeatures, the AdaIN encoder and its decoder share.
+class BlockedPass {
+ public:
+  explicit BlockedPass(torch::Tensor x) : x_(std::move(x)) {}
+  // By Winograd; `reflect`: reflection padding first (for a conv that pads by
+  // 0); `then_relu`: the next relu() is done here, as the output is written.
+  void conv(const Conv3x3& conv, bool then_relu, bool reflect = false);
+  // x in NCHW, for a layer libtorch runs (assign the layer's output to it).
+  torch::Tensor& nchw();
+  void relu();
+  void pool2x2(bool max, bool ceil);
+  void upsample2x();
+  // The current features in NCHW (channels-last when they were blocked).
+  torch::Tensor features() const;
+
+ private:
+  torch::Tensor x_;
+  bool blocked_ = false, relu_done_ = false;
+  int64_t channels_ = 0;  // x's channels without the blocks' padding, when blocked
+};
+
 }  // namespace atelier::winograd
