@@ -140,64 +140,36 @@ TEST_F(GatysTiles, TileWeightsSumToOneEverywhereAndLeaveTheHalosOuterHalfAsConte
   }
 }
 
-// A scale in tiles counts its iterations over the tiles and takes the style
+// A scale in tiles counts its iterations over the tiles and, as the print
+// sizes run (a few iterations a tile after a coarser scale), takes the style
 // as one pass of as many iterations a pixel does.
 TEST_F(GatysTiles, ATiledScaleTakesTheStyleAsOnePassDoes) {
   const cv::Mat content = smooth_content({384, 256});
   const cv::Mat style = noise({96, 96}, {1.0f, 0.3f, 0.2f}, 1);
   GatysOptions tiled = options();
-  tiled.tile = 96;
+  tiled.scales = {192, 384};
+  tiled.coarse_iterations = 30;
+  tiled.tile = 128;
   tiled.iterations = 5;
   std::vector<GatysProgress> steps;
   GatysCallbacks callbacks;
-  callbacks.on_progress = [&](const GatysProgress& step) { steps.push_back(step); };
+  callbacks.on_progress = [&](const GatysProgress& step) {
+    if (step.scale_index == 1) steps.push_back(step);
+  };
   const GatysResult result = stylize_gatys(network_, content, {style}, tiled, callbacks);
   ASSERT_TRUE(result.finite);
   ASSERT_EQ(result.rgb.size(), content.size());
-  ASSERT_EQ(steps.size(), 12u * 5u);  // 4 x 3 tiles of 5 iterations
-  EXPECT_EQ(steps.back().tiles, 12);
-  EXPECT_EQ(steps.back().iteration, 60);
-  EXPECT_EQ(steps.back().iterations, 60);
-  // As the print sizes run: a few iterations a tile, after coarser scales. The tiles take the style as one
-  // pass of the same iterations does.
+  ASSERT_EQ(steps.size(), 6u * 5u);  // 3 x 2 tiles of 5 iterations
+  EXPECT_EQ(steps.back().tiles, 6);
+  EXPECT_EQ(steps.back().iteration, 30);
+  EXPECT_EQ(steps.back().iterations, 30);
   GatysOptions whole = tiled;
   whole.tile = 0;
   const double one_pass = gram_distance(stylize_gatys(network_, content, {style}, whole).rgb, style);
   const double in_tiles = gram_distance(result.rgb, style);
   EXPECT_LT(in_tiles, gram_distance(content, style) / 2) << "the tiles take the style";
+  std::printf("gram distance: tiles %.3f, one pass %.3f, content %.3f\n", in_tiles, one_pass, gram_distance(content, style));
   EXPECT_LT(in_tiles, one_pass * 1.25) << "as one pass does";
-}
-
-// The acceptance's seam measure, as the print sizes run (coarse scales, then
-// 3 iterations a tile), on a smaller picture with small tiles and the real
-// VGG (a tiny random network's strokes are not VGG's): the gradient energy
-// across tile boundaries is within 10% of that across the lines 16-64 px away.
-TEST(GatysTilesShared, BoundariesAreInvisibleAtThreeIterationsATile) {
-  ATELIER_REQUIRE_SHARED(weights, "models/vgg19-caffe-partial.safetensors");
-  ATELIER_REQUIRE_SHARED(content_path, "images/content/tubingen.jpg");
-  ATELIER_REQUIRE_SHARED(style_path, "images/style/starry_night.jpg");
-  const VggFeatures network = VggFeatures::load(weights, std::nullopt, Pooling::Max);
-  const cv::Mat content = resize_longest_side(load_image(content_path), 1024).rgb;
-  const cv::Mat style = resize_longest_side(load_image(style_path), 1024).rgb;
-  GatysOptions options;
-  options.content_layers = {"relu3_2"};
-  options.style_layers = {"relu1_1", "relu2_1", "relu3_1"};
-  options.scales = {512, 1024};
-  options.iterations = 3;
-  options.tile = 384;
-  const GatysResult result = stylize_gatys(network, content, {style}, options);
-  ASSERT_TRUE(result.finite);
-  std::set<int> columns, rows;
-  for (const auto& tile : gatys_tiles(result.rgb.size(), 384)) {
-    if (tile.inner.x > 0) columns.insert(tile.inner.x);
-    if (tile.inner.y > 0) rows.insert(tile.inner.y);
-  }
-  ASSERT_EQ(columns, (std::set<int>{336, 672}));
-  ASSERT_EQ(rows, (std::set<int>{384}));
-  const double ratio = boundary_gradient_ratio(result.rgb, {columns.begin(), columns.end()}, {rows.begin(), rows.end()});
-  std::printf("seam measure %.3f (1: none)\n", ratio);
-  EXPECT_GT(ratio, 0.9);
-  EXPECT_LT(ratio, 1.1) << "tile boundaries show";
 }
 
 TEST_F(GatysTiles, AStopBetweenTilesResumesWithTheSameSteps) {

@@ -13,8 +13,6 @@ using torch::indexing::Slice;
 // Style pictures are gathered in tiles aligned to VGG's deepest stride, so
 // that the tiles' own parts partition every layer's map exactly.
 constexpr std::int64_t kStride = 16;
-// The box (twice) that splits a tile's change into its broad and fine parts for the blend.
-constexpr int kBlendBlur = 15;
 // Context for the style features: past relu3_1's reach of 40 pixels.
 constexpr int kStyleHalo = 64;
 
@@ -109,21 +107,10 @@ void blend_tile(torch::Tensor& picture, const torch::Tensor& optimised, const Ga
                 const torch::Tensor& weight) {
   const cv::Rect& o = tile.outer;
   auto region = picture.index({Slice(), Slice(), Slice(o.y, o.y + o.height), Slice(o.x, o.x + o.width)});
-  const auto change = optimised - region;
-  // A few iterations a tile leave neighbours' new strokes independent: crossed linearly, half of each would
-  // keep half their energy in the middle of the fade, a soft band. So the change's fine part is weighted by
-  // sqrt(weight) (energies add to 1) and its broad part (colour, shading) by the weight (amounts add to 1).
-  const auto blur = [](const torch::Tensor& x) {  // a box of kBlendBlur px, twice, each separably
-    const auto box = [](const torch::Tensor& y) {
-      const auto rows = torch::avg_pool2d(y, {1, kBlendBlur}, {1, 1}, {0, kBlendBlur / 2}, false, false);
-      return torch::avg_pool2d(rows, {kBlendBlur, 1}, {1, 1}, {kBlendBlur / 2, 0}, false, false);
-    };
-    return box(box(x));
-  };
-  const auto w = weight.to(picture.device());
-  const auto broad = blur(change);
-  // Clamped as a checkpoint saves it, so that a resumed run starts from the same picture.
-  region.add_(broad * w + (change - broad) * w.sqrt()).clamp_(0, 1);
+  // Linear: the tiles start from one painted picture, so in their few iterations neighbours refine the same
+  // strokes, and weights that sum to 1 give the boundaries the energy a whole pass gives the same lines
+  // (tests/torch_gatys_tiles_test.cpp). Clamped as a checkpoint saves it, so a resumed run starts alike.
+  region.add_((optimised - region) * weight.to(picture.device())).clamp_(0, 1);
 }
 
 std::map<std::string, torch::Tensor> gram_matrices_in_tiles(const VggFeatures& network, const cv::Mat& rgb,

@@ -50,9 +50,8 @@ int gatys_tile_fade(const std::vector<GatysTile>& tiles);
 // to 1 at every pixel.
 torch::Tensor gatys_tile_weight(const GatysTile& tile, cv::Size size, int fade);
 // Blends `optimised` (the tile's outer part, [1,3,h,w]) into `picture`
-// ([1,3,H,W]) with `weight` (gatys_tile_weight): of the change, the broad
-// part times the weight, the fine part (strokes) times its square root, so
-// that independent strokes crossed keep their energy.
+// ([1,3,H,W]) with `weight` (gatys_tile_weight): the picture moves by the
+// tile's change times the weight.
 void blend_tile(torch::Tensor& picture, const torch::Tensor& optimised, const GatysTile& tile,
                 const torch::Tensor& weight);
 
