@@ -30,8 +30,9 @@ TilingCosts gatys_tiling_costs();
 // it, else options.tile when set, else the largest tile that fits.
 std::int64_t gatys_tile_side(cv::Size size, const GatysOptions& options);
 
-// Pixels of context each tile optimises beyond its own part, on every side.
-constexpr int kGatysHalo = 32;
+// Pixels of context each tile optimises beyond its own part, on every side:
+// the cross-fade takes the inner half, so the tile edge stays 32 px away.
+constexpr int kGatysHalo = 64;
 
 // A tile's own part (the parts partition the picture) and the part it
 // optimises (its own part plus the halo, clipped to the picture).
