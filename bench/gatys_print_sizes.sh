@@ -2,8 +2,8 @@
 # Gatys at print sizes within a memory budget (not a test): tubingen in the
 # style of the Starry Night with the shared partial VGG19, each size a fresh
 # `atelier stylize --method gatys` process timed by GNU time, coarse to fine:
-# the coarse scales (512, and 1024 below the size) whole for COARSE
-# iterations, so that the last scale starts from a painting, then the size
+# the coarse scales (COARSE_SCALES below the size, default 512 1024) whole
+# for COARSE iterations, so that the last scale starts from a painting, then the size
 # itself for ITERATIONS, in tiles when it does not fit --max-memory. Prints
 # per size the peak resident memory, the wall time, the tiles of the last
 # scale and the seam measure of the output: the mean squared step across the
@@ -14,7 +14,7 @@
 #
 #   bench/gatys_print_sizes.sh [build-dir]
 #   SIZES="1024 2048" BUDGET=4G ITERATIONS=3 COARSE=60 CONTROL=1 THREADS=n
-#   SIZES=8000 BUDGET=8G    (the 8000 x 6000 run of issue 16)
+#   SIZES=8000 BUDGET=8G [COARSE_SCALES="512 1024 2048"]    (the 8000 x 6000 run of issue 16)
 set -euo pipefail
 cd "$(dirname "$0")/.."
 build=${1:-build}
@@ -22,6 +22,7 @@ sizes=${SIZES:-"512 1024 2048"}
 budget=${BUDGET:-4G}
 iterations=${ITERATIONS:-3}
 coarse=${COARSE:-60}
+coarse_scales=${COARSE_SCALES:-"512 1024"}
 control=${CONTROL:-0}
 threads=${THREADS:-$(nproc)}
 python=/usr/bin/python3
@@ -84,7 +85,7 @@ EOF
 }
 for size in $sizes; do
   scales=""
-  for s in 512 1024; do [ "$s" -lt "$size" ] && scales+="$s,"; done
+  for s in $coarse_scales; do [ "$s" -lt "$size" ] && scales+="$s,"; done
   scales+="$size"
   paint "$size" "$scales" "$budget"
   read -r peak_kib seconds < "$work/time"
