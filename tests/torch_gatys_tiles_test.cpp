@@ -168,7 +168,8 @@ TEST_F(GatysTiles, ATiledScaleTakesTheStyleAsOnePassDoes) {
   const double one_pass = gram_distance(stylize_gatys(network_, content, {style}, whole).rgb, style);
   const double in_tiles = gram_distance(result.rgb, style);
   EXPECT_LT(in_tiles, gram_distance(content, style) / 2) << "the tiles take the style";
-  std::printf("gram distance: tiles %.3f, one pass %.3f, content %.3f\n", in_tiles, one_pass, gram_distance(content, style));
+  std::printf("gram distance: tiles %.3f, one pass %.3f, content %.3f\n", in_tiles, one_pass,
+              gram_distance(content, style));
   EXPECT_LT(in_tiles, one_pass * 1.25) << "as one pass does";
 }
 
@@ -178,7 +179,8 @@ TEST_F(GatysTiles, ATiledScaleTakesTheStyleAsOnePassDoes) {
 // random network's strokes are not VGG's). The gradient energy across the
 // tile boundaries over that across the lines 16-64 px away is within 10% of
 // what the same lines read when the last scale runs whole. (Against 1 itself
-// the picture's content decides: run whole, these four lines read 0.81; tiled, 0.80.)
+// the picture's content decides: run whole, these four lines read 0.81;
+// tiled, 0.80.)
 TEST(GatysTilesShared, BoundariesAreInvisibleAtThreeIterationsATile) {
   ATELIER_REQUIRE_SHARED(weights, "models/vgg19-caffe-partial.safetensors");
   ATELIER_REQUIRE_SHARED(content_path, "images/content/tubingen.jpg");
