@@ -82,8 +82,9 @@ TEST(WinogradConv, SmallPicturesMatchTheDirectConvolution) {
   const winograd::Conv3x3 same(weight, bias), valid(weight, bias, /*padding=*/0);
   for (const auto& [h, w] : {std::pair<int64_t, int64_t>{1, 1}, {2, 3}, {3, 3}, {5, 1}}) {
     const auto input = torch::randn({1, 16, h, w});
-    EXPECT_LT(relative_error(winograd::from_blocked(same(winograd::to_blocked(input))),
-                             torch::conv2d(input, weight, bias, 1, 1)), 1e-5) << h << "x" << w;
+    for (int call = 0; call < 2; ++call)  // the second finds the shape's plan, or its refusal, remembered
+      EXPECT_LT(relative_error(winograd::from_blocked(same(winograd::to_blocked(input))),
+                               torch::conv2d(input, weight, bias, 1, 1)), 1e-5) << h << "x" << w;
     if (h >= 3 && w >= 3)
       EXPECT_LT(relative_error(winograd::from_blocked(valid(winograd::to_blocked(input))),
                                torch::conv2d(input, weight, bias)), 1e-5) << h << "x" << w;

@@ -175,7 +175,19 @@ struct Conv3x3::Plans {
     const auto found = by_shape.find(key);
     if (found != by_shape.end()) return found->second;
     if (by_shape.size() >= kMaxPlans) by_shape.clear();
-    return by_shape[key] = make(n, height, width, relu);
+    std::shared_ptr<const Plan> plan;  // null: a shape oneDNN's Winograd refuses, remembered so as not to ask again
+    try {
+      plan = make(n, height, width, relu);
+    } catch (const dnnl::error&) {
+    }
+    return by_shape[key] = plan;
+  }
+
+  // The plan of a shape operator() let through (it sends refused ones to libtorch).
+  std::shared_ptr<const Plan> accepted(int64_t n, int64_t height, int64_t width, bool relu) {
+    auto plan = at(n, height, width, relu);
+    if (!plan) throw Error("internal: Winograd convolution of a shape oneDNN refuses");
+    return plan;
   }
 
  private:
@@ -202,7 +214,7 @@ struct PlansHolder : torch::CustomClassHolder {
 torch::Tensor run_forward(Conv3x3::Plans& plans, const torch::Tensor& blocked, bool relu) {
   const auto input = blocked.contiguous();
   const auto n = input.size(0), h = input.size(2), w = input.size(3);
-  const auto plan = plans.at(n, h, w, relu);
+  const auto plan = plans.accepted(n, h, w, relu);
   const int64_t shrink = 2 - 2 * plans.padding;
   const torch::Tensor bias = plans.bias;  // held for the call
   auto output = torch::empty({n, plans.weight.size(0) / kBlock, h - shrink, w - shrink, kBlock}, input.options());
@@ -219,7 +231,7 @@ torch::Tensor run_backward(Conv3x3::Plans& plans, const torch::Tensor& output_gr
   const auto gradient = output_gradient.contiguous();
   const int64_t grow = 2 - 2 * plans.padding;  // the input's size from the output's
   const auto n = gradient.size(0), h = gradient.size(2) + grow, w = gradient.size(3) + grow;
-  const auto plan = plans.at(n, h, w, relu);
+  const auto plan = plans.accepted(n, h, w, relu);
   auto input_gradient = torch::empty({n, plans.weight.size(1) / kBlock, h, w, kBlock}, gradient.options());
   execute(plan->backward, plan->backward_desc.scratchpad_desc(),
           {{DNNL_ARG_DIFF_DST, memory(plan->backward_desc.diff_dst_desc(), cpu(), gradient.data_ptr())},
@@ -272,9 +284,7 @@ torch::Tensor Conv3x3::operator()(const torch::Tensor& blocked, bool then_relu) 
       blocked.scalar_type() != torch::kFloat32 || blocked.size(2) + 2 * plans_->padding < 3 ||
       blocked.size(3) + 2 * plans_->padding < 3)
     throw Error("internal: Winograd convolution given a tensor of another shape or type");
-  try {
-    plans_->at(blocked.size(0), blocked.size(2), blocked.size(3), then_relu);
-  } catch (const dnnl::error&) {
+  if (!plans_->at(blocked.size(0), blocked.size(2), blocked.size(3), then_relu)) {
     // A shape oneDNN's Winograd refuses: the same convolution by libtorch, in and out of the blocked layout.
     const auto x = torch::conv2d(from_blocked(blocked, plans_->source_weight.size(1)), plans_->source_weight,
                                  plans_->source_bias, 1, plans_->padding);
