@@ -59,6 +59,7 @@ GatysOptions gatys_options(const StylizeArgs& args) {
   options.optimizer = args.optimizer == "adam" ? GatysOptions::Optimizer::Adam : GatysOptions::Optimizer::LBFGS;
   options.learning_rate = args.learning_rate;
   options.history = args.history;
+  options.pyramid = args.pyramid;
   if (args.scales == "auto") {
     options.scales = gatys_auto_scales(gatys_output_side(options, args.size));
     options.coarse_iterations = kGatysAutoCoarseIterations;
@@ -89,7 +90,7 @@ std::string describe_job(const StylizeArgs& args, const std::string& weights_pat
       {"style_layers", options.style_layers}, {"content_weight", options.content_weight},
       {"style_weight", options.style_weight}, {"tv_weight", options.tv_weight}, {"style_blend", options.style_blend},
       {"style_scale", options.style_scale}, {"init", args.init}, {"seed", args.seed}, {"optimizer", args.optimizer},
-      {"lr", options.learning_rate}, {"history", options.history}, {"iterations", options.iterations},
+      {"lr", options.learning_rate}, {"history", options.history}, {"pyramid", options.pyramid}, {"iterations", options.iterations},
       {"coarse_iterations", options.coarse_iterations}, {"max_memory", args.max_memory}, {"precision", precision_name(options.precision)}};  // as resolved: auto may differ between machines
   return job.dump();
 }
@@ -218,7 +219,7 @@ int run_stylize(const StylizeArgs& args) {
 // Settings that only optimisation uses.
 constexpr const char* kGatysOnly[] = {"--weights", "--preprocess", "--pooling", "--content-layers", "--style-layers",
                                       "--content-weight", "--style-weight", "--tv-weight", "--style-scale", "--init",
-                                      "--seed", "--optimizer", "--lr", "--history", "--iterations", "--scales", "--coarse-iterations", "--save-every",
+                                      "--seed", "--optimizer", "--lr", "--history", "--pyramid", "--iterations", "--scales", "--coarse-iterations", "--save-every",
                                       "--checkpoint-every", "--resume"};
 
 // With --style and no --method: magenta, a painting in about a second
@@ -300,6 +301,10 @@ Runner add_stylize_command(CLI::App& app) {
   cmd->add_option("--history", args->history, "L-BFGS correction pairs kept (each iteration reads them all)")
       ->capture_default_str()
       ->check(whole_number_in(1, 1000));
+  cmd->add_option("--pyramid", args->pyramid,
+                  "Levels the picture is optimised as, each half the size of the one before (1: plain pixels; "
+                  "default 0: down to " + std::to_string(kGatysPyramidCoarsest) + " px with L-BFGS, pixels with Adam)")
+      ->check(whole_number_in(0, 16));
   add_precision_flag(cmd, &args->runtime);
   cmd->add_option("--scales", args->scales,
                   "Coarse-to-fine longest sides, e.g. 256,512 (the last is the output size), or auto: from a quarter "

@@ -71,6 +71,8 @@ class GatysOptions:
     seed: int
     optimizer: Literal["lbfgs", "adam"]
     learning_rate: float
+    history: int
+    pyramid: int  # 1: plain pixels; 0: the default (a pyramid with L-BFGS)
     iterations: int
     coarse_iterations: int
     scales: List[int]

@@ -121,6 +121,8 @@ void add_gatys(py::module_& m) {
           "'lbfgs' or 'adam'")
       .def_readwrite("learning_rate", &GatysOptions::learning_rate, "Adam's, in [0,1] pixel units")
       .def_readwrite("history", &GatysOptions::history, "L-BFGS correction pairs kept (1..1000)")
+      .def_readwrite("pyramid", &GatysOptions::pyramid,
+                     "levels the picture is optimised as (1: pixels; 0: the default, a pyramid with L-BFGS)")
       .def_readwrite("iterations", &GatysOptions::iterations, "per scale")
       .def_readwrite("coarse_iterations", &GatysOptions::coarse_iterations,
                      "at each scale before the last (0: iterations)")

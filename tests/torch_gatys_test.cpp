@@ -6,6 +6,7 @@
 
 #include "atelier/error.hpp"
 #include "stylize/gatys.hpp"
+#include "stylize/gatys_pyramid.hpp"
 #include "losses/losses.hpp"
 #include "torch/tensor_image.hpp"
 #include "atelier/gatys_checkpoint.hpp"
@@ -353,12 +354,17 @@ TEST_F(GatysTest, StopTakesACheckpointAndResumeFinishesTheRun) {
 // Issue 13: a resumed L-BFGS run was not the uninterrupted one (loss 163 vs 58
 // at the same iteration): the optimiser's history was not in the checkpoint.
 // Stopped, written to a checkpoint file, read back and resumed, a run takes
-// the same steps as one never stopped, for L-BFGS and Adam.
+// the same steps as one never stopped, for L-BFGS on pixels and on a pyramid,
+// and Adam.
 TEST_F(GatysTest, ResumeThroughACheckpointFileIsExact) {
   testing::ScratchDir scratch;
-  for (const auto optimizer : {GatysOptions::Optimizer::LBFGS, GatysOptions::Optimizer::Adam}) {
+  for (const auto& [optimizer, pyramid] : {std::pair{GatysOptions::Optimizer::LBFGS, 1},
+                                           std::pair{GatysOptions::Optimizer::LBFGS, 2},
+                                           std::pair{GatysOptions::Optimizer::Adam, 1}}) {
+    SCOPED_TRACE("pyramid " + std::to_string(pyramid));
     GatysOptions options = base_options();
     options.optimizer = optimizer;
+    options.pyramid = pyramid;
     options.iterations = 30;
     std::map<int, double> straight;  // iteration -> loss
     GatysCallbacks record;
@@ -385,6 +391,57 @@ TEST_F(GatysTest, ResumeThroughACheckpointFileIsExact) {
           << "iteration " << iteration << (optimizer == GatysOptions::Optimizer::LBFGS ? " (L-BFGS)" : " (Adam)");
     EXPECT_LE(cv::norm(finished.rgb, uninterrupted.rgb, cv::NORM_INF), 1e-4);
   }
+}
+
+// On a pyramid no L-BFGS step moves the picture by more than the limit on
+// average; on pixels (neural-style's steps, not limited) this run takes larger ones.
+TEST_F(GatysTest, PyramidStepsAreLimited) {
+  const auto largest_move = [&](int pyramid) {
+    GatysOptions options = base_options();
+    options.pyramid = pyramid;
+    options.iterations = 15;
+    cv::Mat previous;
+    double largest = 0;
+    GatysCallbacks callbacks;
+    callbacks.snapshot_every = 1;  // every evaluated picture
+    callbacks.on_snapshot = [&](const cv::Mat& rgb, const GatysProgress&) {
+      if (!previous.empty()) largest = std::max(largest, mean_abs_difference(rgb, previous));
+      previous = rgb.clone();
+    };
+    EXPECT_TRUE(stylize_gatys(network_, content_, {red_}, options, callbacks).finite);
+    return largest;
+  };
+  EXPECT_GT(largest_move(1), 1.5 * kGatysPyramidStepLimit);
+  EXPECT_LE(largest_move(2), kGatysPyramidStepLimit * 1.0001);
+}
+
+// A checkpoint of another pyramid (or one from before pyramids, which is
+// pixels) holds an optimiser state of another shape: the run carries on from
+// its picture with a fresh optimiser instead.
+TEST_F(GatysTest, CheckpointOfAnotherPyramidResumesFromItsPicture) {
+  GatysOptions options = base_options();
+  options.pyramid = 1;
+  options.iterations = 10;
+  std::optional<GatysCheckpoint> saved;
+  GatysCallbacks stopping;
+  stopping.stop_requested = [evaluations = 0]() mutable { return ++evaluations == 4; };
+  stopping.on_checkpoint = [&](GatysCheckpoint checkpoint) { saved = std::move(checkpoint); };
+  ASSERT_TRUE(stylize_gatys(network_, content_, {red_}, options, stopping).stopped);
+  ASSERT_TRUE(saved.has_value());
+  EXPECT_EQ(saved->optimizer_values.at("pyramid_levels"), "1");
+
+  options.pyramid = 2;
+  options.resume_from = saved;
+  int evaluations = 0;
+  GatysCallbacks counting;
+  counting.on_progress = [&](const GatysProgress&) { ++evaluations; };
+  const GatysResult finished = stylize_gatys(network_, content_, {red_}, options, counting);
+  EXPECT_TRUE(finished.finite);
+  EXPECT_EQ(evaluations, 6);
+  // The fresh optimiser's first step is a small one: the first loss is the checkpoint picture's.
+  const GatysObjective objective(network_, image_to_tensor(content_), {image_to_tensor(red_)}, {1.0}, options);
+  EXPECT_NEAR(finished.first_loss, objective(image_to_tensor(saved->rgb)).total.item<double>(),
+              1e-4 * finished.first_loss);
 }
 
 TEST_F(GatysTest, CheckpointFromAnotherScaleCountIsAnError) {

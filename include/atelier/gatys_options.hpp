@@ -32,6 +32,9 @@ struct GatysCheckpoint {
   std::map<std::string, std::string> optimizer_values;
 };
 
+// The default pyramid's coarsest level, on the picture's shorter side (px).
+constexpr int kGatysPyramidCoarsest = 16;
+
 struct GatysOptions {
   // Each empty list gets its default from what the network has (see
   // default_*_layers); a content weight of 0 turns the content term off.
@@ -71,6 +74,11 @@ struct GatysOptions {
   // L-BFGS: the correction pairs kept (neural-style's -lbfgs_num_correction).
   // Each iteration reads all of them twice: at 512 px, 100 pairs are 480 MB.
   int history = 100;
+  // The picture as the optimiser sees it: this many pyramid levels, each
+  // half the size of the one before (src/stylize/gatys_pyramid.hpp); 1 is
+  // plain pixels, as neural-style. 0: the default, down to a coarsest level
+  // of kGatysPyramidCoarsest px with L-BFGS, pixels with Adam.
+  int pyramid = 0;
   int iterations = 500;         // per scale; for L-BFGS one iteration is one loss evaluation
   // Iterations at each scale before the last (0: `iterations`): a coarse
   // scale only gives the next a start, so it pays to stop it sooner.

@@ -29,9 +29,10 @@ bool is_feature_network(const std::string& architecture) {
 // Gatys peak memory per pixel of the image being optimised (VGG19
 // activations and their gradients, L-BFGS history), from bench_gatys:
 // 512x384 peaks at 1076 MiB in fp32 and 746 MiB in bf16, of which ~250 MiB
-// is the process and the weights.
-constexpr std::int64_t kGatysBytesPerPixelF32 = 5 << 10;
-constexpr std::int64_t kGatysBytesPerPixelBF16 = 3 << 10;
+// is the process and the weights; plus 0.8 KB for the default pyramid's
+// longer history (fp32 in both: 100 pairs x 2 x 3 x 4 bytes x 1/3).
+constexpr std::int64_t kGatysBytesPerPixelF32 = 6 << 10;
+constexpr std::int64_t kGatysBytesPerPixelBF16 = 4 << 10;
 // Guided Gram matrices keep, per region, each style layer's features times
 // the region's mask for the backward pass: VGG19's relu1_1..relu5_1 hold
 // 122 values a pixel (64 + 128/4 + 256/16 + 512/64 + 512/256), 488 bytes in

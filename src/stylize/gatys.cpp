@@ -10,6 +10,7 @@
 #include "atelier/image.hpp"
 #include "atelier/memory_size.hpp"
 #include "losses/losses.hpp"
+#include "stylize/gatys_pyramid.hpp"
 #include "stylize/gatys_tiles.hpp"
 #include "torch/tensor_image.hpp"
 
@@ -75,6 +76,7 @@ void check_options(const VggFeatures& network, const std::vector<cv::Mat>& style
   for (const auto& layer : all_layers(options)) network.check_layer(layer);
   if (options.iterations < 1) throw Error("--iterations must be at least 1");
   if (options.coarse_iterations < 0) throw Error("--coarse-iterations must be 0 or more");
+  if (options.pyramid < 0 || options.pyramid > 16) throw Error("--pyramid must be 0..16");
   if (options.history < 1 || options.history > kMaxGatysHistory) throw Error("--history must be 1.." + std::to_string(kMaxGatysHistory));
   if (!(options.style_scale > 0)) throw Error("--style-scale must be positive");
   if (!options.style_masks.empty() && options.style_masks.size() != styles.size())
@@ -119,15 +121,21 @@ class ScaleRunner {
   torch::Tensor optimise(const GatysObjective& objective, const torch::Tensor& start, GatysProgress progress,
                          const GatysCheckpoint* resumed = nullptr, int steps = -1, double gradient_scale = 1.0) {
     const int remaining = steps >= 0 ? steps : progress.iterations - progress.iteration;
-    auto image = start.detach().clone();
+    const int levels = gatys_pyramid_levels(options_, start.size(2), start.size(3));
+    auto parameter = pyramid_parameter(start.detach(), levels);
+    // A checkpoint of another pyramid (or of before pyramids) resumes from its picture with a fresh optimiser.
+    if (resumed && pyramid_levels_of(*resumed) != levels) resumed = nullptr;
     if (resumed && resumed->optimizer_tensors.count("parameter") &&
-        static_cast<int64_t>(resumed->optimizer_tensors.at("parameter").values.size()) == start.numel())
-      image = restored(resumed->optimizer_tensors.at("parameter"), start).reshape(start.sizes());
-    image.requires_grad_(true);
-    torch::Tensor last_good = image.detach().clamp(0, 1);
+        static_cast<int64_t>(resumed->optimizer_tensors.at("parameter").values.size()) == parameter.numel())
+      parameter = restored(resumed->optimizer_tensors.at("parameter"), start).reshape(parameter.sizes());
+    parameter.requires_grad_(true);
+    const auto picture = [&, height = start.size(2), width = start.size(3)] {
+      return pyramid_picture(parameter, height, width, levels);
+    };
+    torch::Tensor last_good = picture().detach().clamp(0, 1);
     if (remaining <= 0) return last_good;
-    auto optimizer = make_optimizer(image);
-    if (resumed) restore_state(*optimizer, image, *resumed);
+    auto optimizer = make_optimizer(parameter);
+    if (resumed) restore_state(*optimizer, parameter, *resumed);
 
     auto closure = [&]() -> torch::Tensor {
       optimizer->zero_grad();
@@ -135,6 +143,7 @@ class ScaleRunner {
       // otherwise the optimiser matches statistics with out-of-range colours
       // that clamping at the end would lose. (Clamping the parameter in
       // place instead would corrupt L-BFGS's curvature history.)
+      const torch::Tensor image = picture();
       GatysLoss terms = objective(image.clamp(0, 1));
       ++progress.iteration;
       const double total = terms.total.item<double>();
@@ -154,9 +163,10 @@ class ScaleRunner {
     try {
       for (int i = 0; i < remaining; ++i) {
         optimizer->step(closure);
+        if (levels > 1) limit_step(*optimizer, parameter, start.size(2), start.size(3), levels);
         if (callbacks_.stop_requested && callbacks_.stop_requested()) throw StopRequested{};
         if (callbacks_.on_checkpoint && due(callbacks_.checkpoint_every) && progress.iteration < progress.iterations)
-          callbacks_.on_checkpoint(checkpoint(progress, image, *optimizer));
+          callbacks_.on_checkpoint(checkpoint(progress, parameter, levels, picture(), *optimizer));
       }
     } catch (const NonFiniteLoss& stop) {
       result_.rgb = tensor_to_image(last_good);
@@ -170,16 +180,45 @@ class ScaleRunner {
       result_.stopped = true;
       result_.message = "stopped at iteration " + std::to_string(progress.iteration) + " of scale " +
                         std::to_string(progress.scale_index + 1);
-      if (callbacks_.on_checkpoint) callbacks_.on_checkpoint(checkpoint(progress, image, *optimizer));
+      if (callbacks_.on_checkpoint) callbacks_.on_checkpoint(checkpoint(progress, parameter, levels, picture(), *optimizer));
       return last_good;
     }
     // The optimiser's last step lands on an image it never evaluated; keep
     // it only if it is finite.
-    return torch::isfinite(image).all().item<bool>() ? image.detach().clamp(0, 1) : last_good;
+    const torch::Tensor image = picture().detach();
+    return torch::isfinite(image).all().item<bool>() ? image.clamp(0, 1) : last_good;
   }
 
  private:
   struct StopRequested {};
+
+  // L-BFGS's second step takes its scale from a first step too small to
+  // measure the curvature; on a pyramid its broad moves can then throw most of
+  // the picture out of [0,1], where the clamp leaves no gradient to come back
+  // by (a 128 px run stuck at a loss 10^4 times the start's). A step that
+  // moves the picture by more than kGatysPyramidStepLimit on average is
+  // shortened to it, and L-BFGS is told the length it really took. Pixels keep
+  // neural-style's steps exactly.
+  void limit_step(torch::optim::Optimizer& optimizer, torch::Tensor& parameter, std::int64_t height,
+                  std::int64_t width, int levels) const {
+    if (options_.optimizer != GatysOptions::Optimizer::LBFGS) return;
+    const auto found = optimizer.state().find(c10::guts::to_string(parameter.unsafeGetTensorImpl()));
+    if (found == optimizer.state().end()) return;
+    auto& state = static_cast<torch::optim::LBFGSParamState&>(*found->second);
+    if (!state.d().defined()) return;
+    torch::NoGradGuard no_grad;
+    const double t = state.t();
+    const double moved = t * pyramid_picture(state.d(), height, width, levels).abs().mean().item<double>();
+    if (!(moved > kGatysPyramidStepLimit)) return;
+    const double shortened = t * kGatysPyramidStepLimit / moved;
+    parameter.add_(state.d(), shortened - t);
+    state.t(shortened);
+  }
+
+  static int pyramid_levels_of(const GatysCheckpoint& checkpoint) {
+    const auto found = checkpoint.optimizer_values.find("pyramid_levels");
+    return found == checkpoint.optimizer_values.end() ? 1 : std::stoi(found->second);
+  }
 
   std::unique_ptr<torch::optim::Optimizer> make_optimizer(const torch::Tensor& image) const {
     if (options_.optimizer == GatysOptions::Optimizer::Adam)
@@ -214,14 +253,15 @@ class ScaleRunner {
     return text;
   }
 
-  // The image and the optimiser's state after `progress.iteration` steps.
-  GatysCheckpoint checkpoint(const GatysProgress& progress, const torch::Tensor& image,
-                             torch::optim::Optimizer& optimizer) const {
-    GatysCheckpoint saved_state{progress.scale_index, progress.iteration, tensor_to_image(image.detach().clamp(0, 1))};
+  // The picture, the parameter it is made of and the optimiser's state after `progress.iteration` steps.
+  GatysCheckpoint checkpoint(const GatysProgress& progress, const torch::Tensor& parameter, int levels,
+                             const torch::Tensor& picture, torch::optim::Optimizer& optimizer) const {
+    GatysCheckpoint saved_state{progress.scale_index, progress.iteration, tensor_to_image(picture.detach().clamp(0, 1))};
     auto& tensors = saved_state.optimizer_tensors;
     auto& values = saved_state.optimizer_values;
-    tensors["parameter"] = saved(image);
-    const auto found = optimizer.state().find(c10::guts::to_string(image.unsafeGetTensorImpl()));
+    tensors["parameter"] = saved(parameter);
+    values["pyramid_levels"] = std::to_string(levels);
+    const auto found = optimizer.state().find(c10::guts::to_string(parameter.unsafeGetTensorImpl()));
     if (found == optimizer.state().end()) return saved_state;
     if (auto* lbfgs = dynamic_cast<torch::optim::LBFGSParamState*>(found->second.get())) {
       values["n_iter"] = std::to_string(lbfgs->n_iter());

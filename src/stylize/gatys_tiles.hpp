@@ -23,7 +23,7 @@
 namespace atelier {
 
 // Peak memory of one Gatys scale (bench/bench_gatys, fp32 L-BFGS with its
-// 100-step history): about 7 KB a pixel whole; tiled, the picture being
+// 100-step history, on the default pyramid): about 8 KB a pixel whole; tiled, the picture being
 // optimised, its content and the blend take about 100 bytes a pixel.
 TilingCosts gatys_tiling_costs();
 // Tiles for a scale of `size`: 0 (one pass) when options.max_memory allows
