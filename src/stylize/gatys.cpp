@@ -3,6 +3,7 @@
 #include <algorithm>
 #include <cmath>
 #include <cstdio>
+#include <cstdlib>
 #include <deque>
 #include <set>
 
@@ -215,9 +216,13 @@ class ScaleRunner {
     state.t(shortened);
   }
 
+  // The levels a checkpoint's parameter holds: 1 before pyramids, 0 (matching none) when unreadable.
   static int pyramid_levels_of(const GatysCheckpoint& checkpoint) {
     const auto found = checkpoint.optimizer_values.find("pyramid_levels");
-    return found == checkpoint.optimizer_values.end() ? 1 : std::stoi(found->second);
+    if (found == checkpoint.optimizer_values.end()) return 1;
+    char* end = nullptr;
+    const long levels = std::strtol(found->second.c_str(), &end, 10);
+    return end != found->second.c_str() && *end == '\0' && levels >= 1 && levels <= 16 ? static_cast<int>(levels) : 0;
   }
 
   std::unique_ptr<torch::optim::Optimizer> make_optimizer(const torch::Tensor& image) const {
