@@ -6,10 +6,8 @@
 #include <cstdio>
 #include <vector>
 
-#include "atelier/image.hpp"
-#include "stylize/gatys.hpp"
+#include "shared_gatys_scene.hpp"
 #include "stylize/gatys_pyramid.hpp"
-#include "test_support.hpp"
 
 namespace atelier {
 namespace {
@@ -63,15 +61,9 @@ TEST(GatysPyramid, LevelsFollowThePictureAndTheOptimiser) {
 // bench/gatys_time_to_quality.py), and its first steps stay bounded: without
 // the step limit this run stuck at a loss 10^4 times the start's.
 TEST(GatysPyramidShared, ReachesThePixelsLossInFewerIterations) {
-  ATELIER_REQUIRE_SHARED(weights, "models/vgg19-caffe-partial.safetensors");
-  ATELIER_REQUIRE_SHARED(content_path, "images/content/tubingen.jpg");
-  ATELIER_REQUIRE_SHARED(style_path, "images/style/starry_night.jpg");
-  const VggFeatures network = VggFeatures::load(weights, std::nullopt, Pooling::Max);
-  const cv::Mat content = resize_longest_side(load_image(content_path), 128).rgb;
-  const cv::Mat style = resize_longest_side(load_image(style_path), 128).rgb;
-  GatysOptions options;
-  options.content_layers = {"relu3_2"};
-  options.style_layers = {"relu1_1", "relu2_1", "relu3_1"};
+  ATELIER_REQUIRE_SHARED_GATYS_SCENE(scene, 128);
+  const auto& [network, content, style, shared_options] = scene;
+  GatysOptions options = shared_options;
   options.iterations = 200;
   const auto losses_with = [&](int pyramid) {
     options.pyramid = pyramid;

@@ -10,6 +10,7 @@
 #include "atelier/error.hpp"
 #include "atelier/image.hpp"
 #include "atelier/painters.hpp"
+#include "shared_gatys_scene.hpp"
 #include "test_support.hpp"
 #include "losses/losses.hpp"
 #include "stylize/gatys.hpp"
@@ -182,15 +183,9 @@ TEST_F(GatysTiles, ATiledScaleTakesTheStyleAsOnePassDoes) {
 // the picture's content decides: run whole, these four lines read 0.81;
 // tiled, 0.80.)
 TEST(GatysTilesShared, BoundariesAreInvisibleAtThreeIterationsATile) {
-  ATELIER_REQUIRE_SHARED(weights, "models/vgg19-caffe-partial.safetensors");
-  ATELIER_REQUIRE_SHARED(content_path, "images/content/tubingen.jpg");
-  ATELIER_REQUIRE_SHARED(style_path, "images/style/starry_night.jpg");
-  const VggFeatures network = VggFeatures::load(weights, std::nullopt, Pooling::Max);
-  const cv::Mat content = resize_longest_side(load_image(content_path), 768).rgb;
-  const cv::Mat style = resize_longest_side(load_image(style_path), 768).rgb;
-  GatysOptions options;
-  options.content_layers = {"relu3_2"};
-  options.style_layers = {"relu1_1", "relu2_1", "relu3_1"};
+  ATELIER_REQUIRE_SHARED_GATYS_SCENE(scene, 768);
+  const auto& [network, content, style, shared_options] = scene;
+  GatysOptions options = shared_options;
   options.scales = {384};
   options.iterations = 40;
   const GatysResult coarse = stylize_gatys(network, content, {style}, options);
