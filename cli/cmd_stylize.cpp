@@ -59,7 +59,6 @@ GatysOptions gatys_options(const StylizeArgs& args) {
   options.optimizer = args.optimizer == "adam" ? GatysOptions::Optimizer::Adam : GatysOptions::Optimizer::LBFGS;
   options.learning_rate = args.learning_rate;
   options.history = args.history;
-  options.pyramid = args.pyramid;
   if (args.scales == "auto") {
     options.scales = gatys_auto_scales(gatys_output_side(options, args.size));
     options.coarse_iterations = kGatysAutoCoarseIterations;
@@ -301,10 +300,6 @@ Runner add_stylize_command(CLI::App& app) {
   cmd->add_option("--history", args->history, "L-BFGS correction pairs kept (each iteration reads them all)")
       ->capture_default_str()
       ->check(whole_number_in(1, 1000));
-  cmd->add_option("--pyramid", args->pyramid,
-                  "Levels the picture is optimised as, each half the size of the one before (1: plain pixels; "
-                  "default 0: down to " + std::to_string(kGatysPyramidCoarsest) + " px with L-BFGS, pixels with Adam)")
-      ->check(whole_number_in(0, 16));
   add_precision_flag(cmd, &args->runtime);
   cmd->add_option("--scales", args->scales,
                   "Coarse-to-fine longest sides, e.g. 256,512 (the last is the output size), or auto: from a quarter "

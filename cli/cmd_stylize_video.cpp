@@ -255,7 +255,7 @@ std::string painting_settings(const VideoArgs& args) {
   if (args.method == "gatys")  // its temporal weight shapes the paintings, not the assembly
     settings.update({{"weights", name(args.gatys.weights)}, {"content_weight", args.gatys.content_weight},
                      {"style_weight", args.gatys.style_weight}, {"tv_weight", args.gatys.tv_weight},
-                     {"iterations", args.gatys.iterations}, {"size", args.size},
+                     {"iterations", args.gatys.iterations}, {"pyramid", args.gatys.pyramid}, {"size", args.size},
                      {"temporal_weight", args.temporal_weight}});
   settings["precision"] = precision_name(args.runtime.precision == "auto" ? auto_precision(args.runtime.device).precision
                                                                          : parse_precision(args.runtime.precision, args.runtime.device));

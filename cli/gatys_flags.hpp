@@ -16,6 +16,7 @@ struct GatysWeightFlags {
   double style_weight = GatysOptions{}.style_weight;
   double tv_weight = GatysOptions{}.tv_weight;
   int iterations = GatysOptions{}.iterations;
+  int pyramid = GatysOptions{}.pyramid;
 
   // Copies the settings into `options`.
   void apply(GatysOptions& options) const {
@@ -23,10 +24,11 @@ struct GatysWeightFlags {
     options.style_weight = style_weight;
     options.tv_weight = tv_weight;
     options.iterations = iterations;
+    options.pyramid = pyramid;
   }
 };
 
-// --weights, --content-weight, --style-weight, --tv-weight, --iterations/-n;
+// --weights, --content-weight, --style-weight, --tv-weight, --iterations/-n, --pyramid;
 // `iterations_help` says what one count covers (per scale, per frame).
 void add_gatys_weight_flags(CLI::App* cmd, GatysWeightFlags* flags, const std::string& iterations_help);
 

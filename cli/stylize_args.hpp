@@ -35,7 +35,6 @@ struct StylizeArgs {
   std::string optimizer = "lbfgs";
   double learning_rate = GatysOptions{}.learning_rate;
   int history = GatysOptions{}.history;
-  int pyramid = GatysOptions{}.pyramid;
   std::string scales;      // "256,512", or "auto" (gatys_auto_scales)
   int coarse_iterations = -1;  // -1: as --scales says (auto: kGatysAutoCoarseIterations; a list: -n)
   bool original_colors = false;

@@ -396,6 +396,8 @@ TEST(CliUsage, NumbersOutOfBoundsAreRefusedSayingWhy) {
       {stylize + "--iterations 2.5", "--iterations: \"2.5\" is not a whole number"},
       {stylize + "--content-weight nan", "--content-weight: \"nan\" is not a finite number"},
       {stylize + "--seed -1", "--seed: -1 is out of range"},
+      {stylize + "--pyramid 17", "--pyramid: 17 is out of range [0..16]"},
+      {"stylize-video in.mp4 -o o.mp4 --method gatys -s s.png --pyramid -1", "--pyramid: -1 is out of range [0..16]"},
       {"gan sample -m g --grid g.png --truncation 1e-30", "--truncation: 1e-30 is too small"},
       {"gan sample -m g --grid g.png --truncation nan", "--truncation: \"nan\" is not a finite number"},
       {"gan sample -m g --grid g.png --truncation -1", "--truncation: -1 is out of range [0..100]"},
