@@ -17,6 +17,7 @@ reference's, not the time per iteration. This benchmark:
 
     /usr/bin/python3 bench/gatys_time_to_quality.py [--build build] [--size 512] [--threads N]
     ATELIER_ARGS="--scales 256,362,512 -n 150" /usr/bin/python3 bench/gatys_time_to_quality.py
+    ... --precision bf16          # Atelier in bf16 (where the CPU has it natively); the reference stays fp32
     ... --keep-reference DIR   # reuse the reference's run from DIR when it was made here at this size
 
 The reference takes about 10 minutes at 512 px on 2 cores; --keep-reference
@@ -99,13 +100,13 @@ print(__import__("json").dumps(row))
     return row, picture
 
 
-def run_atelier(build, size, threads, every, work, extra):
+def run_atelier(build, size, threads, every, work, extra, precision):
     """Atelier with its defaults: [(seconds from its start, snapshot path)] and its final picture."""
     output = work / "atelier.png"
     command = [str(build / "atelier"), "stylize", "--method", "gatys",
                "-c", str(reference.SHARED / reference.CONTENT), "-s", str(reference.SHARED / reference.STYLE),
                "--size", str(size), "--threads", str(threads), "--save-every", str(every), "--checkpoint-every", "0",
-               "--models-dir", str(reference.SHARED / "models"), "--precision", "fp32", "--json", "-o", str(output)]
+               "--models-dir", str(reference.SHARED / "models"), "--precision", precision, "--json", "-o", str(output)]
     command += extra.split()
     start = time.perf_counter()
     snapshots = []
@@ -128,6 +129,8 @@ def main():
     parser.add_argument("--threads", type=int, default=os.cpu_count(), help="threads for both")
     parser.add_argument("--every", type=int, default=10, help="Atelier's snapshot interval in iterations (10)")
     parser.add_argument("--keep-reference", type=Path, help="folder to keep the reference's run in and reuse it from")
+    parser.add_argument("--precision", choices=["fp32", "bf16"], default="fp32",
+                        help="Atelier's (fp32; the reference is always neural-style's fp32)")
     args = parser.parse_args()
     for path in (reference.SHARED / reference.WEIGHTS, reference.SHARED / reference.CONTENT,
                  reference.SHARED / reference.STYLE):
@@ -145,7 +148,7 @@ def main():
             if args.keep_reference:
                 args.keep_reference.mkdir(parents=True, exist_ok=True)
             ref_row, ref_picture = run_reference(args.size, args.threads, args.keep_reference or work)
-        snapshots = run_atelier(Path(args.build), args.size, args.threads, args.every, work, extra)
+        snapshots = run_atelier(Path(args.build), args.size, args.threads, args.every, work, extra, args.precision)
 
         network = reference.Vgg(reference.read_safetensors(reference.SHARED / reference.WEIGHTS),
                                 reference.CONTENT_LAYERS + reference.STYLE_LAYERS)
@@ -166,9 +169,11 @@ def main():
                 reached = seconds
     flags = sorted(set(open("/proc/cpuinfo").read().split()) & {"amx_bf16", "avx512_bf16"})
     model = machine_name()
-    print("Gatys, time to a finished painting: tubingen x starry_night, shared partial VGG19, fp32")
+    print(f"Gatys, time to a finished painting: tubingen x starry_night, shared partial VGG19, Atelier in {args.precision}"
+          ", the reference in fp32")
+    auto = "bf16" if "amx_bf16" in flags else "fp32"
     print(f"machine: {model}, {os.cpu_count()} cores, {args.threads} threads; bf16: {' '.join(flags) or 'none'}"
-          " (fp32 here: without AMX bf16 is slower on this CPU)")
+          f" (Atelier's --precision auto chooses {auto} on this CPU)")
     print(f"date:    {time.strftime('%Y-%m-%d %H:%M UTC', time.gmtime())}, load before {os.getloadavg()[0]:.2f}")
     print(f"reference (PyTorch eager, {REFERENCE_ITERATIONS} L-BFGS iterations at {args.size} px): "
           f"{ref_row['seconds_from_start']:.1f} s, independent loss {target:.3f}"
