@@ -171,9 +171,7 @@ def main():
     model = machine_name()
     print(f"Gatys, time to a finished painting: tubingen x starry_night, shared partial VGG19, Atelier in {args.precision}"
           ", the reference in fp32")
-    auto = "bf16" if "amx_bf16" in flags else "fp32"
-    print(f"machine: {model}, {os.cpu_count()} cores, {args.threads} threads; bf16: {' '.join(flags) or 'none'}"
-          f" (Atelier's --precision auto chooses {auto} on this CPU)")
+    print(f"machine: {model}, {os.cpu_count()} cores, {args.threads} threads; bf16: {' '.join(flags) or 'none'}")
     print(f"date:    {time.strftime('%Y-%m-%d %H:%M UTC', time.gmtime())}, load before {os.getloadavg()[0]:.2f}")
     print(f"reference (PyTorch eager, {REFERENCE_ITERATIONS} L-BFGS iterations at {args.size} px): "
           f"{ref_row['seconds_from_start']:.1f} s, independent loss {target:.3f}"

@@ -22,7 +22,7 @@ void add_gatys_weight_flags(CLI::App* cmd, GatysWeightFlags* flags, const std::s
   cmd->add_option("--pyramid", flags->pyramid,
                   "Levels the picture is optimised as, each half the size of the one before (1: plain pixels; "
                   "default 0: down to " + std::to_string(kGatysPyramidCoarsest) + " px with L-BFGS, pixels with Adam)")
-      ->check(whole_number_in(0, 16));
+      ->check(whole_number_in(0, kGatysMaxPyramidLevels));
 }
 
 }  // namespace atelier::cli

@@ -32,8 +32,10 @@ struct GatysCheckpoint {
   std::map<std::string, std::string> optimizer_values;
 };
 
-// The default pyramid's coarsest level, on the picture's shorter side (px).
+// The default pyramid's coarsest level, on the picture's shorter side (px),
+// and the most levels one may ask for.
 constexpr int kGatysPyramidCoarsest = 16;
+constexpr int kGatysMaxPyramidLevels = 16;
 
 struct GatysOptions {
   // Each empty list gets its default from what the network has (see

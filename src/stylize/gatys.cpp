@@ -77,7 +77,8 @@ void check_options(const VggFeatures& network, const std::vector<cv::Mat>& style
   for (const auto& layer : all_layers(options)) network.check_layer(layer);
   if (options.iterations < 1) throw Error("--iterations must be at least 1");
   if (options.coarse_iterations < 0) throw Error("--coarse-iterations must be 0 or more");
-  if (options.pyramid < 0 || options.pyramid > 16) throw Error("--pyramid must be 0..16");
+  if (options.pyramid < 0 || options.pyramid > kGatysMaxPyramidLevels)
+    throw Error("--pyramid must be 0.." + std::to_string(kGatysMaxPyramidLevels));
   if (options.history < 1 || options.history > kMaxGatysHistory) throw Error("--history must be 1.." + std::to_string(kMaxGatysHistory));
   if (!(options.style_scale > 0)) throw Error("--style-scale must be positive");
   if (!options.style_masks.empty() && options.style_masks.size() != styles.size())
@@ -222,7 +223,7 @@ class ScaleRunner {
     if (found == checkpoint.optimizer_values.end()) return 1;
     char* end = nullptr;
     const long levels = std::strtol(found->second.c_str(), &end, 10);
-    return end != found->second.c_str() && *end == '\0' && levels >= 1 && levels <= 16 ? static_cast<int>(levels) : 0;
+    return end != found->second.c_str() && *end == '\0' && levels >= 1 && levels <= kGatysMaxPyramidLevels ? static_cast<int>(levels) : 0;
   }
 
   std::unique_ptr<torch::optim::Optimizer> make_optimizer(const torch::Tensor& image) const {

@@ -17,7 +17,7 @@ std::int64_t level_side(std::int64_t side, int level) { return (side + (std::int
 int gatys_pyramid_levels(const GatysOptions& options, std::int64_t height, std::int64_t width) {
   const std::int64_t shorter = std::min(height, width);
   int most = 1;  // halvings that leave the shorter side at least 8 px
-  while (most < 16 && level_side(shorter, most) >= 8) ++most;
+  while (most < kGatysMaxPyramidLevels && level_side(shorter, most) >= 8) ++most;
   if (options.pyramid > 0) return std::min(options.pyramid, most);
   if (options.optimizer != GatysOptions::Optimizer::LBFGS) return 1;
   int levels = 1;
