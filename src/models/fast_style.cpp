@@ -217,17 +217,9 @@ bool FastStyleNetwork::normalize(torch::Tensor& x, const std::string& scale_key,
   return true;
 }
 
-namespace {
-
-// pytorch/examples' ConvLayer: reflection pad k/2, conv (stride s);
-// UpsampleConvLayer: nearest x2 first.
-// The dtype the next convolution computes in: bf16 under CPU autocast, so
-// that padding can write it directly and the cast costs no extra pass.
 torch::ScalarType convolution_dtype(const torch::Tensor& x) {
   return x.is_cpu() && at::autocast::is_cpu_enabled() ? at::autocast::get_autocast_cpu_dtype() : x.scalar_type();
 }
-
-}  // namespace
 
 // libtorch 1.13's CPU reflection_pad2d is a serial loop that took a third of
 // a whole pass; this copies instead.
@@ -235,8 +227,11 @@ torch::Tensor reflection_pad(const torch::Tensor& x, int64_t p, torch::ScalarTyp
   using torch::indexing::Slice;
   const int64_t h = x.size(2), w = x.size(3);
   if (p >= h || p >= w) throw Error("internal: reflection padding wider than the image");
-  auto out = torch::empty({x.size(0), x.size(1), h + 2 * p, w + 2 * p},
-                          x.options().dtype(dtype).memory_format(x.suggest_memory_format()));
+  auto sizes = x.sizes().vec();  // [N,C,H,W], or oneDNN's blocked [N,C/16,H,W,16]
+  sizes[2] += 2 * p;
+  sizes[3] += 2 * p;
+  auto out = x.dim() == 4 ? torch::empty(sizes, x.options().dtype(dtype).memory_format(x.suggest_memory_format()))
+                          : torch::empty(sizes, x.options().dtype(dtype));
   auto rows = [&](int64_t begin, int64_t end) { return out.index({Slice(), Slice(), Slice(begin, end)}); };
   auto middle = rows(p, p + h);
   middle.index({Slice(), Slice(), Slice(), Slice(p, p + w)}).copy_(x);
@@ -251,6 +246,8 @@ torch::Tensor reflection_pad(const torch::Tensor& x, int64_t p, torch::ScalarTyp
 
 namespace {
 
+// pytorch/examples' ConvLayer: reflection pad k/2, conv (stride s);
+// UpsampleConvLayer: nearest x2 first.
 torch::Tensor pytorch_examples_conv(const torch::Tensor& x, const torch::Tensor& weight, const torch::Tensor& bias,
                                     int64_t kernel, int64_t stride, bool upsample) {
   const auto dtype = convolution_dtype(x);

@@ -139,7 +139,12 @@ std::string shape_text(const std::vector<int64_t>& shape);
 
 // Reflection padding of `p` pixels on all four sides (PyTorch's 'reflect':
 // the edge pixel is not repeated), written in `dtype`. Needs p < H and p < W.
+// Pads oneDNN's blocked layout [N,C/16,H,W,16] too (winograd_conv.hpp).
 torch::Tensor reflection_pad(const torch::Tensor& x, int64_t p, torch::ScalarType dtype);
+
+// The dtype the next convolution computes in: bf16 under CPU autocast, so
+// that padding can write it directly and the cast costs no extra pass.
+torch::ScalarType convolution_dtype(const torch::Tensor& x);
 
 // Loads weights from a safetensors file (F16 kernels are computed in F32)
 // or a PyTorch checkpoint (.pth/.pt: torch.save of a state_dict).

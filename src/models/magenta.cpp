@@ -5,6 +5,7 @@
 #include "atelier/error.hpp"
 #include "models/fast_style.hpp"
 #include "torch/tensor_image.hpp"
+#include "torch/winograd_conv.hpp"
 
 namespace atelier {
 // A named namespace, not an anonymous one: the library compiles in unity
@@ -154,7 +155,20 @@ std::map<std::string, std::vector<int64_t>> MagentaTransfer::expected_shapes() {
 }
 
 MagentaTransfer::MagentaTransfer(const std::map<std::string, torch::Tensor>& weights, const torch::Device& device)
-    : device_(device), weights_(md::checked(expected_shapes(), weights, "the Magenta style transfer network", device)) {}
+    : device_(device),
+      weights_(md::checked(expected_shapes(), weights, "the Magenta style transfer network", device)),
+      contract1_(weights_.at("transfer.contract.conv1.weight"), weights_.at("transfer.contract.conv1.bias"), 2),
+      contract2_(weights_.at("transfer.contract.conv2.weight"), weights_.at("transfer.contract.conv2.bias")),
+      expand1_(weights_.at("transfer.expand.conv1.weight")),
+      expand2_(weights_.at("transfer.expand.conv2.weight")),
+      expand3_(weights_.at("transfer.expand.conv3.weight"), torch::Tensor(), 4) {
+  if (!device.is_cpu() || !winograd::available()) return;
+  for (int r = 1; r <= 5; ++r)
+    for (int c = 1; c <= 2; ++c)
+      residual_winograd_.emplace_back(
+          weights_.at("transfer.residual" + std::to_string(r) + ".conv" + std::to_string(c) + ".weight"), torch::Tensor(),
+          /*padding=*/0);
+}
 
 torch::Tensor MagentaTransfer::checked_style(const torch::Tensor& style, int64_t batch) const {
   if (style.dim() != 2 || style.size(1) != kMagentaStyleSize || (style.size(0) != 1 && style.size(0) != batch))
@@ -173,24 +187,31 @@ torch::Tensor MagentaTransfer::conv(const torch::Tensor& x, const std::string& n
 // plan's statistics where it gives them. In float32 also under bf16
 // autocast: the statistics need it.
 bool MagentaTransfer::normalize(torch::Tensor& x, const std::string& name, const torch::Tensor& style,
-                                const NormPlan& plan, size_t& index) const {
-  torch::Tensor mean, variance;
+                                const NormPlan& plan, size_t& index, bool relu, const torch::Tensor& residual) const {
+  const auto input = x.to(torch::kFloat32);
+  torch::Tensor mean, variance;  // [N or 1, C]
   if (index < plan.fixed.size()) {
-    mean = plan.fixed[index].mean.to(device_, torch::kFloat32).view({1, -1, 1, 1});
-    variance = plan.fixed[index].variance.to(device_, torch::kFloat32).view({1, -1, 1, 1});
+    mean = plan.fixed[index].mean.to(device_, torch::kFloat32).view({1, -1});
+    variance = plan.fixed[index].variance.to(device_, torch::kFloat32).view({1, -1});
   } else if (plan.stop_at_next) {
     return false;
-  }
-  const auto input = x.to(torch::kFloat32);
-  if (!mean.defined()) {
-    mean = input.mean({2, 3}, /*keepdim=*/true);
-    variance = (input - mean).square().mean({2, 3}, /*keepdim=*/true);
+  } else {  // two passes: libtorch 1.13's var_mean is ten times slower here
+    const auto means = input.mean({2, 3}, /*keepdim=*/true);
+    variance = (input - means).square().mean({2, 3}).flatten(1);
+    mean = means.flatten(1);
   }
   auto w = [&](const std::string& key) -> const torch::Tensor& { return weights_.at(name + key); };
-  const auto gamma = torch::addmm(w(".norm.gamma.bias"), style, w(".norm.gamma.weight").t());
-  const auto beta = torch::addmm(w(".norm.beta.bias"), style, w(".norm.beta.weight").t());
-  const auto m = torch::rsqrt(variance + md::kNormEps) * gamma.unsqueeze(-1).unsqueeze(-1);
-  x = input * m + (beta.unsqueeze(-1).unsqueeze(-1) - mean * m);
+  const auto gamma = torch::addmm(w(".norm.gamma.bias"), style, w(".norm.gamma.weight").t()).to(torch::kFloat32);
+  const auto beta = torch::addmm(w(".norm.beta.bias"), style, w(".norm.beta.weight").t()).to(torch::kFloat32);
+  const auto scale = torch::rsqrt(variance + md::kNormEps) * gamma, shift = beta - mean * scale;
+  // Per channel, over NCHW or oneDNN's blocked layout [N,C/16,H,W,16].
+  auto spread = [&](const torch::Tensor& values) {
+    return input.dim() == 5 ? values.view({values.size(0), -1, 1, 1, input.size(4)})
+                            : values.view({values.size(0), -1, 1, 1});
+  };
+  x = input * spread(scale) + spread(shift);
+  if (relu) x.relu_();
+  if (residual.defined()) x.add_(residual);
   ++index;
   return true;
 }
@@ -206,8 +227,9 @@ torch::Tensor MagentaTransfer::encode(const torch::Tensor& rgb) const {
   if (h % kMagentaMultiple || w % kMagentaMultiple || h < 8 || w < 8)
     throw Error("the style transfer network takes sides that are multiples of 4 and at least 8, not " +
                 std::to_string(w) + "x" + std::to_string(h));
-  auto x = conv(rgb.to(device_, torch::kFloat32), "transfer.contract.conv1", 9, 1, true).relu_();
-  x = conv(x, "transfer.contract.conv2", 3, 2, true).relu_();
+  // The 9x9 conv, then the 3x3 with stride 2, without the full-size map between them.
+  auto x = contract1_.in_depth(rgb.to(device_, torch::kFloat32));
+  x = contract2_(x, /*relu_first=*/true).relu_();
   return conv(x, "transfer.contract.conv3", 3, 2, true).relu_();
 }
 
@@ -215,31 +237,34 @@ torch::Tensor MagentaTransfer::trunk(const torch::Tensor& encoded, const torch::
   const auto s = checked_style(style, encoded.size(0));
   const NormPlan own;  // the trunk runs on the whole map: its own statistics
   size_t index = 0;
-  auto x = encoded;
+  // In fp32 on a CPU with oneDNN's Winograd, the 32-channel map stays in its
+  // blocked layout from the first conv to the last (norms and padding work on it).
+  const bool blocked = !residual_winograd_.empty() && encoded.device().is_cpu() &&
+                       encoded.scalar_type() == torch::kFloat32 && !at::autocast::is_cpu_enabled();
+  auto x = blocked ? winograd::to_blocked(encoded) : encoded;
+  auto conv_of = [&](const torch::Tensor& y, const std::string& name, size_t which) {
+    return blocked ? residual_winograd_[which](reflection_pad(y, 1, torch::kFloat32)) : conv(y, name, 3, 1, false);
+  };
   for (int r = 1; r <= 5; ++r) {
     const std::string block = "transfer.residual" + std::to_string(r);
-    auto y = conv(x, block + ".conv1", 3, 1, false);
-    normalize(y, block + ".conv1", s, own, index);
-    y = conv(y.relu_(), block + ".conv2", 3, 1, false);
-    normalize(y, block + ".conv2", s, own, index);
-    x = y.add_(x);
+    auto y = conv_of(x, block + ".conv1", 2 * (r - 1));
+    normalize(y, block + ".conv1", s, own, index, /*relu=*/true);
+    y = conv_of(y, block + ".conv2", 2 * (r - 1) + 1);
+    normalize(y, block + ".conv2", s, own, index, /*relu=*/false, /*residual=*/x);
+    x = y;
   }
-  return x;
+  return blocked ? winograd::from_blocked(x, encoded.size(1)) : x;
 }
 
 torch::Tensor MagentaTransfer::decode(const torch::Tensor& trunk_output, const torch::Tensor& style,
                                       const NormPlan& plan) const {
   const auto s = checked_style(style, trunk_output.size(0));
-  auto upsample = [](const torch::Tensor& x) {
-    return torch::nn::functional::interpolate(
-        x, torch::nn::functional::InterpolateFuncOptions().scale_factor(std::vector<double>{2, 2}).mode(torch::kNearest));
-  };
   size_t index = 0;
-  auto x = conv(upsample(trunk_output), "transfer.expand.conv1", 3, 1, false);
-  if (!normalize(x, "transfer.expand.conv1", s, plan, index)) return x;
-  x = conv(upsample(x.relu_()), "transfer.expand.conv2", 3, 1, false);
-  if (!normalize(x, "transfer.expand.conv2", s, plan, index)) return x;
-  x = conv(x.relu_(), "transfer.expand.conv3", 9, 1, false);
+  auto x = expand1_(trunk_output);  // nearest x2, then the 3x3 conv
+  if (!normalize(x, "transfer.expand.conv1", s, plan, index, /*relu=*/true)) return x;
+  x = expand2_(x);
+  if (!normalize(x, "transfer.expand.conv2", s, plan, index, /*relu=*/true)) return x;
+  x = expand3_(x);  // the 9x9 conv
   if (!normalize(x, "transfer.expand.conv3", s, plan, index)) return x;
   return torch::sigmoid(x);
 }

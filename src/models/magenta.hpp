@@ -16,7 +16,9 @@
 #include <string>
 #include <vector>
 
+#include "models/resampled_conv.hpp"
 #include "models/staged_network.hpp"
+#include "torch/winograd_conv.hpp"
 
 namespace atelier {
 
@@ -63,14 +65,22 @@ class MagentaTransfer {
 
  private:
   torch::Tensor checked_style(const torch::Tensor& style, int64_t batch) const;
-  // Conditional instance norm of `x` in place of the plan's next norm; false
-  // when the plan stops there (x is left as it was).
+  // Conditional instance norm of `x` in place of the plan's next norm, then
+  // relu when asked, then + residual when given; false when the plan stops
+  // there (x is left as it was).
   bool normalize(torch::Tensor& x, const std::string& name, const torch::Tensor& style, const NormPlan& plan,
-                 size_t& index) const;
+                 size_t& index, bool relu = false, const torch::Tensor& residual = {}) const;
   torch::Tensor conv(const torch::Tensor& x, const std::string& name, int64_t kernel, int64_t stride, bool bias) const;
 
   torch::Device device_;
   std::map<std::string, torch::Tensor> weights_;
+  // The first and the expanding convolutions, rewritten for their thin channel counts (resampled_conv.hpp).
+  SpaceToDepthConv contract1_;
+  DepthStride2Conv3x3 contract2_;
+  UpsampledConv3x3 expand1_, expand2_;
+  SpaceToDepthConv expand3_;
+  // The residual blocks' convs by Winograd (fp32 on CPUs that have it; empty otherwise).
+  std::vector<winograd::Conv3x3> residual_winograd_;
 };
 
 // MagentaTransfer with one style vector as stylize_tiled runs it. The
