@@ -49,6 +49,18 @@ TEST(SpaceToDepthConv, IsTheNineByNineConvolutionForBothFactors) {
   EXPECT_LT(largest_difference(SpaceToDepthConv(weight, torch::Tensor(), 4)(x), without_bias), 2e-5);
 }
 
+// By 4 in fp32, where oneDNN has Winograd, the depth map is written in its
+// blocked layout and convolved there: the same result to Winograd's rounding.
+TEST(SpaceToDepthConv, ByWinogradAsByDirectConvolution) {
+  if (!winograd::available()) GTEST_SKIP() << "SKIPPED: oneDNN has no Winograd convolution on this CPU";
+  torch::manual_seed(7);
+  const auto x = torch::rand({2, 8, 20, 24}), weight = torch::randn({3, 8, 9, 9}) * 0.05;
+  const auto expected = torch::conv2d(reflect(x, 4), weight);
+  const SpaceToDepthConv conv(weight, torch::Tensor(), 4);
+  EXPECT_LT(largest_difference(conv(x), expected), 1e-4);  // values about 2
+  EXPECT_LT(largest_difference(conv(x), torch::pixel_shuffle(conv.in_depth(x), 4)), 1e-4);
+}
+
 TEST(SpaceToDepthConv, RefusesSidesThatAreNotMultiplesAndKernelsItCannotSplit) {
   const auto weight = torch::randn({3, 8, 9, 9});
   EXPECT_THROW(SpaceToDepthConv(weight, torch::Tensor(), 4)(torch::rand({1, 8, 12, 14})), Error);
@@ -64,6 +76,11 @@ TEST(PaddedSpaceToDepth, IsPixelUnshuffleOfTheReflectedPictureExactly) {
     EXPECT_TRUE(torch::equal(padded_space_to_depth(x, 4, 4, dtype), expected));
   }
   EXPECT_TRUE(torch::equal(padded_space_to_depth(x, 2, 2, torch::kFloat32), torch::pixel_unshuffle(reflect(x, 2), 2)));
+  // Blocked (oneDNN's layout, by 4): channel c's 16 phases are the 16 lanes of block c.
+  const auto depth = torch::pixel_unshuffle(reflect(x, 4), 4);
+  const auto blocked = padded_space_to_depth(x, 4, 4, torch::kFloat32, /*blocked=*/true);
+  EXPECT_EQ(blocked.sizes(), (std::vector<int64_t>{2, 3, 4, 5, 16}));
+  EXPECT_TRUE(torch::equal(winograd::from_blocked(blocked), depth));
   EXPECT_THROW(padded_space_to_depth(x, 8, 4, torch::kFloat32), Error);  // reflection wider than the picture
 }
 

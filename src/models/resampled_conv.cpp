@@ -1,7 +1,10 @@
 #include "models/resampled_conv.hpp"
 
+#include <ATen/autocast_mode.h>
+
 #include "atelier/error.hpp"
 #include "models/fast_style.hpp"
+#include "torch/winograd_conv.hpp"
 
 namespace atelier {
 namespace resampled_conv_detail {
@@ -77,6 +80,20 @@ SpaceToDepthConv::SpaceToDepthConv(const torch::Tensor& weight, const torch::Ten
               .copy_(w.index({Slice(), Slice(), ty, tx}));
   weight_ = big.view({outputs * r * r, inputs * r * r, taps, taps}).to(weight.device());
   if (bias.defined()) bias_ = bias.to(torch::kFloat32).repeat_interleave(r * r);
+  // By 4, channel (c, phase) is lane `phase` of block c in oneDNN's blocked layout, so the
+  // depth map can be written in it directly and convolved by Winograd.
+  if (r == 4 && taps == 3 && winograd::Conv3x3::suits(weight_) && winograd::available())
+    winograd_.emplace(weight_, bias_.defined() ? bias_ : torch::zeros({outputs * r * r}), /*padding=*/0);
+}
+
+torch::Tensor SpaceToDepthConv::operator()(const torch::Tensor& x) const {
+  if (!winograd_ || !x.is_cpu() || x.scalar_type() != torch::kFloat32 || at::autocast::is_cpu_enabled())
+    return torch::pixel_shuffle(in_depth(x), factor_);
+  if (x.size(2) % factor_ || x.size(3) % factor_)
+    throw Error("internal: a space-to-depth convolution needs sides that are multiples of " + std::to_string(factor_));
+  const auto y = (*winograd_)(padded_space_to_depth(x, padding_, factor_, torch::kFloat32, /*blocked=*/true));
+  const int64_t n = y.size(0), k = y.size(1), h = y.size(2), w = y.size(3), r = factor_;
+  return y.view({n, k, h, w, r, r}).permute({0, 1, 2, 4, 3, 5}).reshape({n, k, h * r, w * r});
 }
 
 torch::Tensor SpaceToDepthConv::in_depth(const torch::Tensor& x) const {
@@ -113,14 +130,16 @@ torch::Tensor DepthStride2Conv3x3::operator()(const torch::Tensor& depth, bool r
   return torch::conv2d(padded, weight_, bias_);
 }
 
-torch::Tensor padded_space_to_depth(const torch::Tensor& x, int64_t padding, int64_t factor, torch::ScalarType dtype) {
+torch::Tensor padded_space_to_depth(const torch::Tensor& x, int64_t padding, int64_t factor, torch::ScalarType dtype,
+                                    bool blocked) {
   const int64_t n = x.size(0), c = x.size(1), h = x.size(2), w = x.size(3), r = factor, p = padding;
-  if (p >= h || p >= w || (h + 2 * p) % r || (w + 2 * p) % r)
+  if (p >= h || p >= w || (h + 2 * p) % r || (w + 2 * p) % r || (blocked && (r != 4 || !x.is_cpu())))
     throw Error("internal: padded space-to-depth of a picture too small or of the wrong size");
   if (!x.is_cpu()) return torch::pixel_unshuffle(reflection_pad(x, p, dtype), r);
   const auto in = x.to(dtype).contiguous();
   const int64_t out_h = (h + 2 * p) / r, out_w = (w + 2 * p) / r;
-  auto out = torch::empty({n, c * r * r, out_h, out_w}, in.options());
+  auto out = blocked ? torch::empty({n, c, out_h, out_w, r * r}, in.options())
+                     : torch::empty({n, c * r * r, out_h, out_w}, in.options());
   // The source row (column) of each output row (column), phase by phase: padding reflected.
   auto sources = [&](int64_t out_side, int64_t side) {
     std::vector<int64_t> source(r * out_side);
@@ -135,6 +154,23 @@ torch::Tensor padded_space_to_depth(const torch::Tensor& x, int64_t padding, int
   AT_DISPATCH_FLOATING_TYPES_AND(at::kBFloat16, in.scalar_type(), "padded_space_to_depth", [&] {
     const scalar_t* src = in.data_ptr<scalar_t>();
     scalar_t* dst = out.data_ptr<scalar_t>();
+    if (blocked) {  // output row `row` is row i of (picture, channel), its 16 phases side by side
+      at::parallel_for(0, n * c * out_h, 4, [&](int64_t begin, int64_t end) {
+        for (int64_t row = begin; row < end; ++row) {
+          const int64_t i = row % out_h;
+          scalar_t* to = dst + row * out_w * r * r;
+          for (int64_t row_phase = 0; row_phase < r; ++row_phase) {
+            const scalar_t* line = src + (row / out_h * h + rows[row_phase * out_h + i]) * w;
+            for (int64_t column_phase = 0; column_phase < r; ++column_phase) {
+              const int64_t* from = cols.data() + column_phase * out_w;
+              const int64_t lane = row_phase * r + column_phase;
+              for (int64_t j = 0; j < out_w; ++j) to[j * r * r + lane] = line[from[j]];
+            }
+          }
+        }
+      });
+      return;
+    }
     // Output row `row` is row i of plane (picture and channel, row phase, column phase).
     at::parallel_for(0, n * c * r * r * out_h, 16, [&](int64_t begin, int64_t end) {
       for (int64_t row = begin; row < end; ++row) {

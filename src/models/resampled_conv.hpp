@@ -17,6 +17,10 @@
 #pragma once
 #include <torch/torch.h>
 
+#include <optional>
+
+#include "torch/winograd_conv.hpp"
+
 namespace atelier {
 
 class UpsampledConv3x3 {
@@ -41,13 +45,14 @@ class SpaceToDepthConv {
   SpaceToDepthConv(const torch::Tensor& weight, const torch::Tensor& bias, int64_t factor);
   // [N,C,H,W] with H and W multiples of r and more than k/2 -> [N,K,H,W],
   // as conv2d(reflection_pad(x, k/2), weight, bias).
-  torch::Tensor operator()(const torch::Tensor& x) const { return torch::pixel_shuffle(in_depth(x), factor_); }
+  torch::Tensor operator()(const torch::Tensor& x) const;
   // The same before pixel_shuffle: [N, K*r*r, H/r, W/r], channel k*r*r + (row phase)*r + column phase.
   torch::Tensor in_depth(const torch::Tensor& x) const;
 
  private:
   torch::Tensor weight_, bias_;  // [K*r*r, C*r*r, taps, taps], [K*r*r]
   int64_t factor_ = 0, padding_ = 0;
+  std::optional<winograd::Conv3x3> winograd_;  // fp32 CPU by 4 (3x3), where oneDNN has Winograd
 };
 
 // A 3x3 convolution with stride 2 and reflection padding 1 of a picture
@@ -70,6 +75,8 @@ class DepthStride2Conv3x3 {
 
 // Reflection padding by `padding` and space-to-depth by `factor` in one pass
 // (pixel_unshuffle(reflection_pad(x, padding), factor), written in `dtype`).
-torch::Tensor padded_space_to_depth(const torch::Tensor& x, int64_t padding, int64_t factor, torch::ScalarType dtype);
+// `blocked` (factor 4, CPU): in oneDNN's blocked layout [N, C, H', W', 16], lane = row phase * 4 + column phase.
+torch::Tensor padded_space_to_depth(const torch::Tensor& x, int64_t padding, int64_t factor, torch::ScalarType dtype,
+                                    bool blocked = false);
 
 }  // namespace atelier
