@@ -41,7 +41,7 @@ TEST(SpaceToDepthConv, IsTheNineByNineConvolutionForBothFactors) {
     const SpaceToDepthConv conv(weight, bias, factor);
     EXPECT_LT(largest_difference(conv(x), expected), 2e-5) << "factor " << factor;
     // Before pixel_shuffle: output channel k*r*r + row phase*r + column phase at (i, j) is pixel (r*i + phase, ...).
-    const auto depth = conv.in_depth(x);
+    const auto depth = conv.in_depth(x, factor);
     EXPECT_EQ(depth.sizes(), (std::vector<int64_t>{2, 8 * factor * factor, 12 / factor, 16 / factor}));
     EXPECT_LT(largest_difference(depth.select(1, 5 * factor * factor + 1), expected.select(1, 5).slice(1, 0, 12, factor).slice(2, 1, 16, factor)), 2e-5);
   }
@@ -58,7 +58,7 @@ TEST(SpaceToDepthConv, ByWinogradAsByDirectConvolution) {
   const auto expected = torch::conv2d(reflect(x, 4), weight);
   const SpaceToDepthConv conv(weight, torch::Tensor(), 4);
   EXPECT_LT(largest_difference(conv(x), expected), 1e-4);  // values about 2
-  EXPECT_LT(largest_difference(conv(x), torch::pixel_shuffle(conv.in_depth(x), 4)), 1e-4);
+  EXPECT_LT(largest_difference(conv.in_depth(x, 2), torch::pixel_unshuffle(expected, 2)), 1e-4);
 }
 
 TEST(SpaceToDepthConv, RefusesSidesThatAreNotMultiplesAndKernelsItCannotSplit) {
@@ -100,7 +100,7 @@ TEST(DepthStride2Conv3x3, FollowsTheSpaceToDepthConvolutionInBf16) {
   const auto expected = torch::conv2d(reflect(torch::conv2d(reflect(x, 4), first).relu(), 1), second, {}, 2);
   torch::InferenceMode inference;
   AutocastScope autocast(Precision::BF16, torch::kCPU);
-  const auto got = DepthStride2Conv3x3(second, torch::Tensor())(SpaceToDepthConv(first, torch::Tensor(), 2).in_depth(x), true);
+  const auto got = DepthStride2Conv3x3(second, torch::Tensor())(SpaceToDepthConv(first, torch::Tensor(), 2).in_depth(x, 2), true);
   EXPECT_EQ(got.scalar_type(), torch::kBFloat16);
   EXPECT_LT(largest_difference(got, expected), 0.05 * expected.abs().max().item<float>());  // bf16 has 8 bits
 }

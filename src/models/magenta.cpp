@@ -158,6 +158,7 @@ MagentaTransfer::MagentaTransfer(const std::map<std::string, torch::Tensor>& wei
     : device_(device),
       weights_(md::checked(expected_shapes(), weights, "the Magenta style transfer network", device)),
       contract1_(weights_.at("transfer.contract.conv1.weight"), weights_.at("transfer.contract.conv1.bias"), 2),
+      contract1_by4_(weights_.at("transfer.contract.conv1.weight"), weights_.at("transfer.contract.conv1.bias"), 4),
       contract2_(weights_.at("transfer.contract.conv2.weight"), weights_.at("transfer.contract.conv2.bias")),
       expand1_(weights_.at("transfer.expand.conv1.weight")),
       expand2_(weights_.at("transfer.expand.conv2.weight")),
@@ -228,7 +229,9 @@ torch::Tensor MagentaTransfer::encode(const torch::Tensor& rgb) const {
     throw Error("the style transfer network takes sides that are multiples of 4 and at least 8, not " +
                 std::to_string(w) + "x" + std::to_string(h));
   // The 9x9 conv, then the 3x3 with stride 2, without the full-size map between them.
-  auto x = contract1_.in_depth(rgb.to(device_, torch::kFloat32));
+  const auto picture = rgb.to(device_, torch::kFloat32);
+  const bool winograd = device_.is_cpu() && winograd::available() && !at::autocast::is_cpu_enabled();
+  auto x = (winograd ? contract1_by4_ : contract1_).in_depth(picture, 2);
   x = contract2_(x, /*relu_first=*/true).relu_();
   return conv(x, "transfer.contract.conv3", 3, 2, true).relu_();
 }

@@ -75,7 +75,7 @@ class MagentaTransfer {
   torch::Device device_;
   std::map<std::string, torch::Tensor> weights_;
   // The first and the expanding convolutions, rewritten for their thin channel counts (resampled_conv.hpp).
-  SpaceToDepthConv contract1_;
+  SpaceToDepthConv contract1_, contract1_by4_;  // by 4: by Winograd in fp32 where oneDNN has it
   DepthStride2Conv3x3 contract2_;
   UpsampledConv3x3 expand1_, expand2_;
   SpaceToDepthConv expand3_;

@@ -86,20 +86,25 @@ SpaceToDepthConv::SpaceToDepthConv(const torch::Tensor& weight, const torch::Ten
     winograd_.emplace(weight_, bias_.defined() ? bias_ : torch::zeros({outputs * r * r}), /*padding=*/0);
 }
 
-torch::Tensor SpaceToDepthConv::operator()(const torch::Tensor& x) const {
-  if (!winograd_ || !x.is_cpu() || x.scalar_type() != torch::kFloat32 || at::autocast::is_cpu_enabled())
-    return torch::pixel_shuffle(in_depth(x), factor_);
-  if (x.size(2) % factor_ || x.size(3) % factor_)
-    throw Error("internal: a space-to-depth convolution needs sides that are multiples of " + std::to_string(factor_));
-  const auto y = (*winograd_)(padded_space_to_depth(x, padding_, factor_, torch::kFloat32, /*blocked=*/true));
-  const int64_t n = y.size(0), k = y.size(1), h = y.size(2), w = y.size(3), r = factor_;
-  return y.view({n, k, h, w, r, r}).permute({0, 1, 2, 4, 3, 5}).reshape({n, k, h * r, w * r});
-}
-
-torch::Tensor SpaceToDepthConv::in_depth(const torch::Tensor& x) const {
-  if (x.size(2) % factor_ || x.size(3) % factor_)
-    throw Error("internal: a space-to-depth convolution needs sides that are multiples of " + std::to_string(factor_));
-  return torch::conv2d(padded_space_to_depth(x, padding_, factor_, convolution_dtype(x)), weight_, bias_);
+torch::Tensor SpaceToDepthConv::in_depth(const torch::Tensor& x, int64_t depth) const {
+  const int64_t r = factor_;
+  if (depth < 1 || r % depth) throw Error("internal: a space-to-depth convolution's output by " + std::to_string(depth));
+  if (x.size(2) % r || x.size(3) % r)
+    throw Error("internal: a space-to-depth convolution needs sides that are multiples of " + std::to_string(r));
+  const int64_t n = x.size(0), h = x.size(2) / r, w = x.size(3) / r, k = weight_.size(0) / (r * r);
+  torch::Tensor phases;  // [N, K, h, w, r, r]: output pixel (r*i + row phase, r*j + column phase)
+  if (winograd_ && x.is_cpu() && x.scalar_type() == torch::kFloat32 && !at::autocast::is_cpu_enabled()) {
+    phases = (*winograd_)(padded_space_to_depth(x, padding_, r, torch::kFloat32, /*blocked=*/true)).view({n, k, h, w, r, r});
+  } else {
+    const auto y = torch::conv2d(padded_space_to_depth(x, padding_, r, convolution_dtype(x)), weight_, bias_);
+    if (depth == r) return y;
+    phases = y.view({n, k, r, r, h, w}).permute({0, 1, 4, 5, 2, 3});
+  }
+  // Phase a*depth + p by r is coarse phase a and fine phase p by `depth`.
+  const int64_t s = r / depth;
+  return phases.reshape({n, k, h, w, s, depth, s, depth})
+      .permute({0, 1, 5, 7, 2, 4, 3, 6})
+      .reshape({n, k * depth * depth, h * s, w * s});
 }
 
 DepthStride2Conv3x3::DepthStride2Conv3x3(const torch::Tensor& weight, const torch::Tensor& bias) : bias_(bias) {

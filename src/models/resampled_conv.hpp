@@ -45,9 +45,11 @@ class SpaceToDepthConv {
   SpaceToDepthConv(const torch::Tensor& weight, const torch::Tensor& bias, int64_t factor);
   // [N,C,H,W] with H and W multiples of r and more than k/2 -> [N,K,H,W],
   // as conv2d(reflection_pad(x, k/2), weight, bias).
-  torch::Tensor operator()(const torch::Tensor& x) const;
-  // The same before pixel_shuffle: [N, K*r*r, H/r, W/r], channel k*r*r + (row phase)*r + column phase.
-  torch::Tensor in_depth(const torch::Tensor& x) const;
+  torch::Tensor operator()(const torch::Tensor& x) const { return in_depth(x, 1); }
+  // The same as its space-to-depth by `depth` (a divisor of r; r itself is
+  // the convolution's own output): [N, K*depth*depth, H/depth, W/depth],
+  // channel k*depth*depth + (row phase)*depth + column phase.
+  torch::Tensor in_depth(const torch::Tensor& x, int64_t depth) const;
 
  private:
   torch::Tensor weight_, bias_;  // [K*r*r, C*r*r, taps, taps], [K*r*r]
@@ -56,7 +58,7 @@ class SpaceToDepthConv {
 };
 
 // A 3x3 convolution with stride 2 and reflection padding 1 of a picture
-// given as its space-to-depth by 2 (SpaceToDepthConv::in_depth with r = 2),
+// given as its space-to-depth by 2 (SpaceToDepthConv::in_depth(x, 2)),
 // so that the full-size picture between them is never written: a 2x2
 // convolution of 4C -> K channels. Output pixel i reads picture rows 2i-1,
 // 2i, 2i+1: rows i-1 (odd phase), i (both) of the depth map, row -1 being
