@@ -151,6 +151,15 @@ TEST_F(FastStyleReference, RandomWeightsMatchTheReferenceOnAwkwardSizes) {
       std::printf("[ measure  ] %s %s: max |C++ - reference| = %.3g, PSNR %.1f dB\n", name.c_str(),
                   shape_string(input.sizes(), "x").c_str(), difference.max_abs, difference.psnr);
       EXPECT_LT(difference.max_abs, 1e-2);
+      // For inference (no gradients) pytorch/examples' decoder runs rewritten (resampled_conv.hpp).
+      const torch::Tensor inferred = [&] {
+        torch::InferenceMode inference;
+        return network.forward(input);
+      }();
+      const Difference rewritten = compare(inferred, theirs);
+      std::printf("[ measure  ] %s %s for inference: max |C++ - reference| = %.3g, PSNR %.1f dB\n", name.c_str(),
+                  shape_string(input.sizes(), "x").c_str(), rewritten.max_abs, rewritten.psnr);
+      EXPECT_LT(rewritten.max_abs, 1e-2);
       // The weights give a real spread of values, not a flat clamped image.
       EXPECT_GT(ours.std().item<double>(), 10.0);
       EXPECT_GT(((ours > 0) & (ours < 255)).to(torch::kFloat).mean().item<double>(), 0.5);
@@ -167,15 +176,21 @@ TEST_F(FastStyleReference, PytorchExamplesUdnieOnAmberMatchesTheReference) {
   const torch::Tensor input = image_tensor(image);
   const FastStyleNetwork network = load_fast_style_network(weights);
   ASSERT_EQ(network.architecture(), FastStyleArchitecture::PytorchExamples);
-  const torch::Tensor ours = network.forward(input);
   const torch::Tensor theirs = reference(weights, input);
-  ASSERT_EQ(ours.sizes(), input.sizes());
   ASSERT_EQ(theirs.sizes(), input.sizes());
-  const Difference difference = compare(ours, theirs);
-  std::printf("[ measure  ] udnie (pytorch-examples) on amber %s: max |C++ - reference| = %.3g, PSNR %.1f dB\n",
-              shape_string(input.sizes(), "x").c_str(), difference.max_abs, difference.psnr);
-  EXPECT_GE(difference.psnr, 50.0);
-  EXPECT_LT(difference.max_abs, 1.0);
+  for (const bool inference : {false, true}) {  // inference: the decoder rewritten (resampled_conv.hpp)
+    const torch::Tensor ours = [&] {
+      c10::InferenceMode mode(inference);
+      return network.forward(input);
+    }();
+    ASSERT_EQ(ours.sizes(), input.sizes());
+    const Difference difference = compare(ours, theirs);
+    std::printf("[ measure  ] udnie (pytorch-examples) on amber %s%s: max |C++ - reference| = %.3g, PSNR %.1f dB\n",
+                shape_string(input.sizes(), "x").c_str(), inference ? " for inference" : "", difference.max_abs,
+                difference.psnr);
+    EXPECT_GE(difference.psnr, 50.0);
+    EXPECT_LT(difference.max_abs, 1.0);
+  }
 }
 
 TEST_F(FastStyleReference, EngstromScreamOnChicagoMatchesTheReference) {
@@ -194,6 +209,29 @@ TEST_F(FastStyleReference, EngstromScreamOnChicagoMatchesTheReference) {
               shape_string(input.sizes(), "x").c_str(), difference.max_abs, difference.psnr);
   EXPECT_GE(difference.psnr, 50.0);
   EXPECT_LT(difference.max_abs, 1.0);
+}
+
+// The rewritten decoder is made from the weights as they are: an update in
+// place (an optimiser's, between a training step and its preview) is seen.
+TEST(FastStyleInference, RewrittenDecoderFollowsWeightUpdates) {
+  FastStyleNetwork network(FastStyleArchitecture::PytorchExamples,
+                           testing::random_style_weights(FastStyleArchitecture::PytorchExamples, 3));
+  torch::manual_seed(8);
+  const auto input = torch::rand({1, 3, 40, 48}) * 255.0;
+  auto inferred = [&] {
+    torch::NoGradGuard no_gradients;
+    return network.forward(input, /*clamp=*/false);
+  };
+  const auto before = inferred();
+  EXPECT_LT((before - network.forward(input, false)).abs().max().item<float>(), 1e-2);
+  {
+    torch::NoGradGuard no_gradients;
+    network.weights().at("deconv3.conv2d.weight").mul_(0.5);
+    network.weights().at("deconv2.conv2d.bias").add_(1.0);
+  }
+  const auto after = inferred();
+  EXPECT_GT((after - before).abs().max().item<float>(), 10.0);
+  EXPECT_LT((after - network.forward(input, false)).abs().max().item<float>(), 1e-2);
 }
 
 // ------------------------------------------------------ 3. .pth vs safetensors

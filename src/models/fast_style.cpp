@@ -2,6 +2,7 @@
 
 #include <ATen/autocast_mode.h>
 
+#include <mutex>
 #include <regex>
 #include <sstream>
 
@@ -166,6 +167,40 @@ FastStyleNetwork::FastStyleNetwork(FastStyleArchitecture architecture,
   // On the CPU, oneDNN's convolutions compute channels-last: in NCHW every
   // output is converted back (a third of a bf16 pass at 1080 px).
   set_channels_last(device.is_cpu());
+  rewrite_cache_ = std::make_shared<RewriteCache>();
+}
+
+struct FastStyleNetwork::Rewritten {
+  UpsampledConv3x3 deconv1, deconv2;
+  SpaceToDepthConv deconv3;  // 32 -> 3 channels, 9x9: oneDNN pads the 3 outputs to 16
+};
+
+struct FastStyleNetwork::RewriteCache {
+  std::mutex mutex;
+  std::vector<std::pair<const void*, int64_t>> made_from;  // each weight's storage and version
+  std::shared_ptr<const Rewritten> rewritten;
+};
+
+std::shared_ptr<const FastStyleNetwork::Rewritten> FastStyleNetwork::rewritten() const {
+  if (architecture_ != FastStyleArchitecture::PytorchExamples || !device_.is_cpu() || torch::GradMode::is_enabled())
+    return nullptr;
+  // Inference tensors keep no version: they cannot change outside inference mode.
+  const auto version = [](const torch::Tensor& t) { return t.is_inference() ? int64_t{0} : int64_t(t._version()); };
+  std::vector<std::pair<const void*, int64_t>> now;
+  for (const char* name : {"deconv1", "deconv2", "deconv3"})
+    for (const char* part : {".conv2d.weight", ".conv2d.bias"}) {
+      const auto& t = weight(std::string(name) + part);
+      now.emplace_back(t.data_ptr(), version(t));
+    }
+  std::lock_guard<std::mutex> lock(rewrite_cache_->mutex);
+  if (!rewrite_cache_->rewritten || rewrite_cache_->made_from != now) {
+    rewrite_cache_->rewritten = std::make_shared<const Rewritten>(
+        Rewritten{UpsampledConv3x3(weight("deconv1.conv2d.weight"), weight("deconv1.conv2d.bias")),
+                  UpsampledConv3x3(weight("deconv2.conv2d.weight"), weight("deconv2.conv2d.bias")),
+                  SpaceToDepthConv(weight("deconv3.conv2d.weight"), weight("deconv3.conv2d.bias"), 4)});
+    rewrite_cache_->made_from = now;
+  }
+  return rewrite_cache_->rewritten;
 }
 
 void FastStyleNetwork::set_channels_last(bool channels_last) {
@@ -344,11 +379,12 @@ torch::Tensor FastStyleNetwork::decode(const torch::Tensor& trunk_output, const 
       return pytorch_examples_conv(in, weight(name + ".conv2d.weight"), weight(name + ".conv2d.bias"), kernel, 1,
                                    upsample);
     };
-    auto y = conv(trunk_output, "deconv1", 3, true);
+    const auto fast = rewritten();  // the same convolutions, for inference
+    auto y = fast ? fast->deconv1(trunk_output) : conv(trunk_output, "deconv1", 3, true);
     if (!normalize(y, "in4.weight", "in4.bias", plan, index)) return y;
-    y = conv(y.relu_(), "deconv2", 3, true);
+    y = fast ? fast->deconv2(y.relu_()) : conv(y.relu_(), "deconv2", 3, true);
     if (!normalize(y, "in5.weight", "in5.bias", plan, index)) return y;
-    const auto out = conv(y.relu_(), "deconv3", 9, false);
+    const auto out = fast ? fast->deconv3(y.relu_()) : conv(y.relu_(), "deconv3", 9, false);
     return clamp ? out.clamp(0, 255) : out;
   }
   // TF's SAME stride-2 transposed conv: the full transposed convolution,

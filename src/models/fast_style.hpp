@@ -21,6 +21,7 @@
 #include <vector>
 
 #include "atelier/tiling.hpp"
+#include "models/resampled_conv.hpp"
 #include "models/staged_network.hpp"
 #include "torch/tensor_image.hpp"
 
@@ -87,10 +88,18 @@ class FastStyleNetwork {
                  size_t& index) const;
   const torch::Tensor& weight(const std::string& key) const { return weights_.at(key); }
 
+  // pytorch/examples' decoder convolutions rewritten for inference on the CPU
+  // (resampled_conv.hpp), made from the weights as they are when asked: null
+  // while gradients are wanted (training) or for the other architecture.
+  struct Rewritten;
+  struct RewriteCache;
+  std::shared_ptr<const Rewritten> rewritten() const;
+
   FastStyleArchitecture architecture_;
   torch::Device device_;
   bool channels_last_ = false;
   std::map<std::string, torch::Tensor> weights_;
+  std::shared_ptr<RewriteCache> rewrite_cache_;
 };
 
 // A FastStyleNetwork as stylize_tiled runs it: RGB [0,1] in and out

@@ -22,7 +22,8 @@ torch::Tensor phase_taps(int64_t parity, const torch::TensorOptions& options) {
 // upsampling, it is what reflection padding of the upsampled picture reads.
 torch::Tensor replicate_pad1(const torch::Tensor& x, torch::ScalarType dtype) {
   const int64_t h = x.size(2), w = x.size(3);
-  auto out = torch::empty({x.size(0), x.size(1), h + 2, w + 2}, x.options().dtype(dtype));
+  auto out = torch::empty({x.size(0), x.size(1), h + 2, w + 2},
+                          x.options().dtype(dtype).memory_format(x.suggest_memory_format()));
   auto middle = out.index({Slice(), Slice(), Slice(1, h + 1)});
   middle.index({Slice(), Slice(), Slice(), Slice(1, w + 1)}).copy_(x);
   middle.index({Slice(), Slice(), Slice(), Slice(0, 1)}).copy_(middle.index({Slice(), Slice(), Slice(), Slice(1, 2)}));
@@ -37,7 +38,7 @@ torch::Tensor replicate_pad1(const torch::Tensor& x, torch::ScalarType dtype) {
 namespace rcd = resampled_conv_detail;
 using torch::indexing::Slice;
 
-UpsampledConv3x3::UpsampledConv3x3(const torch::Tensor& weight) : outputs_(weight.size(0)) {
+UpsampledConv3x3::UpsampledConv3x3(const torch::Tensor& weight, const torch::Tensor& bias) : outputs_(weight.size(0)) {
   if (weight.dim() != 4 || weight.size(2) != 3 || weight.size(3) != 3)
     throw Error("internal: an upsampled convolution takes 3x3 weights");
   const auto w = weight.to(torch::kFloat32);
@@ -45,21 +46,29 @@ UpsampledConv3x3::UpsampledConv3x3(const torch::Tensor& weight) : outputs_(weigh
   for (int64_t a = 0; a < 2; ++a)
     for (int64_t b = 0; b < 2; ++b)
       phases.push_back(torch::einsum("ys,kcst,xt->kcyx", {rcd::phase_taps(a, w.options()), w, rcd::phase_taps(b, w.options())}));
-  phases_ = torch::cat(phases).contiguous();
+  phases_ = torch::cat(phases).contiguous(weight.suggest_memory_format());
+  if (bias.defined()) bias_ = bias.to(torch::kFloat32).repeat({4});
 }
 
 torch::Tensor UpsampledConv3x3::operator()(const torch::Tensor& x) const {
   const int64_t n = x.size(0), h = x.size(2), w = x.size(3), k = outputs_;
   // Output phase (a,b) at input pixel (i,j) is the 2x2 window of the padded input at (i+a, j+b).
-  const auto y = torch::conv2d(rcd::replicate_pad1(x, convolution_dtype(x)), phases_);
-  auto out = torch::empty({n, k, 2 * h, 2 * w}, y.options().memory_format(torch::MemoryFormat::Contiguous));
-  const auto phase_view = out.view({n, k, h, 2, w, 2});
+  const auto y = torch::conv2d(rcd::replicate_pad1(x, convolution_dtype(x)), phases_, bias_);
+  const bool channels_last = x.suggest_memory_format() == torch::MemoryFormat::ChannelsLast;
+  // The output's memory as [N, h, 2, w, 2, K] (channels-last) or [N, K, h, 2, w, 2].
+  auto out = channels_last ? torch::empty({n, 2 * h, 2 * w, k}, y.options().memory_format(torch::MemoryFormat::Contiguous))
+                           : torch::empty({n, k, 2 * h, 2 * w}, y.options().memory_format(torch::MemoryFormat::Contiguous));
+  const auto phase_view = channels_last ? out.view({n, h, 2, w, 2, k}) : out.view({n, k, h, 2, w, 2});
   for (int64_t a = 0; a < 2; ++a)
     for (int64_t b = 0; b < 2; ++b) {
       const int64_t first = (2 * a + b) * k;
-      phase_view.select(5, b).select(3, a).copy_(y.index({Slice(), Slice(first, first + k), Slice(a, a + h), Slice(b, b + w)}));
+      const auto phase = y.index({Slice(), Slice(first, first + k), Slice(a, a + h), Slice(b, b + w)});
+      if (channels_last)
+        phase_view.select(4, b).select(2, a).copy_(phase.permute({0, 2, 3, 1}));
+      else
+        phase_view.select(5, b).select(3, a).copy_(phase);
     }
-  return out;
+  return channels_last ? out.permute({0, 3, 1, 2}) : out;
 }
 
 SpaceToDepthConv::SpaceToDepthConv(const torch::Tensor& weight, const torch::Tensor& bias, int64_t factor)

@@ -26,13 +26,14 @@ namespace atelier {
 class UpsampledConv3x3 {
  public:
   UpsampledConv3x3() = default;
-  // weight [K,C,3,3]; no bias (Magenta's are followed by instance norms).
-  explicit UpsampledConv3x3(const torch::Tensor& weight);
-  // [N,C,h,w] -> [N,K,2h,2w], as conv2d(reflection_pad(upsample2x(x), 1), weight).
+  // weight [K,C,3,3], bias [K] or undefined.
+  explicit UpsampledConv3x3(const torch::Tensor& weight, const torch::Tensor& bias = {});
+  // [N,C,h,w] -> [N,K,2h,2w], as conv2d(reflection_pad(upsample2x(x), 1), weight, bias),
+  // channels-last when x is.
   torch::Tensor operator()(const torch::Tensor& x) const;
 
  private:
-  torch::Tensor phases_;  // [4K,C,2,2]: phase (a,b) (output row parity a, column parity b) at rows (2a+b)K...
+  torch::Tensor phases_, bias_;  // [4K,C,2,2]: phase (a,b) (output row parity a, column parity b) at rows (2a+b)K...
   int64_t outputs_ = 0;
 };
 
