@@ -3,10 +3,12 @@
 #include <ATen/autocast_mode.h>
 
 #include <mutex>
+#include <optional>
 #include <regex>
 #include <sstream>
 
 #include "atelier/error.hpp"
+#include "torch/winograd_conv.hpp"
 
 namespace atelier {
 
@@ -125,6 +127,12 @@ const ArchitectureSpec& spec_of(FastStyleArchitecture architecture) {
 // contiguous, a third of the norm's time).
 torch::Tensor instance_norm(const torch::Tensor& x, const torch::Tensor& scale, const torch::Tensor& shift,
                             double eps) {
+  if (x.dim() == 5) {  // oneDNN's blocked layout [N,C/16,H,W,16] (the Winograd trunk): lane by lane
+    const auto lanes = [&](const torch::Tensor& values) { return values.view({1, -1, 1, 1, x.size(4)}); };
+    const auto mean = x.mean({2, 3}, /*keepdim=*/true);
+    const auto m = torch::rsqrt((x - mean).square().mean({2, 3}, /*keepdim=*/true) + eps) * lanes(scale);
+    return x * m + (lanes(shift) - mean * m);
+  }
   if (x.size(0) == 1)
     return torch::batch_norm(x, scale, shift, /*running_mean=*/{}, /*running_var=*/{}, /*training=*/true,
                              /*momentum=*/0.0, eps, /*cudnn_enabled=*/false);
@@ -171,8 +179,11 @@ FastStyleNetwork::FastStyleNetwork(FastStyleArchitecture architecture,
 }
 
 struct FastStyleNetwork::Rewritten {
-  UpsampledConv3x3 deconv1, deconv2;
-  SpaceToDepthConv deconv3;  // 32 -> 3 channels, 9x9: oneDNN pads the 3 outputs to 16
+  // pytorch/examples' decoder (empty for Engstrom's).
+  std::optional<UpsampledConv3x3> deconv1, deconv2;
+  std::optional<SpaceToDepthConv> deconv3;  // 32 -> 3 channels, 9x9: oneDNN pads the 3 outputs to 16
+  // The residual blocks' 3x3 convs by Winograd, in network order (empty where oneDNN has none).
+  std::vector<winograd::Conv3x3> trunk;
 };
 
 struct FastStyleNetwork::RewriteCache {
@@ -182,25 +193,33 @@ struct FastStyleNetwork::RewriteCache {
 };
 
 std::shared_ptr<const FastStyleNetwork::Rewritten> FastStyleNetwork::rewritten() const {
-  if (architecture_ != FastStyleArchitecture::PytorchExamples || !device_.is_cpu() || torch::GradMode::is_enabled())
-    return nullptr;
+  if (!device_.is_cpu() || torch::GradMode::is_enabled()) return nullptr;
   // Inference tensors keep no version: they cannot change outside inference mode.
   const auto version = [](const torch::Tensor& t) { return t.is_inference() ? int64_t{0} : int64_t(t._version()); };
   std::vector<std::pair<const void*, int64_t>> now;
-  for (const char* name : {"deconv1", "deconv2", "deconv3"})
-    for (const char* part : {".conv2d.weight", ".conv2d.bias"}) {
-      const auto& t = weight(std::string(name) + part);
-      now.emplace_back(t.data_ptr(), version(t));
-    }
+  for (const auto& [key, tensor] : weights_) now.emplace_back(tensor.data_ptr(), version(tensor));
   std::lock_guard<std::mutex> lock(rewrite_cache_->mutex);
-  if (!rewrite_cache_->rewritten || rewrite_cache_->made_from != now) {
-    rewrite_cache_->rewritten = std::make_shared<const Rewritten>(
-        Rewritten{UpsampledConv3x3(weight("deconv1.conv2d.weight"), weight("deconv1.conv2d.bias")),
-                  UpsampledConv3x3(weight("deconv2.conv2d.weight"), weight("deconv2.conv2d.bias")),
-                  SpaceToDepthConv(weight("deconv3.conv2d.weight"), weight("deconv3.conv2d.bias"), 4)});
-    rewrite_cache_->made_from = now;
+  if (rewrite_cache_->rewritten && rewrite_cache_->made_from == now) return rewrite_cache_->rewritten;
+  auto made = std::make_shared<Rewritten>();
+  const bool examples = architecture_ == FastStyleArchitecture::PytorchExamples;
+  if (examples) {
+    made->deconv1.emplace(weight("deconv1.conv2d.weight"), weight("deconv1.conv2d.bias"));
+    made->deconv2.emplace(weight("deconv2.conv2d.weight"), weight("deconv2.conv2d.bias"));
+    made->deconv3.emplace(weight("deconv3.conv2d.weight"), weight("deconv3.conv2d.bias"), 4);
   }
-  return rewrite_cache_->rewritten;
+  if (winograd::available())
+    for (int i = 1; i <= 5; ++i)
+      for (int j = 1; j <= 2; ++j) {
+        const std::string conv = "res" + std::to_string(i) + ".conv" + std::to_string(j);
+        // pytorch/examples pads by reflection (done before, in the blocked layout); Engstrom by zeros (SAME).
+        if (examples)
+          made->trunk.emplace_back(weight(conv + ".conv2d.weight"), weight(conv + ".conv2d.bias"), 0);
+        else
+          made->trunk.emplace_back(weight(conv + ".weight"), torch::Tensor(), 1);
+      }
+  rewrite_cache_->rewritten = made;
+  rewrite_cache_->made_from = now;
+  return made;
 }
 
 void FastStyleNetwork::set_channels_last(bool channels_last) {
@@ -340,36 +359,51 @@ torch::Tensor FastStyleNetwork::trunk(const torch::Tensor& encoded) const {
   const NormPlan local;
   size_t index = 0;  // unused: the trunk always computes its own statistics
   // In-place relu_ and add_ act on fresh intermediates: fewer large buffers.
+  // For inference in fp32 where oneDNN has Winograd, the 128-channel map
+  // stays in its blocked layout through the residual blocks (their convs by
+  // Winograd, norms and padding done there).
+  const auto fast = rewritten();
+  const bool blocked = fast && !fast->trunk.empty() && encoded.scalar_type() == torch::kFloat32 &&
+                       !at::autocast::is_cpu_enabled();
+  // The residual blocks' j-th conv (0..9) of `in`.
+  auto winograd_conv = [&](const torch::Tensor& in, size_t j) {
+    return architecture_ == FastStyleArchitecture::PytorchExamples ? fast->trunk[j](reflection_pad(in, 1, torch::kFloat32))
+                                                                   : fast->trunk[j](in);
+  };
   if (architecture_ == FastStyleArchitecture::PytorchExamples) {
-    auto conv = [&](const torch::Tensor& in, const std::string& name) {
-      return pytorch_examples_conv(in, weight(name + ".conv2d.weight"), weight(name + ".conv2d.bias"), 3, 1, false);
+    auto conv = [&](const torch::Tensor& in, const std::string& name, size_t j) {
+      return blocked ? winograd_conv(in, j)
+                     : pytorch_examples_conv(in, weight(name + ".conv2d.weight"), weight(name + ".conv2d.bias"), 3, 1, false);
     };
     auto y = encoded;
     normalize(y, "in3.weight", "in3.bias", local, index);
     y.relu_();
+    if (blocked) y = winograd::to_blocked(y);
     for (int i = 1; i <= 5; ++i) {
       const std::string block = "res" + std::to_string(i);
-      auto residual = conv(y, block + ".conv1");
+      auto residual = conv(y, block + ".conv1", 2 * (i - 1));
       normalize(residual, block + ".in1.weight", block + ".in1.bias", local, index);
-      residual = conv(residual.relu_(), block + ".conv2");
+      residual = conv(residual.relu_(), block + ".conv2", 2 * (i - 1) + 1);
       normalize(residual, block + ".in2.weight", block + ".in2.bias", local, index);
       y = residual.add_(y);
     }
-    return y;
+    return blocked ? winograd::from_blocked(y, encoded.size(1)) : y;
   }
-  auto conv = [&](const torch::Tensor& in, const std::string& name, bool relu) {
-    auto y = torch::conv2d(pad_same(in, 3, 1, {in.size(2), in.size(3)}), weight(name + ".weight"), {}, 1);
+  auto conv = [&](const torch::Tensor& in, const std::string& name, size_t j, bool relu) {
+    auto y = blocked ? winograd_conv(in, j)
+                     : torch::conv2d(pad_same(in, 3, 1, {in.size(2), in.size(3)}), weight(name + ".weight"), {}, 1);
     normalize(y, name + ".norm.scale", name + ".norm.shift", local, index);
     return relu ? y.relu_() : y;
   };
   auto y = encoded;
   normalize(y, "conv3.norm.scale", "conv3.norm.shift", local, index);
   y.relu_();
+  if (blocked) y = winograd::to_blocked(y);
   for (int i = 1; i <= 5; ++i) {
     const std::string block = "res" + std::to_string(i);
-    y = conv(conv(y, block + ".conv1", true), block + ".conv2", false).add_(y);
+    y = conv(conv(y, block + ".conv1", 2 * (i - 1), true), block + ".conv2", 2 * (i - 1) + 1, false).add_(y);
   }
-  return y;
+  return blocked ? winograd::from_blocked(y, encoded.size(1)) : y;
 }
 
 torch::Tensor FastStyleNetwork::decode(const torch::Tensor& trunk_output, const NormPlan& plan, bool clamp) const {
@@ -380,11 +414,11 @@ torch::Tensor FastStyleNetwork::decode(const torch::Tensor& trunk_output, const 
                                    upsample);
     };
     const auto fast = rewritten();  // the same convolutions, for inference
-    auto y = fast ? fast->deconv1(trunk_output) : conv(trunk_output, "deconv1", 3, true);
+    auto y = fast ? (*fast->deconv1)(trunk_output) : conv(trunk_output, "deconv1", 3, true);
     if (!normalize(y, "in4.weight", "in4.bias", plan, index)) return y;
-    y = fast ? fast->deconv2(y.relu_()) : conv(y.relu_(), "deconv2", 3, true);
+    y = fast ? (*fast->deconv2)(y.relu_()) : conv(y.relu_(), "deconv2", 3, true);
     if (!normalize(y, "in5.weight", "in5.bias", plan, index)) return y;
-    const auto out = fast ? fast->deconv3(y.relu_()) : conv(y.relu_(), "deconv3", 9, false);
+    const auto out = fast ? (*fast->deconv3)(y.relu_()) : conv(y.relu_(), "deconv3", 9, false);
     return clamp ? out.clamp(0, 255) : out;
   }
   // TF's SAME stride-2 transposed conv: the full transposed convolution,

@@ -88,9 +88,10 @@ class FastStyleNetwork {
                  size_t& index) const;
   const torch::Tensor& weight(const std::string& key) const { return weights_.at(key); }
 
-  // pytorch/examples' decoder convolutions rewritten for inference on the CPU
-  // (resampled_conv.hpp), made from the weights as they are when asked: null
-  // while gradients are wanted (training) or for the other architecture.
+  // Convolutions rewritten for inference on the CPU, made from the weights
+  // as they are when asked (null while gradients are wanted, as in training):
+  // pytorch/examples' decoder (resampled_conv.hpp) and both architectures'
+  // residual blocks by Winograd.
   struct Rewritten;
   struct RewriteCache;
   std::shared_ptr<const Rewritten> rewritten() const;
