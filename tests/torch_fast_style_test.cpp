@@ -169,23 +169,25 @@ TEST_F(FastStyleReference, RandomWeightsMatchTheReferenceOnAwkwardSizes) {
 
 // ------------------------------------------------------------ 2. real models
 
-TEST_F(FastStyleReference, PytorchExamplesUdnieOnAmberMatchesTheReference) {
-  ATELIER_REQUIRE_SHARED(weights, "models/fast-style/pytorch-examples/udnie.safetensors");
-  ATELIER_REQUIRE_SHARED(image, "images/content/amber.jpg");
+// A real network on a real picture against the reference, with gradients
+// (the plain convolutions) and for inference (the rewritten ones: the
+// decoder's, resampled_conv.hpp, and the residual blocks by Winograd).
+void expect_real_network_matches(const std::string& weights, const std::string& image, FastStyleArchitecture architecture,
+                                 const std::string& label, const std::function<torch::Tensor(const std::string&, const torch::Tensor&)>& reference) {
   configure_runtime(0);
   const torch::Tensor input = image_tensor(image);
   const FastStyleNetwork network = load_fast_style_network(weights);
-  ASSERT_EQ(network.architecture(), FastStyleArchitecture::PytorchExamples);
+  ASSERT_EQ(network.architecture(), architecture);
   const torch::Tensor theirs = reference(weights, input);
   ASSERT_EQ(theirs.sizes(), input.sizes());
-  for (const bool inference : {false, true}) {  // inference: the decoder rewritten (resampled_conv.hpp)
+  for (const bool inference : {false, true}) {
     const torch::Tensor ours = [&] {
       c10::InferenceMode mode(inference);
       return network.forward(input);
     }();
     ASSERT_EQ(ours.sizes(), input.sizes());
     const Difference difference = compare(ours, theirs);
-    std::printf("[ measure  ] udnie (pytorch-examples) on amber %s%s: max |C++ - reference| = %.3g, PSNR %.1f dB\n",
+    std::printf("[ measure  ] %s %s%s: max |C++ - reference| = %.3g, PSNR %.1f dB\n", label.c_str(),
                 shape_string(input.sizes(), "x").c_str(), inference ? " for inference" : "", difference.max_abs,
                 difference.psnr);
     EXPECT_GE(difference.psnr, 50.0);
@@ -193,28 +195,18 @@ TEST_F(FastStyleReference, PytorchExamplesUdnieOnAmberMatchesTheReference) {
   }
 }
 
+TEST_F(FastStyleReference, PytorchExamplesUdnieOnAmberMatchesTheReference) {
+  ATELIER_REQUIRE_SHARED(weights, "models/fast-style/pytorch-examples/udnie.safetensors");
+  ATELIER_REQUIRE_SHARED(image, "images/content/amber.jpg");
+  expect_real_network_matches(weights, image, FastStyleArchitecture::PytorchExamples, "udnie (pytorch-examples) on amber",
+                              [&](const std::string& w, const torch::Tensor& x) { return reference(w, x); });
+}
+
 TEST_F(FastStyleReference, EngstromScreamOnChicagoMatchesTheReference) {
   ATELIER_REQUIRE_SHARED(weights, "models/fast-style/engstrom/scream.safetensors");
   ATELIER_REQUIRE_SHARED(image, "images/content/chicago_640x480.jpg");
-  configure_runtime(0);
-  const torch::Tensor input = image_tensor(image);
-  const FastStyleNetwork network = load_fast_style_network(weights);
-  ASSERT_EQ(network.architecture(), FastStyleArchitecture::Engstrom);
-  const torch::Tensor theirs = reference(weights, input);
-  ASSERT_EQ(theirs.sizes(), input.sizes());
-  for (const bool inference : {false, true}) {  // inference: the residual blocks by Winograd where oneDNN has it
-    const torch::Tensor ours = [&] {
-      c10::InferenceMode mode(inference);
-      return network.forward(input);
-    }();
-    ASSERT_EQ(ours.sizes(), input.sizes());
-    const Difference difference = compare(ours, theirs);
-    std::printf("[ measure  ] scream (engstrom) on chicago %s%s: max |C++ - reference| = %.3g, PSNR %.1f dB\n",
-                shape_string(input.sizes(), "x").c_str(), inference ? " for inference" : "", difference.max_abs,
-                difference.psnr);
-    EXPECT_GE(difference.psnr, 50.0);
-    EXPECT_LT(difference.max_abs, 1.0);
-  }
+  expect_real_network_matches(weights, image, FastStyleArchitecture::Engstrom, "scream (engstrom) on chicago",
+                              [&](const std::string& w, const torch::Tensor& x) { return reference(w, x); });
 }
 
 // The rewritten convolutions are made from the weights as they are: an
