@@ -33,6 +33,18 @@ TEST(UpsampledConv3x3, IsTheConvolutionOfTheUpsampledPicture) {
   EXPECT_GT(expected.abs().max().item<float>(), 5.0f);
 }
 
+// TensorFlow's SAME stride-2 transposed conv: PyTorch's, its first 2h x 2w kept.
+TEST(Stride2TransposedConv3x3, IsTheTransposedConvolutionCropped) {
+  torch::manual_seed(9);
+  const auto x = torch::randn({2, 6, 5, 7}), weight = torch::randn({6, 4, 3, 3});
+  const auto expected = torch::conv_transpose2d(x, weight, {}, 2).slice(2, 0, 10).slice(3, 0, 14);
+  EXPECT_LT(largest_difference(Stride2TransposedConv3x3(weight)(x), expected), 1e-4);
+  const auto channels_last = Stride2TransposedConv3x3(weight)(x.contiguous(torch::MemoryFormat::ChannelsLast));
+  EXPECT_TRUE(channels_last.is_contiguous(torch::MemoryFormat::ChannelsLast));
+  EXPECT_LT(largest_difference(channels_last, expected), 1e-4);
+  EXPECT_GT(expected.abs().max().item<float>(), 5.0f);
+}
+
 TEST(SpaceToDepthConv, IsTheNineByNineConvolutionForBothFactors) {
   torch::manual_seed(2);
   const auto x = torch::rand({2, 3, 12, 16}), weight = torch::randn({8, 3, 9, 9}) * 0.1, bias = torch::randn({8});

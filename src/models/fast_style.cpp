@@ -182,6 +182,8 @@ struct FastStyleNetwork::Rewritten {
   // pytorch/examples' decoder (empty for Engstrom's).
   std::optional<UpsampledConv3x3> deconv1, deconv2;
   std::optional<SpaceToDepthConv> deconv3;  // 32 -> 3 channels, 9x9: oneDNN pads the 3 outputs to 16
+  // Engstrom's transposed convs (empty for pytorch/examples').
+  std::optional<Stride2TransposedConv3x3> transposed1, transposed2;
   // The residual blocks' 3x3 convs by Winograd, in network order (empty where oneDNN has none).
   std::vector<winograd::Conv3x3> trunk;
 };
@@ -206,6 +208,9 @@ std::shared_ptr<const FastStyleNetwork::Rewritten> FastStyleNetwork::rewritten()
     made->deconv1.emplace(weight("deconv1.conv2d.weight"), weight("deconv1.conv2d.bias"));
     made->deconv2.emplace(weight("deconv2.conv2d.weight"), weight("deconv2.conv2d.bias"));
     made->deconv3.emplace(weight("deconv3.conv2d.weight"), weight("deconv3.conv2d.bias"), 4);
+  } else {
+    made->transposed1.emplace(weight("deconv1.weight"));
+    made->transposed2.emplace(weight("deconv2.weight"));
   }
   if (winograd::available())
     for (int i = 1; i <= 5; ++i)
@@ -423,7 +428,10 @@ torch::Tensor FastStyleNetwork::decode(const torch::Tensor& trunk_output, const 
   }
   // TF's SAME stride-2 transposed conv: the full transposed convolution,
   // keeping the first 2H x 2W (its padding all falls after).
+  // For inference the same as four 2x2 phase convs (resampled_conv.hpp).
+  const auto fast = rewritten();
   auto deconv = [&](const torch::Tensor& in, const std::string& name) {
+    if (fast) return name == "deconv1" ? (*fast->transposed1)(in) : (*fast->transposed2)(in);
     using torch::indexing::Slice;
     auto full = torch::conv_transpose2d(in, weight(name + ".weight"), {}, /*stride=*/2);
     return full.index({Slice(), Slice(), Slice(0, 2 * in.size(2)), Slice(0, 2 * in.size(3))});

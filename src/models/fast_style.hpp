@@ -90,8 +90,8 @@ class FastStyleNetwork {
 
   // Convolutions rewritten for inference on the CPU, made from the weights
   // as they are when asked (null while gradients are wanted, as in training):
-  // pytorch/examples' decoder (resampled_conv.hpp) and both architectures'
-  // residual blocks by Winograd.
+  // both decoders' (resampled_conv.hpp) and both architectures' residual
+  // blocks by Winograd.
   struct Rewritten;
   struct RewriteCache;
   std::shared_ptr<const Rewritten> rewritten() const;

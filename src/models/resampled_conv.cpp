@@ -33,6 +33,39 @@ torch::Tensor replicate_pad1(const torch::Tensor& x, torch::ScalarType dtype) {
   return out;
 }
 
+// The four phase outputs of a 2x2 phase conv (y: [N, 4K, .., ..], phase
+// (a,b) at channels (2a+b)K.., read from (a, b) on when `offset`) put back as
+// one picture [N, K, 2h, 2w], channels-last when `channels_last`.
+torch::Tensor interleave_phases(const torch::Tensor& y, int64_t k, int64_t h, int64_t w, bool offset, bool channels_last) {
+  const int64_t n = y.size(0);
+  // The output's memory as [N, h, 2, w, 2, K] (channels-last) or [N, K, h, 2, w, 2].
+  auto out = channels_last ? torch::empty({n, 2 * h, 2 * w, k}, y.options().memory_format(torch::MemoryFormat::Contiguous))
+                           : torch::empty({n, k, 2 * h, 2 * w}, y.options().memory_format(torch::MemoryFormat::Contiguous));
+  const auto phase_view = channels_last ? out.view({n, h, 2, w, 2, k}) : out.view({n, k, h, 2, w, 2});
+  for (int64_t a = 0; a < 2; ++a)
+    for (int64_t b = 0; b < 2; ++b) {
+      const int64_t first = (2 * a + b) * k, top = offset ? a : 0, left = offset ? b : 0;
+      const auto phase = y.index({Slice(), Slice(first, first + k), Slice(top, top + h), Slice(left, left + w)});
+      if (channels_last)
+        phase_view.select(4, b).select(2, a).copy_(phase.permute({0, 2, 3, 1}));
+      else
+        phase_view.select(5, b).select(3, a).copy_(phase);
+    }
+  return channels_last ? out.permute({0, 3, 1, 2}) : out;
+}
+
+// One row of zeros above and one column left, in x's memory format.
+torch::Tensor zero_pad_top_left(const torch::Tensor& x, torch::ScalarType dtype) {
+  const int64_t h = x.size(2), w = x.size(3);
+  auto out = torch::empty({x.size(0), x.size(1), h + 1, w + 1}, x.options().dtype(dtype).memory_format(x.suggest_memory_format()));
+  out.index({Slice(), Slice(), Slice(1, h + 1), Slice(1, w + 1)}).copy_(x);
+  out.index({Slice(), Slice(), 0}).zero_();
+  out.index({Slice(), Slice(), Slice(), 0}).zero_();
+  return out;
+}
+
+bool is_channels_last(const torch::Tensor& x) { return x.suggest_memory_format() == torch::MemoryFormat::ChannelsLast; }
+
 }  // namespace resampled_conv_detail
 
 namespace rcd = resampled_conv_detail;
@@ -51,24 +84,30 @@ UpsampledConv3x3::UpsampledConv3x3(const torch::Tensor& weight, const torch::Ten
 }
 
 torch::Tensor UpsampledConv3x3::operator()(const torch::Tensor& x) const {
-  const int64_t n = x.size(0), h = x.size(2), w = x.size(3), k = outputs_;
   // Output phase (a,b) at input pixel (i,j) is the 2x2 window of the padded input at (i+a, j+b).
   const auto y = torch::conv2d(rcd::replicate_pad1(x, convolution_dtype(x)), phases_, bias_);
-  const bool channels_last = x.suggest_memory_format() == torch::MemoryFormat::ChannelsLast;
-  // The output's memory as [N, h, 2, w, 2, K] (channels-last) or [N, K, h, 2, w, 2].
-  auto out = channels_last ? torch::empty({n, 2 * h, 2 * w, k}, y.options().memory_format(torch::MemoryFormat::Contiguous))
-                           : torch::empty({n, k, 2 * h, 2 * w}, y.options().memory_format(torch::MemoryFormat::Contiguous));
-  const auto phase_view = channels_last ? out.view({n, h, 2, w, 2, k}) : out.view({n, k, h, 2, w, 2});
+  return rcd::interleave_phases(y, outputs_, x.size(2), x.size(3), /*offset=*/true, rcd::is_channels_last(x));
+}
+
+Stride2TransposedConv3x3::Stride2TransposedConv3x3(const torch::Tensor& weight) : outputs_(weight.size(1)) {
+  if (weight.dim() != 4 || weight.size(2) != 3 || weight.size(3) != 3)
+    throw Error("internal: a stride-2 transposed convolution takes 3x3 weights");
+  // Output row 2m gets tap 2 from input row m-1 and tap 0 from row m; row 2m+1 tap 1 from row m.
+  // As 2x2 windows over rows (m-1, m) of the input padded by a zero row on top: [2,3] per parity.
+  const auto w = weight.to(torch::kFloat32);
+  const auto taps = [&](int64_t parity) {
+    return parity == 0 ? torch::tensor({0.0f, 0.0f, 1.0f, 1.0f, 0.0f, 0.0f}, w.options()).view({2, 3})
+                       : torch::tensor({0.0f, 0.0f, 0.0f, 0.0f, 1.0f, 0.0f}, w.options()).view({2, 3});
+  };
+  std::vector<torch::Tensor> phases;
   for (int64_t a = 0; a < 2; ++a)
-    for (int64_t b = 0; b < 2; ++b) {
-      const int64_t first = (2 * a + b) * k;
-      const auto phase = y.index({Slice(), Slice(first, first + k), Slice(a, a + h), Slice(b, b + w)});
-      if (channels_last)
-        phase_view.select(4, b).select(2, a).copy_(phase.permute({0, 2, 3, 1}));
-      else
-        phase_view.select(5, b).select(3, a).copy_(phase);
-    }
-  return channels_last ? out.permute({0, 3, 1, 2}) : out;
+    for (int64_t b = 0; b < 2; ++b) phases.push_back(torch::einsum("ys,cost,xt->ocyx", {taps(a), w, taps(b)}));
+  phases_ = torch::cat(phases).contiguous(weight.suggest_memory_format());
+}
+
+torch::Tensor Stride2TransposedConv3x3::operator()(const torch::Tensor& x) const {
+  const auto y = torch::conv2d(rcd::zero_pad_top_left(x, convolution_dtype(x)), phases_);
+  return rcd::interleave_phases(y, outputs_, x.size(2), x.size(3), /*offset=*/false, rcd::is_channels_last(x));
 }
 
 SpaceToDepthConv::SpaceToDepthConv(const torch::Tensor& weight, const torch::Tensor& bias, int64_t factor)

@@ -7,6 +7,8 @@
 //    a 2x2 convolution of the input itself (4 products a tap instead of 9,
 //    no upsampled copy, and 4x the output channels, which fills oneDNN's
 //    blocks of 16 where K is 8).
+//  - Stride2TransposedConv3x3: the same for TensorFlow's stride-2 transposed
+//    convolutions (Engstrom's decoder): four 2x2 convolutions, one a phase.
 //  - SpaceToDepthConv: a kxk convolution with reflection padding k/2,
 //    computed as a smaller convolution of the padded picture's
 //    space-to-depth by r (pixel_unshuffle), whose r*r*K outputs are put back
@@ -34,6 +36,22 @@ class UpsampledConv3x3 {
 
  private:
   torch::Tensor phases_, bias_;  // [4K,C,2,2]: phase (a,b) (output row parity a, column parity b) at rows (2a+b)K...
+  int64_t outputs_ = 0;
+};
+
+// TensorFlow's SAME transposed convolution of stride 2 and a 3x3 kernel
+// (conv_transpose2d with stride 2, the first 2H x 2W kept), as four 2x2
+// convolutions of the input, one per output phase: no zeros multiplied, and
+// 4K outputs where oneDNN's transposed convolution took 3-4x the time.
+class Stride2TransposedConv3x3 {
+ public:
+  Stride2TransposedConv3x3() = default;
+  explicit Stride2TransposedConv3x3(const torch::Tensor& weight);  // [C,K,3,3], as conv_transpose2d's; no bias
+  // [N,C,h,w] -> [N,K,2h,2w], channels-last when x is.
+  torch::Tensor operator()(const torch::Tensor& x) const;
+
+ private:
+  torch::Tensor phases_;  // [4K,C,2,2], phase (a,b) at rows (2a+b)K..
   int64_t outputs_ = 0;
 };
 
