@@ -1,6 +1,6 @@
-// Two convolutions of the transformer networks (Magenta's, Johnson's) that
-// oneDNN runs badly when they have few channels, rewritten as convolutions
-// it runs well. Both are exact: the same products, added in another order.
+// Convolutions of the transformer networks (Magenta's, Johnson's) that
+// oneDNN runs badly, with few channels or strides, rewritten as convolutions
+// it runs well. All are exact: the same products, added in another order.
 //  - UpsampledConv3x3: nearest upsampling by 2, reflection padding 1 and a
 //    3x3 convolution. An upsampled picture repeats each pixel, so the taps
 //    that land on one input pixel add up: each of the four output phases is
@@ -16,6 +16,10 @@
 //    oneDNN pads to 16 (5.3x the work); after space-to-depth by 4 it is a
 //    3x3 conv of 8*16 -> 3*16 channels, whole blocks, at 1.8x the products.
 //    Its first, 3 -> 8, becomes 5x5 of 12 -> 32 by 2 (1.2x the products).
+//    By 4 in fp32 the depth map is oneDNN's blocked layout as it stands, so
+//    the conv runs by Winograd.
+//  - DepthStride2Conv3x3: a stride-2 3x3 conv that reads such a depth map
+//    by 2, so the full-size picture between the two is never written.
 #pragma once
 #include <torch/torch.h>
 
