@@ -152,8 +152,7 @@ std::map<std::string, torch::Tensor> NormalisedVgg::extract(const torch::Tensor&
   const auto& w = weights_;
   auto x = torch::conv2d(rgb01, w.at("0.weight"), w.at("0.bias"));
   // As VggFeatures: Winograd in oneDNN's blocked layout for fp32 on the CPU, relu within the conv.
-  const bool winograd = !winograd_.empty() && x.scalar_type() == torch::kFloat32 && x.device().is_cpu() &&
-                        !at::autocast::is_cpu_enabled() && x.size(2) >= 2 && x.size(3) >= 2;
+  const bool winograd = !winograd_.empty() && winograd::takes(x) && x.size(2) >= 2 && x.size(3) >= 2;
   const auto asked = [&](const std::string& name) {
     return std::find(layer_names.begin(), layer_names.end(), name) != layer_names.end();
   };
@@ -350,8 +349,7 @@ torch::Tensor AdainDecoderImpl::forward(const torch::Tensor& features) {
   auto x = features;
   // Winograd (as in the encoder) where no weight gradient is wanted: Conv3x3 gives none.
   const bool weights_learn = torch::GradMode::is_enabled() && convs_.begin()->second->weight.requires_grad();
-  const bool winograd = !weights_learn && x.scalar_type() == torch::kFloat32 && x.device().is_cpu() &&
-                        !at::autocast::is_cpu_enabled() && winograd::available() &&
+  const bool winograd = !weights_learn && winograd::takes(x) &&
                         convs_.begin()->second->weight.scalar_type() == torch::kFloat32 && x.size(2) >= 2 &&
                         x.size(3) >= 2;
   if (winograd) {

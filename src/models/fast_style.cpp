@@ -368,8 +368,7 @@ torch::Tensor FastStyleNetwork::trunk(const torch::Tensor& encoded) const {
   // stays in its blocked layout through the residual blocks (their convs by
   // Winograd, norms and padding done there).
   const auto fast = rewritten();
-  const bool blocked = fast && !fast->trunk.empty() && encoded.scalar_type() == torch::kFloat32 &&
-                       !at::autocast::is_cpu_enabled();
+  const bool blocked = fast && !fast->trunk.empty() && winograd::takes(encoded);
   // The residual blocks' j-th conv (0..9) of `in`.
   auto winograd_conv = [&](const torch::Tensor& in, size_t j) {
     return architecture_ == FastStyleArchitecture::PytorchExamples ? fast->trunk[j](reflection_pad(in, 1, torch::kFloat32))

@@ -230,8 +230,7 @@ torch::Tensor MagentaTransfer::encode(const torch::Tensor& rgb) const {
                 std::to_string(w) + "x" + std::to_string(h));
   // The 9x9 conv, then the 3x3 with stride 2, without the full-size map between them.
   const auto picture = rgb.to(device_, torch::kFloat32);
-  const bool winograd = device_.is_cpu() && winograd::available() && !at::autocast::is_cpu_enabled();
-  auto x = (winograd ? contract1_by4_ : contract1_).in_depth(picture, 2);
+  auto x = (contract1_by4_.by_winograd(picture) ? contract1_by4_ : contract1_).in_depth(picture, 2);
   x = contract2_(x, /*relu_first=*/true).relu_();
   return conv(x, "transfer.contract.conv3", 3, 2, true).relu_();
 }
@@ -242,8 +241,7 @@ torch::Tensor MagentaTransfer::trunk(const torch::Tensor& encoded, const torch::
   size_t index = 0;
   // In fp32 on a CPU with oneDNN's Winograd, the 32-channel map stays in its
   // blocked layout from the first conv to the last (norms and padding work on it).
-  const bool blocked = !residual_winograd_.empty() && encoded.device().is_cpu() &&
-                       encoded.scalar_type() == torch::kFloat32 && !at::autocast::is_cpu_enabled();
+  const bool blocked = !residual_winograd_.empty() && winograd::takes(encoded);
   auto x = blocked ? winograd::to_blocked(encoded) : encoded;
   auto conv_of = [&](const torch::Tensor& y, const std::string& name, size_t which) {
     return blocked ? residual_winograd_[which](reflection_pad(y, 1, torch::kFloat32)) : conv(y, name, 3, 1, false);

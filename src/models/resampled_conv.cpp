@@ -1,7 +1,5 @@
 #include "models/resampled_conv.hpp"
 
-#include <ATen/autocast_mode.h>
-
 #include "atelier/error.hpp"
 #include "models/fast_style.hpp"
 #include "torch/winograd_conv.hpp"
@@ -11,11 +9,27 @@ namespace resampled_conv_detail {
 
 using torch::indexing::Slice;
 
-// Which of a 3x3 kernel's rows (columns) land on input rows i-1+a and i+a
-// for output row 2i+a of the upsampled picture: [2,3] for parity a.
-torch::Tensor phase_taps(int64_t parity, const torch::TensorOptions& options) {
-  return parity == 0 ? torch::tensor({1.0f, 0.0f, 0.0f, 0.0f, 1.0f, 1.0f}, options).view({2, 3})
-                     : torch::tensor({1.0f, 1.0f, 0.0f, 0.0f, 0.0f, 1.0f}, options).view({2, 3});
+// Which of a 3x3 kernel's rows (columns) each row of a 2x2 phase window
+// takes, [2,3] for output parity 0 and 1. Nearest upsampling by 2 then
+// padding 1: output row 2i+a reads input rows i-1+a and i+a. Stride-2
+// transposed conv: output row 2m gets tap 2 from input row m-1 and tap 0
+// from row m, row 2m+1 tap 1 from row m.
+const float kUpsampledTaps[2][6] = {{1, 0, 0, 0, 1, 1}, {1, 1, 0, 0, 0, 1}};
+const float kTransposedTaps[2][6] = {{0, 0, 1, 1, 0, 0}, {0, 0, 0, 0, 1, 0}};
+
+// A 3x3 kernel [K,C,3,3] as four 2x2 phase kernels stacked, [4K,C,2,2],
+// phase (a,b) at rows (2a+b)K.., kept in the kernel's memory format.
+torch::Tensor phase_kernels(const torch::Tensor& weight, const float (&taps)[2][6]) {
+  if (weight.dim() != 4 || weight.size(2) != 3 || weight.size(3) != 3)
+    throw Error("internal: phase convolutions take 3x3 weights");
+  const auto w = weight.to(torch::kFloat32);
+  const auto rows = [&](int64_t parity) {
+    return torch::from_blob(const_cast<float*>(taps[parity]), {2, 3}, torch::kFloat32).to(w.device());
+  };
+  std::vector<torch::Tensor> phases;
+  for (int64_t a = 0; a < 2; ++a)
+    for (int64_t b = 0; b < 2; ++b) phases.push_back(torch::einsum("ys,kcst,xt->kcyx", {rows(a), w, rows(b)}));
+  return torch::cat(phases).contiguous(weight.suggest_memory_format());
 }
 
 // One pixel of edge padding (replicate), by copies: on the input of an
@@ -71,15 +85,8 @@ bool is_channels_last(const torch::Tensor& x) { return x.suggest_memory_format()
 namespace rcd = resampled_conv_detail;
 using torch::indexing::Slice;
 
-UpsampledConv3x3::UpsampledConv3x3(const torch::Tensor& weight, const torch::Tensor& bias) : outputs_(weight.size(0)) {
-  if (weight.dim() != 4 || weight.size(2) != 3 || weight.size(3) != 3)
-    throw Error("internal: an upsampled convolution takes 3x3 weights");
-  const auto w = weight.to(torch::kFloat32);
-  std::vector<torch::Tensor> phases;
-  for (int64_t a = 0; a < 2; ++a)
-    for (int64_t b = 0; b < 2; ++b)
-      phases.push_back(torch::einsum("ys,kcst,xt->kcyx", {rcd::phase_taps(a, w.options()), w, rcd::phase_taps(b, w.options())}));
-  phases_ = torch::cat(phases).contiguous(weight.suggest_memory_format());
+UpsampledConv3x3::UpsampledConv3x3(const torch::Tensor& weight, const torch::Tensor& bias)
+    : phases_(rcd::phase_kernels(weight, rcd::kUpsampledTaps)), outputs_(weight.size(0)) {
   if (bias.defined()) bias_ = bias.to(torch::kFloat32).repeat({4});
 }
 
@@ -89,21 +96,9 @@ torch::Tensor UpsampledConv3x3::operator()(const torch::Tensor& x) const {
   return rcd::interleave_phases(y, outputs_, x.size(2), x.size(3), /*offset=*/true, rcd::is_channels_last(x));
 }
 
-Stride2TransposedConv3x3::Stride2TransposedConv3x3(const torch::Tensor& weight) : outputs_(weight.size(1)) {
-  if (weight.dim() != 4 || weight.size(2) != 3 || weight.size(3) != 3)
-    throw Error("internal: a stride-2 transposed convolution takes 3x3 weights");
-  // Output row 2m gets tap 2 from input row m-1 and tap 0 from row m; row 2m+1 tap 1 from row m.
-  // As 2x2 windows over rows (m-1, m) of the input padded by a zero row on top: [2,3] per parity.
-  const auto w = weight.to(torch::kFloat32);
-  const auto taps = [&](int64_t parity) {
-    return parity == 0 ? torch::tensor({0.0f, 0.0f, 1.0f, 1.0f, 0.0f, 0.0f}, w.options()).view({2, 3})
-                       : torch::tensor({0.0f, 0.0f, 0.0f, 0.0f, 1.0f, 0.0f}, w.options()).view({2, 3});
-  };
-  std::vector<torch::Tensor> phases;
-  for (int64_t a = 0; a < 2; ++a)
-    for (int64_t b = 0; b < 2; ++b) phases.push_back(torch::einsum("ys,cost,xt->ocyx", {taps(a), w, taps(b)}));
-  phases_ = torch::cat(phases).contiguous(weight.suggest_memory_format());
-}
+// conv_transpose2d's weight is [C,K,3,3]: as a conv's, [K,C,3,3], over windows of rows (m-1, m).
+Stride2TransposedConv3x3::Stride2TransposedConv3x3(const torch::Tensor& weight)
+    : phases_(rcd::phase_kernels(weight.transpose(0, 1), rcd::kTransposedTaps)), outputs_(weight.size(1)) {}
 
 torch::Tensor Stride2TransposedConv3x3::operator()(const torch::Tensor& x) const {
   const auto y = torch::conv2d(rcd::zero_pad_top_left(x, convolution_dtype(x)), phases_);
@@ -141,7 +136,7 @@ torch::Tensor SpaceToDepthConv::in_depth(const torch::Tensor& x, int64_t depth) 
     throw Error("internal: a space-to-depth convolution needs sides that are multiples of " + std::to_string(r));
   const int64_t n = x.size(0), h = x.size(2) / r, w = x.size(3) / r, k = weight_.size(0) / (r * r);
   torch::Tensor phases;  // [N, K, h, w, r, r]: output pixel (r*i + row phase, r*j + column phase)
-  if (winograd_ && x.is_cpu() && x.scalar_type() == torch::kFloat32 && !at::autocast::is_cpu_enabled()) {
+  if (by_winograd(x)) {
     phases = (*winograd_)(padded_space_to_depth(x, padding_, r, torch::kFloat32, /*blocked=*/true)).view({n, k, h, w, r, r});
   } else {
     const auto y = torch::conv2d(padded_space_to_depth(x, padding_, r, convolution_dtype(x)), weight_, bias_);

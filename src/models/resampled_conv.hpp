@@ -73,6 +73,8 @@ class SpaceToDepthConv {
   // the convolution's own output): [N, K*depth*depth, H/depth, W/depth],
   // channel k*depth*depth + (row phase)*depth + column phase.
   torch::Tensor in_depth(const torch::Tensor& x, int64_t depth) const;
+  // Whether x goes through Winograd (by 4, fp32 on a CPU that has it).
+  bool by_winograd(const torch::Tensor& x) const { return winograd_ && winograd::takes(x); }
 
  private:
   torch::Tensor weight_, bias_;  // [K*r*r, C*r*r, taps, taps], [K*r*r]

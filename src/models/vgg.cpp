@@ -178,8 +178,7 @@ std::map<std::string, torch::Tensor> VggFeatures::extract(const torch::Tensor& r
   auto x = preprocess_image(rgb01);
   if (channels_last_) x = x.contiguous(torch::MemoryFormat::ChannelsLast);
   // Winograd takes float32 on the CPU; under autocast the convolutions run in bf16 instead.
-  const bool winograd = !winograd_convs_.empty() && x.scalar_type() == torch::kFloat32 && x.device().is_cpu() &&
-                        !at::autocast::is_cpu_enabled();
+  const bool winograd = !winograd_convs_.empty() && winograd::takes(x);
   winograd::BlockedPass pass(x);
   for (size_t i = 0; i <= deepest && !layer_names.empty(); ++i) {
     const Layer& layer = all_layers_[i];

@@ -1,5 +1,6 @@
 #include "torch/winograd_conv.hpp"
 
+#include <ATen/autocast_mode.h>
 #include <oneapi/dnnl/dnnl.hpp>
 
 #include <array>
@@ -89,6 +90,10 @@ bool available() {
     }
   }();
   return yes;
+}
+
+bool takes(const torch::Tensor& x) {
+  return x.device().is_cpu() && x.scalar_type() == torch::kFloat32 && !at::autocast::is_cpu_enabled() && available();
 }
 
 int64_t whole_blocks(int64_t channels) { return (channels + kBlock - 1) / kBlock * kBlock; }

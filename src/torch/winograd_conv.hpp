@@ -12,6 +12,9 @@ namespace atelier::winograd {
 
 // Whether this CPU has oneDNN's Winograd convolution (asked once).
 bool available();
+// Whether activations `x` can go through it: float32 on such a CPU, outside
+// bf16 autocast (where the convolutions run in bf16 instead).
+bool takes(const torch::Tensor& x);
 
 // NCHW (any memory format) to blocked and back (channels-last NCHW); both
 // differentiable. Channels are padded with zeros to whole blocks of 16; give
